@@ -1,0 +1,37 @@
+//===- Passes.h - tern conversion passes ------------------------*- C++ -*-===//
+
+#ifndef TERNC_CONVERSION_PASSES_H
+#define TERNC_CONVERSION_PASSES_H
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/Pass/Pass.h"
+
+namespace mlir {
+class RewritePatternSet;
+class LLVMTypeConverter;
+
+namespace tern {
+
+/// Patterns lowering tern.quantize and tern.linear to scf + vector.
+void populateTernToVectorPatterns(RewritePatternSet &patterns);
+
+/// Patterns lowering tern.weight_data and tern.weight to the LLVM dialect.
+void populateTernToLLVMPatterns(LLVMTypeConverter &converter,
+                                RewritePatternSet &patterns);
+
+#define GEN_PASS_DECL
+#include "ternc/Conversion/Passes.h.inc"
+
+#define GEN_PASS_REGISTRATION
+#include "ternc/Conversion/Passes.h.inc"
+
+} // namespace tern
+} // namespace mlir
+
+#endif // TERNC_CONVERSION_PASSES_H

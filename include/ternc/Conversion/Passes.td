@@ -1,0 +1,37 @@
+//===- Passes.td - tern conversion passes --------------------*- tablegen -*-===//
+
+#ifndef TERNC_CONVERSION_PASSES_TD
+#define TERNC_CONVERSION_PASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+def ConvertTernToVector : Pass<"convert-tern-to-vector", "::mlir::ModuleOp"> {
+  let summary = "lower tern compute ops to scf loops over vector code";
+  let description = [{
+    `tern.quantize` becomes a vectorised absmax reduction and a scaling loop;
+    `tern.linear` over `interleaved<B>` weights becomes, per output element,
+    a loop over chunks that loads B/4 code bytes as one vector, unpacks them
+    with four shift-and-mask steps and accumulates exact int32 products with
+    the int8 activations. Weights are read through `tern.weight_data`.
+    The f32 vector width comes from the module's `#tern.target`.
+  }];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect", "::mlir::math::MathDialect",
+    "::mlir::memref::MemRefDialect", "::mlir::scf::SCFDialect",
+    "::mlir::vector::VectorDialect"
+  ];
+}
+
+def ConvertTernToLLVM : Pass<"convert-tern-to-llvm", "::mlir::ModuleOp"> {
+  let summary = "lower weight access to the run-time blob pointer";
+  let description = [{
+    `tern.weight_data @w` becomes a memref over `ternc_weights + offset(@w)`,
+    where `ternc_weights` is a pointer the runtime sets to the (mmapped or
+    embedded) blob. The `tern.weight` declarations are removed and the blob
+    size is emitted as the constant `ternc_weights_size` so the runtime can
+    check the blob it is given.
+  }];
+  let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
+}
+
+#endif // TERNC_CONVERSION_PASSES_TD

@@ -1,0 +1,70 @@
+//===- TernAttrs.td - tern enums and attributes -------------*- tablegen -*-===//
+
+#ifndef TERNC_DIALECT_TERN_IR_TERNATTRS_TD
+#define TERNC_DIALECT_TERN_IR_TERNATTRS_TD
+
+include "ternc/Dialect/Tern/IR/TernBase.td"
+include "mlir/IR/AttrTypeBase.td"
+include "mlir/IR/EnumAttr.td"
+include "mlir/IR/BuiltinAttributeInterfaces.td"
+
+def Tern_ScaleGranularity : I32EnumAttr<"ScaleGranularity",
+    "how many f32 scales a ternary weight matrix carries", [
+      I32EnumAttrCase<"PerTensor", 0, "per_tensor">,
+      I32EnumAttrCase<"PerRow", 1, "per_row">,
+      I32EnumAttrCase<"PerBlock", 2, "block">
+    ]> {
+  let cppNamespace = "::mlir::tern";
+  let genSpecializedAttr = 0;
+}
+
+def Tern_WeightLayout : I32EnumAttr<"WeightLayout",
+    "how the 2-bit weight codes are laid out in memory", [
+      // Row-major, 4 codes per byte, element k of a row in bits 2*(k%4),
+      // rows padded to whole bytes: the import layout.
+      I32EnumAttrCase<"Canonical", 0, "canonical">,
+      // Rows cut into chunks of B elements stored in B/4 bytes; byte p of a
+      // chunk holds elements p + j*B/4 in bits 2j (j = 0..3), so unpacking is
+      // four shift-and-mask operations on one vector with no shuffle.
+      I32EnumAttrCase<"Interleaved", 1, "interleaved">
+    ]> {
+  let cppNamespace = "::mlir::tern";
+  let genSpecializedAttr = 0;
+}
+
+def Tern_TargetAttr : AttrDef<Tern_Dialect, "Target"> {
+  let mnemonic = "target";
+  let summary = "the machine the module is compiled for";
+  let description = [{
+    Set once by the driver from `--target`, `--cpu` and `--features` (or
+    written by hand in tests). `isa` lists the capabilities that passes
+    query (e.g. "avx2", "avx512bw", "avx512vbmi", "avx512vnni", "neon",
+    "dotprod", "i8mm", "sve"); `vector_bits` is the widest integer vector
+    width the kernels should use.
+
+    ```mlir
+    #tern.target<triple = "x86_64-unknown-linux-gnu", cpu = "znver5",
+                 features = "", isa = ["avx2", "avx512bw"], vector_bits = 512>
+    ```
+  }];
+  let parameters = (ins
+    StringRefParameter<"LLVM target triple">:$triple,
+    StringRefParameter<"LLVM CPU name">:$cpu,
+    StringRefParameter<"extra LLVM feature string", "\"\"">:$features,
+    "ArrayAttr":$isa,
+    "int64_t":$vector_bits
+  );
+  let assemblyFormat = "`<` struct(params) `>`";
+  let genVerifyDecl = 1;
+  let extraClassDeclaration = [{
+    /// True when `isa` lists `capability`.
+    bool has(llvm::StringRef capability) const;
+    /// The attribute name under which the driver stores the target on the
+    /// module.
+    static constexpr llvm::StringLiteral kModuleAttrName = "tern.target";
+    /// The target of the module enclosing `op`, or null.
+    static TargetAttr lookup(Operation *op);
+  }];
+}
+
+#endif // TERNC_DIALECT_TERN_IR_TERNATTRS_TD

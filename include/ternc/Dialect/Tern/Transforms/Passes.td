@@ -1,0 +1,33 @@
+//===- Passes.td - tern transformation passes ----------------*- tablegen -*-===//
+
+#ifndef TERNC_DIALECT_TERN_TRANSFORMS_PASSES_TD
+#define TERNC_DIALECT_TERN_TRANSFORMS_PASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+def TernSelectLayout : Pass<"tern-select-layout", "::mlir::ModuleOp"> {
+  let summary = "choose the storage layout of every weight for the target";
+  let description = [{
+    Rewrites every canonical `tern.weight` to the `interleaved<B>` layout the
+    lowering consumes. B is the number of weights one vector iteration of
+    the kernel covers: `vector_bits / 8` of the module's `#tern.target`
+    (64 for AVX-512, 32 for AVX2, 16 for NEON), halved until it divides the
+    scale block size. `chunk` overrides the choice.
+  }];
+  let options = [
+    Option<"chunk", "chunk", "int64_t", /*default=*/"0",
+           "weights per interleaved chunk (0: derive from the target)">
+  ];
+}
+
+def TernPackWeights : Pass<"tern-pack-weights", "::mlir::ModuleOp"> {
+  let summary = "assign every weight its offset in the run-time weight blob";
+  let description = [{
+    Lays out the weight blob: each `tern.weight`, in module order, gets the
+    `offset` of its packed entry (codes then scales, 64-byte aligned). The
+    module gets `tern.weights_size`, the blob's total size in bytes, which the
+    driver uses to write the blob and the runtime to check it.
+  }];
+}
+
+#endif // TERNC_DIALECT_TERN_TRANSFORMS_PASSES_TD

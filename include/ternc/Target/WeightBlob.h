@@ -1,0 +1,33 @@
+//===- WeightBlob.h - write the run-time weight blob ------------*- C++ -*-===//
+//
+// After tern-pack-weights, every tern.weight has an offset and a layout.
+// This step streams each matrix from the weight store, row by row, into that
+// layout at that offset: the one time weights are copied.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef TERNC_TARGET_WEIGHTBLOB_H
+#define TERNC_TARGET_WEIGHTBLOB_H
+
+#include "ternc/Dialect/Tern/IR/TernTypes.h"
+
+#include "mlir/IR/BuiltinOps.h"
+#include "llvm/Support/Error.h"
+#include "llvm/Support/raw_ostream.h"
+
+namespace ternc {
+
+class WeightStore;
+
+/// Packs one row of values in {-1, 0, +1} (`type.getCols()` of them) into
+/// `type.getRowBytes()` bytes of `type`'s layout.
+void packTernaryRow(mlir::tern::TernaryType type, const int8_t *values,
+                    uint8_t *out);
+
+/// Writes the blob of a packed module (see tern-pack-weights) to `os`.
+llvm::Error writeWeightBlob(mlir::ModuleOp module, const WeightStore &store,
+                            llvm::raw_ostream &os);
+
+} // namespace ternc
+
+#endif // TERNC_TARGET_WEIGHTBLOB_H

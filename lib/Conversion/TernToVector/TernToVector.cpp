@@ -1,0 +1,308 @@
+//===- TernToVector.cpp - lower tern compute ops to scf + vector ----------===//
+//
+// The first, portable lowering: plain vector code that LLVM maps onto each
+// ISA (AVX2/AVX-512 on x86, NEON on AArch64). It is exact: integer sums are
+// accumulated in int32 and the f32 epilogue follows the op's documented
+// order of operations, so a scalar reference can match it bit for bit.
+//
+//===----------------------------------------------------------------------===//
+
+#include "ternc/Conversion/Passes.h"
+#include "ternc/Dialect/Tern/IR/TernOps.h"
+
+#include "mlir/IR/ImplicitLocOpBuilder.h"
+#include "mlir/Transforms/DialectConversion.h"
+
+namespace mlir::tern {
+#define GEN_PASS_DEF_CONVERTTERNTOVECTOR
+#include "ternc/Conversion/Passes.h.inc"
+} // namespace mlir::tern
+
+using namespace mlir;
+using namespace mlir::tern;
+
+namespace {
+
+Value indexConst(ImplicitLocOpBuilder &b, int64_t v) {
+  return b.create<arith::ConstantIndexOp>(v);
+}
+
+/// A splat constant of `value` with the shape of `type`.
+Value splat(ImplicitLocOpBuilder &b, VectorType type, double value) {
+  Type elem = type.getElementType();
+  TypedAttr scalar = isa<FloatType>(elem)
+                         ? TypedAttr(b.getFloatAttr(elem, value))
+                         : TypedAttr(b.getIntegerAttr(elem, int64_t(value)));
+  return b.create<arith::ConstantOp>(type,
+                                     SplatElementsAttr::get(type, scalar));
+}
+
+/// Rows of a 2-D memref as an index value (constant when static).
+Value numRows(ImplicitLocOpBuilder &b, Value memref) {
+  auto type = cast<MemRefType>(memref.getType());
+  if (!type.isDynamicDim(0))
+    return indexConst(b, type.getDimSize(0));
+  return b.create<memref::DimOp>(memref, 0);
+}
+
+/// Number of f32 lanes for the module's target (128-bit vectors without one).
+int64_t floatLanes(Operation *op) {
+  TargetAttr target = TargetAttr::lookup(op);
+  int64_t bits = target ? target.getVectorBits() : 128;
+  return std::max<int64_t>(4, bits / 32);
+}
+
+//===----------------------------------------------------------------------===//
+// tern.quantize
+//===----------------------------------------------------------------------===//
+
+struct QuantizeLowering : public OpConversionPattern<QuantizeOp> {
+  using OpConversionPattern::OpConversionPattern;
+
+  LogicalResult
+  matchAndRewrite(QuantizeOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    ImplicitLocOpBuilder b(op.getLoc(), rewriter);
+    Value x = adaptor.getInput(), q = adaptor.getOutput(),
+          s = adaptor.getScale();
+    int64_t k = op.getInput().getType().getDimSize(1);
+    int64_t lanes = floatLanes(op);
+    auto f32 = b.getF32Type();
+    auto vf = VectorType::get({lanes}, f32);
+    auto vi8 = VectorType::get({lanes}, b.getI8Type());
+
+    Value c0 = indexConst(b, 0), c1 = indexConst(b, 1);
+    Value cK = indexConst(b, k), cStep = indexConst(b, lanes);
+    Value zero = b.create<arith::ConstantOp>(b.getF32FloatAttr(0.0f));
+
+    b.create<scf::ForOp>(
+        c0, numRows(b, x), c1, ValueRange{},
+        [&](OpBuilder &nb, Location loc, Value m, ValueRange) {
+          ImplicitLocOpBuilder rb(loc, nb);
+          // Pass 1: absmax of the row. Reads past K are masked and padded
+          // with 0, which never raises the maximum.
+          auto absLoop = rb.create<scf::ForOp>(
+              c0, cK, cStep, ValueRange{splat(rb, vf, 0.0)},
+              [&](OpBuilder &lb, Location l, Value kk, ValueRange acc) {
+                ImplicitLocOpBuilder ib(l, lb);
+                Value v = ib.create<vector::TransferReadOp>(
+                    vf, x, ValueRange{m, kk}, zero);
+                Value a = ib.create<math::AbsFOp>(v);
+                ib.create<scf::YieldOp>(
+                    ValueRange{ib.create<arith::MaximumFOp>(acc[0], a)});
+              });
+          Value absmax = rb.create<vector::ReductionOp>(
+              vector::CombiningKind::MAXIMUMF, absLoop.getResult(0));
+          Value floor = rb.create<arith::ConstantOp>(rb.getF32FloatAttr(1e-5f));
+          Value c127 = rb.create<arith::ConstantOp>(rb.getF32FloatAttr(127.0f));
+          Value scale = rb.create<arith::DivFOp>(
+              c127, rb.create<arith::MaximumFOp>(absmax, floor));
+          rb.create<memref::StoreOp>(scale, s, ValueRange{m});
+
+          // Pass 2: q = clamp(roundeven(x * scale), -128, 127).
+          Value scaleVec = rb.create<vector::BroadcastOp>(vf, scale);
+          Value lo = splat(rb, vf, -128.0), hi = splat(rb, vf, 127.0);
+          rb.create<scf::ForOp>(
+              c0, cK, cStep, ValueRange{},
+              [&](OpBuilder &lb, Location l, Value kk, ValueRange) {
+                ImplicitLocOpBuilder ib(l, lb);
+                Value v = ib.create<vector::TransferReadOp>(
+                    vf, x, ValueRange{m, kk}, zero);
+                Value r = ib.create<math::RoundEvenOp>(
+                    ib.create<arith::MulFOp>(v, scaleVec));
+                Value c = ib.create<arith::MinimumFOp>(
+                    ib.create<arith::MaximumFOp>(r, lo), hi);
+                Value i = ib.create<arith::FPToSIOp>(vi8, c);
+                ib.create<vector::TransferWriteOp>(i, q, ValueRange{m, kk});
+                ib.create<scf::YieldOp>();
+              });
+          rb.create<scf::YieldOp>();
+        });
+    rewriter.eraseOp(op);
+    return success();
+  }
+};
+
+//===----------------------------------------------------------------------===//
+// tern.linear
+//===----------------------------------------------------------------------===//
+
+struct LinearLowering : public OpConversionPattern<LinearOp> {
+  using OpConversionPattern::OpConversionPattern;
+
+  LogicalResult
+  matchAndRewrite(LinearOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    auto weight =
+        SymbolTable::lookupNearestSymbolFrom<WeightOp>(op, op.getWeightAttr());
+    if (!weight)
+      return rewriter.notifyMatchFailure(op, "weight symbol not found");
+    TernaryType wt = weight.getTernaryType();
+    if (wt.getLayout() != WeightLayout::Interleaved)
+      return rewriter.notifyMatchFailure(op, "weight is not interleaved");
+
+    ImplicitLocOpBuilder b(op.getLoc(), rewriter);
+    Value q = adaptor.getInput(), sx = adaptor.getInputScale(),
+          y = adaptor.getOutput();
+    const int64_t chunk = wt.getChunk();
+    const int64_t part = chunk / 4; // elements per bit plane of a chunk
+    const int64_t rowBytes = wt.getRowBytes();
+    const int64_t blocks = wt.getBlocksPerRow();
+    const int64_t chunksPerBlock = wt.getPaddedCols() / chunk / blocks;
+    const bool perBlock = wt.getScale() == ScaleGranularity::PerBlock;
+
+    auto i8 = b.getI8Type(), i32 = b.getI32Type();
+    auto f32 = b.getF32Type();
+    auto vCodes = VectorType::get({part}, i8);
+    auto vAcc = VectorType::get({part}, i32);
+
+    auto dataType = MemRefType::get({wt.getPackedBytes()}, i8);
+    Value data = b.create<WeightDataOp>(dataType, op.getWeightAttr());
+    Value scales = b.create<memref::ViewOp>(
+        MemRefType::get({wt.getNumScales()}, f32), data,
+        indexConst(b, wt.getScaleOffset()), ValueRange{});
+
+    Value c0 = indexConst(b, 0), c1 = indexConst(b, 1);
+    Value cN = indexConst(b, wt.getRows());
+    Value cRowBytes = indexConst(b, rowBytes);
+    Value cPart = indexConst(b, part), cChunk = indexConst(b, chunk);
+    Value cBlocks = indexConst(b, blocks);
+    Value cChunksPerBlock = indexConst(b, chunksPerBlock);
+    Value zeroI8 = b.create<arith::ConstantOp>(b.getI8IntegerAttr(0));
+    Value zeroF = b.create<arith::ConstantOp>(b.getF32FloatAttr(0.0f));
+    Value mask2 = splat(b, vCodes, 3), one = splat(b, vCodes, 1);
+    Value shifts[4] = {splat(b, vCodes, 0), splat(b, vCodes, 2),
+                       splat(b, vCodes, 4), splat(b, vCodes, 6)};
+
+    // Exact int32 dot product of one row of T with the activations of row m,
+    // over chunks [first, first + count).
+    auto dotChunks = [&](ImplicitLocOpBuilder &ib, Value m, Value rowBase,
+                         Value first) -> Value {
+      Value last = ib.create<arith::AddIOp>(first, cChunksPerBlock);
+      auto loop = ib.create<scf::ForOp>(
+          first, last, c1, ValueRange{splat(ib, vAcc, 0)},
+          [&](OpBuilder &lb, Location l, Value c, ValueRange acc) {
+            ImplicitLocOpBuilder cb(l, lb);
+            Value byteOff = cb.create<arith::AddIOp>(
+                rowBase, cb.create<arith::MulIOp>(c, cPart));
+            Value codes =
+                cb.create<vector::LoadOp>(vCodes, data, ValueRange{byteOff});
+            Value kBase = cb.create<arith::MulIOp>(c, cChunk);
+            Value sum = acc[0];
+            for (int j = 0; j < 4; ++j) {
+              // Bit plane j holds elements kBase + j*part + [0, part).
+              Value t = cb.create<arith::SubIOp>(
+                  cb.create<arith::AndIOp>(
+                      cb.create<arith::ShRUIOp>(codes, shifts[j]), mask2),
+                  one);
+              Value k = cb.create<arith::AddIOp>(
+                  kBase, cb.create<arith::ConstantIndexOp>(j * part));
+              // Past K the activations read as 0 (masked), whatever the
+              // padding codes hold.
+              Value a = cb.create<vector::TransferReadOp>(
+                  vCodes, q, ValueRange{m, k}, zeroI8);
+              Value prod =
+                  cb.create<arith::MulIOp>(cb.create<arith::ExtSIOp>(vAcc, t),
+                                           cb.create<arith::ExtSIOp>(vAcc, a));
+              sum = cb.create<arith::AddIOp>(sum, prod);
+            }
+            cb.create<scf::YieldOp>(ValueRange{sum});
+          });
+      Value total = ib.create<vector::ReductionOp>(vector::CombiningKind::ADD,
+                                                   loop.getResult(0));
+      return ib.create<arith::SIToFPOp>(f32, total);
+    };
+
+    b.create<scf::ForOp>(
+        c0, numRows(b, q), c1, ValueRange{},
+        [&](OpBuilder &mb, Location ml, Value m, ValueRange) {
+          ImplicitLocOpBuilder mbb(ml, mb);
+          Value sxm = mbb.create<memref::LoadOp>(sx, ValueRange{m});
+          mbb.create<scf::ForOp>(
+              c0, cN, c1, ValueRange{},
+              [&](OpBuilder &nb, Location nl, Value n, ValueRange) {
+                ImplicitLocOpBuilder ib(nl, nb);
+                Value rowBase = ib.create<arith::MulIOp>(n, cRowBytes);
+                Value out;
+                if (!perBlock) {
+                  Value acc = dotChunks(ib, m, rowBase, c0);
+                  Value w = ib.create<memref::LoadOp>(
+                      scales, ValueRange{wt.getScale() == ScaleGranularity::PerRow
+                                             ? n
+                                             : c0});
+                  out = ib.create<arith::MulFOp>(
+                      ib.create<arith::DivFOp>(acc, sxm), w);
+                } else {
+                  // sum_b acc_b * w[n, b], blocks in order, then / sx.
+                  Value scaleBase = ib.create<arith::MulIOp>(n, cBlocks);
+                  auto blockLoop = ib.create<scf::ForOp>(
+                      c0, cBlocks, c1, ValueRange{zeroF},
+                      [&](OpBuilder &bb, Location bl, Value blk,
+                          ValueRange facc) {
+                        ImplicitLocOpBuilder kb(bl, bb);
+                        Value first =
+                            kb.create<arith::MulIOp>(blk, cChunksPerBlock);
+                        Value acc = dotChunks(kb, m, rowBase, first);
+                        Value w = kb.create<memref::LoadOp>(
+                            scales, ValueRange{kb.create<arith::AddIOp>(
+                                        scaleBase, blk)});
+                        Value next = kb.create<arith::AddFOp>(
+                            facc[0], kb.create<arith::MulFOp>(acc, w));
+                        kb.create<scf::YieldOp>(ValueRange{next});
+                      });
+                  out = ib.create<arith::DivFOp>(blockLoop.getResult(0), sxm);
+                }
+                ib.create<memref::StoreOp>(out, y, ValueRange{m, n});
+                ib.create<scf::YieldOp>();
+              });
+          mbb.create<scf::YieldOp>();
+        });
+    rewriter.eraseOp(op);
+    return success();
+  }
+};
+
+struct ConvertTernToVectorPass
+    : public tern::impl::ConvertTernToVectorBase<ConvertTernToVectorPass> {
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    // Diagnose what the patterns cannot lower before converting, so the user
+    // learns which pass is missing rather than "failed to legalize".
+    bool ok = true;
+    module.walk([&](LinearOp op) {
+      auto weight = SymbolTable::lookupNearestSymbolFrom<WeightOp>(
+          op, op.getWeightAttr());
+      if (!weight)
+        return;
+      if (weight.getTernaryType().getLayout() != WeightLayout::Interleaved) {
+        op.emitOpError() << "weight " << op.getWeightAttr()
+                         << " still has the canonical layout: run "
+                            "tern-select-layout before lowering";
+        ok = false;
+      } else if (!weight.getOffset()) {
+        op.emitOpError() << "weight " << op.getWeightAttr()
+                         << " has no blob offset: run tern-pack-weights "
+                            "before lowering";
+        ok = false;
+      }
+    });
+    if (!ok)
+      return signalPassFailure();
+
+    ConversionTarget target(getContext());
+    target.addLegalDialect<arith::ArithDialect, math::MathDialect,
+                           memref::MemRefDialect, scf::SCFDialect,
+                           vector::VectorDialect, TernDialect>();
+    target.addIllegalOp<QuantizeOp, LinearOp>();
+    RewritePatternSet patterns(&getContext());
+    populateTernToVectorPatterns(patterns);
+    if (failed(applyPartialConversion(module, target, std::move(patterns))))
+      signalPassFailure();
+  }
+};
+
+} // namespace
+
+void mlir::tern::populateTernToVectorPatterns(RewritePatternSet &patterns) {
+  patterns.add<QuantizeLowering, LinearLowering>(patterns.getContext());
+}

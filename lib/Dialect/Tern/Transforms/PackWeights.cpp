@@ -1,0 +1,36 @@
+//===- PackWeights.cpp - lay out the run-time weight blob -----------------===//
+//
+// Every weight gets a fixed place in one blob so that generated code reaches
+// it with a constant offset from a single base pointer, whether the runtime
+// mmaps the blob from a file or it is embedded in the executable.
+//
+//===----------------------------------------------------------------------===//
+
+#include "ternc/Dialect/Tern/IR/TernOps.h"
+#include "ternc/Dialect/Tern/Transforms/Passes.h"
+
+#include "mlir/IR/Builders.h"
+
+namespace mlir::tern {
+#define GEN_PASS_DEF_TERNPACKWEIGHTS
+#include "ternc/Dialect/Tern/Transforms/Passes.h.inc"
+} // namespace mlir::tern
+
+using namespace mlir;
+using namespace mlir::tern;
+
+namespace {
+struct PackWeightsPass
+    : public tern::impl::TernPackWeightsBase<PackWeightsPass> {
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    Builder b(module.getContext());
+    int64_t offset = 0;
+    for (WeightOp weight : module.getOps<WeightOp>()) {
+      weight.setOffsetAttr(b.getI64IntegerAttr(offset));
+      offset += weight.getTernaryType().getPackedBytes();
+    }
+    module->setAttr(kWeightsSizeAttrName, b.getI64IntegerAttr(offset));
+  }
+};
+} // namespace

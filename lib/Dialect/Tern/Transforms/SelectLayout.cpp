@@ -1,0 +1,61 @@
+//===- SelectLayout.cpp - choose weight layouts for the target ------------===//
+//
+// The kernel that consumes a weight decides how its codes should sit in
+// memory. This pass makes that choice per weight, from the module's target,
+// so the packing step and the lowering agree on one layout.
+//
+//===----------------------------------------------------------------------===//
+
+#include "ternc/Dialect/Tern/IR/TernOps.h"
+#include "ternc/Dialect/Tern/Transforms/Passes.h"
+
+namespace mlir::tern {
+#define GEN_PASS_DEF_TERNSELECTLAYOUT
+#include "ternc/Dialect/Tern/Transforms/Passes.h.inc"
+} // namespace mlir::tern
+
+using namespace mlir;
+using namespace mlir::tern;
+
+namespace {
+struct SelectLayoutPass
+    : public tern::impl::TernSelectLayoutBase<SelectLayoutPass> {
+  using TernSelectLayoutBase::TernSelectLayoutBase;
+
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    int64_t preferred = chunk;
+    if (preferred == 0) {
+      TargetAttr target = TargetAttr::lookup(module);
+      if (!target) {
+        module.emitError() << "tern-select-layout needs a #tern.target in the "
+                              "module's '"
+                           << TargetAttr::kModuleAttrName
+                           << "' attribute, or an explicit chunk option";
+        return signalPassFailure();
+      }
+      // One vector of i32 accumulators holds a quarter of a chunk, so a
+      // chunk of vector_bits/8 weights fills the widest vector exactly.
+      preferred = std::max<int64_t>(16, target.getVectorBits() / 8);
+    }
+
+    module.walk([&](WeightOp weight) {
+      TernaryType type = weight.getTernaryType();
+      if (type.getLayout() != WeightLayout::Canonical)
+        return;
+      int64_t b = preferred;
+      // A chunk must not straddle two scale blocks.
+      if (type.getScale() == ScaleGranularity::PerBlock)
+        while (b > 16 && type.getGroupSize() % b != 0)
+          b /= 2;
+      auto newType = TernaryType::getChecked(
+          [&] { return weight.emitOpError(); }, type.getContext(),
+          type.getRows(), type.getCols(), type.getScale(),
+          type.getGroupSize(), WeightLayout::Interleaved, b);
+      if (!newType)
+        return signalPassFailure();
+      weight.setTypeAttr(TypeAttr::get(newType));
+    });
+  }
+};
+} // namespace

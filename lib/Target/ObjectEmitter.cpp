@@ -1,0 +1,105 @@
+//===- ObjectEmitter.cpp - LLVM-dialect module -> IR/asm/object -----------===//
+
+#include "ternc/Target/ObjectEmitter.h"
+
+#include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Export.h"
+
+#include "llvm/IR/LLVMContext.h"
+#include "llvm/IR/LegacyPassManager.h"
+#include "llvm/IR/Module.h"
+#include "llvm/IR/Verifier.h"
+#include "llvm/Passes/PassBuilder.h"
+
+using namespace llvm;
+
+static CodeGenOptLevel codeGenLevel(unsigned opt) {
+  switch (opt) {
+  case 0:
+    return CodeGenOptLevel::None;
+  case 1:
+    return CodeGenOptLevel::Less;
+  case 2:
+    return CodeGenOptLevel::Default;
+  default:
+    return CodeGenOptLevel::Aggressive;
+  }
+}
+
+static OptimizationLevel optimizationLevel(unsigned opt) {
+  switch (opt) {
+  case 0:
+    return OptimizationLevel::O0;
+  case 1:
+    return OptimizationLevel::O1;
+  case 2:
+    return OptimizationLevel::O2;
+  default:
+    return OptimizationLevel::O3;
+  }
+}
+
+Error ternc::emitModule(mlir::ModuleOp module, const TargetInfo &target,
+                        EmitKind kind, unsigned optLevel,
+                        raw_pwrite_stream &os) {
+  auto tm = target.createTargetMachine(codeGenLevel(optLevel));
+  if (!tm)
+    return tm.takeError();
+
+  mlir::registerBuiltinDialectTranslation(*module.getContext());
+  mlir::registerLLVMDialectTranslation(*module.getContext());
+  LLVMContext llvmContext;
+  std::unique_ptr<Module> llvmModule =
+      mlir::translateModuleToLLVMIR(module, llvmContext, "ternc");
+  if (!llvmModule)
+    return createStringError(inconvertibleErrorCode(),
+                             "cannot translate the module to LLVM IR (is it "
+                             "fully lowered to the LLVM dialect?)");
+  llvmModule->setTargetTriple((*tm)->getTargetTriple().str());
+  llvmModule->setDataLayout((*tm)->createDataLayout());
+  // Functions carry the CPU and features so that every later LLVM pass
+  // (and a later LTO step) sees the same target.
+  for (Function &f : *llvmModule) {
+    if (f.isDeclaration())
+      continue;
+    f.addFnAttr("target-cpu", target.cpu);
+    if (!target.features.empty())
+      f.addFnAttr("target-features", target.features);
+  }
+  if (verifyModule(*llvmModule, &errs()))
+    return createStringError(inconvertibleErrorCode(),
+                             "translated LLVM IR is invalid");
+
+  // The standard optimisation pipeline, as clang -O<n> runs it.
+  LoopAnalysisManager lam;
+  FunctionAnalysisManager fam;
+  CGSCCAnalysisManager cgam;
+  ModuleAnalysisManager mam;
+  PassBuilder pb(tm->get());
+  pb.registerModuleAnalyses(mam);
+  pb.registerCGSCCAnalyses(cgam);
+  pb.registerFunctionAnalyses(fam);
+  pb.registerLoopAnalyses(lam);
+  pb.crossRegisterProxies(lam, fam, cgam, mam);
+  ModulePassManager mpm =
+      optLevel == 0 ? pb.buildO0DefaultPipeline(OptimizationLevel::O0)
+                    : pb.buildPerModuleDefaultPipeline(
+                          optimizationLevel(optLevel));
+  mpm.run(*llvmModule, mam);
+
+  if (kind == EmitKind::LLVMIR) {
+    llvmModule->print(os, nullptr);
+    return Error::success();
+  }
+  legacy::PassManager codegen;
+  if ((*tm)->addPassesToEmitFile(codegen, os, nullptr,
+                                 kind == EmitKind::Assembly
+                                     ? CodeGenFileType::AssemblyFile
+                                     : CodeGenFileType::ObjectFile))
+    return createStringError(inconvertibleErrorCode(),
+                             "%s cannot emit this file type",
+                             target.triple.c_str());
+  codegen.run(*llvmModule);
+  return Error::success();
+}

@@ -1,0 +1,43 @@
+# -*- Python -*-
+import os
+import shutil
+
+import lit.formats
+from lit.llvm import llvm_config
+from lit.llvm.subst import ToolSubst
+
+config.name = "TERNC"
+config.test_format = lit.formats.ShTest(not llvm_config.use_lit_shell)
+config.suffixes = [".mlir", ".test"]
+config.excludes = ["CMakeLists.txt", "lit.cfg.py", "lit.site.cfg.py", "Inputs"]
+config.test_source_root = os.path.dirname(__file__)
+config.test_exec_root = os.path.join(config.ternc_obj_root, "test")
+
+config.environment["FILECHECK_OPTS"] = "--enable-var-scope"
+llvm_config.with_system_environment(["HOME", "INCLUDE", "LIB", "TMP", "TEMP"])
+llvm_config.use_default_substitutions()
+
+config.substitutions.append(("%ternc_src", config.ternc_src_root))
+config.substitutions.append(("%host_cxx", config.host_cxx))
+config.substitutions.append(("%python", "/usr/bin/python3"))
+
+tool_dirs = [config.ternc_tools_dir, config.llvm_tools_dir]
+tools = [
+    "tern-opt",
+    "ternc",
+    "ternc-e2e-gen",
+    "llvm-readelf",
+    "llvm-objdump",
+    ToolSubst("clang", command="clang-19", unresolved="ignore"),
+]
+llvm_config.add_tool_substitutions(tools, tool_dirs)
+
+# Cross tests need the cross compiler, its sysroot and qemu.
+if shutil.which("aarch64-linux-gnu-g++") and shutil.which("qemu-aarch64") \
+        and os.path.isdir("/usr/aarch64-linux-gnu"):
+    config.available_features.add("aarch64-cross")
+if shutil.which("x86_64-linux-gnu-g++") or shutil.which("g++"):
+    config.available_features.add("host-cxx")
+import platform
+if platform.machine() in ("x86_64", "AMD64"):
+    config.available_features.add("host-x86_64")

@@ -1,0 +1,267 @@
+//===- ternc.cpp - the ternc compiler driver ------------------------------===//
+//
+// ternc INPUT.mlir -o OUT [--target TRIPLE] [--cpu CPU] [--features F]
+//       [--emit=mlir|llvm|asm|obj] [--weight-store FILE] [--weights-out FILE]
+//
+// Reads a module in the tern dialect, chooses layouts for the target, writes
+// the weight blob from the weight store and emits LLVM IR, assembly or an
+// object file. Outputs appear only when everything succeeded.
+//
+//===----------------------------------------------------------------------===//
+
+#include "ternc/Dialect/Tern/IR/TernDialect.h"
+#include "ternc/Dialect/Tern/IR/TernOps.h"
+#include "ternc/Import/WeightStore.h"
+#include "ternc/Pipelines/Pipelines.h"
+#include "ternc/Target/ObjectEmitter.h"
+#include "ternc/Target/TargetInfo.h"
+#include "ternc/Target/WeightBlob.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/IR/AsmState.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/Parser/Parser.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Support/FileUtilities.h"
+#include "mlir/Support/Timing.h"
+
+#include "llvm/MC/MCSubtargetInfo.h"
+#include "llvm/MC/TargetRegistry.h"
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/SourceMgr.h"
+#include "llvm/Support/ToolOutputFile.h"
+#include "llvm/Support/WithColor.h"
+
+using namespace llvm;
+using namespace mlir;
+
+namespace {
+
+cl::OptionCategory cat("ternc options");
+
+cl::opt<std::string> inputFile(cl::Positional, cl::desc("<input .mlir>"),
+                               cl::Required, cl::cat(cat));
+cl::opt<std::string> outputFile("o", cl::desc("Output file ('-' for stdout)"),
+                                cl::value_desc("file"), cl::cat(cat));
+cl::opt<std::string>
+    targetTriple("target",
+                 cl::desc("Target triple, e.g. x86_64-linux-gnu or "
+                          "aarch64-linux-gnu (default: the module's "
+                          "#tern.target, else this host)"),
+                 cl::value_desc("triple"), cl::cat(cat));
+cl::opt<std::string>
+    targetCPU("cpu",
+              cl::desc("Target CPU, e.g. znver4, cortex-a76; 'native' for "
+                       "this host; 'help' lists them (default: the "
+                       "architecture's baseline, which ternc reports)"),
+              cl::value_desc("name"), cl::cat(cat));
+cl::opt<std::string>
+    targetFeatures("features",
+                   cl::desc("Extra LLVM target features, e.g. "
+                            "+dotprod,-avx512f"),
+                   cl::value_desc("+a,-b"), cl::cat(cat));
+
+enum class Emit { MLIR, LLVM, Asm, Obj };
+cl::opt<Emit> emit(
+    "emit", cl::desc("What to write"), cl::init(Emit::Obj),
+    cl::values(clEnumValN(Emit::MLIR, "mlir",
+                          "tern IR after layout selection and weight packing"),
+               clEnumValN(Emit::LLVM, "llvm", "optimised LLVM IR"),
+               clEnumValN(Emit::Asm, "asm", "assembly"),
+               clEnumValN(Emit::Obj, "obj", "an object file (default)")),
+    cl::cat(cat));
+cl::opt<std::string>
+    weightStore("weight-store",
+                cl::desc("Safetensors file the module's tern.weight entries "
+                         "name (required to write the weight blob)"),
+                cl::value_desc("file"), cl::cat(cat));
+cl::opt<std::string>
+    weightsOut("weights-out",
+               cl::desc("Where to write the weight blob (default with "
+                        "--emit=obj: <output>.weights)"),
+               cl::value_desc("file"), cl::cat(cat));
+cl::opt<int64_t> chunk("chunk",
+                       cl::desc("Weights per interleaved chunk (0: derive "
+                                "from the target)"),
+                       cl::init(0), cl::cat(cat));
+cl::opt<unsigned> optLevel("O", cl::desc("LLVM optimisation level (0-3)"),
+                           cl::Prefix, cl::init(3), cl::cat(cat));
+cl::opt<bool> quiet("q", cl::desc("Do not report the chosen target"),
+                    cl::cat(cat));
+
+int fail(const Twine &msg) {
+  WithColor::error(errs(), "ternc") << msg << "\n";
+  return 1;
+}
+
+int fail(Error err) {
+  std::string msg = toString(std::move(err));
+  return fail(msg);
+}
+
+void listCPUs(StringRef triple) {
+  auto info = ternc::TargetInfo::resolve(triple, "", "");
+  if (!info) {
+    errs() << toString(info.takeError()) << "\n";
+    return;
+  }
+  std::string err;
+  const Target *t = TargetRegistry::lookupTarget(info->triple, err);
+  std::unique_ptr<MCSubtargetInfo> sti(
+      t->createMCSubtargetInfo(info->triple, "", ""));
+  outs() << "CPUs for " << info->triple << ":\n";
+  for (const SubtargetSubTypeKV &kv : sti->getAllProcessorDescriptions())
+    outs() << "  " << kv.Key << "\n";
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  InitLLVM init(argc, argv);
+  registerAsmPrinterCLOptions();
+  registerMLIRContextCLOptions();
+  registerPassManagerCLOptions();
+  registerDefaultTimingManagerCLOptions();
+  cl::HideUnrelatedOptions(cat);
+  cl::AddExtraVersionPrinter(
+      [](raw_ostream &os) { os << "ternc: ternary-weight model compiler\n"; });
+  cl::ParseCommandLineOptions(
+      argc, argv,
+      "ternc: compile ternary-weight (BitNet b1.58) models to native code\n\n"
+      "MLIR's debugging options (--mlir-print-ir-after-all, --mlir-timing,\n"
+      "--mlir-print-ir-before=PASS, ...) work too; --help-hidden lists "
+      "them.\n");
+
+  if (targetCPU == "help") {
+    listCPUs(targetTriple);
+    return 0;
+  }
+  if (optLevel > 3)
+    return fail("-O" + Twine(optLevel) + " is not a level: use -O0 to -O3");
+  if (outputFile.empty()) {
+    if (emit == Emit::Obj)
+      return fail("no output file: give -o FILE for --emit=obj");
+    outputFile = "-";
+  }
+
+  DialectRegistry registry;
+  registry.insert<tern::TernDialect, arith::ArithDialect, func::FuncDialect,
+                  LLVM::LLVMDialect, math::MathDialect, memref::MemRefDialect,
+                  scf::SCFDialect, vector::VectorDialect>();
+  MLIRContext context(registry);
+  context.loadAllAvailableDialects();
+
+  std::string errorMessage;
+  std::unique_ptr<MemoryBuffer> input =
+      openInputFile(inputFile, &errorMessage);
+  if (!input)
+    return fail(errorMessage);
+  SourceMgr sourceMgr;
+  sourceMgr.AddNewSourceBuffer(std::move(input), SMLoc());
+  SourceMgrDiagnosticHandler diagHandler(sourceMgr, &context);
+  OwningOpRef<ModuleOp> module = parseSourceFile<ModuleOp>(sourceMgr, &context);
+  if (!module)
+    return 1; // the parser reported where
+
+  // The target: command line first, then the module's own, then the host.
+  auto existing = tern::TargetAttr::lookup(*module);
+  std::string triple = targetTriple, cpu = targetCPU,
+              features = targetFeatures;
+  if (existing && triple.empty() && cpu.empty() && features.empty()) {
+    triple = existing.getTriple().str();
+    cpu = existing.getCpu().str();
+    features = existing.getFeatures().str();
+  }
+  auto target = ternc::TargetInfo::resolve(triple, cpu, features);
+  if (!target)
+    return fail(target.takeError());
+  if (!quiet || target->cpuDefaulted)
+    WithColor::note(errs(), "ternc") << "target " << target->describe() << "\n";
+  (*module)->setAttr(tern::TargetAttr::kModuleAttrName,
+                     target->toAttr(&context));
+
+  DefaultTimingManager timing;
+  applyDefaultTimingManagerCLOptions(timing);
+  TimingScope rootTiming = timing.getRootScope();
+  auto runPipeline = [&](auto build) -> LogicalResult {
+    PassManager pm(&context);
+    if (failed(applyPassManagerCLOptions(pm)))
+      return failure();
+    pm.enableTiming(rootTiming);
+    build(pm);
+    return pm.run(*module);
+  };
+
+  tern::TernPipelineOptions options;
+  options.chunk = chunk;
+  if (failed(runPipeline([&](PassManager &pm) {
+        tern::buildTernTransformPipeline(pm, options);
+      })))
+    return 1;
+
+  if (emit == Emit::MLIR) {
+    auto out = openOutputFile(outputFile, &errorMessage);
+    if (!out)
+      return fail(errorMessage);
+    module->print(out->os());
+    out->os() << "\n";
+    out->keep();
+    return 0;
+  }
+
+  // The weight blob, streamed from the store in the chosen layouts.
+  std::unique_ptr<ToolOutputFile> blobFile;
+  bool hasWeights = !module->getOps<tern::WeightOp>().empty();
+  std::string blobPath = weightsOut;
+  if (blobPath.empty() && emit == Emit::Obj && hasWeights)
+    blobPath = outputFile + ".weights";
+  if (!blobPath.empty()) {
+    if (weightStore.empty())
+      return fail("the module declares weights: give --weight-store FILE to "
+                  "write " +
+                  blobPath);
+    auto store = ternc::SafetensorsStore::open(weightStore);
+    if (!store)
+      return fail(store.takeError());
+    blobFile = openOutputFile(blobPath, &errorMessage);
+    if (!blobFile)
+      return fail(errorMessage);
+    if (Error e = ternc::writeWeightBlob(*module, **store, blobFile->os()))
+      return fail(std::move(e));
+  }
+
+  if (failed(runPipeline(
+          [&](PassManager &pm) { tern::buildTernLoweringPipeline(pm); })))
+    return 1;
+
+  auto out = openOutputFile(outputFile, &errorMessage);
+  if (!out)
+    return fail(errorMessage);
+  ternc::EmitKind kind = emit == Emit::LLVM  ? ternc::EmitKind::LLVMIR
+                         : emit == Emit::Asm ? ternc::EmitKind::Assembly
+                                             : ternc::EmitKind::Object;
+  {
+    TimingScope emitTiming = rootTiming.nest("LLVM optimisation and emission");
+    if (Error e = ternc::emitModule(*module, *target, kind, optLevel, out->os()))
+      return fail(std::move(e));
+  }
+  out->os().flush();
+  if (out->os().has_error())
+    return fail("cannot write " + outputFile + ": " +
+                out->os().error().message());
+  out->keep();
+  if (blobFile) {
+    blobFile->os().flush();
+    if (blobFile->os().has_error())
+      return fail("cannot write " + blobPath);
+    blobFile->keep();
+  }
+  return 0;
+}

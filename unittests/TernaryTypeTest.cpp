@@ -1,0 +1,70 @@
+//===- TernaryTypeTest.cpp - !tern.ternary sizes and verification ---------===//
+
+#include "ternc/Dialect/Tern/IR/TernDialect.h"
+#include "ternc/Dialect/Tern/IR/TernTypes.h"
+
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/MLIRContext.h"
+#include "gtest/gtest.h"
+
+using namespace mlir;
+using namespace mlir::tern;
+
+namespace {
+
+class TernaryTypeTest : public ::testing::Test {
+protected:
+  TernaryTypeTest() { ctx.loadDialect<TernDialect>(); }
+  TernaryType get(int64_t n, int64_t k, ScaleGranularity s, int64_t g,
+                  WeightLayout l, int64_t chunk) {
+    return TernaryType::getChecked([&] { return emitError(UnknownLoc::get(&ctx)); },
+                                   &ctx, n, k, s, g, l, chunk);
+  }
+  MLIRContext ctx;
+};
+
+TEST_F(TernaryTypeTest, CanonicalSizesRoundRowsToBytes) {
+  TernaryType t = get(3, 10, ScaleGranularity::PerRow, 0,
+                      WeightLayout::Canonical, 0);
+  ASSERT_TRUE(t);
+  EXPECT_EQ(t.getPaddedCols(), 12);
+  EXPECT_EQ(t.getRowBytes(), 3);
+  EXPECT_EQ(t.getCodeBytes(), 9);
+  EXPECT_EQ(t.getNumScales(), 3);
+  EXPECT_EQ(t.getScaleOffset(), 64);
+  EXPECT_EQ(t.getPackedBytes(), 128);
+}
+
+TEST_F(TernaryTypeTest, InterleavedPadsToWholeChunks) {
+  TernaryType t = get(5, 65, ScaleGranularity::PerTensor, 0,
+                      WeightLayout::Interleaved, 64);
+  ASSERT_TRUE(t);
+  EXPECT_EQ(t.getPaddedCols(), 128);
+  EXPECT_EQ(t.getRowBytes(), 32);
+  EXPECT_EQ(t.getCodeBytes(), 160);
+  EXPECT_EQ(t.getScaleOffset(), 192);
+  EXPECT_EQ(t.getPackedBytes(), 256);
+}
+
+TEST_F(TernaryTypeTest, BlockScalesCountPerRowAndBlock) {
+  TernaryType t = get(4, 256, ScaleGranularity::PerBlock, 128,
+                      WeightLayout::Interleaved, 64);
+  ASSERT_TRUE(t);
+  EXPECT_EQ(t.getBlocksPerRow(), 2);
+  EXPECT_EQ(t.getNumScales(), 8);
+}
+
+TEST_F(TernaryTypeTest, RejectsInconsistentParameters) {
+  ScopedDiagnosticHandler quiet(&ctx, [](Diagnostic &) { return success(); });
+  EXPECT_FALSE(get(0, 8, ScaleGranularity::PerRow, 0, WeightLayout::Canonical, 0));
+  EXPECT_FALSE(get(8, 100, ScaleGranularity::PerBlock, 64,
+                   WeightLayout::Canonical, 0)); // 64 does not divide 100
+  EXPECT_FALSE(get(8, 256, ScaleGranularity::PerBlock, 96,
+                   WeightLayout::Interleaved, 64)); // chunk straddles blocks
+  EXPECT_FALSE(get(8, 256, ScaleGranularity::PerRow, 0,
+                   WeightLayout::Interleaved, 48)); // not a power of two
+  EXPECT_FALSE(get(8, int64_t(1) << 25, ScaleGranularity::PerRow, 0,
+                   WeightLayout::Canonical, 0)); // int32 sums could overflow
+}
+
+} // namespace
