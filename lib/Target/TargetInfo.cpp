@@ -2,6 +2,7 @@
 
 #include "ternc/Target/TargetInfo.h"
 
+#include "mlir/IR/Builders.h"
 #include "llvm/ADT/StringMap.h"
 #include "llvm/MC/MCSubtargetInfo.h"
 #include "llvm/MC/TargetRegistry.h"

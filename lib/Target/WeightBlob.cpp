@@ -12,6 +12,8 @@
 
 using namespace llvm;
 using namespace mlir::tern;
+using ternc::ScaleKind;
+using ternc::TernaryTensor;
 
 static uint8_t code(int8_t value) { return uint8_t(value + 1); }
 
@@ -46,6 +48,13 @@ static ScaleKind scaleKindOf(TernaryType type) {
     return ScaleKind::PerBlock;
   }
   llvm_unreachable("unknown scale granularity");
+}
+
+static std::string typeString(TernaryType type) {
+  std::string s;
+  llvm::raw_string_ostream os(s);
+  os << mlir::Type(type);
+  return s;
 }
 
 static const char *scaleKindName(ScaleKind kind) {
@@ -105,7 +114,7 @@ Error ternc::writeWeightBlob(mlir::ModuleOp module, const WeightStore &store,
           formatv("{0}: tensor '{1}' has {2} scales (group {3}) but the IR "
                   "declares {4}",
                   store.describe(), t.name(), scaleKindName(t.scaleKind()),
-                  t.groupSize(), mlir::debugString(type))
+                  t.groupSize(), typeString(type))
               .str());
 
     pad(*weight.getOffset());

@@ -191,7 +191,7 @@ int main(int argc, char **argv) {
   applyDefaultTimingManagerCLOptions(timing);
   TimingScope rootTiming = timing.getRootScope();
   auto runPipeline = [&](auto build) -> LogicalResult {
-    PassManager pm(&context);
+    mlir::PassManager pm(&context);
     if (failed(applyPassManagerCLOptions(pm)))
       return failure();
     pm.enableTiming(rootTiming);
@@ -200,8 +200,8 @@ int main(int argc, char **argv) {
   };
 
   tern::TernPipelineOptions options;
-  options.chunk = chunk;
-  if (failed(runPipeline([&](PassManager &pm) {
+  options.chunk = static_cast<int64_t>(chunk);
+  if (failed(runPipeline([&](mlir::PassManager &pm) {
         tern::buildTernTransformPipeline(pm, options);
       })))
     return 1;
@@ -238,7 +238,7 @@ int main(int argc, char **argv) {
   }
 
   if (failed(runPipeline(
-          [&](PassManager &pm) { tern::buildTernLoweringPipeline(pm); })))
+          [&](mlir::PassManager &pm) { tern::buildTernLoweringPipeline(pm); })))
     return 1;
 
   auto out = openOutputFile(outputFile, &errorMessage);
