@@ -45,9 +45,17 @@ struct SelectLayoutPass
         return;
       int64_t b = preferred;
       // A chunk must not straddle two scale blocks.
-      if (type.getScale() == ScaleGranularity::PerBlock)
+      if (type.getScale() == ScaleGranularity::PerBlock) {
+        if (type.getGroupSize() % 16 != 0) {
+          weight.emitOpError()
+              << "has block<" << type.getGroupSize()
+              << "> scales: the vector kernels need a block size that is a "
+                 "multiple of 16";
+          return signalPassFailure();
+        }
         while (b > 16 && type.getGroupSize() % b != 0)
           b /= 2;
+      }
       auto newType = TernaryType::getChecked(
           [&] { return weight.emitOpError(); }, type.getContext(),
           type.getRows(), type.getCols(), type.getScale(),

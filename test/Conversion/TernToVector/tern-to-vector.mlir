@@ -1,0 +1,100 @@
+// RUN: tern-opt %s --split-input-file --convert-tern-to-vector --verify-diagnostics | FileCheck %s
+
+// tern.quantize: an absmax reduction loop, then a scale-round-clamp loop, in
+// vectors of vector_bits/32 f32 lanes (8 for AVX2), masked at the K tail.
+module attributes {tern.target = #tern.target<triple = "x86_64-unknown-linux-gnu", cpu = "haswell", isa = ["avx2"], vector_bits = 256>} {
+// CHECK-LABEL: func.func @quantize
+// CHECK-DAG: %[[C0:.*]] = arith.constant 0 : index
+// CHECK-DAG: %[[C1:.*]] = arith.constant 1 : index
+// CHECK-DAG: %[[K:.*]] = arith.constant 70 : index
+// CHECK-DAG: %[[LANES:.*]] = arith.constant 8 : index
+// CHECK-DAG: %[[M:.*]] = memref.dim %{{.*}}, %{{.*}} : memref<?x70xf32>
+// CHECK: scf.for %[[ROW:.*]] = %[[C0]] to %[[M]] step %[[C1]] {
+// CHECK:   %[[ABS:.*]] = scf.for %[[KK:.*]] = %[[C0]] to %[[K]] step %[[LANES]] iter_args(%[[ACC:.*]] = %{{.*}}) -> (vector<8xf32>) {
+// CHECK:     %[[V:.*]] = vector.transfer_read %{{.*}}[%[[ROW]], %[[KK]]], %{{.*}} : memref<?x70xf32>, vector<8xf32>
+// CHECK:     %[[A:.*]] = math.absf %[[V]] : vector<8xf32>
+// CHECK:     arith.maximumf %[[ACC]], %[[A]] : vector<8xf32>
+// CHECK:   %[[MAX:.*]] = vector.reduction <maximumf>, %[[ABS]] : vector<8xf32> into f32
+// CHECK:   %[[D:.*]] = arith.maximumf %[[MAX]], %{{.*}} : f32
+// CHECK:   %[[S:.*]] = arith.divf %{{.*}}, %[[D]] : f32
+// CHECK:   memref.store %[[S]], %{{.*}}[%[[ROW]]] : memref<?xf32>
+// CHECK:   scf.for
+// CHECK:     arith.mulf
+// CHECK:     math.roundeven
+// CHECK:     arith.maximumf
+// CHECK:     arith.minimumf
+// CHECK:     arith.fptosi %{{.*}} : vector<8xf32> to vector<8xi8>
+// CHECK:     vector.transfer_write %{{.*}}, %{{.*}}[%[[ROW]], %{{.*}}] : vector<8xi8>, memref<?x70xi8>
+// CHECK-NOT: tern.quantize
+func.func @quantize(%x: memref<?x70xf32>, %q: memref<?x70xi8>, %s: memref<?xf32>) {
+  tern.quantize %x into %q, %s : memref<?x70xf32>, memref<?x70xi8>, memref<?xf32>
+  return
+}
+}
+
+// -----
+
+// tern.linear, per-row scales, chunks of 32: per output element, a loop over
+// ceil(70/32) = 3 chunks loads 8 code bytes and unpacks four bit planes.
+module attributes {tern.target = #tern.target<triple = "x86_64-unknown-linux-gnu", cpu = "haswell", isa = ["avx2"], vector_bits = 256>} {
+tern.weight @w : !tern.ternary<8x70, per_row, interleaved<32>> from "w" at 0
+// CHECK-LABEL: func.func @linear
+// CHECK: %[[DATA:.*]] = tern.weight_data @w : memref<256xi8>
+// Scales sit after 8 rows x 24 bytes of codes, at 192.
+// CHECK: %[[SCALES:.*]] = memref.view %[[DATA]][%{{.*}}][] : memref<256xi8> to memref<8xf32>
+// CHECK: scf.for %[[M:.*]] =
+// CHECK:   %[[SX:.*]] = memref.load %{{.*}}[%[[M]]] : memref<2xf32>
+// CHECK:   scf.for %[[N:.*]] =
+// CHECK:     %[[SUM:.*]] = scf.for {{.*}} -> (vector<8xi32>) {
+// CHECK:       %[[CODES:.*]] = vector.load %[[DATA]][%{{.*}}] : memref<256xi8>, vector<8xi8>
+// CHECK-COUNT-4: arith.shrui %[[CODES]]
+// CHECK:       scf.yield %{{.*}} : vector<8xi32>
+// CHECK:     %[[RED:.*]] = vector.reduction <add>, %[[SUM]] : vector<8xi32> into i32
+// CHECK:     %[[F:.*]] = arith.sitofp %[[RED]] : i32 to f32
+// CHECK:     %[[W:.*]] = memref.load %[[SCALES]][%[[N]]] : memref<8xf32>
+// CHECK:     %[[DIV:.*]] = arith.divf %[[F]], %[[SX]] : f32
+// CHECK:     %[[OUT:.*]] = arith.mulf %[[DIV]], %[[W]] : f32
+// CHECK:     memref.store %[[OUT]], %{{.*}}[%[[M]], %[[N]]] : memref<2x8xf32>
+func.func @linear(%q: memref<2x70xi8>, %s: memref<2xf32>, %y: memref<2x8xf32>) {
+  tern.linear @w(%q, %s) into %y : memref<2x70xi8>, memref<2xf32>, memref<2x8xf32>
+  return
+}
+}
+
+// -----
+
+// Per-block scales: an f32 loop over blocks around the int32 chunk loop.
+tern.weight @b : !tern.ternary<4x256, block<128>, interleaved<64>> from "b" at 0
+// CHECK-LABEL: func.func @blocks
+// CHECK: %[[DATA:.*]] = tern.weight_data @b : memref<320xi8>
+// CHECK: scf.for
+// CHECK:   scf.for
+// CHECK:     %[[F:.*]] = scf.for {{.*}} -> (f32) {
+// CHECK:       scf.for {{.*}} -> (vector<16xi32>) {
+// CHECK:       vector.reduction <add>
+// CHECK:       arith.mulf
+// CHECK:       arith.addf
+// CHECK:       scf.yield %{{.*}} : f32
+// CHECK:     arith.divf %[[F]], %{{.*}} : f32
+func.func @blocks(%q: memref<1x256xi8>, %s: memref<1xf32>, %y: memref<1x4xf32>) {
+  tern.linear @b(%q, %s) into %y : memref<1x256xi8>, memref<1xf32>, memref<1x4xf32>
+  return
+}
+
+// -----
+
+tern.weight @c : !tern.ternary<4x64, per_row, canonical> from "c" at 0
+func.func @canonical(%q: memref<1x64xi8>, %s: memref<1xf32>, %y: memref<1x4xf32>) {
+  // expected-error@+1 {{'tern.linear' op weight @c still has the canonical layout: run tern-select-layout before lowering}}
+  tern.linear @c(%q, %s) into %y : memref<1x64xi8>, memref<1xf32>, memref<1x4xf32>
+  return
+}
+
+// -----
+
+tern.weight @u : !tern.ternary<4x64, per_row, interleaved<16>> from "u"
+func.func @unpacked(%q: memref<1x64xi8>, %s: memref<1xf32>, %y: memref<1x4xf32>) {
+  // expected-error@+1 {{'tern.linear' op weight @u has no blob offset: run tern-pack-weights before lowering}}
+  tern.linear @u(%q, %s) into %y : memref<1x64xi8>, memref<1xf32>, memref<1x4xf32>
+  return
+}

@@ -1,0 +1,177 @@
+// RUN: tern-opt %s --split-input-file --verify-diagnostics
+
+// expected-error@+1 {{ternary rows must be in [1, 2147483647], got 0}}
+tern.weight @w : !tern.ternary<0x16, per_row, canonical> from "w"
+
+// -----
+
+// expected-error@+1 {{ternary cols must be in [1, 16777216] so that int32 sums stay exact, got 33554432}}
+tern.weight @w : !tern.ternary<4x33554432, per_row, canonical> from "w"
+
+// -----
+
+// expected-error@+1 {{ternary type needs a 2-D shape NxK, got 3 dimensions}}
+tern.weight @w : !tern.ternary<4x4x4, per_row, canonical> from "w"
+
+// -----
+
+// expected-error@+1 {{expected per_tensor, per_row or block<G>, got 'per_col'}}
+tern.weight @w : !tern.ternary<4x16, per_col, canonical> from "w"
+
+// -----
+
+// expected-error@+1 {{expected canonical or interleaved<B>, got 'tiled'}}
+tern.weight @w : !tern.ternary<4x16, per_row, tiled> from "w"
+
+// -----
+
+// expected-error@+1 {{scale block size must be a positive multiple of 4, got 6}}
+tern.weight @w : !tern.ternary<4x24, block<6>, canonical> from "w"
+
+// -----
+
+// expected-error@+1 {{scale block size 64 does not divide the 100 columns}}
+tern.weight @w : !tern.ternary<4x100, block<64>, canonical> from "w"
+
+// -----
+
+// expected-error@+1 {{interleaved chunk must be a power of two in [16, 256], got 48}}
+tern.weight @w : !tern.ternary<4x96, per_row, interleaved<48>> from "w"
+
+// -----
+
+// expected-error@+1 {{interleaved chunk 64 must divide the scale block size 96}}
+tern.weight @w : !tern.ternary<4x192, block<96>, interleaved<64>> from "w"
+
+// -----
+
+// expected-error@+1 {{'tern.weight' op needs the name of its weight-store entry}}
+tern.weight @w : !tern.ternary<4x16, per_row, canonical> from ""
+
+// -----
+
+// expected-error@+1 {{'tern.weight' op offset 100 must be a non-negative multiple of 64}}
+tern.weight @w : !tern.ternary<4x16, per_row, canonical> from "w" at 100
+
+// -----
+
+// expected-error@+1 {{target cpu must not be empty}}
+module attributes {tern.target = #tern.target<triple = "x86_64-unknown-linux-gnu", cpu = "", isa = [], vector_bits = 256>} {}
+
+// -----
+
+// expected-error@+1 {{target triple must not be empty}}
+module attributes {tern.target = #tern.target<triple = "", cpu = "znver4", isa = [], vector_bits = 256>} {}
+
+// -----
+
+// expected-error@+1 {{target vector_bits must be 64, 128, 256 or 512, got 384}}
+module attributes {tern.target = #tern.target<triple = "x86_64-unknown-linux-gnu", cpu = "znver4", isa = [], vector_bits = 384>} {}
+
+// -----
+
+// expected-error@+1 {{target isa entries must be strings, got 1 : i64}}
+module attributes {tern.target = #tern.target<triple = "x86_64-unknown-linux-gnu", cpu = "znver4", isa = [1], vector_bits = 256>} {}
+
+// -----
+
+func.func @quantize_k(%x: memref<1x?xf32>, %q: memref<1x?xi8>, %s: memref<1xf32>) {
+  // expected-error@+1 {{'tern.quantize' op needs a static K (columns) dimension}}
+  tern.quantize %x into %q, %s : memref<1x?xf32>, memref<1x?xi8>, memref<1xf32>
+  return
+}
+
+// -----
+
+func.func @quantize_shape(%x: memref<2x64xf32>, %q: memref<2x32xi8>, %s: memref<2xf32>) {
+  // expected-error@+1 {{'tern.quantize' op input shape [2, 64] and output shape [2, 32] differ}}
+  tern.quantize %x into %q, %s : memref<2x64xf32>, memref<2x32xi8>, memref<2xf32>
+  return
+}
+
+// -----
+
+func.func @quantize_rows(%x: memref<2x64xf32>, %q: memref<2x64xi8>, %s: memref<3xf32>) {
+  // expected-error@+1 {{'tern.quantize' op has 2 input rows but scale has 3 entries}}
+  tern.quantize %x into %q, %s : memref<2x64xf32>, memref<2x64xi8>, memref<3xf32>
+  return
+}
+
+// -----
+
+func.func @quantize_type(%x: memref<2x64xf16>, %q: memref<2x64xi8>, %s: memref<2xf32>) {
+  // expected-error@+1 {{operand #0 must be 2D memref of 32-bit float values}}
+  tern.quantize %x into %q, %s : memref<2x64xf16>, memref<2x64xi8>, memref<2xf32>
+  return
+}
+
+// -----
+
+tern.weight @w : !tern.ternary<8x64, per_row, canonical> from "w"
+func.func @linear_rows(%q: memref<2x64xi8>, %s: memref<2xf32>, %y: memref<3x8xf32>) {
+  // expected-error@+1 {{'tern.linear' op has 2 input rows but 3 output rows}}
+  tern.linear @w(%q, %s) into %y : memref<2x64xi8>, memref<2xf32>, memref<3x8xf32>
+  return
+}
+
+// -----
+
+tern.weight @w : !tern.ternary<8x64, per_row, canonical> from "w"
+func.func @linear_scale(%q: memref<2x64xi8>, %s: memref<1xf32>, %y: memref<2x8xf32>) {
+  // expected-error@+1 {{'tern.linear' op has 2 input rows but input_scale has 1 entries}}
+  tern.linear @w(%q, %s) into %y : memref<2x64xi8>, memref<1xf32>, memref<2x8xf32>
+  return
+}
+
+// -----
+
+tern.weight @w : !tern.ternary<8x64, per_row, canonical> from "w"
+func.func @linear_dynamic_n(%q: memref<2x64xi8>, %s: memref<2xf32>, %y: memref<2x?xf32>) {
+  // expected-error@+1 {{'tern.linear' op needs static K (input columns) and N (output columns)}}
+  tern.linear @w(%q, %s) into %y : memref<2x64xi8>, memref<2xf32>, memref<2x?xf32>
+  return
+}
+
+// -----
+
+tern.weight @w : !tern.ternary<8x64, per_row, canonical> from "w"
+func.func @linear_shape(%q: memref<2x32xi8>, %s: memref<2xf32>, %y: memref<2x8xf32>) {
+  // expected-error@+1 {{'tern.linear' op computes [M, 32] x [32, 8] but @w is 8x64 (N x K)}}
+  tern.linear @w(%q, %s) into %y : memref<2x32xi8>, memref<2xf32>, memref<2x8xf32>
+  return
+}
+
+// -----
+
+func.func @linear_missing(%q: memref<2x32xi8>, %s: memref<2xf32>, %y: memref<2x8xf32>) {
+  // expected-error@+1 {{'tern.linear' op references @nowhere, which is not a tern.weight}}
+  tern.linear @nowhere(%q, %s) into %y : memref<2x32xi8>, memref<2xf32>, memref<2x8xf32>
+  return
+}
+
+// -----
+
+func.func private @not_a_weight()
+func.func @linear_not_weight(%q: memref<2x32xi8>, %s: memref<2xf32>, %y: memref<2x8xf32>) {
+  // expected-error@+1 {{'tern.linear' op references @not_a_weight, which is not a tern.weight}}
+  tern.linear @not_a_weight(%q, %s) into %y : memref<2x32xi8>, memref<2xf32>, memref<2x8xf32>
+  return
+}
+
+// -----
+
+tern.weight @w : !tern.ternary<3x5, per_tensor, canonical> from "w"
+func.func @data_unpacked() {
+  // expected-error@+1 {{'tern.weight_data' op @w has no blob offset: run tern-pack-weights first}}
+  %d = tern.weight_data @w : memref<128xi8>
+  return
+}
+
+// -----
+
+tern.weight @w : !tern.ternary<3x5, per_tensor, canonical> from "w" at 0
+func.func @data_size() {
+  // expected-error@+1 {{'tern.weight_data' op result must be memref<128xi8>, the packed size of @w}}
+  %d = tern.weight_data @w : memref<64xi8>
+  return
+}

@@ -1,0 +1,33 @@
+// RUN: tern-opt %s --split-input-file --tern-pack-weights | FileCheck %s
+
+// Entries follow module order, each 64-byte aligned: codes, then scales at
+// the next 64-byte boundary.
+// CHECK-LABEL: module attributes {tern.weights_size = 1408 : i64}
+// 37 rows x 128 padded cols / 4 = 1184 code bytes; scales at 1216; 1216 + 37*4 = 1364 -> 1408.
+// CHECK: tern.weight @a : !tern.ternary<37x83, per_row, interleaved<64>> from "a" at 0
+module {
+  tern.weight @a : !tern.ternary<37x83, per_row, interleaved<64>> from "a"
+}
+
+// -----
+
+// CHECK-LABEL: module attributes {tern.weights_size = 576 : i64}
+// @x: 3 rows x 2 bytes = 6 code bytes, scale at 64, entry 128 bytes.
+// CHECK: tern.weight @x : !tern.ternary<3x5, per_tensor, canonical> from "x" at 0
+// @y at 128: 4 rows x 64 bytes = 256 code bytes, 8 scales (2 blocks per row)
+// at 256: alignTo(256 + 32, 64) = 320 bytes.
+// CHECK: tern.weight @y : !tern.ternary<4x256, block<128>, interleaved<64>> from "y" at 128
+// Offsets already present are recomputed. @z: 1 code byte, scale at 64: 128 bytes.
+// CHECK: tern.weight @z : !tern.ternary<1x1, per_tensor, canonical> from "z" at 448
+module {
+  tern.weight @x : !tern.ternary<3x5, per_tensor, canonical> from "x"
+  tern.weight @y : !tern.ternary<4x256, block<128>, interleaved<64>> from "y"
+  tern.weight @z : !tern.ternary<1x1, per_tensor, canonical> from "z" at 4096
+}
+
+// -----
+
+// A module without weights has an empty blob.
+// CHECK-LABEL: module attributes {tern.weights_size = 0 : i64}
+module {
+}

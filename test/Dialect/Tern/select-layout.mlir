@@ -1,0 +1,56 @@
+// RUN: tern-opt %s --split-input-file --tern-select-layout --verify-diagnostics | FileCheck %s
+// The option overrides the target; the module without a target then passes.
+// RUN: not tern-opt %s --split-input-file --tern-select-layout=chunk=128 2>&1 | FileCheck %s --check-prefix=FORCED
+
+// AVX-512: a chunk of 64 weights fills one zmm of i32 accumulators (16 x 4).
+// CHECK-LABEL: module attributes {tern.target = #tern.target<{{.*}}cpu = "znver4"
+// CHECK: tern.weight @a : !tern.ternary<640x2560, per_tensor, interleaved<64>>
+// CHECK: tern.weight @b : !tern.ternary<8x100, per_row, interleaved<64>>
+// Block of 96: the chunk halves until it divides the block.
+// CHECK: tern.weight @c : !tern.ternary<8x192, block<96>, interleaved<32>>
+// Already chosen layouts stay.
+// CHECK: tern.weight @d : !tern.ternary<8x64, per_row, interleaved<16>>
+// FORCED-LABEL: module attributes {tern.target = #tern.target<{{.*}}cpu = "znver4"
+// FORCED: @a : !tern.ternary<640x2560, per_tensor, interleaved<128>>
+// FORCED: @c : !tern.ternary<8x192, block<96>, interleaved<32>>
+// FORCED: error: 'tern.weight' op has block<12> scales
+// FORCED: tern.weight @a : !tern.ternary<4x64, per_row, interleaved<128>>
+module attributes {tern.target = #tern.target<triple = "x86_64-unknown-linux-gnu", cpu = "znver4", isa = ["avx2", "avx512bw"], vector_bits = 512>} {
+  tern.weight @a : !tern.ternary<640x2560, per_tensor, canonical> from "a"
+  tern.weight @b : !tern.ternary<8x100, per_row, canonical> from "b"
+  tern.weight @c : !tern.ternary<8x192, block<96>, canonical> from "c"
+  tern.weight @d : !tern.ternary<8x64, per_row, interleaved<16>> from "d"
+}
+
+// -----
+
+// AVX2: 256-bit vectors, chunks of 32.
+// CHECK-LABEL: cpu = "haswell"
+// CHECK: tern.weight @a : !tern.ternary<640x2560, per_tensor, interleaved<32>>
+module attributes {tern.target = #tern.target<triple = "x86_64-unknown-linux-gnu", cpu = "haswell", isa = ["avx2"], vector_bits = 256>} {
+  tern.weight @a : !tern.ternary<640x2560, per_tensor, canonical> from "a"
+}
+
+// -----
+
+// NEON: 128-bit vectors, chunks of 16.
+// CHECK-LABEL: cpu = "cortex-a76"
+// CHECK: tern.weight @a : !tern.ternary<640x2560, per_row, interleaved<16>>
+module attributes {tern.target = #tern.target<triple = "aarch64-unknown-linux-gnu", cpu = "cortex-a76", isa = ["neon", "dotprod"], vector_bits = 128>} {
+  tern.weight @a : !tern.ternary<640x2560, per_row, canonical> from "a"
+}
+
+// -----
+
+// A block that no chunk of 16 or more divides cannot be interleaved.
+module attributes {tern.target = #tern.target<triple = "aarch64-unknown-linux-gnu", cpu = "cortex-a76", isa = ["neon"], vector_bits = 128>} {
+  // expected-error@+1 {{'tern.weight' op has block<12> scales: the vector kernels need a block size that is a multiple of 16}}
+  tern.weight @a : !tern.ternary<4x24, block<12>, canonical> from "a"
+}
+
+// -----
+
+// expected-error@+1 {{tern-select-layout needs a #tern.target in the module's 'tern.target' attribute}}
+module {
+  tern.weight @a : !tern.ternary<4x64, per_row, canonical> from "a"
+}
