@@ -28,6 +28,9 @@ tools = [
     "ternc-e2e-gen",
     "llvm-readelf",
     "llvm-objdump",
+    "not",
+    "count",
+    "split-file",
     ToolSubst("clang", command="clang-19", unresolved="ignore"),
 ]
 llvm_config.add_tool_substitutions(tools, tool_dirs)

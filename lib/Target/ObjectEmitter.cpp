@@ -11,6 +11,7 @@
 #include "llvm/IR/Module.h"
 #include "llvm/IR/Verifier.h"
 #include "llvm/Passes/PassBuilder.h"
+#include "llvm/TargetParser/Triple.h"
 
 using namespace llvm;
 
@@ -60,12 +61,20 @@ Error ternc::emitModule(mlir::ModuleOp module, const TargetInfo &target,
   llvmModule->setDataLayout((*tm)->createDataLayout());
   // Functions carry the CPU and features so that every later LLVM pass
   // (and a later LTO step) sees the same target.
+  const bool isX86 = Triple(target.triple).isX86();
   for (Function &f : *llvmModule) {
     if (f.isDeclaration())
       continue;
     f.addFnAttr("target-cpu", target.cpu);
     if (!target.features.empty())
       f.addFnAttr("target-features", target.features);
+    // The kernels were shaped for this width; without the hint LLVM splits
+    // 512-bit vectors on CPUs it tunes for 256 bits (e.g. Zen 4/5).
+    if (isX86) {
+      f.addFnAttr("prefer-vector-width", std::to_string(target.vectorBits));
+      f.addFnAttr("min-legal-vector-width",
+                  std::to_string(target.vectorBits));
+    }
   }
   if (verifyModule(*llvmModule, &errs()))
     return createStringError(inconvertibleErrorCode(),

@@ -113,20 +113,18 @@ Expected<TargetInfo> TargetInfo::resolve(StringRef tripleIn, StringRef cpuIn,
     info.cpu = cpuIn.str();
   }
 
-  std::unique_ptr<MCSubtargetInfo> sti(
-      target->createMCSubtargetInfo(info.triple, info.cpu, info.features));
-  if (!sti)
-    return createStringError(inconvertibleErrorCode(),
-                             "cannot describe CPU '%s' for %s",
-                             info.cpu.c_str(), info.triple.c_str());
-  if (!sti->isCPUStringValid(info.cpu))
+  // Check the CPU on a CPU-less subtarget first: LLVM would only print a
+  // warning and carry on with a generic CPU.
+  std::unique_ptr<MCSubtargetInfo> probe(
+      target->createMCSubtargetInfo(info.triple, "", ""));
+  if (!probe || !probe->isCPUStringValid(info.cpu))
     return createStringError(inconvertibleErrorCode(),
                              "unknown CPU '%s' for %s (try --cpu=help)",
                              info.cpu.c_str(), info.triple.c_str());
   // Validate every feature name: LLVM would only warn and ignore it.
   if (!featuresIn.empty()) {
     StringMap<bool> known;
-    for (const SubtargetFeatureKV &kv : sti->getAllProcessorFeatures())
+    for (const SubtargetFeatureKV &kv : probe->getAllProcessorFeatures())
       known[kv.Key] = true;
     SmallVector<StringRef> parts;
     featuresIn.split(parts, ',', -1, /*KeepEmpty=*/false);
@@ -143,6 +141,8 @@ Expected<TargetInfo> TargetInfo::resolve(StringRef tripleIn, StringRef cpuIn,
     }
   }
 
+  std::unique_ptr<MCSubtargetInfo> sti(
+      target->createMCSubtargetInfo(info.triple, info.cpu, info.features));
   ArrayRef<Capability> caps;
   if (triple.isX86())
     caps = kX86Caps;

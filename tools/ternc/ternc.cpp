@@ -47,7 +47,7 @@ namespace {
 cl::OptionCategory cat("ternc options");
 
 cl::opt<std::string> inputFile(cl::Positional, cl::desc("<input .mlir>"),
-                               cl::Required, cl::cat(cat));
+                               cl::cat(cat));
 cl::opt<std::string> outputFile("o", cl::desc("Output file ('-' for stdout)"),
                                 cl::value_desc("file"), cl::cat(cat));
 cl::opt<std::string>
@@ -143,6 +143,8 @@ int main(int argc, char **argv) {
     listCPUs(targetTriple);
     return 0;
   }
+  if (inputFile.empty())
+    return fail("no input file (see --help)");
   if (optLevel > 3)
     return fail("-O" + Twine(optLevel) + " is not a level: use -O0 to -O3");
   if (outputFile.empty()) {

@@ -1,6 +1,8 @@
 // RUN: tern-opt %s --split-input-file --tern-select-layout --verify-diagnostics | FileCheck %s
 // The option overrides the target; the module without a target then passes.
-// RUN: not tern-opt %s --split-input-file --tern-select-layout=chunk=128 2>&1 | FileCheck %s --check-prefix=FORCED
+// RUN: not tern-opt %s --split-input-file --tern-select-layout=chunk=128 > %t 2> %t.err
+// RUN: FileCheck %s --check-prefix=FORCED < %t
+// RUN: FileCheck %s --check-prefix=FORCED-ERR < %t.err
 
 // AVX-512: a chunk of 64 weights fills one zmm of i32 accumulators (16 x 4).
 // CHECK-LABEL: module attributes {tern.target = #tern.target<{{.*}}cpu = "znver4"
@@ -13,7 +15,7 @@
 // FORCED-LABEL: module attributes {tern.target = #tern.target<{{.*}}cpu = "znver4"
 // FORCED: @a : !tern.ternary<640x2560, per_tensor, interleaved<128>>
 // FORCED: @c : !tern.ternary<8x192, block<96>, interleaved<32>>
-// FORCED: error: 'tern.weight' op has block<12> scales
+// FORCED-ERR: error: 'tern.weight' op has block<12> scales
 // FORCED: tern.weight @a : !tern.ternary<4x64, per_row, interleaved<128>>
 module attributes {tern.target = #tern.target<triple = "x86_64-unknown-linux-gnu", cpu = "znver4", isa = ["avx2", "avx512bw"], vector_bits = 512>} {
   tern.weight @a : !tern.ternary<640x2560, per_tensor, canonical> from "a"
