@@ -34,6 +34,8 @@ tools = [
     ToolSubst("clang", command="clang-19", unresolved="ignore"),
 ]
 llvm_config.add_tool_substitutions(tools, tool_dirs)
+# Scripts run by tests find the tools on PATH.
+llvm_config.with_environment("PATH", tool_dirs, append_path=True)
 
 # Cross tests need the cross compiler, its sysroot and qemu.
 if shutil.which("aarch64-linux-gnu-g++") and shutil.which("qemu-aarch64") \

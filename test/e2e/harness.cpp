@@ -9,6 +9,8 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "ternc/abi.h"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -17,11 +19,10 @@
 #include <cstring>
 #include <vector>
 
-extern "C" {
-// The runtime ABI: the blob pointer the generated code reads, and the blob
-// size it was compiled for.
+// The harness plays the runtime: it owns the blob pointer.
 const uint8_t *ternc_weights = nullptr;
-extern const uint64_t ternc_weights_size;
+
+extern "C" {
 void tern_quantize(const float *x, int8_t *q, float *s);
 void tern_linear(const int8_t *q, const float *s, float *y);
 }
@@ -54,8 +55,9 @@ int main(int argc, char **argv) {
     return 1;
   }
   // The blob must be 64-byte aligned, as the runtime guarantees.
-  size_t alloc = (blobFile.size() + 63) / 64 * 64;
-  auto *blob = static_cast<uint8_t *>(std::aligned_alloc(64, alloc ? alloc : 64));
+  size_t alloc = (blobFile.size() + TERNC_WEIGHTS_ALIGN - 1) /
+                 TERNC_WEIGHTS_ALIGN * TERNC_WEIGHTS_ALIGN;
+  auto *blob = static_cast<uint8_t *>(std::aligned_alloc(TERNC_WEIGHTS_ALIGN, alloc ? alloc : TERNC_WEIGHTS_ALIGN));
   std::memcpy(blob, blobFile.data(), blobFile.size());
   ternc_weights = blob;
 

@@ -24,7 +24,7 @@ esac
 
 rm -rf "$work" && mkdir -p "$work"
 # -ffp-contract=off: the reference must round every operation as written.
-"$cxx" -O2 -ffp-contract=off -c "$here/harness.cpp" -o "$work/harness.o" || exit 2
+"$cxx" -O2 -ffp-contract=off -I "$here/../../runtime/include" -c "$here/harness.cpp" -o "$work/harness.o" || exit 2
 
 pass=0 fail=0 i=0
 for spec in "$@"; do
