@@ -19,7 +19,8 @@ std::string image(const std::string &header, const std::string &data) {
   return out + header + data;
 }
 
-llvm::Expected<std::unique_ptr<SafetensorsFile>> parse(const std::string &bytes) {
+llvm::Expected<std::unique_ptr<SafetensorsFile>>
+parse(const std::string &bytes) {
   return SafetensorsFile::fromBuffer(
       llvm::MemoryBuffer::getMemBufferCopy(bytes, "test.safetensors"));
 }
@@ -35,9 +36,10 @@ TEST(Safetensors, ReadsTensorsAndMetadata) {
   std::string data(12, '\0');
   float v[3] = {1.5f, -2.0f, 3.25f};
   std::memcpy(data.data(), v, 12);
-  auto f = parse(image(R"({"__metadata__":{"format":"pt"},)"
-                       R"("a":{"dtype":"F32","shape":[3],"data_offsets":[0,12]}})",
-                       data));
+  auto f =
+      parse(image(R"({"__metadata__":{"format":"pt"},)"
+                  R"("a":{"dtype":"F32","shape":[3],"data_offsets":[0,12]}})",
+                  data));
   ASSERT_TRUE(bool(f)) << llvm::toString(f.takeError());
   const SafetensorsTensor *a = (*f)->find("a");
   ASSERT_NE(a, nullptr);
@@ -56,24 +58,28 @@ TEST(Safetensors, RejectsMalformedFilesWithPreciseErrors) {
   EXPECT_NE(errorOf(lying + "{}").find("ends past the end"), std::string::npos);
   std::string huge(8, '\xff');
   EXPECT_NE(errorOf(huge).find("exceeds"), std::string::npos);
-  EXPECT_NE(errorOf(image(R"({"t":{"dtype":"F32","shape":[4],"data_offsets":[0,8]}})",
-                          std::string(8, '\0')))
-                .find("tensor 't': holds 8 bytes but its shape and dtype need 16"),
-            std::string::npos);
-  EXPECT_NE(errorOf(image(R"({"t":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}})",
-                          std::string(4, '\0')))
-                .find("past the 4 data bytes"),
-            std::string::npos);
-  EXPECT_NE(errorOf(image(R"({"t":{"dtype":"Q9","shape":[1],"data_offsets":[0,1]}})",
-                          std::string(1, '\0')))
-                .find("unsupported dtype 'Q9'"),
-            std::string::npos);
+  EXPECT_NE(
+      errorOf(image(R"({"t":{"dtype":"F32","shape":[4],"data_offsets":[0,8]}})",
+                    std::string(8, '\0')))
+          .find("tensor 't': holds 8 bytes but its shape and dtype need 16"),
+      std::string::npos);
+  EXPECT_NE(
+      errorOf(image(R"({"t":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}})",
+                    std::string(4, '\0')))
+          .find("past the 4 data bytes"),
+      std::string::npos);
+  EXPECT_NE(
+      errorOf(image(R"({"t":{"dtype":"Q9","shape":[1],"data_offsets":[0,1]}})",
+                    std::string(1, '\0')))
+          .find("unsupported dtype 'Q9'"),
+      std::string::npos);
   // Dimensions whose product overflows must not wrap around.
-  EXPECT_NE(errorOf(image(R"({"t":{"dtype":"U8","shape":[4294967296,4294967296],)"
-                          R"("data_offsets":[0,0]}})",
-                          ""))
-                .find("tensor 't'"),
-            std::string::npos);
+  EXPECT_NE(
+      errorOf(image(R"({"t":{"dtype":"U8","shape":[4294967296,4294967296],)"
+                    R"("data_offsets":[0,0]}})",
+                    ""))
+          .find("tensor 't'"),
+      std::string::npos);
 }
 
 TEST(WeightStore, DecodesCodesAndValidatesScales) {
@@ -85,9 +91,10 @@ TEST(WeightStore, DecodesCodesAndValidatesScales) {
       codes[r * 2 + c / 4] |= char((vals[r][c] + 1) << (2 * (c % 4)));
   float scales[2] = {0.5f, 2.0f};
   std::string data = codes + std::string(reinterpret_cast<char *>(scales), 8);
-  auto f = parse(image(R"({"w":{"dtype":"U8","shape":[2,2],"data_offsets":[0,4]},)"
-                       R"("w.scale":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}})",
-                       data));
+  auto f = parse(
+      image(R"({"w":{"dtype":"U8","shape":[2,2],"data_offsets":[0,4]},)"
+            R"("w.scale":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}})",
+            data));
   ASSERT_TRUE(bool(f));
   SafetensorsStore store(std::move(*f));
   auto t = store.ternary("w", 2, 5);
@@ -111,14 +118,37 @@ TEST(WeightStore, RejectsInvalidCodesAndScales) {
   float zero = 0.0f;
   std::string data = std::string(1, char(0x03)) +
                      std::string(reinterpret_cast<char *>(&zero), 4);
-  auto f = parse(image(R"({"w":{"dtype":"U8","shape":[1,1],"data_offsets":[0,1]},)"
-                       R"("w.scale":{"dtype":"F32","shape":[1],"data_offsets":[1,5]}})",
-                       data));
+  auto f = parse(
+      image(R"({"w":{"dtype":"U8","shape":[1,1],"data_offsets":[0,1]},)"
+            R"("w.scale":{"dtype":"F32","shape":[1],"data_offsets":[1,5]}})",
+            data));
   ASSERT_TRUE(bool(f));
   SafetensorsStore store(std::move(*f));
   auto t = store.ternary("w", 1, 4);
   ASSERT_FALSE(bool(t));
   EXPECT_NE(llvm::toString(t.takeError()).find("scale 0 is 0"),
+            std::string::npos);
+}
+
+TEST(WeightStore, RejectsCodeThreeWithRowAndColumn) {
+  float one = 1.0f;
+  // Row 0: codes 1, 1, 3 (invalid at column 2), 1.
+  std::string data =
+      std::string(1, char(0x01 | 0x01 << 2 | 0x03 << 4 | 0x01 << 6)) +
+      std::string(reinterpret_cast<char *>(&one), 4);
+  auto f = parse(
+      image(R"({"w":{"dtype":"U8","shape":[1,1],"data_offsets":[0,1]},)"
+            R"("w.scale":{"dtype":"F32","shape":[1],"data_offsets":[1,5]}})",
+            data));
+  ASSERT_TRUE(bool(f));
+  SafetensorsStore store(std::move(*f));
+  auto t = store.ternary("w", 1, 4);
+  ASSERT_TRUE(bool(t)) << llvm::toString(t.takeError());
+  int8_t row[4];
+  llvm::Error e = (*t)->decodeRow(0, row);
+  ASSERT_TRUE(bool(e));
+  EXPECT_NE(llvm::toString(std::move(e))
+                .find("invalid ternary code 3 at row 0, column 2"),
             std::string::npos);
 }
 

@@ -17,15 +17,16 @@ protected:
   TernaryTypeTest() { ctx.loadDialect<TernDialect>(); }
   TernaryType get(int64_t n, int64_t k, ScaleGranularity s, int64_t g,
                   WeightLayout l, int64_t chunk) {
-    return TernaryType::getChecked([&] { return emitError(UnknownLoc::get(&ctx)); },
-                                   &ctx, n, k, s, g, l, chunk);
+    return TernaryType::getChecked(
+        [&] { return emitError(UnknownLoc::get(&ctx)); }, &ctx, n, k, s, g, l,
+        chunk);
   }
   MLIRContext ctx;
 };
 
 TEST_F(TernaryTypeTest, CanonicalSizesRoundRowsToBytes) {
-  TernaryType t = get(3, 10, ScaleGranularity::PerRow, 0,
-                      WeightLayout::Canonical, 0);
+  TernaryType t =
+      get(3, 10, ScaleGranularity::PerRow, 0, WeightLayout::Canonical, 0);
   ASSERT_TRUE(t);
   EXPECT_EQ(t.getPaddedCols(), 12);
   EXPECT_EQ(t.getRowBytes(), 3);
@@ -36,8 +37,8 @@ TEST_F(TernaryTypeTest, CanonicalSizesRoundRowsToBytes) {
 }
 
 TEST_F(TernaryTypeTest, InterleavedPadsToWholeChunks) {
-  TernaryType t = get(5, 65, ScaleGranularity::PerTensor, 0,
-                      WeightLayout::Interleaved, 64);
+  TernaryType t =
+      get(5, 65, ScaleGranularity::PerTensor, 0, WeightLayout::Interleaved, 64);
   ASSERT_TRUE(t);
   EXPECT_EQ(t.getPaddedCols(), 128);
   EXPECT_EQ(t.getRowBytes(), 32);
@@ -56,7 +57,8 @@ TEST_F(TernaryTypeTest, BlockScalesCountPerRowAndBlock) {
 
 TEST_F(TernaryTypeTest, RejectsInconsistentParameters) {
   ScopedDiagnosticHandler quiet(&ctx, [](Diagnostic &) { return success(); });
-  EXPECT_FALSE(get(0, 8, ScaleGranularity::PerRow, 0, WeightLayout::Canonical, 0));
+  EXPECT_FALSE(
+      get(0, 8, ScaleGranularity::PerRow, 0, WeightLayout::Canonical, 0));
   EXPECT_FALSE(get(8, 100, ScaleGranularity::PerBlock, 64,
                    WeightLayout::Canonical, 0)); // 64 does not divide 100
   EXPECT_FALSE(get(8, 256, ScaleGranularity::PerBlock, 96,

@@ -1,7 +1,7 @@
 //===- WeightBlobTest.cpp - packing rows into weight layouts --------------===//
 
-#include "ternc/Dialect/Tern/IR/TernDialect.h"
 #include "ternc/Target/WeightBlob.h"
+#include "ternc/Dialect/Tern/IR/TernDialect.h"
 
 #include "mlir/IR/MLIRContext.h"
 #include "gtest/gtest.h"
@@ -16,7 +16,8 @@ namespace {
 
 /// Value of element k in an interleaved row, decoded from the documented
 /// layout (an independent statement of it, not the packer's code).
-int interleavedValue(const std::vector<uint8_t> &row, int64_t chunk, int64_t k) {
+int interleavedValue(const std::vector<uint8_t> &row, int64_t chunk,
+                     int64_t k) {
   int64_t part = chunk / 4, c = k / chunk, within = k % chunk;
   int64_t plane = within / part, byte = c * part + within % part;
   return ((row[byte] >> (2 * plane)) & 3) - 1;

@@ -82,8 +82,7 @@ int64_t SafetensorsTensor::numElements() const {
 }
 
 static Error fail(StringRef file, const Twine &msg) {
-  return createStringError(inconvertibleErrorCode(),
-                           (file + ": " + msg).str());
+  return createStringError(inconvertibleErrorCode(), (file + ": " + msg).str());
 }
 
 Expected<std::unique_ptr<SafetensorsFile>>
@@ -122,8 +121,8 @@ SafetensorsFile::fromBuffer(std::unique_ptr<MemoryBuffer> buffer) {
 
   Expected<json::Value> parsed = json::parse(header);
   if (!parsed)
-    return fail(name, "header is not valid JSON: " +
-                          toString(parsed.takeError()));
+    return fail(name,
+                "header is not valid JSON: " + toString(parsed.takeError()));
   const json::Object *root = parsed->getAsObject();
   if (!root)
     return fail(name, "header is not a JSON object");

@@ -72,8 +72,7 @@ Error ternc::emitModule(mlir::ModuleOp module, const TargetInfo &target,
     // 512-bit vectors on CPUs it tunes for 256 bits (e.g. Zen 4/5).
     if (isX86) {
       f.addFnAttr("prefer-vector-width", std::to_string(target.vectorBits));
-      f.addFnAttr("min-legal-vector-width",
-                  std::to_string(target.vectorBits));
+      f.addFnAttr("min-legal-vector-width", std::to_string(target.vectorBits));
     }
   }
   if (verifyModule(*llvmModule, &errs()))
@@ -92,9 +91,9 @@ Error ternc::emitModule(mlir::ModuleOp module, const TargetInfo &target,
   pb.registerLoopAnalyses(lam);
   pb.crossRegisterProxies(lam, fam, cgam, mam);
   ModulePassManager mpm =
-      optLevel == 0 ? pb.buildO0DefaultPipeline(OptimizationLevel::O0)
-                    : pb.buildPerModuleDefaultPipeline(
-                          optimizationLevel(optLevel));
+      optLevel == 0
+          ? pb.buildO0DefaultPipeline(OptimizationLevel::O0)
+          : pb.buildPerModuleDefaultPipeline(optimizationLevel(optLevel));
   mpm.run(*llvmModule, mam);
 
   if (kind == EmitKind::LLVMIR) {

@@ -22,7 +22,9 @@ void ternc::packTernaryRow(TernaryType type, const int8_t *values,
   const int64_t cols = type.getCols();
   // Padding elements get code 1 (value 0); the kernels also mask the
   // activations there, so either guarantee alone keeps results exact.
-  auto at = [&](int64_t k) -> uint8_t { return k < cols ? code(values[k]) : 1; };
+  auto at = [&](int64_t k) -> uint8_t {
+    return k < cols ? code(values[k]) : 1;
+  };
   if (type.getLayout() == WeightLayout::Canonical) {
     for (int64_t i = 0; i < type.getRowBytes(); ++i)
       out[i] = at(4 * i) | at(4 * i + 1) << 2 | at(4 * i + 2) << 4 |
@@ -71,7 +73,8 @@ static const char *scaleKindName(ScaleKind kind) {
 
 Error ternc::writeWeightBlob(mlir::ModuleOp module, const WeightStore &store,
                              raw_ostream &os) {
-  auto sizeAttr = module->getAttrOfType<mlir::IntegerAttr>(kWeightsSizeAttrName);
+  auto sizeAttr =
+      module->getAttrOfType<mlir::IntegerAttr>(kWeightsSizeAttrName);
   if (!sizeAttr)
     return createStringError(inconvertibleErrorCode(),
                              "module has no blob layout: run "
@@ -97,8 +100,8 @@ Error ternc::writeWeightBlob(mlir::ModuleOp module, const WeightStore &store,
           "weight @%s has no offset or overlaps the previous one: run "
           "tern-pack-weights",
           weight.getSymName().str().c_str());
-    auto tensor = store.ternary(weight.getSource(), type.getRows(),
-                                type.getCols());
+    auto tensor =
+        store.ternary(weight.getSource(), type.getRows(), type.getCols());
     if (!tensor)
       return tensor.takeError();
     const TernaryTensor &t = **tensor;
@@ -107,8 +110,8 @@ Error ternc::writeWeightBlob(mlir::ModuleOp module, const WeightStore &store,
     bool same = t.scaleKind() == want ||
                 (type.getRows() == 1 && want != ScaleKind::PerBlock &&
                  t.scaleKind() != ScaleKind::PerBlock);
-    if (!same || (want == ScaleKind::PerBlock &&
-                  t.groupSize() != type.getGroupSize()))
+    if (!same ||
+        (want == ScaleKind::PerBlock && t.groupSize() != type.getGroupSize()))
       return createStringError(
           inconvertibleErrorCode(),
           formatv("{0}: tensor '{1}' has {2} scales (group {3}) but the IR "

@@ -97,7 +97,8 @@ int main(int argc, char **argv) {
       group = std::atoll(s.c_str() + 6);
     } else
       die("unknown scale " + s);
-    if (m < 1 || n < 1 || k < 1 || (scale == PerBlock && (group < 1 || k % group)))
+    if (m < 1 || n < 1 || k < 1 ||
+        (scale == PerBlock && (group < 1 || k % group)))
       die("bad shape");
   } else {
     // Shapes that are deliberately not multiples of 4, 16 or 32.
@@ -125,7 +126,9 @@ int main(int argc, char **argv) {
     if (n > 2)
       t[2 * k + c] = -1;
   }
-  int64_t numScales = scale == PerTensor ? 1 : scale == PerRow ? n : n * (k / group);
+  int64_t numScales = scale == PerTensor ? 1
+                      : scale == PerRow  ? n
+                                         : n * (k / group);
   std::vector<float> scales(numScales);
   std::uniform_real_distribution<float> sd(0.25f, 3.0f);
   for (auto &s : scales)
@@ -147,7 +150,8 @@ int main(int argc, char **argv) {
     std::vector<uint8_t> codes(n * rowBytes, 0);
     for (int64_t r = 0; r < n; ++r)
       for (int64_t c = 0; c < k; ++c)
-        codes[r * rowBytes + c / 4] |= uint8_t(t[r * k + c] + 1) << (2 * (c % 4));
+        codes[r * rowBytes + c / 4] |= uint8_t(t[r * k + c] + 1)
+                                       << (2 * (c % 4));
     w.dtype = "U8";
     w.shape = {n, rowBytes};
     append(w.bytes, codes.data(), codes.size());
@@ -172,10 +176,12 @@ int main(int argc, char **argv) {
   writeFile(dir + "/ref.bin", ref);
 
   std::string scaleStr = scale == PerTensor ? "per_tensor"
-                         : scale == PerRow  ? "per_row"
-                                            : "block<" + std::to_string(group) + ">";
+                         : scale == PerRow
+                             ? "per_row"
+                             : "block<" + std::to_string(group) + ">";
   auto mr = [&](int64_t a, int64_t b, const char *e) {
-    return "memref<" + std::to_string(a) + "x" + std::to_string(b) + "x" + e + ">";
+    return "memref<" + std::to_string(a) + "x" + std::to_string(b) + "x" + e +
+           ">";
   };
   std::string xs = mr(m, k, "f32"), qs = mr(m, k, "i8"), ys = mr(m, n, "f32");
   std::string ss = "memref<" + std::to_string(m) + "xf32>";

@@ -57,7 +57,8 @@ int main(int argc, char **argv) {
   // The blob must be 64-byte aligned, as the runtime guarantees.
   size_t alloc = (blobFile.size() + TERNC_WEIGHTS_ALIGN - 1) /
                  TERNC_WEIGHTS_ALIGN * TERNC_WEIGHTS_ALIGN;
-  auto *blob = static_cast<uint8_t *>(std::aligned_alloc(TERNC_WEIGHTS_ALIGN, alloc ? alloc : TERNC_WEIGHTS_ALIGN));
+  auto *blob = static_cast<uint8_t *>(std::aligned_alloc(
+      TERNC_WEIGHTS_ALIGN, alloc ? alloc : TERNC_WEIGHTS_ALIGN));
   std::memcpy(blob, blobFile.data(), blobFile.size());
   ternc_weights = blob;
 
@@ -90,8 +91,8 @@ int main(int argc, char **argv) {
       absmax = std::max(absmax, std::fabs(x[r * k + c]));
     float sr = 127.0f / std::max(absmax, 1e-5f);
     if (std::memcmp(&sr, &s[r], 4) != 0 && errors++ < 5)
-      std::fprintf(stderr, "scale[%lld]: got %a want %a\n", (long long)r,
-                   s[r], sr);
+      std::fprintf(stderr, "scale[%lld]: got %a want %a\n", (long long)r, s[r],
+                   sr);
     for (int64_t c = 0; c < k; ++c) {
       float v = std::nearbyint(x[r * k + c] * sr);
       int8_t qr = int8_t(std::min(127.0f, std::max(-128.0f, v)));

@@ -62,11 +62,10 @@ cl::opt<std::string>
                        "this host; 'help' lists them (default: the "
                        "architecture's baseline, which ternc reports)"),
               cl::value_desc("name"), cl::cat(cat));
-cl::opt<std::string>
-    targetFeatures("features",
-                   cl::desc("Extra LLVM target features, e.g. "
-                            "+dotprod,-avx512f"),
-                   cl::value_desc("+a,-b"), cl::cat(cat));
+cl::opt<std::string> targetFeatures("features",
+                                    cl::desc("Extra LLVM target features, e.g. "
+                                             "+dotprod,-avx512f"),
+                                    cl::value_desc("+a,-b"), cl::cat(cat));
 
 enum class Emit { MLIR, LLVM, Asm, Obj };
 cl::opt<Emit> emit(
@@ -161,8 +160,7 @@ int main(int argc, char **argv) {
   context.loadAllAvailableDialects();
 
   std::string errorMessage;
-  std::unique_ptr<MemoryBuffer> input =
-      openInputFile(inputFile, &errorMessage);
+  std::unique_ptr<MemoryBuffer> input = openInputFile(inputFile, &errorMessage);
   if (!input)
     return fail(errorMessage);
   SourceMgr sourceMgr;
@@ -174,8 +172,7 @@ int main(int argc, char **argv) {
 
   // The target: command line first, then the module's own, then the host.
   auto existing = tern::TargetAttr::lookup(*module);
-  std::string triple = targetTriple, cpu = targetCPU,
-              features = targetFeatures;
+  std::string triple = targetTriple, cpu = targetCPU, features = targetFeatures;
   if (existing && triple.empty() && cpu.empty() && features.empty()) {
     triple = existing.getTriple().str();
     cpu = existing.getCpu().str();
@@ -251,7 +248,8 @@ int main(int argc, char **argv) {
                                              : ternc::EmitKind::Object;
   {
     TimingScope emitTiming = rootTiming.nest("LLVM optimisation and emission");
-    if (Error e = ternc::emitModule(*module, *target, kind, optLevel, out->os()))
+    if (Error e =
+            ternc::emitModule(*module, *target, kind, optLevel, out->os()))
       return fail(std::move(e));
   }
   out->os().flush();

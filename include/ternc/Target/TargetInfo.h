@@ -1,4 +1,5 @@
-//===- TargetInfo.h - triple + CPU + features -> ISA capabilities -*- C++ -*-===//
+//===- TargetInfo.h - triple + CPU + features -> ISA capabilities -*- C++
+//-*-===//
 //
 // The one place that asks LLVM what a target can do. Everything downstream
 // (passes, cost models) reads the resulting #tern.target attribute, so the

@@ -75,8 +75,7 @@ struct ConvertTernToLLVMPass
       if (!module.lookupSymbol(kBlobSize))
         b.create<LLVM::GlobalOp>(module.getLoc(), b.getI64Type(),
                                  /*isConstant=*/true, LLVM::Linkage::External,
-                                 kBlobSize,
-                                 b.getI64IntegerAttr(size.getInt()));
+                                 kBlobSize, b.getI64IntegerAttr(size.getInt()));
     }
 
     LLVMTypeConverter converter(ctx);

@@ -227,9 +227,9 @@ struct LinearLowering : public OpConversionPattern<LinearOp> {
                 if (!perBlock) {
                   Value acc = dotChunks(ib, m, rowBase, c0);
                   Value w = ib.create<memref::LoadOp>(
-                      scales, ValueRange{wt.getScale() == ScaleGranularity::PerRow
-                                             ? n
-                                             : c0});
+                      scales,
+                      ValueRange{
+                          wt.getScale() == ScaleGranularity::PerRow ? n : c0});
                   out = ib.create<arith::MulFOp>(
                       ib.create<arith::DivFOp>(acc, sxm), w);
                 } else {

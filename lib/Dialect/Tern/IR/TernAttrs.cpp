@@ -22,10 +22,10 @@ void TernDialect::registerAttributes() {
       >();
 }
 
-LogicalResult
-TargetAttr::verify(function_ref<InFlightDiagnostic()> emitError,
-                   StringRef triple, StringRef cpu, StringRef features,
-                   ArrayAttr isa, int64_t vectorBits) {
+LogicalResult TargetAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                                 StringRef triple, StringRef cpu,
+                                 StringRef features, ArrayAttr isa,
+                                 int64_t vectorBits) {
   if (triple.empty())
     return emitError() << "target triple must not be empty";
   if (cpu.empty())

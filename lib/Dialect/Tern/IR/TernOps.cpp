@@ -25,9 +25,9 @@ static std::string dimStr(int64_t d) {
 static LogicalResult verifyRows(Operation *op, MemRefType input,
                                 MemRefType scale, StringRef scaleName) {
   if (!compatible(input.getDimSize(0), scale.getDimSize(0)))
-    return op->emitOpError() << "has " << dimStr(input.getDimSize(0))
-                             << " input rows but " << scaleName << " has "
-                             << dimStr(scale.getDimSize(0)) << " entries";
+    return op->emitOpError()
+           << "has " << dimStr(input.getDimSize(0)) << " input rows but "
+           << scaleName << " has " << dimStr(scale.getDimSize(0)) << " entries";
   return success();
 }
 
@@ -84,13 +84,12 @@ LogicalResult LinearOp::verify() {
 }
 
 /// Looks up the tern.weight named by `op`'s `weight` attribute.
-static FailureOr<WeightOp> lookupWeight(Operation *op,
-                                        FlatSymbolRefAttr symbol,
+static FailureOr<WeightOp> lookupWeight(Operation *op, FlatSymbolRefAttr symbol,
                                         SymbolTableCollection &symbolTable) {
   auto weight = symbolTable.lookupNearestSymbolFrom<WeightOp>(op, symbol);
   if (!weight)
-    return op->emitOpError() << "references " << symbol
-                             << ", which is not a tern.weight";
+    return op->emitOpError()
+           << "references " << symbol << ", which is not a tern.weight";
   return weight;
 }
 

@@ -58,8 +58,8 @@ struct SelectLayoutPass
       }
       auto newType = TernaryType::getChecked(
           [&] { return weight.emitOpError(); }, type.getContext(),
-          type.getRows(), type.getCols(), type.getScale(),
-          type.getGroupSize(), WeightLayout::Interleaved, b);
+          type.getRows(), type.getCols(), type.getScale(), type.getGroupSize(),
+          WeightLayout::Interleaved, b);
       if (!newType)
         return signalPassFailure();
       weight.setTypeAttr(TypeAttr::get(newType));
