@@ -12,7 +12,81 @@ using namespace llvm;
 using namespace ternc;
 
 TernaryTensor::~TernaryTensor() = default;
+DenseTensor::~DenseTensor() = default;
 WeightStore::~WeightStore() = default;
+
+int64_t DenseTensor::numElements() const {
+  int64_t n = 1;
+  for (int64_t d : shape_)
+    n *= d;
+  return n;
+}
+
+float ternc::halfToFloat(uint16_t h) {
+  uint32_t sign = uint32_t(h & 0x8000) << 16, exp = (h >> 10) & 0x1f,
+           mant = h & 0x3ff, bits;
+  if (exp == 0) {
+    if (mant == 0) {
+      bits = sign;
+    } else { // subnormal: normalise
+      int e = -1;
+      do {
+        ++e;
+        mant <<= 1;
+      } while (!(mant & 0x400));
+      bits = sign | uint32_t(127 - 15 - e) << 23 | (mant & 0x3ff) << 13;
+    }
+  } else if (exp == 31) {
+    bits = sign | 0x7f800000 | mant << 13;
+  } else {
+    bits = sign | (exp + 127 - 15) << 23 | mant << 13;
+  }
+  float f;
+  std::memcpy(&f, &bits, 4);
+  return f;
+}
+
+uint16_t ternc::floatToBf16(float f) {
+  uint32_t bits;
+  std::memcpy(&bits, &f, 4);
+  if ((bits & 0x7fffffff) > 0x7f800000) // NaN stays a quiet NaN
+    return uint16_t((bits >> 16) | 0x40);
+  bits += 0x7fff + ((bits >> 16) & 1);
+  return uint16_t(bits >> 16);
+}
+
+uint16_t ternc::floatToHalf(float f) {
+  uint32_t bits;
+  std::memcpy(&bits, &f, 4);
+  uint32_t sign = (bits >> 16) & 0x8000;
+  uint32_t absBits = bits & 0x7fffffff;
+  if (absBits > 0x7f800000) // NaN
+    return uint16_t(sign | 0x7e00);
+  if (absBits >= 0x477ff000) // rounds to >= 65520: infinity
+    return uint16_t(sign | 0x7c00);
+  if (absBits < 0x38800000) { // below the smallest normal half: subnormal
+    // Scale so the half's subnormal unit becomes 1, round to nearest even.
+    float a;
+    std::memcpy(&a, &absBits, 4);
+    float scaled = a * 16777216.0f; // 2^24
+    uint32_t m = uint32_t(std::nearbyint(scaled));
+    return uint16_t(sign | m);
+  }
+  uint32_t mant = absBits & 0x7fffff;
+  uint32_t exp = (absBits >> 23) - 127 + 15;
+  uint32_t h = exp << 10 | mant >> 13;
+  uint32_t rest = mant & 0x1fff;
+  if (rest > 0x1000 || (rest == 0x1000 && (h & 1)))
+    ++h; // carries into the exponent correctly
+  return uint16_t(sign | h);
+}
+
+float ternc::bf16ToFloat(uint16_t b) {
+  uint32_t bits = uint32_t(b) << 16;
+  float f;
+  std::memcpy(&f, &bits, 4);
+  return f;
+}
 
 namespace {
 
@@ -102,6 +176,42 @@ private:
   const SafetensorsTensor &codes_;
 };
 
+/// A dense F32/F16/BF16 tensor of a safetensors file.
+class SafetensorsDense : public DenseTensor {
+public:
+  SafetensorsDense(const SafetensorsTensor &t) : t_(t) {
+    name_ = t.name;
+    shape_ = t.shape;
+  }
+  Error read(int64_t first, int64_t count, float *out) const override {
+    const uint8_t *p = t_.data.data();
+    for (int64_t i = 0; i < count; ++i) {
+      int64_t e = first + i;
+      switch (t_.dtype) {
+      case DType::F32:
+        std::memcpy(&out[i], p + 4 * e, 4);
+        break;
+      case DType::F16: {
+        uint16_t h;
+        std::memcpy(&h, p + 2 * e, 2);
+        out[i] = halfToFloat(h);
+        break;
+      }
+      default: {
+        uint16_t h;
+        std::memcpy(&h, p + 2 * e, 2);
+        out[i] = bf16ToFloat(h);
+        break;
+      }
+      }
+    }
+    return Error::success();
+  }
+
+private:
+  const SafetensorsTensor &t_;
+};
+
 } // namespace
 
 Expected<std::unique_ptr<SafetensorsStore>>
@@ -153,4 +263,21 @@ SafetensorsStore::ternary(StringRef name, int64_t rows, int64_t cols) const {
   if (Error e = tensor->loadScales(*scales))
     return std::move(e);
   return std::move(tensor);
+}
+
+Expected<std::unique_ptr<DenseTensor>>
+SafetensorsStore::dense(StringRef name, ArrayRef<int64_t> shape) const {
+  const SafetensorsTensor *t = file_->find(name);
+  if (!t)
+    return fail(formatv("{0}: no tensor '{1}'", describe(), name));
+  if (t->dtype != DType::F32 && t->dtype != DType::F16 &&
+      t->dtype != DType::BF16)
+    return fail(formatv("{0}: tensor '{1}': dtype {2} is not F32, F16 or "
+                        "BF16",
+                        describe(), name, dtypeName(t->dtype)));
+  if (ArrayRef<int64_t>(t->shape) != shape)
+    return fail(formatv("{0}: tensor '{1}': shape does not match the IR's "
+                        "declaration",
+                        describe(), name));
+  return std::make_unique<SafetensorsDense>(*t);
 }

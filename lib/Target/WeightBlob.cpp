@@ -71,6 +71,36 @@ static const char *scaleKindName(ScaleKind kind) {
   return "?";
 }
 
+/// Streams a dense parameter from the store, converted to its element type.
+static Error writeParam(ParamOp param, const ternc::WeightStore &store,
+                        raw_ostream &os, uint64_t &written) {
+  mlir::MemRefType type = param.getMemRefType();
+  auto tensor = store.dense(param.getSource(), type.getShape());
+  if (!tensor)
+    return tensor.takeError();
+  mlir::Type elem = type.getElementType();
+  const int64_t total = type.getNumElements();
+  constexpr int64_t kChunk = 1 << 16;
+  std::vector<float> chunk(kChunk);
+  std::vector<uint16_t> half(kChunk);
+  for (int64_t first = 0; first < total; first += kChunk) {
+    int64_t n = std::min(kChunk, total - first);
+    if (Error e = (*tensor)->read(first, n, chunk.data()))
+      return e;
+    if (elem.isF32()) {
+      os.write(reinterpret_cast<const char *>(chunk.data()), 4 * n);
+      written += 4 * n;
+      continue;
+    }
+    for (int64_t i = 0; i < n; ++i)
+      half[i] = elem.isF16() ? ternc::floatToHalf(chunk[i])
+                             : ternc::floatToBf16(chunk[i]);
+    os.write(reinterpret_cast<const char *>(half.data()), 2 * n);
+    written += 2 * n;
+  }
+  return Error::success();
+}
+
 Error ternc::writeWeightBlob(mlir::ModuleOp module, const WeightStore &store,
                              raw_ostream &os) {
   auto sizeAttr =
@@ -92,16 +122,24 @@ Error ternc::writeWeightBlob(mlir::ModuleOp module, const WeightStore &store,
     }
   };
 
-  for (WeightOp weight : module.getOps<WeightOp>()) {
-    TernaryType type = weight.getTernaryType();
-    if (!weight.getOffset() || uint64_t(*weight.getOffset()) < written)
+  for (auto entry : module.getOps<mlir::tern::BlobEntryOpInterface>()) {
+    std::optional<int64_t> offset = entry.getBlobOffset();
+    if (!offset || uint64_t(*offset) < written)
       return createStringError(
           inconvertibleErrorCode(),
-          "weight @%s has no offset or overlaps the previous one: run "
+          "blob entry '%s' has no offset or overlaps the previous one: run "
           "tern-pack-weights",
-          weight.getSymName().str().c_str());
-    auto tensor =
-        store.ternary(weight.getSource(), type.getRows(), type.getCols());
+          entry.getStoreName().str().c_str());
+    pad(*offset);
+    if (auto param = dyn_cast<ParamOp>(entry.getOperation())) {
+      if (Error e = writeParam(param, store, os, written))
+        return e;
+      continue;
+    }
+    auto weight = cast<WeightOp>(entry.getOperation());
+    TernaryType type = weight.getTernaryType();
+    auto tensor = store.ternary(weight.getSource(), type.getRows(),
+                                type.getCols());
     if (!tensor)
       return tensor.takeError();
     const TernaryTensor &t = **tensor;
@@ -120,7 +158,6 @@ Error ternc::writeWeightBlob(mlir::ModuleOp module, const WeightStore &store,
                   t.groupSize(), typeString(type))
               .str());
 
-    pad(*weight.getOffset());
     values.resize(type.getCols());
     packed.resize(type.getRowBytes());
     for (int64_t r = 0; r < type.getRows(); ++r) {
@@ -130,7 +167,7 @@ Error ternc::writeWeightBlob(mlir::ModuleOp module, const WeightStore &store,
       os.write(reinterpret_cast<const char *>(packed.data()), packed.size());
       written += packed.size();
     }
-    pad(*weight.getOffset() + type.getScaleOffset());
+    pad(*offset + type.getScaleOffset());
     os.write(reinterpret_cast<const char *>(t.scales().data()),
              t.scales().size() * sizeof(float));
     written += t.scales().size() * sizeof(float);

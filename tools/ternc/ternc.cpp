@@ -11,8 +11,11 @@
 
 #include "ternc/Dialect/Tern/IR/TernDialect.h"
 #include "ternc/Dialect/Tern/IR/TernOps.h"
+#include "ternc/Import/ModelDescription.h"
 #include "ternc/Import/WeightStore.h"
+#include "ternc/Model/ModelBuilder.h"
 #include "ternc/Pipelines/Pipelines.h"
+#include "ternc/Target/Linker.h"
 #include "ternc/Target/ObjectEmitter.h"
 #include "ternc/Target/TargetInfo.h"
 #include "ternc/Target/WeightBlob.h"
@@ -31,7 +34,10 @@
 #include "mlir/Support/FileUtilities.h"
 #include "mlir/Support/Timing.h"
 
+#include "llvm/ADT/ScopeExit.h"
 #include "llvm/MC/MCSubtargetInfo.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Path.h"
 #include "llvm/MC/TargetRegistry.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/InitLLVM.h"
@@ -46,7 +52,8 @@ namespace {
 
 cl::OptionCategory cat("ternc options");
 
-cl::opt<std::string> inputFile(cl::Positional, cl::desc("<input .mlir>"),
+cl::opt<std::string> inputFile(cl::Positional,
+                               cl::desc("<checkpoint or .mlir module>"),
                                cl::cat(cat));
 cl::opt<std::string> outputFile("o", cl::desc("Output file ('-' for stdout)"),
                                 cl::value_desc("file"), cl::cat(cat));
@@ -67,15 +74,34 @@ cl::opt<std::string> targetFeatures("features",
                                              "+dotprod,-avx512f"),
                                     cl::value_desc("+a,-b"), cl::cat(cat));
 
-enum class Emit { MLIR, LLVM, Asm, Obj };
+enum class Emit { Default, MLIR, LLVM, Asm, Obj, Exe };
 cl::opt<Emit> emit(
-    "emit", cl::desc("What to write"), cl::init(Emit::Obj),
+    "emit",
+    cl::desc("What to write (default: exe for a checkpoint, obj for a .mlir "
+             "module)"),
+    cl::init(Emit::Default),
     cl::values(clEnumValN(Emit::MLIR, "mlir",
                           "tern IR after layout selection and weight packing"),
                clEnumValN(Emit::LLVM, "llvm", "optimised LLVM IR"),
                clEnumValN(Emit::Asm, "asm", "assembly"),
-               clEnumValN(Emit::Obj, "obj", "an object file (default)")),
+               clEnumValN(Emit::Obj, "obj", "an object file"),
+               clEnumValN(Emit::Exe, "exe",
+                          "a static executable linked with the runtime")),
     cl::cat(cat));
+enum class WeightsMode { File, Embed };
+cl::opt<WeightsMode> weightsMode(
+    "weights", cl::desc("Where an executable finds its weights"),
+    cl::init(WeightsMode::File),
+    cl::values(clEnumValN(WeightsMode::File, "file",
+                          "in <output>.weights beside it (default)"),
+               clEnumValN(WeightsMode::Embed, "embed",
+                          "inside the executable")),
+    cl::cat(cat));
+cl::opt<std::string>
+    runtimeDir("runtime-dir",
+               cl::desc("Directory with <triple>/libternc_runtime.a "
+                        "(default: ../lib/ternc beside ternc)"),
+               cl::value_desc("dir"), cl::cat(cat));
 cl::opt<std::string>
     weightStore("weight-store",
                 cl::desc("Safetensors file the module's tern.weight entries "
@@ -90,6 +116,14 @@ cl::opt<int64_t> chunk("chunk",
                        cl::desc("Weights per interleaved chunk (0: derive "
                                 "from the target)"),
                        cl::init(0), cl::cat(cat));
+cl::opt<int64_t> prefillTokens("prefill-tokens",
+                               cl::desc("Tokens per prefill call in a "
+                                        "compiled model"),
+                               cl::init(16), cl::cat(cat));
+cl::opt<int64_t> contextLength("context",
+                               cl::desc("KV-cache length of a compiled model "
+                                        "(0: the model's own context)"),
+                               cl::init(0), cl::cat(cat));
 cl::opt<unsigned> optLevel("O", cl::desc("LLVM optimisation level (0-3)"),
                            cl::Prefix, cl::init(3), cl::cat(cat));
 cl::opt<bool> quiet("q", cl::desc("Do not report the chosen target"),
@@ -146,9 +180,16 @@ int main(int argc, char **argv) {
     return fail("no input file (see --help)");
   if (optLevel > 3)
     return fail("-O" + Twine(optLevel) + " is not a level: use -O0 to -O3");
+  const bool isModule =
+      StringRef(inputFile).ends_with(".mlir") || inputFile == "-";
+  if (emit == Emit::Default)
+    emit = isModule ? Emit::Obj : Emit::Exe;
+  if (emit == Emit::Exe && isModule)
+    return fail("--emit=exe needs a checkpoint; a .mlir module compiles to "
+                "--emit=obj");
   if (outputFile.empty()) {
-    if (emit == Emit::Obj)
-      return fail("no output file: give -o FILE for --emit=obj");
+    if (emit == Emit::Obj || emit == Emit::Exe)
+      return fail("no output file: give -o FILE");
     outputFile = "-";
   }
 
@@ -160,15 +201,41 @@ int main(int argc, char **argv) {
   context.loadAllAvailableDialects();
 
   std::string errorMessage;
-  std::unique_ptr<MemoryBuffer> input = openInputFile(inputFile, &errorMessage);
-  if (!input)
-    return fail(errorMessage);
+  // Input: a .mlir module in the tern dialect, or a checkpoint, which is
+  // imported and built into one.
+  std::optional<ternc::ModelDescription> model;
+  OwningOpRef<ModuleOp> module;
   SourceMgr sourceMgr;
-  sourceMgr.AddNewSourceBuffer(std::move(input), SMLoc());
   SourceMgrDiagnosticHandler diagHandler(sourceMgr, &context);
-  OwningOpRef<ModuleOp> module = parseSourceFile<ModuleOp>(sourceMgr, &context);
-  if (!module)
-    return 1; // the parser reported where
+  if (isModule) {
+    std::unique_ptr<MemoryBuffer> input =
+        openInputFile(inputFile, &errorMessage);
+    if (!input)
+      return fail(errorMessage);
+    sourceMgr.AddNewSourceBuffer(std::move(input), SMLoc());
+    module = parseSourceFile<ModuleOp>(sourceMgr, &context);
+    if (!module)
+      return 1; // the parser reported where
+  } else {
+    auto imported = ternc::importCheckpoint(inputFile);
+    if (!imported)
+      return fail(imported.takeError());
+    if (Error e = imported->validate())
+      return fail(std::move(e));
+    model = std::move(*imported);
+    ternc::BuildOptions buildOptions;
+    buildOptions.prefillTokens = prefillTokens;
+    buildOptions.context = contextLength;
+    auto built = ternc::buildModel(&context, *model, buildOptions);
+    if (failed(built))
+      return 1;
+    module = std::move(*built);
+    if (!quiet)
+      WithColor::note(errs(), "ternc")
+          << model->format << " " << model->architecture << ": " << model->dim
+          << " dim, " << model->layers << " layers, " << model->heads << "/"
+          << model->kvHeads << " heads, vocab " << model->vocab << "\n";
+  }
 
   // The target: command line first, then the module's own, then the host.
   auto existing = tern::TargetAttr::lookup(*module);
@@ -217,22 +284,42 @@ int main(int argc, char **argv) {
 
   // The weight blob, streamed from the store in the chosen layouts.
   std::unique_ptr<ToolOutputFile> blobFile;
-  bool hasWeights = !module->getOps<tern::WeightOp>().empty();
+  bool hasWeights = !module->getOps<tern::BlobEntryOpInterface>().empty();
   std::string blobPath = weightsOut;
-  if (blobPath.empty() && emit == Emit::Obj && hasWeights)
-    blobPath = outputFile + ".weights";
+  // An embedded blob goes to a temporary file that the linker includes.
+  SmallString<128> embedTemp;
+  auto removeEmbedTemp = llvm::make_scope_exit([&] {
+    if (!embedTemp.empty())
+      sys::fs::remove(embedTemp);
+  });
+  if (blobPath.empty() && hasWeights) {
+    if (emit == Emit::Exe && weightsMode == WeightsMode::Embed) {
+      if (std::error_code ec =
+              sys::fs::createTemporaryFile("ternc-weights", "bin", embedTemp))
+        return fail("cannot create a temporary file: " + ec.message());
+      blobPath = embedTemp.str().str();
+    } else if (emit == Emit::Obj || emit == Emit::Exe) {
+      blobPath = outputFile + ".weights";
+    }
+  }
   if (!blobPath.empty()) {
-    if (weightStore.empty())
-      return fail("the module declares weights: give --weight-store FILE to "
-                  "write " +
-                  blobPath);
-    auto store = ternc::SafetensorsStore::open(weightStore);
-    if (!store)
-      return fail(store.takeError());
+    std::unique_ptr<ternc::WeightStore> fileStore;
+    const ternc::WeightStore *store = model ? model->store.get() : nullptr;
+    if (!store) {
+      if (weightStore.empty())
+        return fail("the module declares weights: give --weight-store FILE "
+                    "to write " +
+                    blobPath);
+      auto opened = ternc::SafetensorsStore::open(weightStore);
+      if (!opened)
+        return fail(opened.takeError());
+      fileStore = std::move(*opened);
+      store = fileStore.get();
+    }
     blobFile = openOutputFile(blobPath, &errorMessage);
     if (!blobFile)
       return fail(errorMessage);
-    if (Error e = ternc::writeWeightBlob(*module, **store, blobFile->os()))
+    if (Error e = ternc::writeWeightBlob(*module, *store, blobFile->os()))
       return fail(std::move(e));
   }
 
@@ -240,7 +327,20 @@ int main(int argc, char **argv) {
           [&](mlir::PassManager &pm) { tern::buildTernLoweringPipeline(pm); })))
     return 1;
 
-  auto out = openOutputFile(outputFile, &errorMessage);
+  // With --emit=exe the object is a temporary input of the link.
+  SmallString<128> objectTemp;
+  auto removeObjectTemp = llvm::make_scope_exit([&] {
+    if (!objectTemp.empty())
+      sys::fs::remove(objectTemp);
+  });
+  std::string emitPath = outputFile;
+  if (emit == Emit::Exe) {
+    if (std::error_code ec =
+            sys::fs::createTemporaryFile("ternc-model", "o", objectTemp))
+      return fail("cannot create a temporary file: " + ec.message());
+    emitPath = objectTemp.str().str();
+  }
+  auto out = openOutputFile(emitPath, &errorMessage);
   if (!out)
     return fail(errorMessage);
   ternc::EmitKind kind = emit == Emit::LLVM  ? ternc::EmitKind::LLVMIR
@@ -254,7 +354,7 @@ int main(int argc, char **argv) {
   }
   out->os().flush();
   if (out->os().has_error())
-    return fail("cannot write " + outputFile + ": " +
+    return fail("cannot write " + emitPath + ": " +
                 out->os().error().message());
   out->keep();
   if (blobFile) {
@@ -262,6 +362,31 @@ int main(int argc, char **argv) {
     if (blobFile->os().has_error())
       return fail("cannot write " + blobPath);
     blobFile->keep();
+  }
+  if (emit != Emit::Exe)
+    return 0;
+
+  out.reset();
+  blobFile.reset();
+  ternc::LinkOptions link;
+  link.object = emitPath;
+  link.output = outputFile;
+  if (weightsMode == WeightsMode::Embed)
+    link.embedBlob = blobPath;
+  link.runtimeRoot = runtimeDir;
+  if (link.runtimeRoot.empty()) {
+    // build/bin/ternc -> build/lib/ternc
+    std::string self =
+        sys::fs::getMainExecutable(argv[0], reinterpret_cast<void *>(&listCPUs));
+    SmallString<256> root(sys::path::parent_path(sys::path::parent_path(self)));
+    sys::path::append(root, "lib", "ternc");
+    link.runtimeRoot = root.str().str();
+  }
+  TimingScope linkTiming = rootTiming.nest("Link");
+  if (Error e = ternc::linkExecutable(*target, link)) {
+    if (weightsMode == WeightsMode::File && !blobPath.empty())
+      sys::fs::remove(blobPath);
+    return fail(std::move(e));
   }
   return 0;
 }

@@ -21,6 +21,10 @@ namespace tern {
 /// Patterns lowering tern.quantize and tern.linear to scf + vector.
 void populateTernToVectorPatterns(RewritePatternSet &patterns);
 
+/// Patterns lowering the model ops (embedding, norms, RoPE, attention, gated
+/// units, adds, dense matmul) to scf loops.
+void populateTernModelOpsToLoopsPatterns(RewritePatternSet &patterns);
+
 /// Patterns lowering tern.weight_data and tern.weight to the LLVM dialect.
 void populateTernToLLVMPatterns(LLVMTypeConverter &converter,
                                 RewritePatternSet &patterns);

@@ -11,6 +11,7 @@
 #ifndef TERNC_IMPORT_WEIGHTSTORE_H
 #define TERNC_IMPORT_WEIGHTSTORE_H
 
+#include "llvm/ADT/ArrayRef.h"
 #include "llvm/ADT/StringRef.h"
 #include "llvm/Support/Error.h"
 
@@ -22,6 +23,13 @@
 namespace ternc {
 
 class SafetensorsFile;
+
+/// IEEE half and bfloat16 to float (exact).
+float halfToFloat(uint16_t h);
+float bf16ToFloat(uint16_t b);
+/// Float to IEEE half and bfloat16, rounding to nearest even.
+uint16_t floatToHalf(float f);
+uint16_t floatToBf16(float f);
 
 enum class ScaleKind { PerTensor, PerRow, PerBlock };
 
@@ -53,6 +61,22 @@ protected:
   int64_t groupSize_ = 0;
 };
 
+/// A dense tensor (embedding, norm weights, LM head), read as f32.
+class DenseTensor {
+public:
+  virtual ~DenseTensor();
+  const std::string &name() const { return name_; }
+  const std::vector<int64_t> &shape() const { return shape_; }
+  int64_t numElements() const;
+  /// Converts elements [first, first + count) to f32 in `out`. Errors name
+  /// the tensor (e.g. a NaN where the format forbids one).
+  virtual llvm::Error read(int64_t first, int64_t count, float *out) const = 0;
+
+protected:
+  std::string name_;
+  std::vector<int64_t> shape_;
+};
+
 class WeightStore {
 public:
   virtual ~WeightStore();
@@ -62,13 +86,17 @@ public:
   /// Errors name the store, the tensor and what disagrees.
   virtual llvm::Expected<std::unique_ptr<TernaryTensor>>
   ternary(llvm::StringRef name, int64_t rows, int64_t cols) const = 0;
+  /// The dense tensor `name`, which the IR declares with `shape`.
+  virtual llvm::Expected<std::unique_ptr<DenseTensor>>
+  dense(llvm::StringRef name, llvm::ArrayRef<int64_t> shape) const = 0;
 };
 
 /// A safetensors file holding, per weight NAME:
 ///   NAME        I8 [N, K] values in {-1, 0, 1}, or U8 [N, ceil(K/4)] 2-bit
 ///               codes (code = value + 1, element k in bits 2*(k%4));
 ///   NAME.scale  F32 [] or [1] (per tensor), [N] (per row) or [N, K/G]
-///               (per block of G).
+///               (per block of G);
+/// and per dense parameter NAME an F32, F16 or BF16 tensor of its shape.
 class SafetensorsStore : public WeightStore {
 public:
   static llvm::Expected<std::unique_ptr<SafetensorsStore>>
@@ -79,6 +107,8 @@ public:
   std::string describe() const override;
   llvm::Expected<std::unique_ptr<TernaryTensor>>
   ternary(llvm::StringRef name, int64_t rows, int64_t cols) const override;
+  llvm::Expected<std::unique_ptr<DenseTensor>>
+  dense(llvm::StringRef name, llvm::ArrayRef<int64_t> shape) const override;
 
 private:
   std::unique_ptr<SafetensorsFile> file_;

@@ -30,29 +30,38 @@ static constexpr llvm::StringLiteral kBlobSize = "ternc_weights_size";
 
 namespace {
 
-struct WeightDataLowering : public ConvertOpToLLVMPattern<WeightDataOp> {
-  using ConvertOpToLLVMPattern::ConvertOpToLLVMPattern;
+/// A memref of static shape `type` over `ternc_weights + offset`.
+Value blobView(ConversionPatternRewriter &rewriter, Location loc,
+               const LLVMTypeConverter &converter, MemRefType type,
+               int64_t offset) {
+  auto ptrType = LLVM::LLVMPointerType::get(rewriter.getContext());
+  Value addr = rewriter.create<LLVM::AddressOfOp>(loc, ptrType, kBlobPointer);
+  Value base = rewriter.create<LLVM::LoadOp>(loc, ptrType, addr);
+  // The offset may exceed int32: build it as an i64 constant.
+  Value off = rewriter.create<LLVM::ConstantOp>(
+      loc, rewriter.getI64Type(), rewriter.getI64IntegerAttr(offset));
+  Value entry = rewriter.create<LLVM::GEPOp>(loc, ptrType, rewriter.getI8Type(),
+                                             base, ValueRange{off});
+  return MemRefDescriptor::fromStaticShape(rewriter, loc, converter, type,
+                                           entry);
+}
+
+/// Lowers an op that names a blob entry (`weight_data`, `get_param`).
+template <typename OpTy>
+struct BlobAccessLowering : public ConvertOpToLLVMPattern<OpTy> {
+  using ConvertOpToLLVMPattern<OpTy>::ConvertOpToLLVMPattern;
 
   LogicalResult
-  matchAndRewrite(WeightDataOp op, OpAdaptor adaptor,
+  matchAndRewrite(OpTy op, typename OpTy::Adaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
-    auto weight =
-        SymbolTable::lookupNearestSymbolFrom<WeightOp>(op, op.getWeightAttr());
-    if (!weight || !weight.getOffset())
-      return rewriter.notifyMatchFailure(op, "weight is not packed");
-    Location loc = op.getLoc();
-    auto ptrType = LLVM::LLVMPointerType::get(rewriter.getContext());
-    Value addr = rewriter.create<LLVM::AddressOfOp>(loc, ptrType, kBlobPointer);
-    Value base = rewriter.create<LLVM::LoadOp>(loc, ptrType, addr);
-    // The offset may exceed int32: build it as an i64 constant.
-    Value offset = rewriter.create<LLVM::ConstantOp>(
-        loc, rewriter.getI64Type(),
-        rewriter.getI64IntegerAttr(*weight.getOffset()));
-    Value entry = rewriter.create<LLVM::GEPOp>(
-        loc, ptrType, rewriter.getI8Type(), base, ValueRange{offset});
-    Value desc = MemRefDescriptor::fromStaticShape(
-        rewriter, loc, *getTypeConverter(), op.getData().getType(), entry);
-    rewriter.replaceOp(op, desc);
+    auto entry = SymbolTable::lookupNearestSymbolFrom<BlobEntryOpInterface>(
+        op, op.getSymbolAttr());
+    if (!entry || !entry.getBlobOffset())
+      return rewriter.notifyMatchFailure(op, "blob entry is not laid out");
+    rewriter.replaceOp(op, blobView(rewriter, op.getLoc(),
+                                    *this->getTypeConverter(),
+                                    op.getData().getType(),
+                                    *entry.getBlobOffset()));
     return success();
   }
 };
@@ -66,7 +75,7 @@ struct ConvertTernToLLVMPass
     b.setInsertionPointToStart(module.getBody());
     auto ptrType = LLVM::LLVMPointerType::get(ctx);
 
-    bool usesBlob = !module.getOps<WeightOp>().empty();
+    bool usesBlob = !module.getOps<BlobEntryOpInterface>().empty();
     if (usesBlob && !module.lookupSymbol(kBlobPointer))
       b.create<LLVM::GlobalOp>(module.getLoc(), ptrType, /*isConstant=*/false,
                                LLVM::Linkage::External, kBlobPointer,
@@ -83,15 +92,15 @@ struct ConvertTernToLLVMPass
     populateTernToLLVMPatterns(converter, patterns);
     ConversionTarget target(*ctx);
     target.addLegalDialect<LLVM::LLVMDialect>();
-    target.addIllegalOp<WeightDataOp>();
+    target.addIllegalOp<WeightDataOp, GetParamOp>();
     target.markUnknownOpDynamicallyLegal([](Operation *) { return true; });
     if (failed(applyPartialConversion(module, target, std::move(patterns))))
       return signalPassFailure();
 
     // The declarations have served: offsets are now constants in the code.
-    for (WeightOp weight :
-         llvm::make_early_inc_range(module.getOps<WeightOp>()))
-      weight.erase();
+    for (auto entry :
+         llvm::make_early_inc_range(module.getOps<BlobEntryOpInterface>()))
+      entry->erase();
     module->removeAttr(kWeightsSizeAttrName);
   }
 };
@@ -100,5 +109,6 @@ struct ConvertTernToLLVMPass
 
 void mlir::tern::populateTernToLLVMPatterns(LLVMTypeConverter &converter,
                                             RewritePatternSet &patterns) {
-  patterns.add<WeightDataLowering>(converter);
+  patterns.add<BlobAccessLowering<WeightDataOp>,
+               BlobAccessLowering<GetParamOp>>(converter);
 }

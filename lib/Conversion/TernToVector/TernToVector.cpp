@@ -293,9 +293,11 @@ struct ConvertTernToVectorPass
     target.addLegalDialect<arith::ArithDialect, math::MathDialect,
                            memref::MemRefDialect, scf::SCFDialect,
                            vector::VectorDialect, TernDialect>();
-    target.addIllegalOp<QuantizeOp, LinearOp>();
+    target.addIllegalOp<QuantizeOp, LinearOp, EmbeddingOp, RMSNormOp, RopeOp,
+                        AttentionOp, GluOp, AddOp, MatmulOp>();
     RewritePatternSet patterns(&getContext());
     populateTernToVectorPatterns(patterns);
+    populateTernModelOpsToLoopsPatterns(patterns);
     if (failed(applyPartialConversion(module, target, std::move(patterns))))
       signalPassFailure();
   }

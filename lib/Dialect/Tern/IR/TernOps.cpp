@@ -5,6 +5,7 @@
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinTypes.h"
 #include "mlir/IR/OpImplementation.h"
+#include "llvm/Support/MathExtras.h"
 
 using namespace mlir;
 using namespace mlir::tern;
@@ -127,5 +128,184 @@ WeightDataOp::verifySymbolUses(SymbolTableCollection &symbolTable) {
   if (type.getRank() != 1 || type.getDimSize(0) != bytes)
     return emitOpError() << "result must be memref<" << bytes
                          << "xi8>, the packed size of " << getWeightAttr();
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// BlobEntryOpInterface
+//===----------------------------------------------------------------------===//
+
+#include "ternc/Dialect/Tern/IR/TernInterfaces.cpp.inc"
+
+int64_t WeightOp::getEntryBytes() { return getTernaryType().getPackedBytes(); }
+StringRef WeightOp::getStoreName() { return getSource(); }
+std::optional<int64_t> WeightOp::getBlobOffset() { return getOffset(); }
+void WeightOp::setBlobOffset(int64_t offset) {
+  setOffsetAttr(Builder(getContext()).getI64IntegerAttr(offset));
+}
+
+int64_t ParamOp::getEntryBytes() {
+  MemRefType type = getMemRefType();
+  int64_t bytes = type.getNumElements() * type.getElementTypeBitWidth() / 8;
+  return llvm::alignTo(bytes, TernaryType::kEntryAlign);
+}
+StringRef ParamOp::getStoreName() { return getSource(); }
+std::optional<int64_t> ParamOp::getBlobOffset() { return getOffset(); }
+void ParamOp::setBlobOffset(int64_t offset) {
+  setOffsetAttr(Builder(getContext()).getI64IntegerAttr(offset));
+}
+
+//===----------------------------------------------------------------------===//
+// ParamOp, GetParamOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult ParamOp::verify() {
+  if (getSource().empty())
+    return emitOpError() << "needs the name of its weight-store entry";
+  if (!getMemRefType().getLayout().isIdentity())
+    return emitOpError() << "must be a contiguous (identity layout) memref";
+  if (std::optional<int64_t> offset = getOffset())
+    if (*offset < 0 || *offset % TernaryType::kEntryAlign != 0)
+      return emitOpError() << "offset " << *offset
+                           << " must be a non-negative multiple of "
+                           << TernaryType::kEntryAlign;
+  return success();
+}
+
+LogicalResult
+GetParamOp::verifySymbolUses(SymbolTableCollection &symbolTable) {
+  auto param = symbolTable.lookupNearestSymbolFrom<ParamOp>(*this,
+                                                            getParamAttr());
+  if (!param)
+    return emitOpError() << "references " << getParamAttr()
+                         << ", which is not a tern.param";
+  if (param.getMemRefType() != getData().getType())
+    return emitOpError() << "result type " << getData().getType()
+                         << " differs from " << getParamAttr() << "'s "
+                         << param.getMemRefType();
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Model ops
+//===----------------------------------------------------------------------===//
+
+/// Checks that `b` has the shape of `a` (dimensions equal where static) and
+/// that the column dimension is static.
+static LogicalResult verifySameRows(Operation *op, Value a, Value b,
+                                    StringRef aName, StringRef bName) {
+  auto ta = cast<MemRefType>(a.getType()), tb = cast<MemRefType>(b.getType());
+  if (!compatible(ta.getDimSize(0), tb.getDimSize(0)) ||
+      !compatible(ta.getDimSize(1), tb.getDimSize(1)))
+    return op->emitOpError()
+           << aName << " [" << dimStr(ta.getDimSize(0)) << ", "
+           << dimStr(ta.getDimSize(1)) << "] and " << bName << " ["
+           << dimStr(tb.getDimSize(0)) << ", " << dimStr(tb.getDimSize(1))
+           << "] differ";
+  return success();
+}
+
+static LogicalResult verifyStaticCols(Operation *op, Value v, StringRef name) {
+  if (cast<MemRefType>(v.getType()).isDynamicDim(1))
+    return op->emitOpError() << "needs a static column count for " << name;
+  return success();
+}
+
+LogicalResult EmbeddingOp::verify() {
+  MemRefType table = getTable().getType(), out = getOutput().getType();
+  if (failed(verifyStaticCols(*this, getTable(), "table")))
+    return failure();
+  if (table.getDimSize(1) != out.getDimSize(1))
+    return emitOpError() << "table rows have " << table.getDimSize(1)
+                         << " features but output rows "
+                         << dimStr(out.getDimSize(1));
+  if (!compatible(getIds().getType().getDimSize(0), out.getDimSize(0)))
+    return emitOpError() << "has " << dimStr(getIds().getType().getDimSize(0))
+                         << " ids but " << dimStr(out.getDimSize(0))
+                         << " output rows";
+  return success();
+}
+
+LogicalResult RMSNormOp::verify() {
+  if (failed(verifyStaticCols(*this, getInput(), "input")) ||
+      failed(verifySameRows(*this, getInput(), getOutput(), "input",
+                            "output")))
+    return failure();
+  if (getEps().convertToFloat() < 0.0f)
+    return emitOpError() << "eps must not be negative";
+  if (Value w = getWeight()) {
+    int64_t d = getInput().getType().getDimSize(1);
+    if (cast<MemRefType>(w.getType()).getDimSize(0) != d)
+      return emitOpError() << "weight has "
+                           << dimStr(cast<MemRefType>(w.getType()).getDimSize(0))
+                           << " entries for rows of " << d;
+  }
+  return success();
+}
+
+LogicalResult RopeOp::verify() {
+  if (failed(verifyStaticCols(*this, getData(), "data")))
+    return failure();
+  int64_t d = getData().getType().getDimSize(1), hd = getHeadDim();
+  if (hd < 2 || hd % 2 != 0 || d % hd != 0)
+    return emitOpError() << "head_dim " << hd
+                         << " must be even and divide the " << d
+                         << " features of a row";
+  if (!(getTheta().convertToFloat() > 0.0f))
+    return emitOpError() << "theta must be positive";
+  return success();
+}
+
+LogicalResult AttentionOp::verify() {
+  int64_t heads = getHeads(), kvHeads = getKvHeads(), hd = getHeadDim();
+  if (heads < 1 || kvHeads < 1 || hd < 1 || heads % kvHeads != 0)
+    return emitOpError() << "heads (" << heads
+                         << ") must be a positive multiple of kv_heads ("
+                         << kvHeads << ")";
+  for (Value v : {getQuery(), getKeys(), getValues(), getOutput()})
+    if (failed(verifyStaticCols(*this, v, "every operand")))
+      return failure();
+  if (getQuery().getType().getDimSize(1) != heads * hd)
+    return emitOpError() << "queries have " << getQuery().getType().getDimSize(1)
+                         << " features, not heads * head_dim = " << heads * hd;
+  for (Value v : {getKeys(), getValues()})
+    if (cast<MemRefType>(v.getType()).getDimSize(1) != kvHeads * hd)
+      return emitOpError() << "the caches must have kv_heads * head_dim = "
+                           << kvHeads * hd << " features";
+  if (!compatible(getKeys().getType().getDimSize(0),
+                  getValues().getType().getDimSize(0)))
+    return emitOpError() << "key and value caches differ in length";
+  return verifySameRows(*this, getQuery(), getOutput(), "query", "output");
+}
+
+LogicalResult GluOp::verify() {
+  return success(
+      succeeded(verifySameRows(*this, getGate(), getUp(), "gate", "up")) &&
+      succeeded(
+          verifySameRows(*this, getGate(), getOutput(), "gate", "output")));
+}
+
+LogicalResult AddOp::verify() {
+  return success(
+      succeeded(verifySameRows(*this, getLhs(), getRhs(), "lhs", "rhs")) &&
+      succeeded(
+          verifySameRows(*this, getLhs(), getOutput(), "lhs", "output")));
+}
+
+LogicalResult MatmulOp::verify() {
+  MemRefType in = getInput().getType(), w = getWeight().getType(),
+             out = getOutput().getType();
+  for (Value v : {getInput(), getWeight(), getOutput()})
+    if (failed(verifyStaticCols(*this, v, "every operand")))
+      return failure();
+  if (in.getDimSize(1) != w.getDimSize(1))
+    return emitOpError() << "input has " << in.getDimSize(1)
+                         << " columns but the weight " << w.getDimSize(1);
+  if (!compatible(w.getDimSize(0), out.getDimSize(1)))
+    return emitOpError() << "weight has " << dimStr(w.getDimSize(0))
+                         << " rows but the output " << out.getDimSize(1)
+                         << " columns";
+  if (!compatible(in.getDimSize(0), out.getDimSize(0)))
+    return emitOpError() << "input and output row counts differ";
   return success();
 }

@@ -26,9 +26,9 @@ struct PackWeightsPass
     ModuleOp module = getOperation();
     Builder b(module.getContext());
     int64_t offset = 0;
-    for (WeightOp weight : module.getOps<WeightOp>()) {
-      weight.setOffsetAttr(b.getI64IntegerAttr(offset));
-      offset += weight.getTernaryType().getPackedBytes();
+    for (auto entry : module.getOps<BlobEntryOpInterface>()) {
+      entry.setBlobOffset(offset);
+      offset += entry.getEntryBytes();
     }
     module->setAttr(kWeightsSizeAttrName, b.getI64IntegerAttr(offset));
   }

@@ -32,6 +32,24 @@ def Tern_WeightLayout : I32EnumAttr<"WeightLayout",
   let genSpecializedAttr = 0;
 }
 
+def Tern_GluActivation : I32EnumAttr<"GluActivation",
+    "the gate activation of a gated linear unit", [
+      I32EnumAttrCase<"SiLU", 0, "silu">,
+      I32EnumAttrCase<"ReLU2", 1, "relu2">
+    ]> {
+  let cppNamespace = "::mlir::tern";
+}
+
+def Tern_RopeStyle : I32EnumAttr<"RopeStyle",
+    "which features rotary embeddings rotate together", [
+      // Pairs (j, j + head_dim/2) within a head (GPT-NeoX, BitNet 2B4T).
+      I32EnumAttrCase<"HalfSplit", 0, "half_split">,
+      // Pairs (2i, 2i + 1) (llama2.c).
+      I32EnumAttrCase<"Interleaved", 1, "interleaved">
+    ]> {
+  let cppNamespace = "::mlir::tern";
+}
+
 def Tern_TargetAttr : AttrDef<Tern_Dialect, "Target"> {
   let mnemonic = "target";
   let summary = "the machine the module is compiled for";

@@ -10,6 +10,7 @@
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "ternc/Dialect/Tern/IR/TernAttrs.h"
 #include "ternc/Dialect/Tern/IR/TernDialect.h"
+#include "ternc/Dialect/Tern/IR/TernInterfaces.h.inc"
 #include "ternc/Dialect/Tern/IR/TernTypes.h"
 
 #define GET_OP_CLASSES

@@ -4,6 +4,8 @@
 #define TERNC_DIALECT_TERN_IR_TERNOPS_TD
 
 include "ternc/Dialect/Tern/IR/TernBase.td"
+include "ternc/Dialect/Tern/IR/TernAttrs.td"
+include "ternc/Dialect/Tern/IR/TernInterfaces.td"
 include "ternc/Dialect/Tern/IR/TernTypes.td"
 include "mlir/IR/SymbolInterfaces.td"
 include "mlir/IR/CommonAttrConstraints.td"
@@ -16,7 +18,8 @@ class Tern_Op<string mnemonic, list<Trait> traits = []>
 // Weight store
 //===----------------------------------------------------------------------===//
 
-def Tern_WeightOp : Tern_Op<"weight", [Symbol, IsolatedFromAbove]> {
+def Tern_WeightOp : Tern_Op<"weight", [Symbol, IsolatedFromAbove,
+    DeclareOpInterfaceMethods<Tern_BlobEntryOpInterface>]> {
   let summary = "declares one ternary matrix of the weight store";
   let description = [{
     Names a weight matrix that lives outside the IR: `source` is the name of
@@ -43,6 +46,52 @@ def Tern_WeightOp : Tern_Op<"weight", [Symbol, IsolatedFromAbove]> {
   let hasVerifier = 1;
   let extraClassDeclaration = [{
     TernaryType getTernaryType() { return ::llvm::cast<TernaryType>(getType()); }
+  }];
+}
+
+def Tern_ParamOp : Tern_Op<"param", [Symbol, IsolatedFromAbove,
+    DeclareOpInterfaceMethods<Tern_BlobEntryOpInterface>]> {
+  let summary = "declares one dense parameter of the weight store";
+  let description = [{
+    A dense array the model needs besides its ternary matrices: an
+    embedding table, norm weights, a full-precision LM head. `type` is the
+    static, contiguous memref it is read as at run time (f32, f16 or bf16
+    elements); the blob writer converts the store's data to that element
+    type. `offset` is set by `tern-pack-weights`.
+
+    ```mlir
+    tern.param @embed : memref<512x128xf32> from "tok_embeddings"
+    tern.param @head : memref<128256x2560xf16> from "token_embd.weight" at 409664
+    ```
+  }];
+  let arguments = (ins
+    SymbolNameAttr:$sym_name,
+    TypeAttrOf<StaticShapeMemRefOf<[F32, F16, BF16]>>:$type,
+    StrAttr:$source,
+    OptionalAttr<I64Attr>:$offset
+  );
+  let assemblyFormat = [{
+    $sym_name `:` $type `from` $source (`at` $offset^)? attr-dict
+  }];
+  let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    MemRefType getMemRefType() { return ::llvm::cast<MemRefType>(getType()); }
+  }];
+}
+
+def Tern_GetParamOp : Tern_Op<"get_param",
+    [Pure, DeclareOpInterfaceMethods<SymbolUserOpInterface>]> {
+  let summary = "the run-time memref of a dense parameter";
+  let description = [{
+    ```mlir
+    %embed = tern.get_param @embed : memref<512x128xf32>
+    ```
+  }];
+  let arguments = (ins FlatSymbolRefAttr:$param);
+  let results = (outs AnyStaticShapeMemRef:$data);
+  let assemblyFormat = "$param attr-dict `:` type($data)";
+  let extraClassDeclaration = [{
+    FlatSymbolRefAttr getSymbolAttr() { return getParamAttr(); }
   }];
 }
 
@@ -104,6 +153,176 @@ def Tern_LinearOp : Tern_Op<"linear",
 }
 
 //===----------------------------------------------------------------------===//
+// Model ops (f32 activations, destination-passing style)
+//===----------------------------------------------------------------------===//
+
+def Tern_EmbeddingOp : Tern_Op<"embedding"> {
+  let summary = "gathers rows of an embedding table";
+  let description = [{
+    `output[m, :] = f32(table[ids[m], :])`. Ids outside [0, V) are clamped
+    into range (the runtime rejects them before calling).
+
+    ```mlir
+    tern.embedding %table[%ids] into %h : memref<512x128xf32>, memref<1xi32>, memref<1x128xf32>
+    ```
+  }];
+  let arguments = (ins
+    Arg<MemRefRankOf<[F32, F16, BF16], [2]>, "table [V, D]", [MemRead]>:$table,
+    Arg<MemRefRankOf<[I32], [1]>, "token ids [M]", [MemRead]>:$ids,
+    Arg<MemRefRankOf<[F32], [2]>, "rows [M, D]", [MemWrite]>:$output
+  );
+  let assemblyFormat = [{
+    $table `[` $ids `]` `into` $output attr-dict `:`
+    type($table) `,` type($ids) `,` type($output)
+  }];
+  let hasVerifier = 1;
+}
+
+def Tern_RMSNormOp : Tern_Op<"rms_norm"> {
+  let summary = "root-mean-square normalisation of each row";
+  let description = [{
+    `output[m, :] = input[m, :] * (1 / sqrt(mean(input[m, :]^2) + eps)) * weight`
+    with the statistics in f32, summed in order; without `weight` the
+    product with it is left out.
+
+    ```mlir
+    tern.rms_norm %x, %w into %y {eps = 1.0e-05 : f32} : memref<1x128xf32>, memref<128xf32>, memref<1x128xf32>
+    tern.rms_norm %x into %y {eps = 1.0e-05 : f32} : memref<1x128xf32>, memref<1x128xf32>
+    ```
+  }];
+  let arguments = (ins
+    Arg<MemRefRankOf<[F32], [2]>, "rows [M, D]", [MemRead]>:$input,
+    Arg<Optional<MemRefRankOf<[F32], [1]>>, "weight [D]", [MemRead]>:$weight,
+    Arg<MemRefRankOf<[F32], [2]>, "rows [M, D]", [MemWrite]>:$output,
+    F32Attr:$eps
+  );
+  let assemblyFormat = [{
+    $input (`,` $weight^)? `into` $output attr-dict `:`
+    type($input) (`,` type($weight)^)? `,` type($output)
+  }];
+  let hasVerifier = 1;
+}
+
+def Tern_RopeOp : Tern_Op<"rope"> {
+  let summary = "rotary position embedding, in place";
+  let description = [{
+    Row m holds heads of `head_dim` features at position `start + m`. For
+    pair index i in [0, head_dim/2): `freq = theta^(-2i/head_dim)` and
+    `angle = position * freq` in f32; the pair (a, b) of features becomes
+    `(a*cos - b*sin, a*sin + b*cos)`. `half_split` pairs features (i,
+    i + head_dim/2); `interleaved` pairs (2i, 2i + 1).
+
+    ```mlir
+    tern.rope %q at %pos {head_dim = 16 : i64, style = interleaved, theta = 1.0e+04 : f32} : memref<1x128xf32>
+    ```
+  }];
+  let arguments = (ins
+    Arg<MemRefRankOf<[F32], [2]>, "rows [M, H*head_dim]", [MemRead, MemWrite]>:$data,
+    Index:$start,
+    I64Attr:$head_dim,
+    F32Attr:$theta,
+    Tern_RopeStyle:$style
+  );
+  let assemblyFormat = [{
+    $data `at` $start attr-dict `:` type($data)
+  }];
+  let hasVerifier = 1;
+}
+
+def Tern_AttentionOp : Tern_Op<"attention"> {
+  let summary = "causal grouped-query attention over a KV cache";
+  let description = [{
+    Query row m sits at position `start + m` and attends to cache rows
+    [0, start + m]. Query head h reads KV head `h / (heads / kv_heads)`.
+    `scores[t] = dot(q, k[t]) / sqrt(head_dim)`, softmax in f32 (max
+    subtracted), `output = sum_t p[t] * v[t]`; sums in order.
+
+    ```mlir
+    tern.attention %q, %kc, %vc at %pos into %o {head_dim = 16 : i64, heads = 8 : i64, kv_heads = 4 : i64}
+        : memref<1x128xf32>, memref<512x64xf32>, memref<512x64xf32>, memref<1x128xf32>
+    ```
+  }];
+  let arguments = (ins
+    Arg<MemRefRankOf<[F32], [2]>, "queries [M, heads*head_dim]", [MemRead]>:$query,
+    Arg<MemRefRankOf<[F32], [2]>, "key cache [S, kv_heads*head_dim]", [MemRead]>:$keys,
+    Arg<MemRefRankOf<[F32], [2]>, "value cache [S, kv_heads*head_dim]", [MemRead]>:$values,
+    Index:$start,
+    Arg<MemRefRankOf<[F32], [2]>, "output [M, heads*head_dim]", [MemWrite]>:$output,
+    I64Attr:$heads,
+    I64Attr:$kv_heads,
+    I64Attr:$head_dim
+  );
+  let assemblyFormat = [{
+    $query `,` $keys `,` $values `at` $start `into` $output attr-dict `:`
+    type($query) `,` type($keys) `,` type($values) `,` type($output)
+  }];
+  let hasVerifier = 1;
+}
+
+def Tern_GluOp : Tern_Op<"glu"> {
+  let summary = "gated linear unit: act(gate) * up, elementwise";
+  let description = [{
+    `silu`: `gate / (1 + exp(-gate)) * up`; `relu2`: `max(gate, 0)^2 * up`.
+
+    ```mlir
+    tern.glu silu %g, %u into %m : memref<1x256xf32>, memref<1x256xf32>, memref<1x256xf32>
+    ```
+  }];
+  let arguments = (ins
+    Tern_GluActivation:$activation,
+    Arg<MemRefRankOf<[F32], [2]>, "gate [M, F]", [MemRead]>:$gate,
+    Arg<MemRefRankOf<[F32], [2]>, "up [M, F]", [MemRead]>:$up,
+    Arg<MemRefRankOf<[F32], [2]>, "output [M, F]", [MemWrite]>:$output
+  );
+  let assemblyFormat = [{
+    $activation $gate `,` $up `into` $output attr-dict `:`
+    type($gate) `,` type($up) `,` type($output)
+  }];
+  let hasVerifier = 1;
+}
+
+def Tern_AddOp : Tern_Op<"add"> {
+  let summary = "elementwise sum (residual connections)";
+  let description = [{
+    ```mlir
+    tern.add %h, %y into %h : memref<1x128xf32>, memref<1x128xf32>, memref<1x128xf32>
+    ```
+  }];
+  let arguments = (ins
+    Arg<MemRefRankOf<[F32], [2]>, "lhs [M, D]", [MemRead]>:$lhs,
+    Arg<MemRefRankOf<[F32], [2]>, "rhs [M, D]", [MemRead]>:$rhs,
+    Arg<MemRefRankOf<[F32], [2]>, "output [M, D]", [MemWrite]>:$output
+  );
+  let assemblyFormat = [{
+    $lhs `,` $rhs `into` $output attr-dict `:`
+    type($lhs) `,` type($rhs) `,` type($output)
+  }];
+  let hasVerifier = 1;
+}
+
+def Tern_MatmulOp : Tern_Op<"matmul"> {
+  let summary = "dense x times a dense weight matrix, transposed (LM head)";
+  let description = [{
+    `output[m, n] = sum_k input[m, k] * f32(weight[n, k])`, summed in order
+    in f32.
+
+    ```mlir
+    tern.matmul %h, %w into %logits : memref<1x128xf32>, memref<512x128xf32>, memref<1x512xf32>
+    ```
+  }];
+  let arguments = (ins
+    Arg<MemRefRankOf<[F32], [2]>, "input [M, K]", [MemRead]>:$input,
+    Arg<MemRefRankOf<[F32, F16, BF16], [2]>, "weight [N, K]", [MemRead]>:$weight,
+    Arg<MemRefRankOf<[F32], [2]>, "output [M, N]", [MemWrite]>:$output
+  );
+  let assemblyFormat = [{
+    $input `,` $weight `into` $output attr-dict `:`
+    type($input) `,` type($weight) `,` type($output)
+  }];
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
 // Low-level access (produced by convert-tern-to-vector)
 //===----------------------------------------------------------------------===//
 
@@ -123,6 +342,9 @@ def Tern_WeightDataOp : Tern_Op<"weight_data",
   let arguments = (ins FlatSymbolRefAttr:$weight);
   let results = (outs StaticShapeMemRefOf<[I8]>:$data);
   let assemblyFormat = "$weight attr-dict `:` type($data)";
+  let extraClassDeclaration = [{
+    FlatSymbolRefAttr getSymbolAttr() { return getWeightAttr(); }
+  }];
 }
 
 #endif // TERNC_DIALECT_TERN_IR_TERNOPS_TD

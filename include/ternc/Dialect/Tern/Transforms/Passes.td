@@ -23,8 +23,9 @@ def TernSelectLayout : Pass<"tern-select-layout", "::mlir::ModuleOp"> {
 def TernPackWeights : Pass<"tern-pack-weights", "::mlir::ModuleOp"> {
   let summary = "assign every weight its offset in the run-time weight blob";
   let description = [{
-    Lays out the weight blob: each `tern.weight`, in module order, gets the
-    `offset` of its packed entry (codes then scales, 64-byte aligned). The
+    Lays out the weight blob: each `tern.weight` and `tern.param`, in module
+    order, gets the `offset` of its packed entry (for a weight: codes then
+    scales; for a parameter: its elements), 64-byte aligned. The
     module gets `tern.weights_size`, the blob's total size in bytes, which the
     driver uses to write the blob and the runtime to check it.
   }];

@@ -1,0 +1,80 @@
+//===- ModelDescription.h - one description every importer fills -*- C++ -*-===//
+//
+// The canonical model: hyper-parameters, the architecture variant as
+// explicit fields, and weights by name in a WeightStore. Importers of every
+// format fill it; the model builder reads nothing else. No MLIR here.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef TERNC_IMPORT_MODELDESCRIPTION_H
+#define TERNC_IMPORT_MODELDESCRIPTION_H
+
+#include "ternc/Import/WeightStore.h"
+
+#include "llvm/Support/Error.h"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace ternc {
+
+enum class GateActivation { SiLU, ReLU2 };
+enum class RopeKind { HalfSplit, Interleaved };
+
+/// How BitLinear inputs are normalised and quantized.
+enum class LinearScheme {
+  /// BitNet b1.58 (2B4T, 1bitLLM, bitnet.cpp): absmax per token,
+  /// `s = 127/max(absmax, 1e-5)`, round half to even, clamp to int8,
+  /// `y = (acc / s) * w_scale`; norms are separate, weighted layers.
+  BitNet,
+  /// bitllama2.c: each BitLinear normalises its input itself (no weight),
+  /// then quantizes with the reciprocal of `absmax / 127`, rounding half
+  /// away from zero, `y = acc * (w_scale * a)`.
+  BitLlama2c,
+};
+
+struct LayerNames {
+  std::string wq, wk, wv, wo;
+  std::string gate, up, down;
+  /// Weighted norms; empty when the architecture has none.
+  std::string attnNorm, ffnNorm, attnSubNorm, ffnSubNorm;
+};
+
+struct ModelDescription {
+  /// Where the model came from and what it is, for messages.
+  std::string path, format, architecture;
+
+  int64_t dim = 0, hiddenDim = 0, layers = 0, heads = 0, kvHeads = 0;
+  int64_t vocab = 0, context = 0;
+  int64_t headDim() const { return heads ? dim / heads : 0; }
+  int64_t kvDim() const { return kvHeads * headDim(); }
+
+  float normEps = 1e-5f;
+  float ropeTheta = 10000.0f;
+  RopeKind rope = RopeKind::HalfSplit;
+  GateActivation gate = GateActivation::SiLU;
+  LinearScheme scheme = LinearScheme::BitNet;
+
+  std::string embedding, finalNorm;
+  /// The LM head; equal to `embedding` when tied.
+  std::string head;
+  std::vector<LayerNames> layerNames;
+
+  int32_t bos = 1, eos = 2;
+
+  std::unique_ptr<WeightStore> store;
+
+  /// Checks internal consistency (dimensions divide, names present).
+  llvm::Error validate() const;
+};
+
+/// Reads a bitllama2.c ("ak42") checkpoint.
+llvm::Expected<ModelDescription> importBitLlama2c(llvm::StringRef path);
+
+/// Reads any supported checkpoint, choosing the importer by content.
+llvm::Expected<ModelDescription> importCheckpoint(llvm::StringRef path);
+
+} // namespace ternc
+
+#endif // TERNC_IMPORT_MODELDESCRIPTION_H

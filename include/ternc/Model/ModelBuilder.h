@@ -1,0 +1,55 @@
+//===- ModelBuilder.h - ModelDescription -> tern IR --------------*- C++ -*-===//
+//
+// Builds the whole model as a module of tern ops with two entry points that
+// the runtime calls (see runtime/include/ternc/abi.h):
+//
+//   ternc_decode(token: i32, pos: index, kcache, vcache, scratch, logits)
+//   ternc_prefill(tokens: memref<Pxi32>, n: index, pos: index, kcache,
+//                 vcache, scratch, logits)
+//
+// kcache/vcache: f32 [layers, context, kv_dim]; scratch: bytes the runtime
+// allocates (ternc_config gives the size); logits: f32 [1, vocab] of the last
+// token. Weights are tern.weight / tern.param declarations by name.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef TERNC_MODEL_MODELBUILDER_H
+#define TERNC_MODEL_MODELBUILDER_H
+
+#include "ternc/Import/ModelDescription.h"
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/OwningOpRef.h"
+
+namespace ternc {
+
+struct BuildOptions {
+  /// Tokens per prefill call (P).
+  int64_t prefillTokens = 16;
+  /// KV-cache length; 0 means the model's own context.
+  int64_t context = 0;
+};
+
+/// Entries of the `ternc_config` i64 array the module exports.
+enum ConfigIndex : int {
+  kConfigVersion = 0,
+  kConfigDim,
+  kConfigLayers,
+  kConfigKvDim,
+  kConfigContext,
+  kConfigVocab,
+  kConfigPrefillTokens,
+  kConfigScratchBytes,
+  kConfigBos,
+  kConfigEos,
+  kConfigCount = 16,
+};
+inline constexpr int64_t kConfigFormatVersion = 1;
+
+mlir::FailureOr<mlir::OwningOpRef<mlir::ModuleOp>>
+buildModel(mlir::MLIRContext *ctx, const ModelDescription &model,
+           const BuildOptions &options);
+
+} // namespace ternc
+
+#endif // TERNC_MODEL_MODELBUILDER_H

@@ -1,0 +1,53 @@
+//===- ModelDescription.cpp - the canonical model description -------------===//
+
+#include "ternc/Import/ModelDescription.h"
+
+#include "llvm/Support/Endian.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Path.h"
+
+using namespace llvm;
+using namespace ternc;
+
+Error ModelDescription::validate() const {
+  auto fail = [&](const Twine &msg) {
+    return createStringError(inconvertibleErrorCode(),
+                             (path + ": " + msg).str());
+  };
+  if (dim < 1 || hiddenDim < 1 || layers < 1 || heads < 1 || kvHeads < 1 ||
+      vocab < 1 || context < 1)
+    return fail("every dimension must be positive");
+  if (dim % heads || heads % kvHeads || headDim() % 2)
+    return fail(formatv("{0} features do not split into {1} even-sized heads "
+                        "sharing {2} KV heads",
+                        dim, heads, kvHeads));
+  if (int64_t(layerNames.size()) != layers)
+    return fail("layer names do not match the layer count");
+  if (!store)
+    return fail("no weight store");
+  return Error::success();
+}
+
+Expected<ModelDescription> ternc::importCheckpoint(StringRef path) {
+  if (sys::fs::is_directory(path))
+    return createStringError(inconvertibleErrorCode(),
+                             "%s: checkpoint directories are not supported "
+                             "yet",
+                             path.str().c_str());
+  // Sniff the first bytes.
+  auto buf = MemoryBuffer::getFileSlice(path, 8, 0, /*IsVolatile=*/false);
+  if (!buf)
+    return createStringError(inconvertibleErrorCode(), "%s: cannot read: %s",
+                             path.str().c_str(),
+                             buf.getError().message().c_str());
+  StringRef head = (*buf)->getBuffer();
+  if (head.size() >= 4 &&
+      support::endian::read32le(head.data()) == 0x616b3432)
+    return importBitLlama2c(path);
+  return createStringError(inconvertibleErrorCode(),
+                           "%s: unknown checkpoint format (expected a "
+                           "bitllama2.c .bin file)",
+                           path.str().c_str());
+}

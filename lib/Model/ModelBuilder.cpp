@@ -1,0 +1,361 @@
+//===- ModelBuilder.cpp - ModelDescription -> tern IR ---------------------===//
+
+#include "ternc/Model/ModelBuilder.h"
+#include "ternc/Dialect/Tern/IR/TernOps.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/ImplicitLocOpBuilder.h"
+#include "mlir/IR/Verifier.h"
+#include "llvm/ADT/StringSet.h"
+#include "llvm/Support/MathExtras.h"
+
+using namespace mlir;
+using namespace mlir::tern;
+using ternc::BuildOptions;
+using ternc::ModelDescription;
+
+namespace {
+
+/// Emits the forward pass for up to `rows` tokens into one function.
+class ForwardEmitter {
+public:
+  ForwardEmitter(ImplicitLocOpBuilder &b, const ModelDescription &md,
+                 int64_t rows, int64_t context, Value scratch)
+      : b(b), md(md), rows(rows), context(context), scratch(scratch) {}
+
+  /// Scratch bytes a forward pass of `rows` tokens needs.
+  static int64_t scratchBytes(const ModelDescription &md, int64_t rows) {
+    ScratchPlan plan(md, rows);
+    return plan.total;
+  }
+
+  /// tokens: memref<rows x i32>; n: valid rows; pos: first position.
+  void emit(Value tokens, Value n, Value pos, Value kc, Value vc,
+            Value logits);
+
+private:
+  /// Byte offsets of the scratch buffers for `rows` tokens.
+  struct ScratchPlan {
+    int64_t h, x, q, att, y, gate, up, mid, qi8, qs, total;
+    ScratchPlan(const ModelDescription &md, int64_t rows) {
+      int64_t off = 0;
+      auto take = [&](int64_t bytes) {
+        int64_t at = off;
+        off = llvm::alignTo(off + bytes, 64);
+        return at;
+      };
+      int64_t d = md.dim, f = md.hiddenDim;
+      h = take(4 * rows * d);
+      x = take(4 * rows * d);
+      q = take(4 * rows * d);
+      att = take(4 * rows * d);
+      y = take(4 * rows * d);
+      gate = take(4 * rows * f);
+      up = take(4 * rows * f);
+      mid = take(4 * rows * f);
+      qi8 = take(rows * std::max(d, f));
+      qs = take(4 * rows);
+      total = off;
+    }
+  };
+
+  Value idx(int64_t v) { return b.create<arith::ConstantIndexOp>(v); }
+
+  /// A [rows, cols] f32 (or i8) view of the scratch at `offset`, cut to the
+  /// first `n` rows.
+  Value view(int64_t offset, int64_t cols, Value n, Type elem) {
+    auto full = MemRefType::get({rows, cols}, elem);
+    Value v = b.create<memref::ViewOp>(full, scratch, idx(offset),
+                                       ValueRange{});
+    return cutRows(v, n);
+  }
+  Value cutRows(Value v, Value n) {
+    auto type = cast<MemRefType>(v.getType());
+    if (rows == 1)
+      return v;
+    SmallVector<OpFoldResult> offsets = {b.getIndexAttr(0), b.getIndexAttr(0)};
+    SmallVector<OpFoldResult> sizes = {n, b.getIndexAttr(type.getDimSize(1))};
+    SmallVector<OpFoldResult> strides = {b.getIndexAttr(1), b.getIndexAttr(1)};
+    return b.create<memref::SubViewOp>(v, offsets, sizes, strides);
+  }
+  Value vec(int64_t offset, Value n) {
+    auto full = MemRefType::get({rows}, b.getF32Type());
+    Value v = b.create<memref::ViewOp>(full, scratch, idx(offset),
+                                       ValueRange{});
+    if (rows == 1)
+      return v;
+    return b.create<memref::SubViewOp>(
+        v, ArrayRef<OpFoldResult>{b.getIndexAttr(0)}, ArrayRef<OpFoldResult>{n},
+        ArrayRef<OpFoldResult>{b.getIndexAttr(1)});
+  }
+  /// Rows [start, start + n) of layer `layer` of a cache
+  /// [layers, context, kv_dim], as a 2-D memref.
+  Value cacheSlice(Value cache, int64_t layer, Value start, OpFoldResult n) {
+    auto src = cast<MemRefType>(cache.getType());
+    SmallVector<OpFoldResult> offsets = {b.getIndexAttr(layer), start,
+                                         b.getIndexAttr(0)};
+    SmallVector<OpFoldResult> sizes = {b.getIndexAttr(1), n,
+                                       b.getIndexAttr(md.kvDim())};
+    SmallVector<OpFoldResult> strides(3, b.getIndexAttr(1));
+    std::optional<int64_t> staticN = getConstantIntValue(n);
+    SmallVector<int64_t> shape = {staticN ? *staticN : ShapedType::kDynamic,
+                                  md.kvDim()};
+    auto type = memref::SubViewOp::inferRankReducedResultType(
+        shape, src, offsets, sizes, strides);
+    return b.create<memref::SubViewOp>(cast<MemRefType>(type), cache, offsets,
+                                       sizes, strides);
+  }
+
+  Value param(StringRef name, ArrayRef<int64_t> shape) {
+    auto type = MemRefType::get(shape, b.getF32Type());
+    return b.create<GetParamOp>(type, SymbolRefAttr::get(b.getContext(),
+                                                          symbolFor(name)));
+  }
+  std::string symbolFor(StringRef storeName) {
+    std::string s = storeName.str();
+    std::replace(s.begin(), s.end(), '.', '_');
+    return "p_" + s;
+  }
+
+  /// Quantizes `input` [n, K] into the shared int8 scratch.
+  std::pair<Value, Value> quantize(Value input, int64_t k, Value n) {
+    Value q = view(plan.qi8, k, n, b.getI8Type());
+    Value s = vec(plan.qs, n);
+    b.create<QuantizeOp>(input, q, s);
+    return {q, s};
+  }
+  void linear(StringRef name, std::pair<Value, Value> qs, Value out) {
+    b.create<LinearOp>(FlatSymbolRefAttr::get(b.getContext(), symbolFor(name)),
+                       qs.first, qs.second, out);
+  }
+  /// RMSNorm with the named weight, or the identity when there is none.
+  Value norm(StringRef weight, Value input, Value out) {
+    if (weight.empty())
+      return input;
+    b.create<RMSNormOp>(input, param(weight, {md.dim}), out,
+                        b.getF32FloatAttr(md.normEps));
+    return out;
+  }
+
+  ImplicitLocOpBuilder &b;
+  const ModelDescription &md;
+  int64_t rows, context;
+  Value scratch;
+  ScratchPlan plan{md, rows};
+};
+
+void ForwardEmitter::emit(Value tokens, Value n, Value pos, Value kc,
+                          Value vc, Value logits) {
+  const int64_t d = md.dim, f = md.hiddenDim;
+  Value h = view(plan.h, d, n, b.getF32Type());
+  Value x = view(plan.x, d, n, b.getF32Type());
+  Value qv = view(plan.q, d, n, b.getF32Type());
+  Value att = view(plan.att, d, n, b.getF32Type());
+  Value y = view(plan.y, d, n, b.getF32Type());
+  Value g = view(plan.gate, f, n, b.getF32Type());
+  Value u = view(plan.up, f, n, b.getF32Type());
+  Value mid = view(plan.mid, f, n, b.getF32Type());
+  Value ids = tokens;
+  if (rows != 1)
+    ids = b.create<memref::SubViewOp>(
+        tokens, ArrayRef<OpFoldResult>{b.getIndexAttr(0)},
+        ArrayRef<OpFoldResult>{n}, ArrayRef<OpFoldResult>{b.getIndexAttr(1)});
+
+  b.create<EmbeddingOp>(param(md.embedding, {md.vocab, d}), ids, h);
+  OpFoldResult nFold = rows == 1 ? OpFoldResult(b.getIndexAttr(1))
+                                 : OpFoldResult(n);
+  auto rope = [&](Value data) {
+    b.create<RopeOp>(data, pos, md.headDim(), APFloat(md.ropeTheta),
+                     md.rope == ternc::RopeKind::Interleaved
+                         ? RopeStyle::Interleaved
+                         : RopeStyle::HalfSplit);
+  };
+
+  for (int64_t l = 0; l < md.layers; ++l) {
+    const ternc::LayerNames &ln = md.layerNames[l];
+    // Attention block.
+    Value xin = norm(ln.attnNorm, h, x);
+    auto qx = quantize(xin, d, n);
+    Value kNew = cacheSlice(kc, l, pos, nFold);
+    Value vNew = cacheSlice(vc, l, pos, nFold);
+    linear(ln.wq, qx, qv);
+    linear(ln.wk, qx, kNew);
+    linear(ln.wv, qx, vNew);
+    rope(qv);
+    rope(kNew);
+    Value kAll = cacheSlice(kc, l, idx(0), b.getIndexAttr(context));
+    Value vAll = cacheSlice(vc, l, idx(0), b.getIndexAttr(context));
+    b.create<AttentionOp>(qv, kAll, vAll, pos, att,
+                          b.getI64IntegerAttr(md.heads),
+                          b.getI64IntegerAttr(md.kvHeads),
+                          b.getI64IntegerAttr(md.headDim()));
+    Value ao = norm(ln.attnSubNorm, att, x);
+    linear(ln.wo, quantize(ao, d, n), y);
+    b.create<AddOp>(h, y, h);
+
+    // Feed-forward block.
+    Value fin = norm(ln.ffnNorm, h, x);
+    auto qf = quantize(fin, d, n);
+    linear(ln.gate, qf, g);
+    linear(ln.up, qf, u);
+    b.create<GluOp>(md.gate == ternc::GateActivation::SiLU
+                        ? GluActivation::SiLU
+                        : GluActivation::ReLU2,
+                    g, u, mid);
+    Value mo = mid;
+    if (!ln.ffnSubNorm.empty()) {
+      b.create<RMSNormOp>(mid, param(ln.ffnSubNorm, {f}), g,
+                          b.getF32FloatAttr(md.normEps));
+      mo = g;
+    }
+    linear(ln.down, quantize(mo, f, n), y);
+    b.create<AddOp>(h, y, h);
+  }
+
+  // Final norm and LM head on the last row only.
+  Value last = h;
+  Value lastX = x;
+  if (rows != 1) {
+    Value lastRow = b.create<arith::SubIOp>(n, idx(1));
+    SmallVector<OpFoldResult> offsets = {lastRow, b.getIndexAttr(0)};
+    SmallVector<OpFoldResult> sizes = {b.getIndexAttr(1), b.getIndexAttr(d)};
+    SmallVector<OpFoldResult> strides = {b.getIndexAttr(1), b.getIndexAttr(1)};
+    last = b.create<memref::SubViewOp>(h, offsets, sizes, strides);
+    lastX = b.create<memref::SubViewOp>(
+        x, ArrayRef<OpFoldResult>{b.getIndexAttr(0), b.getIndexAttr(0)}, sizes,
+        strides);
+  }
+  b.create<RMSNormOp>(last, param(md.finalNorm, {d}), lastX,
+                      b.getF32FloatAttr(md.normEps));
+  b.create<MatmulOp>(lastX, param(md.head, {md.vocab, d}), logits);
+}
+
+/// Declares every blob entry the forward pass reads.
+void declareWeights(OpBuilder &b, Location loc, const ModelDescription &md) {
+  auto symbol = [](StringRef name) {
+    std::string s = name.str();
+    std::replace(s.begin(), s.end(), '.', '_');
+    return "p_" + s;
+  };
+  llvm::StringSet<llvm::MallocAllocator> seen;
+  auto dense = [&](StringRef name, ArrayRef<int64_t> shape) {
+    if (name.empty() || !seen.insert(name).second)
+      return;
+    b.create<ParamOp>(loc, b.getStringAttr(symbol(name)),
+                      TypeAttr::get(MemRefType::get(shape, b.getF32Type())),
+                      b.getStringAttr(name), IntegerAttr());
+  };
+  auto ternary = [&](StringRef name, int64_t rowsN, int64_t cols) {
+    auto type = TernaryType::get(b.getContext(), rowsN, cols,
+                                 ScaleGranularity::PerTensor, 0,
+                                 WeightLayout::Canonical, 0);
+    b.create<WeightOp>(loc, b.getStringAttr(symbol(name)),
+                       TypeAttr::get(type), b.getStringAttr(name),
+                       IntegerAttr());
+  };
+  dense(md.embedding, {md.vocab, md.dim});
+  dense(md.finalNorm, {md.dim});
+  dense(md.head, {md.vocab, md.dim});
+  for (const ternc::LayerNames &ln : md.layerNames) {
+    dense(ln.attnNorm, {md.dim});
+    dense(ln.ffnNorm, {md.dim});
+    dense(ln.attnSubNorm, {md.dim});
+    dense(ln.ffnSubNorm, {md.hiddenDim});
+    ternary(ln.wq, md.dim, md.dim);
+    ternary(ln.wk, md.kvDim(), md.dim);
+    ternary(ln.wv, md.kvDim(), md.dim);
+    ternary(ln.wo, md.dim, md.dim);
+    ternary(ln.gate, md.hiddenDim, md.dim);
+    ternary(ln.up, md.hiddenDim, md.dim);
+    ternary(ln.down, md.dim, md.hiddenDim);
+  }
+}
+
+} // namespace
+
+FailureOr<OwningOpRef<ModuleOp>>
+ternc::buildModel(MLIRContext *ctx, const ModelDescription &md,
+                  const BuildOptions &options) {
+  ctx->loadDialect<TernDialect, arith::ArithDialect, func::FuncDialect,
+                   memref::MemRefDialect, LLVM::LLVMDialect>();
+  Location loc = FileLineColLoc::get(ctx, md.path, 0, 0);
+  OwningOpRef<ModuleOp> module = ModuleOp::create(loc);
+  OpBuilder ob(ctx);
+  ob.setInsertionPointToEnd(module->getBody());
+  declareWeights(ob, loc, md);
+
+  const int64_t context = options.context ? options.context : md.context;
+  const int64_t p = std::max<int64_t>(1, options.prefillTokens);
+  const int64_t scratchBytes =
+      std::max(ForwardEmitter::scratchBytes(md, 1),
+               ForwardEmitter::scratchBytes(md, p));
+  auto f32 = ob.getF32Type();
+  auto cacheType = MemRefType::get({md.layers, context, md.kvDim()}, f32);
+  auto scratchType = MemRefType::get({scratchBytes}, ob.getI8Type());
+  auto logitsType = MemRefType::get({1, md.vocab}, f32);
+
+  // ternc_decode(token, pos, kc, vc, scratch, logits)
+  {
+    auto type = ob.getFunctionType({ob.getI32Type(), ob.getIndexType(),
+                                    cacheType, cacheType, scratchType,
+                                    logitsType},
+                                   {});
+    auto fn = ob.create<func::FuncOp>(loc, "ternc_decode", type);
+    Block *entry = fn.addEntryBlock();
+    ImplicitLocOpBuilder b(loc, ctx);
+    b.setInsertionPointToStart(entry);
+    // The token goes to a one-element buffer at the end of the scratch.
+    Value tokens = b.create<memref::AllocaOp>(
+        MemRefType::get({1}, b.getI32Type()));
+    b.create<memref::StoreOp>(entry->getArgument(0), tokens,
+                              ValueRange{b.create<arith::ConstantIndexOp>(0)});
+    ForwardEmitter fe(b, md, 1, context, entry->getArgument(4));
+    fe.emit(tokens, b.create<arith::ConstantIndexOp>(1), entry->getArgument(1),
+            entry->getArgument(2), entry->getArgument(3),
+            entry->getArgument(5));
+    b.create<func::ReturnOp>();
+  }
+  // ternc_prefill(tokens[P], n, pos, kc, vc, scratch, logits)
+  {
+    auto type = ob.getFunctionType(
+        {MemRefType::get({p}, ob.getI32Type()), ob.getIndexType(),
+         ob.getIndexType(), cacheType, cacheType, scratchType, logitsType},
+        {});
+    auto fn = ob.create<func::FuncOp>(loc, "ternc_prefill", type);
+    Block *entry = fn.addEntryBlock();
+    ImplicitLocOpBuilder b(loc, ctx);
+    b.setInsertionPointToStart(entry);
+    ForwardEmitter fe(b, md, p, context, entry->getArgument(5));
+    fe.emit(entry->getArgument(0), entry->getArgument(1),
+            entry->getArgument(2), entry->getArgument(3),
+            entry->getArgument(4), entry->getArgument(6));
+    b.create<func::ReturnOp>();
+  }
+
+  // The configuration the runtime reads (see ConfigIndex).
+  SmallVector<int64_t> config(kConfigCount, 0);
+  config[kConfigVersion] = kConfigFormatVersion;
+  config[kConfigDim] = md.dim;
+  config[kConfigLayers] = md.layers;
+  config[kConfigKvDim] = md.kvDim();
+  config[kConfigContext] = context;
+  config[kConfigVocab] = md.vocab;
+  config[kConfigPrefillTokens] = p;
+  config[kConfigScratchBytes] = scratchBytes;
+  config[kConfigBos] = md.bos;
+  config[kConfigEos] = md.eos;
+  auto arrayType = LLVM::LLVMArrayType::get(ob.getI64Type(), kConfigCount);
+  ob.create<LLVM::GlobalOp>(
+      loc, arrayType, /*isConstant=*/true, LLVM::Linkage::External,
+      "ternc_config",
+      DenseElementsAttr::get(
+          RankedTensorType::get({kConfigCount}, ob.getI64Type()),
+          ArrayRef<int64_t>(config)));
+  if (failed(mlir::verify(*module)))
+    return failure();
+  return module;
+}

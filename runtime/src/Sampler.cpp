@@ -1,0 +1,73 @@
+//===- Sampler.cpp - choose the next token --------------------------------===//
+
+#include "Sampler.h"
+
+#include <algorithm>
+#include <cmath>
+
+using namespace ternc::rt;
+
+int32_t ternc::rt::argmax(const float *logits, int64_t vocab) {
+  int32_t best = 0;
+  for (int64_t i = 1; i < vocab; ++i)
+    if (logits[i] > logits[best])
+      best = int32_t(i);
+  return best;
+}
+
+Sampler::Sampler(const SamplerOptions &options)
+    : opt_(options), state_(options.seed * 0x9E3779B97F4A7C15ull + 1) {}
+
+float Sampler::uniform() {
+  // xorshift64*: small, fast, and identical on every platform.
+  state_ ^= state_ >> 12;
+  state_ ^= state_ << 25;
+  state_ ^= state_ >> 27;
+  uint64_t r = state_ * 0x2545F4914F6CDD1Dull;
+  return float(r >> 40) / float(1u << 24);
+}
+
+int32_t Sampler::sample(const float *logits, int64_t vocab) {
+  if (opt_.temperature <= 0.0f)
+    return argmax(logits, vocab);
+  candidates_.clear();
+  for (int64_t i = 0; i < vocab; ++i)
+    candidates_.push_back({logits[i] / opt_.temperature, int32_t(i)});
+  auto byLogit = [](const auto &a, const auto &b) {
+    return a.first > b.first || (a.first == b.first && a.second < b.second);
+  };
+  size_t keep = candidates_.size();
+  if (opt_.topK > 0 && size_t(opt_.topK) < keep)
+    keep = size_t(opt_.topK);
+  std::partial_sort(candidates_.begin(), candidates_.begin() + keep,
+                    candidates_.end(), byLogit);
+  candidates_.resize(keep);
+  // Softmax over the kept candidates, in order.
+  float maxLogit = candidates_[0].first, sum = 0.0f;
+  for (auto &c : candidates_) {
+    c.first = std::exp(c.first - maxLogit);
+    sum += c.first;
+  }
+  for (auto &c : candidates_)
+    c.first /= sum;
+  // Top-p: the smallest prefix whose mass reaches p.
+  if (opt_.topP < 1.0f) {
+    float mass = 0.0f;
+    size_t n = 0;
+    while (n < candidates_.size()) {
+      mass += candidates_[n++].first;
+      if (mass >= opt_.topP)
+        break;
+    }
+    candidates_.resize(n);
+    for (auto &c : candidates_)
+      c.first /= mass;
+  }
+  float r = uniform(), acc = 0.0f;
+  for (const auto &c : candidates_) {
+    acc += c.first;
+    if (r < acc)
+      return c.second;
+  }
+  return candidates_.back().second;
+}

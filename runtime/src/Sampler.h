@@ -1,0 +1,37 @@
+//===- Sampler.h - choose the next token ------------------------*- C++ -*-===//
+
+#ifndef TERNC_RUNTIME_SAMPLER_H
+#define TERNC_RUNTIME_SAMPLER_H
+
+#include <cstdint>
+#include <vector>
+
+namespace ternc::rt {
+
+struct SamplerOptions {
+  float temperature = 0.8f; // 0: greedy
+  int topK = 40;            // 0: off
+  float topP = 0.95f;       // 1: off
+  uint64_t seed = 0;
+};
+
+/// Greedy, or temperature + top-k + top-p sampling with a seeded generator
+/// (the same seed gives the same tokens on every machine).
+class Sampler {
+public:
+  explicit Sampler(const SamplerOptions &options);
+  int32_t sample(const float *logits, int64_t vocab);
+
+private:
+  float uniform(); // [0, 1)
+  SamplerOptions opt_;
+  uint64_t state_;
+  std::vector<std::pair<float, int32_t>> candidates_;
+};
+
+/// The index of the largest logit (the first on ties).
+int32_t argmax(const float *logits, int64_t vocab);
+
+} // namespace ternc::rt
+
+#endif // TERNC_RUNTIME_SAMPLER_H

@@ -1,0 +1,49 @@
+//===- Session.h - a model instance: caches, scratch, calls -----*- C++ -*-===//
+
+#ifndef TERNC_RUNTIME_SESSION_H
+#define TERNC_RUNTIME_SESSION_H
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace ternc::rt {
+
+/// The compiled model's configuration (from ternc_config).
+struct ModelConfig {
+  int64_t dim, layers, kvDim, context, vocab, prefill, scratch;
+  int32_t bos, eos;
+  static ModelConfig fromGenerated();
+};
+
+/// KV caches, scratch and logits of one conversation.
+class Session {
+public:
+  explicit Session(int64_t contextLimit = 0);
+  const ModelConfig &config() const { return cfg_; }
+  /// Tokens the caches hold so far.
+  int64_t position() const { return pos_; }
+  /// Usable context (the compiled one, or less if asked).
+  int64_t context() const { return context_; }
+
+  /// Feeds `tokens` (prefill in chunks); returns the logits after the last.
+  /// The caller checks that they fit in the context.
+  const float *feed(const int32_t *tokens, int64_t count);
+  /// Feeds one token (decode).
+  const float *step(int32_t token);
+  /// Forgets everything (position 0).
+  void reset() { pos_ = 0; }
+
+private:
+  ModelConfig cfg_;
+  int64_t context_;
+  int64_t pos_ = 0;
+  std::vector<float> kcache_, vcache_, logits_;
+  std::unique_ptr<uint8_t, void (*)(void *)> scratch_;
+  std::vector<int32_t> chunk_;
+};
+
+} // namespace ternc::rt
+
+#endif // TERNC_RUNTIME_SESSION_H

@@ -1,0 +1,231 @@
+//===- main.cpp - the command line of a ternc-compiled program ------------===//
+//
+// Follows llama.cpp's habits: -p PROMPT -n N -t THREADS -c CTX --temp T
+// --top-k K --top-p P --seed S, --bench. stdout carries exactly the prompt
+// followed by the generated text; timings and diagnostics go to stderr.
+//
+//===----------------------------------------------------------------------===//
+
+#include "Blob.h"
+#include "Sampler.h"
+#include "Session.h"
+#include "ternc/abi.h"
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <sstream>
+#include <string>
+#include <vector>
+
+const uint8_t *ternc_weights = nullptr;
+
+using namespace ternc::rt;
+
+namespace {
+
+struct Options {
+  std::string prompt;
+  bool havePromptIds = false;
+  std::vector<int32_t> promptIds;
+  int64_t tokens = 128;
+  int threads = 1;
+  int64_t context = 0;
+  SamplerOptions sampler;
+  bool bench = false;
+  bool printIds = false;
+  std::string weights;
+};
+
+void usage(const char *prog) {
+  std::printf(
+      "usage: %s [options]\n\n"
+      "  -p, --prompt TEXT     prompt (default: empty, start from BOS)\n"
+      "  --prompt-ids IDS      prompt as token ids, e.g. \"1 403 407\" "
+      "(BOS not added)\n"
+      "  -n, --n-predict N     tokens to generate (default 128; stops early "
+      "at end of text)\n"
+      "  -c, --ctx-size N      context length (default and maximum: the "
+      "compiled one)\n"
+      "  -t, --threads N       threads (default 1)\n"
+      "  --temp T              temperature; 0 is greedy (default 0.8)\n"
+      "  --top-k K             keep the K most likely tokens; 0 is off "
+      "(default 40)\n"
+      "  --top-p P             keep the smallest set of mass P; 1 is off "
+      "(default 0.95)\n"
+      "  --seed S              sampling seed (default 0)\n"
+      "  --print-ids           print token ids instead of text\n"
+      "  --bench               measure prompt processing (pp128) and "
+      "generation (tg64) speed\n"
+      "  --weights FILE        weight file (default: embedded, else "
+      "PROGRAM.weights)\n"
+      "  -h, --help            this text\n",
+      prog);
+}
+
+[[noreturn]] void die(const std::string &msg) {
+  std::fprintf(stderr, "error: %s\n", msg.c_str());
+  std::exit(1);
+}
+
+int64_t parseInt(const char *flag, const char *v, int64_t lo, int64_t hi) {
+  char *end = nullptr;
+  errno = 0;
+  long long x = std::strtoll(v, &end, 10);
+  if (errno || !*v || *end || x < lo || x > hi)
+    die(std::string(flag) + " needs an integer in [" + std::to_string(lo) +
+        ", " + std::to_string(hi) + "], got '" + v + "'");
+  return x;
+}
+
+float parseFloat(const char *flag, const char *v, float lo, float hi) {
+  char *end = nullptr;
+  float x = std::strtof(v, &end);
+  if (!*v || *end || !(x >= lo && x <= hi))
+    die(std::string(flag) + " needs a number in [" + std::to_string(lo) +
+        ", " + std::to_string(hi) + "], got '" + v + "'");
+  return x;
+}
+
+Options parse(int argc, char **argv) {
+  Options o;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    auto value = [&]() -> const char * {
+      if (i + 1 >= argc)
+        die(a + " needs a value");
+      return argv[++i];
+    };
+    if (a == "-h" || a == "--help") {
+      usage(argv[0]);
+      std::exit(0);
+    } else if (a == "-p" || a == "--prompt") {
+      o.prompt = value();
+    } else if (a == "--prompt-ids") {
+      o.havePromptIds = true;
+      std::istringstream in(value());
+      std::string tok;
+      while (in >> tok)
+        o.promptIds.push_back(
+            int32_t(parseInt("--prompt-ids", tok.c_str(), 0, INT32_MAX)));
+    } else if (a == "-n" || a == "--n-predict") {
+      o.tokens = parseInt("-n", value(), 0, INT32_MAX);
+    } else if (a == "-c" || a == "--ctx-size") {
+      o.context = parseInt("-c", value(), 1, INT32_MAX);
+    } else if (a == "-t" || a == "--threads") {
+      o.threads = int(parseInt("-t", value(), 1, 1024));
+    } else if (a == "--temp") {
+      o.sampler.temperature = parseFloat("--temp", value(), 0.0f, 100.0f);
+    } else if (a == "--top-k") {
+      o.sampler.topK = int(parseInt("--top-k", value(), 0, INT32_MAX));
+    } else if (a == "--top-p") {
+      o.sampler.topP = parseFloat("--top-p", value(), 0.0f, 1.0f);
+    } else if (a == "--seed") {
+      o.sampler.seed = uint64_t(parseInt("--seed", value(), 0, INT64_MAX));
+    } else if (a == "--print-ids") {
+      o.printIds = true;
+    } else if (a == "--bench") {
+      o.bench = true;
+    } else if (a == "--weights") {
+      o.weights = value();
+    } else {
+      die("unknown option '" + a + "' (see --help)");
+    }
+  }
+  return o;
+}
+
+double now() {
+  using namespace std::chrono;
+  return duration<double>(steady_clock::now().time_since_epoch()).count();
+}
+
+/// llama-bench style: pp128 then tg64, one machine-readable line each.
+void bench(Session &s) {
+  const ModelConfig &c = s.config();
+  const int64_t pp = std::min<int64_t>(128, s.context() - 1);
+  const int64_t tg = std::min<int64_t>(64, s.context() - pp);
+  std::vector<int32_t> prompt(pp);
+  for (int64_t i = 0; i < pp; ++i)
+    prompt[i] = int32_t((i * 7919 + 13) % c.vocab);
+  s.reset();
+  double t0 = now();
+  s.feed(prompt.data(), pp);
+  double t1 = now();
+  std::printf("pp%lld %.2f\n", (long long)pp, double(pp) / (t1 - t0));
+  s.reset();
+  int32_t tok = c.bos;
+  double t2 = now();
+  for (int64_t i = 0; i < tg; ++i)
+    tok = argmax(s.step(tok), c.vocab);
+  double t3 = now();
+  std::printf("tg%lld %.2f\n", (long long)tg, double(tg) / (t3 - t2));
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  Options o = parse(argc, argv);
+  Blob blob;
+  std::string error;
+  if (!blob.open(o.weights, argv[0], error))
+    die(error);
+  ternc_weights = blob.data();
+  Session s(o.context);
+  const ModelConfig &c = s.config();
+
+  if (o.bench) {
+    bench(s);
+    return 0;
+  }
+
+  std::vector<int32_t> prompt;
+  if (o.havePromptIds) {
+    prompt = o.promptIds;
+  } else {
+    if (!o.prompt.empty())
+      die("text prompts need the tokenizer, which this program lacks; use "
+          "--prompt-ids");
+    prompt = {c.bos};
+  }
+  if (prompt.empty())
+    prompt = {c.bos};
+  for (int32_t id : prompt)
+    if (id < 0 || id >= c.vocab)
+      die("token id " + std::to_string(id) + " is outside the vocabulary [0, " +
+          std::to_string(c.vocab) + ")");
+  if (int64_t(prompt.size()) >= s.context())
+    die("the prompt has " + std::to_string(prompt.size()) +
+        " tokens; the context holds " + std::to_string(s.context()));
+  if (o.printIds)
+    for (size_t i = 0; i < prompt.size(); ++i)
+      std::printf("%s%d", i ? " " : "", prompt[i]);
+
+  Sampler sampler(o.sampler);
+  double t0 = now();
+  const float *logits = s.feed(prompt.data(), int64_t(prompt.size()));
+  double t1 = now();
+  int64_t generated = 0;
+  while (generated < o.tokens && s.position() < s.context()) {
+    int32_t next = sampler.sample(logits, c.vocab);
+    if (next == c.eos || next == c.bos)
+      break;
+    ++generated;
+    if (o.printIds)
+      std::printf(" %d", next);
+    std::fflush(stdout);
+    if (s.position() + 1 > s.context())
+      break;
+    logits = s.step(next);
+  }
+  double t2 = now();
+  std::printf("\n");
+  std::fprintf(stderr,
+               "prompt: %zu tokens in %.3f s (%.1f tok/s); generated %lld "
+               "tokens in %.3f s (%.1f tok/s)\n",
+               prompt.size(), t1 - t0, double(prompt.size()) / (t1 - t0),
+               (long long)generated, t2 - t1,
+               generated ? double(generated) / (t2 - t1) : 0.0);
+  return 0;
+}
