@@ -35,3 +35,24 @@ module {
     return
   }
 }
+
+// -----
+
+// Dense parameters are reached the same way.
+// CHECK-LABEL: module {
+// CHECK: llvm.mlir.global external @ternc_weights()
+// CHECK-LABEL: func.func @get_head
+// CHECK: %[[ADDR:.*]] = llvm.mlir.addressof @ternc_weights : !llvm.ptr
+// CHECK: %[[BASE:.*]] = llvm.load %[[ADDR]] : !llvm.ptr -> !llvm.ptr
+// CHECK: %[[OFF:.*]] = llvm.mlir.constant(64 : i64) : i64
+// CHECK: llvm.getelementptr %[[BASE]][%[[OFF]]] : (!llvm.ptr, i64) -> !llvm.ptr, i8
+// CHECK: builtin.unrealized_conversion_cast %{{.*}} to memref<3x20xf16>
+// CHECK-NOT: tern.param
+module {
+  tern.param @norm : memref<5xf32> from "norm" at 0
+  tern.param @head : memref<3x20xf16> from "head" at 64
+  func.func @get_head() -> memref<3x20xf16> {
+    %h = tern.get_param @head : memref<3x20xf16>
+    return %h : memref<3x20xf16>
+  }
+}

@@ -175,3 +175,143 @@ func.func @data_size() {
   %d = tern.weight_data @w : memref<64xi8>
   return
 }
+
+// -----
+
+// expected-error@+1 {{'tern.param' op must be a contiguous (identity layout) memref}}
+tern.param @p : memref<4x4xf32, strided<[8, 1]>> from "p"
+
+// -----
+
+// expected-error@+1 {{'tern.param' op attribute 'type' failed to satisfy constraint}}
+tern.param @p : memref<4xi32> from "p"
+
+// -----
+
+tern.param @p : memref<4xf32> from "p"
+func.func @get_param_type() {
+  // expected-error@+1 {{'tern.get_param' op result type 'memref<8xf32>' differs from @p's 'memref<4xf32>'}}
+  %0 = tern.get_param @p : memref<8xf32>
+  return
+}
+
+// -----
+
+tern.weight @w : !tern.ternary<4x16, per_row, canonical> from "w"
+func.func @get_param_kind() {
+  // expected-error@+1 {{'tern.get_param' op references @w, which is not a tern.param}}
+  %0 = tern.get_param @w : memref<4xf32>
+  return
+}
+
+// -----
+
+func.func @embedding_width(%t: memref<10x8xf32>, %ids: memref<2xi32>, %o: memref<2x6xf32>) {
+  // expected-error@+1 {{'tern.embedding' op table rows have 8 features but output rows 6}}
+  tern.embedding %t[%ids] into %o : memref<10x8xf32>, memref<2xi32>, memref<2x6xf32>
+  return
+}
+
+// -----
+
+func.func @embedding_rows(%t: memref<10x8xf32>, %ids: memref<3xi32>, %o: memref<2x8xf32>) {
+  // expected-error@+1 {{'tern.embedding' op has 3 ids but 2 output rows}}
+  tern.embedding %t[%ids] into %o : memref<10x8xf32>, memref<3xi32>, memref<2x8xf32>
+  return
+}
+
+// -----
+
+func.func @norm_weight(%x: memref<2x8xf32>, %w: memref<6xf32>) {
+  // expected-error@+1 {{'tern.rms_norm' op weight has 6 entries for rows of 8}}
+  tern.rms_norm %x weight(%w : memref<6xf32>) into %x {eps = 1.0e-5 : f32} : memref<2x8xf32>, memref<2x8xf32>
+  return
+}
+
+// -----
+
+func.func @norm_eps(%x: memref<2x8xf32>) {
+  // expected-error@+1 {{'tern.rms_norm' op eps must not be negative}}
+  tern.rms_norm %x into %x {eps = -1.0 : f32} : memref<2x8xf32>, memref<2x8xf32>
+  return
+}
+
+// -----
+
+func.func @norm_shape(%x: memref<2x8xf32>, %y: memref<2x9xf32>) {
+  // expected-error@+1 {{'tern.rms_norm' op input [2, 8] and output [2, 9] differ}}
+  tern.rms_norm %x into %y {eps = 1.0e-5 : f32} : memref<2x8xf32>, memref<2x9xf32>
+  return
+}
+
+// -----
+
+func.func @rope_head(%x: memref<1x24xf32>, %p: index) {
+  // expected-error@+1 {{'tern.rope' op head_dim 5 must be even and divide the 24 features of a row}}
+  tern.rope interleaved %x at %p {head_dim = 5 : i64, theta = 1.0e4 : f32} : memref<1x24xf32>
+  return
+}
+
+// -----
+
+func.func @rope_theta(%x: memref<1x24xf32>, %p: index) {
+  // expected-error@+1 {{'tern.rope' op theta must be positive}}
+  tern.rope interleaved %x at %p {head_dim = 8 : i64, theta = 0.0 : f32} : memref<1x24xf32>
+  return
+}
+
+// -----
+
+func.func @attention_heads(%q: memref<1x48xf32>, %k: memref<8x32xf32>, %o: memref<1x48xf32>, %p: index) {
+  // expected-error@+1 {{'tern.attention' op heads (3) must be a positive multiple of kv_heads (2)}}
+  tern.attention %q, %k, %k at %p into %o {head_dim = 16 : i64, heads = 3 : i64, kv_heads = 2 : i64} : memref<1x48xf32>, memref<8x32xf32>, memref<8x32xf32>, memref<1x48xf32>
+  return
+}
+
+// -----
+
+func.func @attention_q(%q: memref<1x40xf32>, %k: memref<8x32xf32>, %o: memref<1x40xf32>, %p: index) {
+  // expected-error@+1 {{'tern.attention' op queries have 40 features, not heads * head_dim = 64}}
+  tern.attention %q, %k, %k at %p into %o {head_dim = 16 : i64, heads = 4 : i64, kv_heads = 2 : i64} : memref<1x40xf32>, memref<8x32xf32>, memref<8x32xf32>, memref<1x40xf32>
+  return
+}
+
+// -----
+
+func.func @attention_kv(%q: memref<1x64xf32>, %k: memref<8x48xf32>, %o: memref<1x64xf32>, %p: index) {
+  // expected-error@+1 {{'tern.attention' op the caches must have kv_heads * head_dim = 32 features}}
+  tern.attention %q, %k, %k at %p into %o {head_dim = 16 : i64, heads = 4 : i64, kv_heads = 2 : i64} : memref<1x64xf32>, memref<8x48xf32>, memref<8x48xf32>, memref<1x64xf32>
+  return
+}
+
+// -----
+
+func.func @glu_shape(%g: memref<2x8xf32>, %u: memref<2x7xf32>) {
+  // expected-error@+1 {{'tern.glu' op gate [2, 8] and up [2, 7] differ}}
+  tern.glu silu %g, %u into %g : memref<2x8xf32>, memref<2x7xf32>, memref<2x8xf32>
+  return
+}
+
+// -----
+
+func.func @add_shape(%a: memref<2x8xf32>, %b: memref<3x8xf32>) {
+  // expected-error@+1 {{'tern.add' op lhs [2, 8] and rhs [3, 8] differ}}
+  tern.add %a, %b into %a : memref<2x8xf32>, memref<3x8xf32>, memref<2x8xf32>
+  return
+}
+
+// -----
+
+func.func @matmul_k(%x: memref<1x8xf32>, %w: memref<4x9xf16>, %y: memref<1x4xf32>) {
+  // expected-error@+1 {{'tern.matmul' op input has 8 columns but the weight 9}}
+  tern.matmul %x, %w into %y : memref<1x8xf32>, memref<4x9xf16>, memref<1x4xf32>
+  return
+}
+
+// -----
+
+func.func @matmul_n(%x: memref<1x8xf32>, %w: memref<4x8xf16>, %y: memref<1x5xf32>) {
+  // expected-error@+1 {{'tern.matmul' op weight has 4 rows but the output 5 columns}}
+  tern.matmul %x, %w into %y : memref<1x8xf32>, memref<4x8xf16>, memref<1x5xf32>
+  return
+}

@@ -44,3 +44,42 @@ func.func @data() -> memref<128xi8> {
   %d = tern.weight_data @p : memref<128xi8>
   return %d : memref<128xi8>
 }
+
+// -----
+
+// CHECK: tern.param @embed : memref<512x128xf32> from "tok_embeddings"
+tern.param @embed : memref<512x128xf32> from "tok_embeddings"
+// CHECK: tern.param @head : memref<512x128xf16> from "output.weight" at 262144
+tern.param @head : memref<512x128xf16> from "output.weight" at 262144
+tern.param @norm : memref<128xf32> from "norm"
+
+// CHECK-LABEL: func.func @layer
+func.func @layer(%ids: memref<2xi32>, %h: memref<2x128xf32>, %x: memref<2x128xf32>,
+                 %kc: memref<64x64xf32>, %vc: memref<64x64xf32>, %pos: index,
+                 %g: memref<2x256xf32>, %u: memref<2x256xf32>, %logits: memref<2x512xf32>) {
+  // CHECK: %[[E:.*]] = tern.get_param @embed : memref<512x128xf32>
+  %e = tern.get_param @embed : memref<512x128xf32>
+  // CHECK: tern.embedding %[[E]][%{{.*}}] into %{{.*}} : memref<512x128xf32>, memref<2xi32>, memref<2x128xf32>
+  tern.embedding %e[%ids] into %h : memref<512x128xf32>, memref<2xi32>, memref<2x128xf32>
+  %w = tern.get_param @norm : memref<128xf32>
+  // CHECK: tern.rms_norm %{{.*}} weight(%{{.*}} : memref<128xf32>) into %{{.*}} {eps = 9.99999974E-6 : f32} : memref<2x128xf32>, memref<2x128xf32>
+  tern.rms_norm %h weight(%w : memref<128xf32>) into %x {eps = 1.0e-5 : f32} : memref<2x128xf32>, memref<2x128xf32>
+  // CHECK: tern.rms_norm %{{.*}} into %{{.*}} {eps = 0.000000e+00 : f32} : memref<2x128xf32>, memref<2x128xf32>
+  tern.rms_norm %h into %x {eps = 0.0 : f32} : memref<2x128xf32>, memref<2x128xf32>
+  // CHECK: tern.rope interleaved %{{.*}} at %{{.*}} {head_dim = 16 : i64, theta = 1.000000e+04 : f32} : memref<2x128xf32>
+  tern.rope interleaved %x at %pos {head_dim = 16 : i64, theta = 1.0e4 : f32} : memref<2x128xf32>
+  // CHECK: tern.rope half_split
+  tern.rope half_split %x at %pos {head_dim = 16 : i64, theta = 5.0e5 : f32} : memref<2x128xf32>
+  // CHECK: tern.attention %{{.*}}, %{{.*}}, %{{.*}} at %{{.*}} into %{{.*}} {head_dim = 16 : i64, heads = 8 : i64, kv_heads = 4 : i64} : memref<2x128xf32>, memref<64x64xf32>, memref<64x64xf32>, memref<2x128xf32>
+  tern.attention %x, %kc, %vc at %pos into %h {head_dim = 16 : i64, heads = 8 : i64, kv_heads = 4 : i64} : memref<2x128xf32>, memref<64x64xf32>, memref<64x64xf32>, memref<2x128xf32>
+  // CHECK: tern.glu silu %{{.*}}, %{{.*}} into %{{.*}} : memref<2x256xf32>, memref<2x256xf32>, memref<2x256xf32>
+  tern.glu silu %g, %u into %g : memref<2x256xf32>, memref<2x256xf32>, memref<2x256xf32>
+  // CHECK: tern.glu relu2
+  tern.glu relu2 %g, %u into %g : memref<2x256xf32>, memref<2x256xf32>, memref<2x256xf32>
+  // CHECK: tern.add %{{.*}}, %{{.*}} into %{{.*}} : memref<2x128xf32>, memref<2x128xf32>, memref<2x128xf32>
+  tern.add %h, %x into %h : memref<2x128xf32>, memref<2x128xf32>, memref<2x128xf32>
+  %head = tern.get_param @head : memref<512x128xf16>
+  // CHECK: tern.matmul %{{.*}}, %{{.*}} into %{{.*}} : memref<2x128xf32>, memref<512x128xf16>, memref<2x512xf32>
+  tern.matmul %h, %head into %logits : memref<2x128xf32>, memref<512x128xf16>, memref<2x512xf32>
+  return
+}

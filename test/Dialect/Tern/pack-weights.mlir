@@ -31,3 +31,16 @@ module {
 // CHECK-LABEL: module attributes {tern.weights_size = 0 : i64}
 module {
 }
+
+// -----
+
+// Dense parameters share the blob: elements only, 64-byte aligned.
+// CHECK-LABEL: module attributes {tern.weights_size = 320 : i64}
+// CHECK: tern.param @norm : memref<5xf32> from "norm" at 0
+// CHECK: tern.weight @w : !tern.ternary<2x8, per_row, canonical> from "w" at 64
+// CHECK: tern.param @head : memref<3x20xf16> from "head" at 192
+module {
+  tern.param @norm : memref<5xf32> from "norm"
+  tern.weight @w : !tern.ternary<2x8, per_row, canonical> from "w"
+  tern.param @head : memref<3x20xf16> from "head"
+}

@@ -186,7 +186,7 @@ def Tern_RMSNormOp : Tern_Op<"rms_norm"> {
     product with it is left out.
 
     ```mlir
-    tern.rms_norm %x, %w into %y {eps = 1.0e-05 : f32} : memref<1x128xf32>, memref<128xf32>, memref<1x128xf32>
+    tern.rms_norm %x weight(%w : memref<128xf32>) into %y {eps = 1.0e-05 : f32} : memref<1x128xf32>, memref<1x128xf32>
     tern.rms_norm %x into %y {eps = 1.0e-05 : f32} : memref<1x128xf32>, memref<1x128xf32>
     ```
   }];
@@ -197,8 +197,8 @@ def Tern_RMSNormOp : Tern_Op<"rms_norm"> {
     F32Attr:$eps
   );
   let assemblyFormat = [{
-    $input (`,` $weight^)? `into` $output attr-dict `:`
-    type($input) (`,` type($weight)^)? `,` type($output)
+    $input (`weight` `(` $weight^ `:` type($weight) `)`)? `into` $output
+    attr-dict `:` type($input) `,` type($output)
   }];
   let hasVerifier = 1;
 }
@@ -213,7 +213,7 @@ def Tern_RopeOp : Tern_Op<"rope"> {
     i + head_dim/2); `interleaved` pairs (2i, 2i + 1).
 
     ```mlir
-    tern.rope %q at %pos {head_dim = 16 : i64, style = interleaved, theta = 1.0e+04 : f32} : memref<1x128xf32>
+    tern.rope interleaved %q at %pos {head_dim = 16 : i64, theta = 1.0e+04 : f32} : memref<1x128xf32>
     ```
   }];
   let arguments = (ins
@@ -224,7 +224,7 @@ def Tern_RopeOp : Tern_Op<"rope"> {
     Tern_RopeStyle:$style
   );
   let assemblyFormat = [{
-    $data `at` $start attr-dict `:` type($data)
+    $style $data `at` $start attr-dict `:` type($data)
   }];
   let hasVerifier = 1;
 }

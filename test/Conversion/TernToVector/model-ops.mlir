@@ -1,0 +1,120 @@
+// RUN: tern-opt %s --split-input-file --convert-tern-to-vector --canonicalize | FileCheck %s
+
+// The model ops become loops whose f32 sums run in index order (iter_args),
+// exactly as each op documents.
+
+// CHECK-LABEL: func.func @norm
+// CHECK: scf.for %[[M:.*]] =
+// CHECK:   %[[SS:.*]] = scf.for %[[J:.*]] = {{.*}} iter_args(%[[ACC:.*]] = %{{.*}}) -> (f32) {
+// CHECK:     %[[V:.*]] = memref.load %{{.*}}[%[[M]], %[[J]]]
+// CHECK:     %[[SQ:.*]] = arith.mulf %[[V]], %[[V]] : f32
+// CHECK:     arith.addf %[[ACC]], %[[SQ]] : f32
+// CHECK:   %[[MEAN:.*]] = arith.divf %[[SS]], %{{.*}} : f32
+// CHECK:   %[[E:.*]] = arith.addf %[[MEAN]], %{{.*}} : f32
+// CHECK:   %[[SQRT:.*]] = math.sqrt %[[E]] : f32
+// CHECK:   %[[R:.*]] = arith.divf %{{.*}}, %[[SQRT]] : f32
+// CHECK:   scf.for
+// CHECK:     %[[XR:.*]] = arith.mulf %[[R]], %{{.*}} : f32
+// CHECK:     %[[W:.*]] = memref.load %{{.*}} : memref<8xf32>
+// CHECK:     %[[O:.*]] = arith.mulf %[[W]], %[[XR]] : f32
+// CHECK:     memref.store %[[O]], %{{.*}}[%[[M]], %{{.*}}] : memref<2x8xf32>
+func.func @norm(%x: memref<2x8xf32>, %w: memref<8xf32>, %y: memref<2x8xf32>) {
+  tern.rms_norm %x weight(%w : memref<8xf32>) into %y {eps = 1.0e-5 : f32} : memref<2x8xf32>, memref<2x8xf32>
+  return
+}
+
+// -----
+
+// Ids are clamped into the table; f16 rows are widened.
+// CHECK-LABEL: func.func @embedding
+// CHECK: %[[ID:.*]] = arith.index_cast %{{.*}} : i32 to index
+// CHECK: %[[LO:.*]] = arith.maxsi %[[ID]], %{{.*}} : index
+// CHECK: %[[IN:.*]] = arith.minsi %[[LO]], %{{.*}} : index
+// CHECK: %[[H:.*]] = memref.load %{{.*}}[%[[IN]], %{{.*}}] : memref<10x4xf16>
+// CHECK: arith.extf %[[H]] : f16 to f32
+func.func @embedding(%t: memref<10x4xf16>, %ids: memref<3xi32>, %o: memref<3x4xf32>) {
+  tern.embedding %t[%ids] into %o : memref<10x4xf16>, memref<3xi32>, memref<3x4xf32>
+  return
+}
+
+// -----
+
+// freq = 1 / theta^(2i/head_dim); interleaved pairs (2i, 2i+1).
+// CHECK-LABEL: func.func @rope
+// CHECK: %[[POS:.*]] = arith.uitofp %{{.*}} : i64 to f32
+// CHECK: math.powf
+// CHECK: %[[ANGLE:.*]] = arith.mulf %[[POS]], %{{.*}} : f32
+// CHECK-DAG: math.cos %[[ANGLE]] : f32
+// CHECK-DAG: math.sin %[[ANGLE]] : f32
+// CHECK: arith.subf
+// CHECK: arith.addf
+func.func @rope(%x: memref<1x16xf32>, %p: index) {
+  tern.rope interleaved %x at %p {head_dim = 8 : i64, theta = 1.0e4 : f32} : memref<1x16xf32>
+  return
+}
+
+// -----
+
+// Scores into a stack buffer as long as the cache; max-subtracted softmax;
+// KV head = query head / (heads / kv_heads).
+// CHECK-LABEL: func.func @attention
+// CHECK: %[[SCORES:.*]] = memref.alloca() : memref<32xf32>
+// CHECK: arith.divui %{{.*}}, %c2 : index
+// CHECK: arith.maximumf
+// CHECK: math.exp
+// CHECK: arith.divf
+func.func @attention(%q: memref<1x64xf32>, %k: memref<32x32xf32>, %v: memref<32x32xf32>, %o: memref<1x64xf32>, %p: index) {
+  tern.attention %q, %k, %v at %p into %o {head_dim = 16 : i64, heads = 4 : i64, kv_heads = 2 : i64} : memref<1x64xf32>, memref<32x32xf32>, memref<32x32xf32>, memref<1x64xf32>
+  return
+}
+
+// -----
+
+// silu: (g * (1 / (1 + exp(-g)))) * u
+// CHECK-LABEL: func.func @silu
+// CHECK: %[[NEG:.*]] = arith.negf %[[G:.*]] : f32
+// CHECK: %[[EXP:.*]] = math.exp %[[NEG]] : f32
+// CHECK: %[[DEN:.*]] = arith.addf %[[EXP]], %{{.*}} : f32
+// CHECK: %[[SIG:.*]] = arith.divf %{{.*}}, %[[DEN]] : f32
+// CHECK: %[[GS:.*]] = arith.mulf %[[G]], %[[SIG]] : f32
+// CHECK: arith.mulf %[[GS]], %{{.*}} : f32
+func.func @silu(%g: memref<1x8xf32>, %u: memref<1x8xf32>) {
+  tern.glu silu %g, %u into %g : memref<1x8xf32>, memref<1x8xf32>, memref<1x8xf32>
+  return
+}
+
+// -----
+
+// relu2: (max(g, 0) * max(g, 0)) * u
+// CHECK-LABEL: func.func @relu2
+// CHECK: %[[R:.*]] = arith.maximumf %{{.*}}, %{{.*}} : f32
+// CHECK: %[[SQ:.*]] = arith.mulf %[[R]], %[[R]] : f32
+// CHECK: arith.mulf %[[SQ]], %{{.*}} : f32
+func.func @relu2(%g: memref<1x8xf32>, %u: memref<1x8xf32>) {
+  tern.glu relu2 %g, %u into %g : memref<1x8xf32>, memref<1x8xf32>, memref<1x8xf32>
+  return
+}
+
+// -----
+
+// CHECK-LABEL: func.func @matmul
+// CHECK: scf.for
+// CHECK:   scf.for
+// CHECK:     scf.for {{.*}} -> (f32)
+// CHECK:       %[[W:.*]] = memref.load %{{.*}} : memref<5x4xbf16>
+// CHECK:       %[[WF:.*]] = arith.extf %[[W]] : bf16 to f32
+// CHECK:       %[[P:.*]] = arith.mulf %[[WF]], %{{.*}} : f32
+// CHECK:       arith.addf %{{.*}}, %[[P]] : f32
+func.func @matmul(%x: memref<2x4xf32>, %w: memref<5x4xbf16>, %y: memref<2x5xf32>) {
+  tern.matmul %x, %w into %y : memref<2x4xf32>, memref<5x4xbf16>, memref<2x5xf32>
+  return
+}
+
+// -----
+
+// CHECK-LABEL: func.func @add
+// CHECK: arith.addf
+func.func @add(%a: memref<2x4xf32>, %b: memref<2x4xf32>) {
+  tern.add %a, %b into %a : memref<2x4xf32>, memref<2x4xf32>, memref<2x4xf32>
+  return
+}
