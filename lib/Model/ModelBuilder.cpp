@@ -125,12 +125,19 @@ private:
   std::pair<Value, Value> quantize(Value input, int64_t k, Value n) {
     Value q = view(plan.qi8, k, n, b.getI8Type());
     Value s = vec(plan.qs, n);
-    b.create<QuantizeOp>(input, q, s);
+    b.create<QuantizeOp>(QuantSchemeAttr::get(b.getContext(), scheme()),
+                         input, q, s);
     return {q, s};
   }
   void linear(StringRef name, std::pair<Value, Value> qs, Value out) {
-    b.create<LinearOp>(FlatSymbolRefAttr::get(b.getContext(), symbolFor(name)),
+    b.create<LinearOp>(QuantSchemeAttr::get(b.getContext(), scheme()),
+                       FlatSymbolRefAttr::get(b.getContext(), symbolFor(name)),
                        qs.first, qs.second, out);
+  }
+  QuantScheme scheme() const {
+    return md.scheme == ternc::LinearScheme::BitLlama2c
+               ? QuantScheme::BitLlama2c
+               : QuantScheme::BitNet;
   }
   /// RMSNorm with the named weight, or the identity when there is none.
   Value norm(StringRef weight, Value input, Value out) {

@@ -382,9 +382,12 @@ class Linear:
         return self.T.shape if self.T is not None else self.dense.shape
 
     def Tf(self):
-        if self._Tf is None:
-            self._Tf = self.T.astype(np.float32)
-        return self._Tf
+        if self._Tf is not None:
+            return self._Tf
+        Tf = self.T.astype(np.float32)
+        if Tf.size <= (1 << 22):        # cache small matrices only (2B4T-size models stay lean)
+            self._Tf = Tf
+        return Tf
 
 
 def exact_ternary(W):
@@ -713,6 +716,8 @@ class Runner:
         dt = self.dt
         if self.act_block:
             T, K = x.shape
+            if K % self.act_block:
+                raise FormatError('activation blocks of %d do not divide K = %d' % (self.act_block, K))
             xb = x.reshape(T, K // self.act_block, self.act_block)
             amax = np.max(np.abs(xb), axis=-1, keepdims=True)
             s = self.c(127) / np.maximum(amax, self.c(1e-5))

@@ -396,12 +396,47 @@ def test_cli(tmp):
     lines = p.stdout.strip().split('\n')
     check('oracle CLI: --print prints one line per position', p.returncode == 0 and len(lines) == 2
           and len(lines[0].split()) == 512)
+    p = subprocess.run([PY, os.path.join(HERE, 'oracle.py'), os.path.join(BITL, 'bit_model.bin'), '--tokens',
+                        '1,403,407,261,378', '--generate', '12', '--dtype', 'float32', '--seq-sums'],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True)
+    check('oracle CLI: --generate (bitllama2c, float32 C-order)', p.returncode == 0 and
+          p.stdout.split() == '1 403 407 261 378 432 383 286 261 376 298 315 421'.split(), p.stdout.strip())
     bad = os.path.join(tmp, 'trunc.gguf')
     with open(path, 'rb') as f, open(bad, 'wb') as g:
         g.write(f.read()[:300000])
     p = subprocess.run([PY, os.path.join(HERE, 'oracle.py'), bad, '--tokens', '1'],
                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True)
     check('oracle CLI: truncated GGUF is a clean error', p.returncode == 2 and 'error' in p.stderr, p.stderr.strip()[-200:])
+
+
+def test_gguf_types(tmp):
+    """F32 / F16 / BF16 / Q8_0 decoding on a hand-made GGUF (values exactly representable)."""
+    rng = np.random.default_rng(5)
+    w = gen.GGUFWriter()
+    w.add('general.architecture', 'str', 'llama')
+    w.add('general.alignment', 'u32', 64)
+    a32 = rng.standard_normal((3, 64)).astype(np.float32)
+    a16 = rng.standard_normal((2, 64)).astype(np.float16)
+    abf = gen.f32_to_bf16_bits(rng.standard_normal((4, 32)).astype(np.float32))
+    qd = np.array([0.5, 0.25, 0.125, 2.0], dtype=np.float16)
+    qv = rng.integers(-127, 128, size=(4, 32)).astype(np.int8)
+    q8 = np.concatenate([qd.view(np.uint8).reshape(4, 2), qv.view(np.uint8)], axis=1).reshape(-1)
+    blobs = [('a.f32', (3, 64), 0, a32.tobytes()), ('a.f16', (2, 64), 1, a16.tobytes()),
+             ('a.bf16', (4, 32), 30, abf.tobytes()), ('a.q8', (2, 64), 8, q8.tobytes())]
+    hdr, offs, _ = w.header([(n, sh, t, len(b)) for n, sh, t, b in blobs], alignment=64)
+    path = os.path.join(tmp, 'types.gguf')
+    with open(path, 'wb') as f:
+        f.write(hdr)
+        base = f.tell()
+        for (n, sh, t, b), off in zip(blobs, offs):
+            f.seek(base + off)
+            f.write(b)
+    g = oracle.GGUF(path)
+    ok = (g.alignment == 64 and np.array_equal(g.float32('a.f32'), a32)
+          and np.array_equal(g.float32('a.f16'), a16.astype(np.float32))
+          and np.array_equal(g.float32('a.bf16'), gen.bf16_bits_to_f32(abf))
+          and np.array_equal(g.float32('a.q8'), (qv.astype(np.float32) * qd.astype(np.float32)[:, None]).reshape(2, 64)))
+    check('oracle GGUF reader: F32, F16, BF16, Q8_0 decode exactly (alignment 64)', ok)
 
 
 # ============================================================================================
@@ -500,10 +535,10 @@ def main():
              test_peer_engine_emulated, test_peer_engine_reference_semantics, test_peer_engine_f16_dense,
              test_peer_formats_agree, test_float32_vs_float64, test_incremental_equals_batch,
              lambda: test_synthetic(tmp), lambda: test_synthetic_misc(tmp), lambda: test_cli(tmp),
-             test_bitllama2c]
+             lambda: test_gguf_types(tmp), test_bitllama2c]
     names = ['peer_checksums', 'peer_weights', 'peer_repack', 'peer_fp_reference', 'peer_emulated',
              'peer_reference_semantics', 'peer_f16_dense', 'peer_formats_agree', 'float32_vs_float64',
-             'incremental', 'synthetic', 'synthetic_misc', 'cli', 'bitllama2c']
+             'incremental', 'synthetic', 'synthetic_misc', 'cli', 'gguf_types', 'bitllama2c']
     try:
         for name, t in zip(names, tests):
             if ONLY and ONLY not in name:

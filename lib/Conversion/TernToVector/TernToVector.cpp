@@ -79,37 +79,74 @@ struct QuantizeLowering : public OpConversionPattern<QuantizeOp> {
         c0, numRows(b, x), c1, ValueRange{},
         [&](OpBuilder &nb, Location loc, Value m, ValueRange) {
           ImplicitLocOpBuilder rb(loc, nb);
+          const bool bitllama = op.getScheme() == QuantScheme::BitLlama2c;
+          // bitllama2.c first divides the row by rms(x) * K; its sum of
+          // squares runs in order, so it is a scalar loop.
+          Value rowScale, rowScaleVec;
+          if (bitllama) {
+            auto ssLoop = rb.create<scf::ForOp>(
+                c0, cK, c1, ValueRange{zero},
+                [&](OpBuilder &lb, Location l, Value kk, ValueRange acc) {
+                  ImplicitLocOpBuilder ib(l, lb);
+                  Value v = ib.create<memref::LoadOp>(x, ValueRange{m, kk});
+                  ib.create<scf::YieldOp>(ValueRange{ib.create<arith::AddFOp>(
+                      acc[0], ib.create<arith::MulFOp>(v, v))});
+                });
+            Value kF = rb.create<arith::ConstantOp>(rb.getF32FloatAttr(k));
+            Value one = rb.create<arith::ConstantOp>(rb.getF32FloatAttr(1.0f));
+            Value rms = rb.create<math::SqrtOp>(
+                rb.create<arith::DivFOp>(ssLoop.getResult(0), kF));
+            rowScale = rb.create<arith::DivFOp>(
+                rb.create<arith::DivFOp>(one, rms), kF);
+            rowScaleVec = rb.create<vector::BroadcastOp>(vf, rowScale);
+          }
+          auto normalised = [&](ImplicitLocOpBuilder &ib, Value v) {
+            return bitllama ? ib.create<arith::MulFOp>(v, rowScaleVec) : v;
+          };
+
           // Pass 1: absmax of the row. Reads past K are masked and padded
           // with 0, which never raises the maximum.
           auto absLoop = rb.create<scf::ForOp>(
               c0, cK, cStep, ValueRange{splat(rb, vf, 0.0)},
               [&](OpBuilder &lb, Location l, Value kk, ValueRange acc) {
                 ImplicitLocOpBuilder ib(l, lb);
-                Value v = ib.create<vector::TransferReadOp>(
-                    vf, x, ValueRange{m, kk}, zero);
+                Value v = normalised(ib, ib.create<vector::TransferReadOp>(
+                                             vf, x, ValueRange{m, kk}, zero));
                 Value a = ib.create<math::AbsFOp>(v);
                 ib.create<scf::YieldOp>(
                     ValueRange{ib.create<arith::MaximumFOp>(acc[0], a)});
               });
           Value absmax = rb.create<vector::ReductionOp>(
               vector::CombiningKind::MAXIMUMF, absLoop.getResult(0));
-          Value floor = rb.create<arith::ConstantOp>(rb.getF32FloatAttr(1e-5f));
           Value c127 = rb.create<arith::ConstantOp>(rb.getF32FloatAttr(127.0f));
-          Value scale = rb.create<arith::DivFOp>(
-              c127, rb.create<arith::MaximumFOp>(absmax, floor));
+          Value scale, mulBy;
+          if (bitllama) {
+            // a = absmax / 127 is the stored scale; q = round(x * (1 / a)).
+            scale = rb.create<arith::DivFOp>(absmax, c127);
+            Value one = rb.create<arith::ConstantOp>(rb.getF32FloatAttr(1.0f));
+            mulBy = rb.create<arith::DivFOp>(one, scale);
+          } else {
+            Value floor =
+                rb.create<arith::ConstantOp>(rb.getF32FloatAttr(1e-5f));
+            scale = rb.create<arith::DivFOp>(
+                c127, rb.create<arith::MaximumFOp>(absmax, floor));
+            mulBy = scale;
+          }
           rb.create<memref::StoreOp>(scale, s, ValueRange{m});
 
-          // Pass 2: q = clamp(roundeven(x * scale), -128, 127).
-          Value scaleVec = rb.create<vector::BroadcastOp>(vf, scale);
+          // Pass 2: q = clamp(roundeven(x * scale), -128, 127), or for
+          // bitllama2.c round half away from zero (|x/a| <= 127 already).
+          Value scaleVec = rb.create<vector::BroadcastOp>(vf, mulBy);
           Value lo = splat(rb, vf, -128.0), hi = splat(rb, vf, 127.0);
           rb.create<scf::ForOp>(
               c0, cK, cStep, ValueRange{},
               [&](OpBuilder &lb, Location l, Value kk, ValueRange) {
                 ImplicitLocOpBuilder ib(l, lb);
-                Value v = ib.create<vector::TransferReadOp>(
-                    vf, x, ValueRange{m, kk}, zero);
-                Value r = ib.create<math::RoundEvenOp>(
-                    ib.create<arith::MulFOp>(v, scaleVec));
+                Value v = normalised(ib, ib.create<vector::TransferReadOp>(
+                                             vf, x, ValueRange{m, kk}, zero));
+                Value p = ib.create<arith::MulFOp>(v, scaleVec);
+                Value r = bitllama ? Value(ib.create<math::RoundOp>(p))
+                                   : Value(ib.create<math::RoundEvenOp>(p));
                 Value c = ib.create<arith::MinimumFOp>(
                     ib.create<arith::MaximumFOp>(r, lo), hi);
                 Value i = ib.create<arith::FPToSIOp>(vi8, c);
@@ -230,8 +267,12 @@ struct LinearLowering : public OpConversionPattern<LinearOp> {
                       scales,
                       ValueRange{
                           wt.getScale() == ScaleGranularity::PerRow ? n : c0});
-                  out = ib.create<arith::MulFOp>(
-                      ib.create<arith::DivFOp>(acc, sxm), w);
+                  // bitllama2.c: acc * (w * a); BitNet: (acc / s) * w.
+                  out = op.getScheme() == QuantScheme::BitLlama2c
+                            ? ib.create<arith::MulFOp>(
+                                  acc, ib.create<arith::MulFOp>(w, sxm))
+                            : ib.create<arith::MulFOp>(
+                                  ib.create<arith::DivFOp>(acc, sxm), w);
                 } else {
                   // sum_b acc_b * w[n, b], blocks in order, then / sx.
                   Value scaleBase = ib.create<arith::MulIOp>(n, cBlocks);

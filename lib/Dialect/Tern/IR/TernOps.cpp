@@ -10,6 +10,24 @@
 using namespace mlir;
 using namespace mlir::tern;
 
+/// The quantization scheme, printed only when it is not the default.
+static ParseResult parseScheme(OpAsmParser &parser, QuantSchemeAttr &scheme) {
+  StringRef word;
+  if (succeeded(parser.parseOptionalKeyword(&word, {"bitnet", "bitllama2c"}))) {
+    scheme = QuantSchemeAttr::get(parser.getContext(),
+                                  *symbolizeQuantScheme(word));
+    return success();
+  }
+  scheme = QuantSchemeAttr::get(parser.getContext(), QuantScheme::BitNet);
+  return success();
+}
+
+static void printScheme(OpAsmPrinter &printer, Operation *,
+                        QuantSchemeAttr scheme) {
+  if (scheme && scheme.getValue() != QuantScheme::BitNet)
+    printer << stringifyQuantScheme(scheme.getValue());
+}
+
 #define GET_OP_CLASSES
 #include "ternc/Dialect/Tern/IR/TernOps.cpp.inc"
 
@@ -102,6 +120,12 @@ LogicalResult LinearOp::verifySymbolUses(SymbolTableCollection &symbolTable) {
   TernaryType type = weight->getTernaryType();
   int64_t k = getInput().getType().getDimSize(1);
   int64_t n = getOutput().getType().getDimSize(1);
+  if (getScheme() == QuantScheme::BitLlama2c &&
+      type.getScale() != ScaleGranularity::PerTensor)
+    return emitOpError() << "the bitllama2c scheme needs per_tensor weight "
+                            "scales, but "
+                         << getWeightAttr() << " has "
+                         << stringifyScaleGranularity(type.getScale());
   if (type.getRows() != n || type.getCols() != k)
     return emitOpError() << "computes [M, " << k << "] x [" << k << ", " << n
                          << "] but " << getWeightAttr() << " is "

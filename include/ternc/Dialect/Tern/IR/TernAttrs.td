@@ -50,6 +50,19 @@ def Tern_RopeStyle : I32EnumAttr<"RopeStyle",
   let cppNamespace = "::mlir::tern";
 }
 
+def Tern_QuantScheme : I32EnumAttr<"QuantScheme",
+    "how a BitLinear quantizes its input and scales its output", [
+      // BitNet b1.58: s = 127/max(absmax, 1e-5), round half to even, clamp;
+      // y = (acc / s) * w.
+      I32EnumAttrCase<"BitNet", 0, "bitnet">,
+      // bitllama2.c: x is first divided by rms(x) * K (no eps), then
+      // a = absmax/127, q = round_half_away(x * (1/a)) without clamp;
+      // y = acc * (w * a).
+      I32EnumAttrCase<"BitLlama2c", 1, "bitllama2c">
+    ]> {
+  let cppNamespace = "::mlir::tern";
+}
+
 def Tern_TargetAttr : AttrDef<Tern_Dialect, "Target"> {
   let mnemonic = "target";
   let summary = "the machine the module is compiled for";

@@ -102,22 +102,28 @@ def Tern_GetParamOp : Tern_Op<"get_param",
 def Tern_QuantizeOp : Tern_Op<"quantize"> {
   let summary = "per-row absmax quantization of f32 activations to int8";
   let description = [{
-    For each row m of `input` [M, K]:
-    `scale[m] = 127 / max(max_k |input[m, k]|, 1e-5)` and
-    `output[m, k] = clamp(round_half_to_even(input[m, k] * scale[m]), -128, 127)`,
-    all in f32.
+    For each row m of `input` [M, K], with `scheme`:
+    - `bitnet` (default): `scale[m] = 127 / max(max_k |input[m, k]|, 1e-5)`
+      and `output[m, k] = clamp(round_half_to_even(input[m, k] * scale[m]),
+      -128, 127)`, all in f32.
+    - `bitllama2c`: `r = (1 / sqrt(ss / K)) / K` with `ss` the sum of
+      squares in order, `x = input * r`, `a = max_k |x[k]| / 127`,
+      `output = round_half_away_from_zero(x * (1 / a))` (no clamp is
+      needed), `scale[m] = a`.
 
     ```mlir
     tern.quantize %x into %q, %s : memref<1x2560xf32>, memref<1x2560xi8>, memref<1xf32>
+    tern.quantize bitllama2c %x into %q, %s : memref<1x128xf32>, memref<1x128xi8>, memref<1xf32>
     ```
   }];
   let arguments = (ins
+    DefaultValuedAttr<Tern_QuantScheme, "::mlir::tern::QuantScheme::BitNet">:$scheme,
     Arg<MemRefRankOf<[F32], [2]>, "activations [M, K]", [MemRead]>:$input,
     Arg<MemRefRankOf<[I8], [2]>, "quantized [M, K]", [MemWrite]>:$output,
     Arg<MemRefRankOf<[F32], [1]>, "per-row scales [M]", [MemWrite]>:$scale
   );
   let assemblyFormat = [{
-    $input `into` $output `,` $scale attr-dict `:`
+    custom<Scheme>($scheme) $input `into` $output `,` $scale attr-dict `:`
     type($input) `,` type($output) `,` type($scale)
   }];
   let hasVerifier = 1;
@@ -131,23 +137,29 @@ def Tern_LinearOp : Tern_Op<"linear",
     [M] (as produced by `tern.quantize`) and the ternary matrix `weight`
     [N, K] with scales w. The integer sums are exact in int32:
     `acc[m, n, b] = sum over k in block b of T[n, k] * input[m, k]`.
-    Per tensor or per row (one block): `output = (f32(acc) / input_scale[m]) * w`.
-    Per block: `output = (sum_b f32(acc_b) * w_b) / input_scale[m]`,
-    blocks summed in order.
+    With `scheme` `bitnet` (default): per tensor or per row (one block),
+    `output = (f32(acc) / input_scale[m]) * w`; per block,
+    `output = (sum_b f32(acc_b) * w_b) / input_scale[m]`, blocks summed in
+    order. With `bitllama2c` (per-tensor scales only):
+    `output = f32(acc) * (w * input_scale[m])`. The scheme must match the
+    `tern.quantize` that produced the input.
 
     ```mlir
     tern.linear @wq(%q, %s) into %y : memref<1x2560xi8>, memref<1xf32>, memref<1x640xf32>
+    tern.linear bitllama2c @wq(%q, %s) into %y : memref<1x128xi8>, memref<1xf32>, memref<1x128xf32>
     ```
   }];
   let arguments = (ins
+    DefaultValuedAttr<Tern_QuantScheme, "::mlir::tern::QuantScheme::BitNet">:$scheme,
     FlatSymbolRefAttr:$weight,
     Arg<MemRefRankOf<[I8], [2]>, "quantized activations [M, K]", [MemRead]>:$input,
     Arg<MemRefRankOf<[F32], [1]>, "activation scales [M]", [MemRead]>:$input_scale,
     Arg<MemRefRankOf<[F32], [2]>, "result [M, N]", [MemWrite]>:$output
   );
   let assemblyFormat = [{
-    $weight `(` $input `,` $input_scale `)` `into` $output attr-dict `:`
-    type($input) `,` type($input_scale) `,` type($output)
+    custom<Scheme>($scheme) $weight `(` $input `,` $input_scale `)` `into`
+    $output attr-dict `:` type($input) `,` type($input_scale) `,`
+    type($output)
   }];
   let hasVerifier = 1;
 }
