@@ -19,13 +19,15 @@ llvm_config.use_default_substitutions()
 
 config.substitutions.append(("%ternc_src", config.ternc_src_root))
 config.substitutions.append(("%host_cxx", config.host_cxx))
-config.substitutions.append(("%python", "/usr/bin/python3"))
+# Debian's python3 with numpy (the first python3 on PATH may lack it).
+config.substitutions.append(("%py3", "/usr/bin/python3"))
 
 tool_dirs = [config.ternc_tools_dir, config.llvm_tools_dir]
 tools = [
     "tern-opt",
     "ternc",
     "ternc-e2e-gen",
+    "tern-tokenize",
     "llvm-readelf",
     "llvm-objdump",
     "not",
@@ -41,6 +43,9 @@ llvm_config.with_environment("PATH", tool_dirs, append_path=True)
 if shutil.which("aarch64-linux-gnu-g++") and shutil.which("qemu-aarch64") \
         and os.path.isdir("/usr/aarch64-linux-gnu"):
     config.available_features.add("aarch64-cross")
+if shutil.which("arm-linux-gnueabihf-g++") and shutil.which("qemu-arm") \
+        and os.path.isdir("/usr/arm-linux-gnueabihf"):
+    config.available_features.add("arm-cross")
 if shutil.which("x86_64-linux-gnu-g++") or shutil.which("g++"):
     config.available_features.add("host-cxx")
 import platform

@@ -15,7 +15,9 @@
 
 #include "llvm/Support/Endian.h"
 #include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/FileSystem.h"
 #include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Path.h"
 
 #include <cmath>
 #include <cstring>
@@ -261,7 +263,13 @@ Expected<ModelDescription> ternc::importBitLlama2c(StringRef path) {
   md.head = "tok_embeddings";
   md.finalNorm = "norm";
   md.bos = 1;
-  md.eos = 2;
+  // llama2.c ends a story when the model predicts BOS (its sequence
+  // delimiter), not the tokenizer's </s>.
+  md.eos = 1;
+  SmallString<256> tok(sys::path::parent_path(path));
+  sys::path::append(tok, "tokenizer.bin");
+  if (sys::fs::exists(tok))
+    md.tokenizerPath = tok.str().str();
   md.store = std::move(store);
   return std::move(md);
 }

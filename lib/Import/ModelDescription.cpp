@@ -31,11 +31,17 @@ Error ModelDescription::validate() const {
 }
 
 Expected<ModelDescription> ternc::importCheckpoint(StringRef path) {
-  if (sys::fs::is_directory(path))
+  if (sys::fs::is_directory(path)) {
+    // A bitllama2.c directory: bit_model.bin (+ tokenizer.bin).
+    SmallString<256> bin(path);
+    sys::path::append(bin, "bit_model.bin");
+    if (sys::fs::exists(bin))
+      return importBitLlama2c(bin);
     return createStringError(inconvertibleErrorCode(),
-                             "%s: checkpoint directories are not supported "
-                             "yet",
+                             "%s: no checkpoint found in this directory "
+                             "(looked for bit_model.bin)",
                              path.str().c_str());
+  }
   // Sniff the first bytes.
   auto buf = MemoryBuffer::getFileSlice(path, 8, 0, /*IsVolatile=*/false);
   if (!buf)

@@ -366,3 +366,16 @@ ternc::buildModel(MLIRContext *ctx, const ModelDescription &md,
     return failure();
   return module;
 }
+
+void ternc::attachTokenizer(ModuleOp module, StringRef serialized) {
+  OpBuilder b(module.getContext());
+  b.setInsertionPointToEnd(module.getBody());
+  Location loc = module.getLoc();
+  auto type = LLVM::LLVMArrayType::get(b.getI8Type(), serialized.size());
+  b.create<LLVM::GlobalOp>(loc, type, /*isConstant=*/true,
+                           LLVM::Linkage::External, "ternc_tokenizer",
+                           b.getStringAttr(serialized), /*alignment=*/8);
+  b.create<LLVM::GlobalOp>(loc, b.getI64Type(), /*isConstant=*/true,
+                           LLVM::Linkage::External, "ternc_tokenizer_size",
+                           b.getI64IntegerAttr(serialized.size()));
+}

@@ -10,8 +10,10 @@
 #include "Sampler.h"
 #include "Session.h"
 #include "ternc/abi.h"
+#include "tokenizer/Tokenizer.h"
 
 #include <chrono>
+#include <optional>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -20,6 +22,12 @@
 #include <vector>
 
 const uint8_t *ternc_weights = nullptr;
+
+// The serialized tokenizer ternc embeds; absent when it had none.
+extern "C" {
+extern const char ternc_tokenizer[] __attribute__((weak));
+extern const uint64_t ternc_tokenizer_size __attribute__((weak));
+}
 
 using namespace ternc::rt;
 
@@ -180,13 +188,25 @@ int main(int argc, char **argv) {
     return 0;
   }
 
+  std::optional<Tokenizer> tokenizer;
+  if (&ternc_tokenizer_size && ternc_tokenizer) {
+    std::string tokError;
+    tokenizer = Tokenizer::deserialize(
+        std::string_view(ternc_tokenizer, size_t(ternc_tokenizer_size)),
+        &tokError);
+    if (!tokenizer)
+      die("the embedded tokenizer is corrupt: " + tokError);
+  }
+
   std::vector<int32_t> prompt;
   if (o.havePromptIds) {
     prompt = o.promptIds;
+  } else if (tokenizer) {
+    prompt = tokenizer->encode(o.prompt, /*addBos=*/true);
   } else {
     if (!o.prompt.empty())
-      die("text prompts need the tokenizer, which this program lacks; use "
-          "--prompt-ids");
+      die("text prompts need a tokenizer, and this program was compiled "
+          "without one; use --prompt-ids");
     prompt = {c.bos};
   }
   if (prompt.empty())
@@ -198,22 +218,31 @@ int main(int argc, char **argv) {
   if (int64_t(prompt.size()) >= s.context())
     die("the prompt has " + std::to_string(prompt.size()) +
         " tokens; the context holds " + std::to_string(s.context()));
+  const bool text = tokenizer && !o.printIds;
   if (o.printIds)
     for (size_t i = 0; i < prompt.size(); ++i)
       std::printf("%s%d", i ? " " : "", prompt[i]);
+  else if (text)
+    std::fputs(o.havePromptIds ? tokenizer->decode(prompt).c_str()
+                               : o.prompt.c_str(),
+               stdout);
 
   Sampler sampler(o.sampler);
   double t0 = now();
   const float *logits = s.feed(prompt.data(), int64_t(prompt.size()));
   double t1 = now();
   int64_t generated = 0;
+  int32_t prev = prompt.back();
   while (generated < o.tokens && s.position() < s.context()) {
     int32_t next = sampler.sample(logits, c.vocab);
-    if (next == c.eos || next == c.bos)
+    if (next == c.eos)
       break;
     ++generated;
     if (o.printIds)
       std::printf(" %d", next);
+    else if (text)
+      std::fputs(tokenizer->decode(prev, next).c_str(), stdout);
+    prev = next;
     std::fflush(stdout);
     if (s.position() + 1 > s.context())
       break;

@@ -18,6 +18,7 @@
 #include "ternc/Target/Linker.h"
 #include "ternc/Target/ObjectEmitter.h"
 #include "ternc/Target/TargetInfo.h"
+#include "tokenizer/Tokenizer.h"
 #include "ternc/Target/WeightBlob.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -116,6 +117,12 @@ cl::opt<int64_t> chunk("chunk",
                        cl::desc("Weights per interleaved chunk (0: derive "
                                 "from the target)"),
                        cl::init(0), cl::cat(cat));
+cl::opt<std::string>
+    tokenizerFile("tokenizer",
+                  cl::desc("Tokenizer to embed (tokenizer.bin, GGUF, "
+                           "tokenizer.json, tiktoken tokenizer.model; "
+                           "default: the checkpoint's own)"),
+                  cl::value_desc("file"), cl::cat(cat));
 cl::opt<int64_t> prefillTokens("prefill-tokens",
                                cl::desc("Tokens per prefill call in a "
                                         "compiled model"),
@@ -230,6 +237,25 @@ int main(int argc, char **argv) {
     if (failed(built))
       return 1;
     module = std::move(*built);
+    // The tokenizer travels inside the program.
+    std::string tokPath = tokenizerFile.empty() ? model->tokenizerPath
+                                                : std::string(tokenizerFile);
+    if (!tokPath.empty()) {
+      std::string tokError;
+      std::optional<ternc::rt::Tokenizer> tok =
+          ternc::rt::Tokenizer::fromFile(tokPath, &tokError);
+      if (!tok)
+        return fail(tokError);
+      if (tok->vocabSize() > model->vocab)
+        return fail(tokPath + ": the tokenizer has " +
+                    Twine(tok->vocabSize()) + " tokens but the model only " +
+                    Twine(model->vocab));
+      ternc::attachTokenizer(*module, tok->serialize());
+    } else if (!quiet) {
+      WithColor::warning(errs(), "ternc")
+          << "no tokenizer found: the program will take token ids only "
+             "(give --tokenizer FILE)\n";
+    }
     if (!quiet)
       WithColor::note(errs(), "ternc")
           << model->format << " " << model->architecture << ": " << model->dim

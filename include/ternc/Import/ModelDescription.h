@@ -61,7 +61,13 @@ struct ModelDescription {
   std::string head;
   std::vector<LayerNames> layerNames;
 
-  int32_t bos = 1, eos = 2;
+  int32_t bos = 1;
+  /// The token that ends generation.
+  int32_t eos = 2;
+
+  /// Where the tokenizer is (a file the runtime tokenizer loaders read:
+  /// tokenizer.bin, GGUF, tokenizer.json, tiktoken), empty if none.
+  std::string tokenizerPath;
 
   std::unique_ptr<WeightStore> store;
 
@@ -69,7 +75,8 @@ struct ModelDescription {
   llvm::Error validate() const;
 };
 
-/// Reads a bitllama2.c ("ak42") checkpoint.
+/// Reads a bitllama2.c ("ak42") checkpoint; its tokenizer is `tokenizer.bin`
+/// beside it unless given.
 llvm::Expected<ModelDescription> importBitLlama2c(llvm::StringRef path);
 
 /// Reads any supported checkpoint, choosing the importer by content.

@@ -46,6 +46,10 @@ enum ConfigIndex : int {
 };
 inline constexpr int64_t kConfigFormatVersion = 1;
 
+/// Adds the serialized tokenizer the runtime decodes (`ternc_tokenizer`,
+/// `ternc_tokenizer_size`).
+void attachTokenizer(mlir::ModuleOp module, llvm::StringRef serialized);
+
 mlir::FailureOr<mlir::OwningOpRef<mlir::ModuleOp>>
 buildModel(mlir::MLIRContext *ctx, const ModelDescription &model,
            const BuildOptions &options);
