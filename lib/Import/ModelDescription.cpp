@@ -32,6 +32,10 @@ Error ModelDescription::validate() const {
 
 Expected<ModelDescription> ternc::importCheckpoint(StringRef path) {
   if (sys::fs::is_directory(path)) {
+    SmallString<256> config(path);
+    sys::path::append(config, "config.json");
+    if (sys::fs::exists(config))
+      return importHuggingFace(path);
     // A bitllama2.c directory: bit_model.bin (+ tokenizer.bin).
     SmallString<256> bin(path);
     sys::path::append(bin, "bit_model.bin");
@@ -39,7 +43,7 @@ Expected<ModelDescription> ternc::importCheckpoint(StringRef path) {
       return importBitLlama2c(bin);
     return createStringError(inconvertibleErrorCode(),
                              "%s: no checkpoint found in this directory "
-                             "(looked for bit_model.bin)",
+                             "(looked for config.json and bit_model.bin)",
                              path.str().c_str());
   }
   // Sniff the first bytes.
@@ -52,8 +56,11 @@ Expected<ModelDescription> ternc::importCheckpoint(StringRef path) {
   if (head.size() >= 4 &&
       support::endian::read32le(head.data()) == 0x616b3432)
     return importBitLlama2c(path);
+  if (head.starts_with("GGUF"))
+    return importGguf(path);
   return createStringError(inconvertibleErrorCode(),
-                           "%s: unknown checkpoint format (expected a "
-                           "bitllama2.c .bin file)",
+                           "%s: unknown checkpoint format (expected a GGUF "
+                           "file, a bitllama2.c .bin file, or a Hugging Face "
+                           "directory)",
                            path.str().c_str());
 }

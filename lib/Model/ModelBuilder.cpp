@@ -20,6 +20,8 @@ using ternc::ModelDescription;
 
 namespace {
 
+std::string symbolOf(StringRef name);
+
 /// Emits the forward pass for up to `rows` tokens into one function.
 class ForwardEmitter {
 public:
@@ -110,16 +112,15 @@ private:
                                        sizes, strides);
   }
 
-  Value param(StringRef name, ArrayRef<int64_t> shape) {
-    auto type = MemRefType::get(shape, b.getF32Type());
-    return b.create<GetParamOp>(type, SymbolRefAttr::get(b.getContext(),
-                                                          symbolFor(name)));
+  /// The run-time memref of a declared parameter (its declared type).
+  Value param(StringRef name) {
+    auto module = b.getBlock()->getParentOp()->getParentOfType<ModuleOp>();
+    auto decl = module.lookupSymbol<ParamOp>(symbolFor(name));
+    return b.create<GetParamOp>(decl.getMemRefType(),
+                                SymbolRefAttr::get(b.getContext(),
+                                                   symbolFor(name)));
   }
-  std::string symbolFor(StringRef storeName) {
-    std::string s = storeName.str();
-    std::replace(s.begin(), s.end(), '.', '_');
-    return "p_" + s;
-  }
+  std::string symbolFor(StringRef storeName) { return symbolOf(storeName); }
 
   /// Quantizes `input` [n, K] into the shared int8 scratch.
   std::pair<Value, Value> quantize(Value input, int64_t k, Value n) {
@@ -143,7 +144,7 @@ private:
   Value norm(StringRef weight, Value input, Value out) {
     if (weight.empty())
       return input;
-    b.create<RMSNormOp>(input, param(weight, {md.dim}), out,
+    b.create<RMSNormOp>(input, param(weight), out,
                         b.getF32FloatAttr(md.normEps));
     return out;
   }
@@ -172,7 +173,7 @@ void ForwardEmitter::emit(Value tokens, Value n, Value pos, Value kc,
         tokens, ArrayRef<OpFoldResult>{b.getIndexAttr(0)},
         ArrayRef<OpFoldResult>{n}, ArrayRef<OpFoldResult>{b.getIndexAttr(1)});
 
-  b.create<EmbeddingOp>(param(md.embedding, {md.vocab, d}), ids, h);
+  b.create<EmbeddingOp>(param(md.embedding), ids, h);
   OpFoldResult nFold = rows == 1 ? OpFoldResult(b.getIndexAttr(1))
                                  : OpFoldResult(n);
   auto rope = [&](Value data) {
@@ -215,7 +216,7 @@ void ForwardEmitter::emit(Value tokens, Value n, Value pos, Value kc,
                     g, u, mid);
     Value mo = mid;
     if (!ln.ffnSubNorm.empty()) {
-      b.create<RMSNormOp>(mid, param(ln.ffnSubNorm, {f}), g,
+      b.create<RMSNormOp>(mid, param(ln.ffnSubNorm), g,
                           b.getF32FloatAttr(md.normEps));
       mo = g;
     }
@@ -236,55 +237,94 @@ void ForwardEmitter::emit(Value tokens, Value n, Value pos, Value kc,
         x, ArrayRef<OpFoldResult>{b.getIndexAttr(0), b.getIndexAttr(0)}, sizes,
         strides);
   }
-  b.create<RMSNormOp>(last, param(md.finalNorm, {d}), lastX,
+  b.create<RMSNormOp>(last, param(md.finalNorm), lastX,
                       b.getF32FloatAttr(md.normEps));
-  b.create<MatmulOp>(lastX, param(md.head, {md.vocab, d}), logits);
+  b.create<MatmulOp>(lastX, param(md.head), logits);
 }
 
-/// Declares every blob entry the forward pass reads.
-void declareWeights(OpBuilder &b, Location loc, const ModelDescription &md) {
-  auto symbol = [](StringRef name) {
-    std::string s = name.str();
-    std::replace(s.begin(), s.end(), '.', '_');
-    return "p_" + s;
-  };
+/// The symbol of a store entry.
+std::string symbolOf(StringRef name) {
+  std::string s = name.str();
+  std::replace(s.begin(), s.end(), '.', '_');
+  return "p_" + s;
+}
+
+Type elementType(OpBuilder &b, ternc::DenseType t) {
+  switch (t) {
+  case ternc::DenseType::F16:
+    return b.getF16Type();
+  case ternc::DenseType::BF16:
+    return b.getBF16Type();
+  default:
+    return b.getF32Type();
+  }
+}
+
+/// Declares every blob entry the forward pass reads. Ternary scales follow
+/// the store (per tensor, or per block for TQ files with varying block
+/// scales); the embedding and the LM head keep the checkpoint's precision.
+llvm::Error declareWeights(OpBuilder &b, Location loc,
+                           const ModelDescription &md) {
   llvm::StringSet<llvm::MallocAllocator> seen;
-  auto dense = [&](StringRef name, ArrayRef<int64_t> shape) {
+  auto dense = [&](StringRef name, ArrayRef<int64_t> shape, bool native) {
     if (name.empty() || !seen.insert(name).second)
       return;
-    b.create<ParamOp>(loc, b.getStringAttr(symbol(name)),
-                      TypeAttr::get(MemRefType::get(shape, b.getF32Type())),
+    Type elem = native ? elementType(b, md.store->nativeType(name))
+                       : b.getF32Type();
+    b.create<ParamOp>(loc, b.getStringAttr(symbolOf(name)),
+                      TypeAttr::get(MemRefType::get(shape, elem)),
                       b.getStringAttr(name), IntegerAttr());
   };
-  auto ternary = [&](StringRef name, int64_t rowsN, int64_t cols) {
-    auto type = TernaryType::get(b.getContext(), rowsN, cols,
-                                 ScaleGranularity::PerTensor, 0,
+  auto ternary = [&](StringRef name, int64_t rows,
+                     int64_t cols) -> llvm::Error {
+    auto tensor = md.store->ternary(name, rows, cols);
+    if (!tensor)
+      return tensor.takeError();
+    ScaleGranularity scale = ScaleGranularity::PerTensor;
+    int64_t group = 0;
+    switch ((*tensor)->scaleKind()) {
+    case ternc::ScaleKind::PerTensor:
+      break;
+    case ternc::ScaleKind::PerRow:
+      scale = ScaleGranularity::PerRow;
+      break;
+    case ternc::ScaleKind::PerBlock:
+      scale = ScaleGranularity::PerBlock;
+      group = (*tensor)->groupSize();
+      break;
+    }
+    auto type = TernaryType::get(b.getContext(), rows, cols, scale, group,
                                  WeightLayout::Canonical, 0);
-    b.create<WeightOp>(loc, b.getStringAttr(symbol(name)),
+    b.create<WeightOp>(loc, b.getStringAttr(symbolOf(name)),
                        TypeAttr::get(type), b.getStringAttr(name),
                        IntegerAttr());
+    return llvm::Error::success();
   };
-  dense(md.embedding, {md.vocab, md.dim});
-  dense(md.finalNorm, {md.dim});
-  dense(md.head, {md.vocab, md.dim});
+  dense(md.embedding, {md.vocab, md.dim}, /*native=*/true);
+  dense(md.finalNorm, {md.dim}, false);
+  dense(md.head, {md.vocab, md.dim}, /*native=*/true);
   for (const ternc::LayerNames &ln : md.layerNames) {
-    dense(ln.attnNorm, {md.dim});
-    dense(ln.ffnNorm, {md.dim});
-    dense(ln.attnSubNorm, {md.dim});
-    dense(ln.ffnSubNorm, {md.hiddenDim});
-    ternary(ln.wq, md.dim, md.dim);
-    ternary(ln.wk, md.kvDim(), md.dim);
-    ternary(ln.wv, md.kvDim(), md.dim);
-    ternary(ln.wo, md.dim, md.dim);
-    ternary(ln.gate, md.hiddenDim, md.dim);
-    ternary(ln.up, md.hiddenDim, md.dim);
-    ternary(ln.down, md.dim, md.hiddenDim);
+    dense(ln.attnNorm, {md.dim}, false);
+    dense(ln.ffnNorm, {md.dim}, false);
+    dense(ln.attnSubNorm, {md.dim}, false);
+    dense(ln.ffnSubNorm, {md.hiddenDim}, false);
+    struct {
+      const std::string &name;
+      int64_t rows, cols;
+    } lin[] = {{ln.wq, md.dim, md.dim},         {ln.wk, md.kvDim(), md.dim},
+               {ln.wv, md.kvDim(), md.dim},     {ln.wo, md.dim, md.dim},
+               {ln.gate, md.hiddenDim, md.dim}, {ln.up, md.hiddenDim, md.dim},
+               {ln.down, md.dim, md.hiddenDim}};
+    for (auto &x : lin)
+      if (llvm::Error e = ternary(x.name, x.rows, x.cols))
+        return e;
   }
+  return llvm::Error::success();
 }
 
 } // namespace
 
-FailureOr<OwningOpRef<ModuleOp>>
+llvm::Expected<OwningOpRef<ModuleOp>>
 ternc::buildModel(MLIRContext *ctx, const ModelDescription &md,
                   const BuildOptions &options) {
   ctx->loadDialect<TernDialect, arith::ArithDialect, func::FuncDialect,
@@ -293,7 +333,8 @@ ternc::buildModel(MLIRContext *ctx, const ModelDescription &md,
   OwningOpRef<ModuleOp> module = ModuleOp::create(loc);
   OpBuilder ob(ctx);
   ob.setInsertionPointToEnd(module->getBody());
-  declareWeights(ob, loc, md);
+  if (llvm::Error e = declareWeights(ob, loc, md))
+    return std::move(e);
 
   const int64_t context = options.context ? options.context : md.context;
   const int64_t p = std::max<int64_t>(1, options.prefillTokens);
@@ -363,8 +404,9 @@ ternc::buildModel(MLIRContext *ctx, const ModelDescription &md,
           RankedTensorType::get({kConfigCount}, ob.getI64Type()),
           ArrayRef<int64_t>(config)));
   if (failed(mlir::verify(*module)))
-    return failure();
-  return module;
+    return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                   "the built module does not verify");
+  return std::move(module);
 }
 
 void ternc::attachTokenizer(ModuleOp module, StringRef serialized) {

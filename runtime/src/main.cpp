@@ -16,6 +16,7 @@
 #include <optional>
 #include <cstdio>
 #include <cstdlib>
+#include <cerrno>
 #include <cstring>
 #include <sstream>
 #include <string>
@@ -44,6 +45,7 @@ struct Options {
   bool bench = false;
   bool printIds = false;
   std::string weights;
+  std::string dumpLogits;
 };
 
 void usage(const char *prog) {
@@ -68,6 +70,10 @@ void usage(const char *prog) {
       "generation (tg64) speed\n"
       "  --weights FILE        weight file (default: embedded, else "
       "PROGRAM.weights)\n"
+      "  --dump-logits FILE    feed the prompt one token at a time and write "
+      "the logits\n"
+      "                        after each as f32 [tokens][vocab] (for "
+      "testing)\n"
       "  -h, --help            this text\n",
       prog);
 }
@@ -137,6 +143,8 @@ Options parse(int argc, char **argv) {
       o.bench = true;
     } else if (a == "--weights") {
       o.weights = value();
+    } else if (a == "--dump-logits") {
+      o.dumpLogits = value();
     } else {
       die("unknown option '" + a + "' (see --help)");
     }
@@ -218,6 +226,19 @@ int main(int argc, char **argv) {
   if (int64_t(prompt.size()) >= s.context())
     die("the prompt has " + std::to_string(prompt.size()) +
         " tokens; the context holds " + std::to_string(s.context()));
+  if (!o.dumpLogits.empty()) {
+    FILE *f = std::fopen(o.dumpLogits.c_str(), "wb");
+    if (!f)
+      die(o.dumpLogits + ": cannot write: " + std::strerror(errno));
+    for (int32_t id : prompt)
+      if (std::fwrite(s.step(id), sizeof(float), size_t(c.vocab), f) !=
+          size_t(c.vocab))
+        die(o.dumpLogits + ": write failed");
+    if (std::fclose(f) != 0)
+      die(o.dumpLogits + ": write failed");
+    return 0;
+  }
+
   const bool text = tokenizer && !o.printIds;
   if (o.printIds)
     for (size_t i = 0; i < prompt.size(); ++i)

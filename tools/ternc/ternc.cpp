@@ -234,8 +234,8 @@ int main(int argc, char **argv) {
     buildOptions.prefillTokens = prefillTokens;
     buildOptions.context = contextLength;
     auto built = ternc::buildModel(&context, *model, buildOptions);
-    if (failed(built))
-      return 1;
+    if (!built)
+      return fail(built.takeError());
     module = std::move(*built);
     // The tokenizer travels inside the program.
     std::string tokPath = tokenizerFile.empty() ? model->tokenizerPath

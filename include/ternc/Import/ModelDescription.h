@@ -79,6 +79,12 @@ struct ModelDescription {
 /// beside it unless given.
 llvm::Expected<ModelDescription> importBitLlama2c(llvm::StringRef path);
 
+/// Reads a GGUF file (bitnet-b1.58, bitnet-25, bitnet, llama).
+llvm::Expected<ModelDescription> importGguf(llvm::StringRef path);
+
+/// Reads a Hugging Face directory (config.json + safetensors).
+llvm::Expected<ModelDescription> importHuggingFace(llvm::StringRef dir);
+
 /// Reads any supported checkpoint, choosing the importer by content.
 llvm::Expected<ModelDescription> importCheckpoint(llvm::StringRef path);
 

@@ -77,9 +77,17 @@ protected:
   std::vector<int64_t> shape_;
 };
 
+/// Element types a dense parameter can keep at run time.
+enum class DenseType { F32, F16, BF16 };
+
 class WeightStore {
 public:
   virtual ~WeightStore();
+  /// The checkpoint's own precision for dense tensor `name` (the default for
+  /// embeddings and LM heads); F32 when unknown.
+  virtual DenseType nativeType(llvm::StringRef name) const {
+    return DenseType::F32;
+  }
   /// A description of the store for messages (usually its path).
   virtual std::string describe() const = 0;
   /// The ternary matrix `name`, which the IR declares as [rows, cols].

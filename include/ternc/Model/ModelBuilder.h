@@ -50,7 +50,7 @@ inline constexpr int64_t kConfigFormatVersion = 1;
 /// `ternc_tokenizer_size`).
 void attachTokenizer(mlir::ModuleOp module, llvm::StringRef serialized);
 
-mlir::FailureOr<mlir::OwningOpRef<mlir::ModuleOp>>
+llvm::Expected<mlir::OwningOpRef<mlir::ModuleOp>>
 buildModel(mlir::MLIRContext *ctx, const ModelDescription &model,
            const BuildOptions &options);
 
