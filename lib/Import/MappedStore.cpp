@@ -5,6 +5,8 @@
 #include "llvm/Support/FormatVariadic.h"
 
 #include <cmath>
+#include <sys/mman.h>
+#include <unistd.h>
 #include <cstring>
 
 using namespace llvm;
@@ -376,4 +378,23 @@ DenseType MappedStore::nativeType(StringRef name) const {
   if (e == Encoding::BF16)
     return DenseType::BF16;
   return DenseType::F32;
+}
+
+void ternc::releaseMappedRange(const uint8_t *data, uint64_t bytes) {
+  static const uintptr_t page = uintptr_t(sysconf(_SC_PAGESIZE));
+  uintptr_t begin = (reinterpret_cast<uintptr_t>(data) + page - 1) / page * page;
+  uintptr_t end = (reinterpret_cast<uintptr_t>(data) + bytes) / page * page;
+  if (end > begin)
+    madvise(reinterpret_cast<void *>(begin), end - begin, MADV_DONTNEED);
+}
+
+void MappedStore::release(StringRef name) const {
+  auto t = ternaries.find(name.str());
+  if (t != ternaries.end()) {
+    releaseMappedRange(t->second.codes.data, t->second.codes.bytes);
+    return;
+  }
+  auto d = denseTensors.find(name.str());
+  if (d != denseTensors.end())
+    releaseMappedRange(d->second.data, d->second.bytes);
 }

@@ -134,6 +134,7 @@ Error ternc::writeWeightBlob(mlir::ModuleOp module, const WeightStore &store,
     if (auto param = dyn_cast<ParamOp>(entry.getOperation())) {
       if (Error e = writeParam(param, store, os, written))
         return e;
+      store.release(param.getSource());
       continue;
     }
     auto weight = cast<WeightOp>(entry.getOperation());
@@ -171,6 +172,7 @@ Error ternc::writeWeightBlob(mlir::ModuleOp module, const WeightStore &store,
     os.write(reinterpret_cast<const char *>(t.scales().data()),
              t.scales().size() * sizeof(float));
     written += t.scales().size() * sizeof(float);
+    store.release(weight.getSource());
   }
   pad(total);
   if (written != total)

@@ -242,8 +242,16 @@ int main(int argc, char **argv) {
                                                 : std::string(tokenizerFile);
     if (!tokPath.empty()) {
       std::string tokError;
-      std::optional<ternc::rt::Tokenizer> tok =
-          ternc::rt::Tokenizer::fromFile(tokPath, &tokError);
+      std::optional<ternc::rt::Tokenizer> tok;
+      // A GGUF checkpoint carries its vocabulary in its metadata: read it
+      // from a mapping rather than copying a file of weights into memory.
+      auto mapped = MemoryBuffer::getFile(tokPath, /*IsText=*/false,
+                                          /*RequiresNullTerminator=*/false);
+      if (mapped && (*mapped)->getBuffer().starts_with("GGUF"))
+        tok = ternc::rt::Tokenizer::fromGgufBytes((*mapped)->getBuffer(),
+                                                  tokPath, &tokError);
+      else
+        tok = ternc::rt::Tokenizer::fromFile(tokPath, &tokError);
       if (!tok)
         return fail(tokError);
       if (tok->vocabSize() > model->vocab)

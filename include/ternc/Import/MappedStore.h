@@ -96,10 +96,15 @@ public:
   /// The encoding a dense tensor is stored in.
   std::optional<Encoding> denseEncoding(llvm::StringRef name) const;
   DenseType nativeType(llvm::StringRef name) const override;
+  void release(llvm::StringRef name) const override;
 
   /// The file name of tensor `t`, for messages.
   std::string fileOf(const MappedTensor &t) const;
 };
+
+/// Drops the pages of [data, data + bytes) from the process (they stay in
+/// the page cache); only whole pages inside the range are touched.
+void releaseMappedRange(const uint8_t *data, uint64_t bytes);
 
 /// Bytes a tensor of `encoding` and `shape` occupies, or an error naming
 /// `what` when the shape does not fit the encoding's blocks.

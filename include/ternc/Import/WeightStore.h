@@ -94,6 +94,10 @@ public:
   /// Errors name the store, the tensor and what disagrees.
   virtual llvm::Expected<std::unique_ptr<TernaryTensor>>
   ternary(llvm::StringRef name, int64_t rows, int64_t cols) const = 0;
+  /// Says that tensor `name` has been read for good, so that a store over
+  /// mapped files can drop its pages: compiling a model then needs memory
+  /// for about one tensor at a time, not for the whole checkpoint.
+  virtual void release(llvm::StringRef name) const {}
   /// The dense tensor `name`, which the IR declares with `shape`.
   virtual llvm::Expected<std::unique_ptr<DenseTensor>>
   dense(llvm::StringRef name, llvm::ArrayRef<int64_t> shape) const = 0;
