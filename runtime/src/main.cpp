@@ -12,7 +12,9 @@
 #include "ternc/abi.h"
 #include "tokenizer/Tokenizer.h"
 
+#include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <optional>
 #include <cstdio>
 #include <cstdlib>
@@ -46,6 +48,8 @@ struct Options {
   bool printIds = false;
   std::string weights;
   std::string dumpLogits;
+  bool interactive = false;
+  std::string perplexityFile;
 };
 
 void usage(const char *prog) {
@@ -66,6 +70,11 @@ void usage(const char *prog) {
       "(default 0.95)\n"
       "  --seed S              sampling seed (default 0)\n"
       "  --print-ids           print token ids instead of text\n"
+      "  -i, --interactive     chat: read messages from stdin (the Llama 3 "
+      "chat format\n"
+      "                        when the vocabulary has one; -p is then the "
+      "system prompt)\n"
+      "  --perplexity FILE     perplexity of the model on the text in FILE\n"
       "  --bench               measure prompt processing (pp128) and "
       "generation (tg64) speed\n"
       "  --weights FILE        weight file (default: embedded, else "
@@ -143,6 +152,10 @@ Options parse(int argc, char **argv) {
       o.bench = true;
     } else if (a == "--weights") {
       o.weights = value();
+    } else if (a == "-i" || a == "--interactive") {
+      o.interactive = true;
+    } else if (a == "--perplexity") {
+      o.perplexityFile = value();
     } else if (a == "--dump-logits") {
       o.dumpLogits = value();
     } else {
@@ -179,6 +192,142 @@ void bench(Session &s) {
   std::printf("tg%lld %.2f\n", (long long)tg, double(tg) / (t3 - t2));
 }
 
+struct Generation {
+  int64_t tokens = 0;
+  bool contextFull = false;
+};
+
+/// Samples up to `limit` tokens after `logits`, feeding each back, until a
+/// stop token or the end of the context. `emit` sees every kept token.
+template <typename Emit>
+Generation generate(Session &s, Sampler &sampler, const float *logits,
+                    int64_t limit, std::vector<int32_t> stops, Emit emit) {
+  Generation g;
+  const int64_t vocab = s.config().vocab;
+  while (g.tokens < limit) {
+    int32_t next = sampler.sample(logits, vocab);
+    if (std::find(stops.begin(), stops.end(), next) != stops.end())
+      break;
+    ++g.tokens;
+    emit(next);
+    if (s.position() >= s.context()) {
+      g.contextFull = true;
+      break;
+    }
+    logits = s.step(next);
+  }
+  return g;
+}
+
+/// -i: a conversation. With a Llama 3 vocabulary (BitNet 2B4T) turns use
+/// the model's chat format, "Role: content<|eot_id|>"; other models simply
+/// continue the text typed at each prompt.
+void chat(Session &s, const Tokenizer &tok, Sampler &sampler,
+          const Options &o) {
+  const int32_t eot = tok.tokenId("<|eot_id|>");
+  const bool chatFormat = eot >= 0;
+  std::vector<int32_t> stops = {s.config().eos, tok.eos()};
+  if (chatFormat)
+    stops.push_back(eot);
+  std::vector<int32_t> pending;
+  auto append = [&](std::string_view text) {
+    std::vector<int32_t> ids = tok.encode(text, /*addBos=*/false);
+    pending.insert(pending.end(), ids.begin(), ids.end());
+  };
+  pending.push_back(tok.bos() >= 0 ? tok.bos() : s.config().bos);
+  if (chatFormat && !o.prompt.empty()) {
+    append("System: " + o.prompt);
+    pending.push_back(eot);
+  }
+  std::fprintf(stderr, "interactive: type a message, an empty line or "
+                       "end of input quits\n");
+  std::string line;
+  while (true) {
+    std::fprintf(stderr, "> ");
+    std::fflush(stderr);
+    line.clear();
+    int ch;
+    while ((ch = std::fgetc(stdin)) != EOF && ch != '\n')
+      line.push_back(char(ch));
+    if (line.empty())
+      break;
+    if (chatFormat) {
+      append("User: " + line);
+      pending.push_back(eot);
+      append("Assistant: ");
+    } else {
+      append(line);
+      std::fputs(line.c_str(), stdout);
+    }
+    if (s.position() + int64_t(pending.size()) >= s.context()) {
+      std::fprintf(stderr, "note: the context is full; starting over\n");
+      s.reset();
+      pending.insert(pending.begin(), tok.bos() >= 0 ? tok.bos()
+                                                     : s.config().bos);
+      if (s.position() + int64_t(pending.size()) >= s.context())
+        die("the message does not fit in the context");
+    }
+    const float *logits = s.feed(pending.data(), int64_t(pending.size()));
+    int32_t prev = pending.back();
+    pending.clear();
+    int32_t last = -1;
+    generate(s, sampler, logits, o.tokens, stops, [&](int32_t next) {
+      std::fputs(tok.decode(prev, next).c_str(), stdout);
+      std::fflush(stdout);
+      prev = last = next;
+    });
+    std::fputs("\n", stdout);
+    // Close the assistant's turn so the next one starts cleanly.
+    if (chatFormat)
+      pending.push_back(eot);
+    (void)last;
+  }
+}
+
+/// --perplexity FILE: exp(mean negative log-likelihood) of the file's
+/// tokens, in windows of the context length.
+void perplexity(Session &s, const Tokenizer &tok, const std::string &path) {
+  FILE *f = std::fopen(path.c_str(), "rb");
+  if (!f)
+    die(path + ": cannot read: " + std::strerror(errno));
+  std::string text;
+  char buf[65536];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0)
+    text.append(buf, n);
+  std::fclose(f);
+  std::vector<int32_t> ids = tok.encode(text, /*addBos=*/false);
+  if (ids.size() < 2)
+    die(path + ": needs at least two tokens of text");
+  const int64_t vocab = s.config().vocab;
+  const int64_t window = s.context();
+  const int32_t bos = tok.bos() >= 0 ? tok.bos() : s.config().bos;
+  double nll = 0.0;
+  int64_t count = 0;
+  for (size_t start = 0; start < ids.size(); start += size_t(window - 1)) {
+    s.reset();
+    const float *logits = s.step(bos);
+    size_t end = std::min(ids.size(), start + size_t(window - 1));
+    for (size_t i = start; i < end; ++i) {
+      // log softmax of the observed token, in double.
+      double mx = logits[0];
+      for (int64_t v = 1; v < vocab; ++v)
+        mx = std::max(mx, double(logits[v]));
+      double sum = 0.0;
+      for (int64_t v = 0; v < vocab; ++v)
+        sum += std::exp(double(logits[v]) - mx);
+      nll -= double(logits[ids[i]]) - mx - std::log(sum);
+      ++count;
+      if (i + 1 < end)
+        logits = s.step(ids[i]);
+    }
+    std::fprintf(stderr, "[%zu/%zu] perplexity so far %.4f\n", end,
+                 ids.size(), std::exp(nll / double(count)));
+  }
+  std::printf("perplexity %.4f over %lld tokens\n",
+              std::exp(nll / double(count)), (long long)count);
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
@@ -204,6 +353,14 @@ int main(int argc, char **argv) {
         &tokError);
     if (!tokenizer)
       die("the embedded tokenizer is corrupt: " + tokError);
+  }
+
+  if (!o.perplexityFile.empty()) {
+    if (!tokenizer)
+      die("--perplexity needs a tokenizer, and this program was compiled "
+          "without one");
+    perplexity(s, *tokenizer, o.perplexityFile);
+    return 0;
   }
 
   std::vector<int32_t> prompt;
@@ -240,6 +397,13 @@ int main(int argc, char **argv) {
   }
 
   const bool text = tokenizer && !o.printIds;
+  Sampler sampler(o.sampler);
+  if (o.interactive) {
+    if (!tokenizer)
+      die("-i needs a tokenizer, and this program was compiled without one");
+    chat(s, *tokenizer, sampler, o);
+    return 0;
+  }
   if (o.printIds)
     for (size_t i = 0; i < prompt.size(); ++i)
       std::printf("%s%d", i ? " " : "", prompt[i]);
@@ -248,34 +412,32 @@ int main(int argc, char **argv) {
                                : o.prompt.c_str(),
                stdout);
 
-  Sampler sampler(o.sampler);
   double t0 = now();
   const float *logits = s.feed(prompt.data(), int64_t(prompt.size()));
   double t1 = now();
-  int64_t generated = 0;
   int32_t prev = prompt.back();
-  while (generated < o.tokens && s.position() < s.context()) {
-    int32_t next = sampler.sample(logits, c.vocab);
-    if (next == c.eos)
-      break;
-    ++generated;
-    if (o.printIds)
-      std::printf(" %d", next);
-    else if (text)
-      std::fputs(tokenizer->decode(prev, next).c_str(), stdout);
-    prev = next;
-    std::fflush(stdout);
-    if (s.position() + 1 > s.context())
-      break;
-    logits = s.step(next);
-  }
+  Generation g = generate(s, sampler, logits, o.tokens, {c.eos},
+                          [&](int32_t next) {
+                            if (o.printIds)
+                              std::printf(" %d", next);
+                            else if (text)
+                              std::fputs(tokenizer->decode(prev, next).c_str(),
+                                         stdout);
+                            prev = next;
+                            std::fflush(stdout);
+                          });
   double t2 = now();
-  std::printf("\n");
+  if (o.printIds)
+    std::printf("\n");
+  if (g.contextFull)
+    std::fprintf(stderr, "note: stopped at the end of the %lld-token "
+                         "context\n",
+                 (long long)s.context());
   std::fprintf(stderr,
                "prompt: %zu tokens in %.3f s (%.1f tok/s); generated %lld "
                "tokens in %.3f s (%.1f tok/s)\n",
                prompt.size(), t1 - t0, double(prompt.size()) / (t1 - t0),
-               (long long)generated, t2 - t1,
-               generated ? double(generated) / (t2 - t1) : 0.0);
+               (long long)g.tokens, t2 - t1,
+               g.tokens ? double(g.tokens) / (t2 - t1) : 0.0);
   return 0;
 }
