@@ -6,7 +6,7 @@ set -euo pipefail
 
 PKGS=(
   # Toolchain and build.
-  cmake ninja-build ccache g++ git
+  cmake ninja-build ccache g++ git file
   # LLVM/MLIR 19 (libzstd-dev: LLVM's CMake exports need it).
   llvm-19-dev libmlir-19-dev mlir-19-tools llvm-19-tools clang-19 lld-19
   libzstd-dev zlib1g-dev libxml2-dev libedit-dev libcurl4-openssl-dev

@@ -15,6 +15,7 @@
 #include "ternc/Import/WeightStore.h"
 #include "ternc/Model/ModelBuilder.h"
 #include "ternc/Pipelines/Pipelines.h"
+#include "ternc/Target/Boards.h"
 #include "ternc/Target/Linker.h"
 #include "ternc/Target/ObjectEmitter.h"
 #include "ternc/Target/TargetInfo.h"
@@ -38,6 +39,7 @@
 #include "llvm/ADT/ScopeExit.h"
 #include "llvm/MC/MCSubtargetInfo.h"
 #include "llvm/Support/FileSystem.h"
+#include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/Path.h"
 #include "llvm/MC/TargetRegistry.h"
 #include "llvm/Support/CommandLine.h"
@@ -69,6 +71,12 @@ cl::opt<std::string>
               cl::desc("Target CPU, e.g. znver4, cortex-a76; 'native' for "
                        "this host; 'help' lists them (default: the "
                        "architecture's baseline, which ternc reports)"),
+              cl::value_desc("name"), cl::cat(cat));
+cl::opt<std::string>
+    boardName("board",
+              cl::desc("A board preset (triple, CPU and features): rpi5, "
+                       "rpi4, rpi3, rpizero2, rpi4-32, jetson-orin, rk3588, "
+                       "graviton3, apple-m1; 'list' describes them"),
               cl::value_desc("name"), cl::cat(cat));
 cl::opt<std::string> targetFeatures("features",
                                     cl::desc("Extra LLVM target features, e.g. "
@@ -182,6 +190,25 @@ int main(int argc, char **argv) {
   if (targetCPU == "help") {
     listCPUs(targetTriple);
     return 0;
+  }
+  if (boardName == "list") {
+    for (const ternc::Board &b : ternc::boards())
+      outs() << formatv("{0,-12} {1,-22} {2,-12} {3}\n", b.name, b.triple,
+                        b.cpu, b.description);
+    return 0;
+  }
+  if (!boardName.empty()) {
+    const ternc::Board *board = ternc::findBoard(boardName);
+    if (!board)
+      return fail("unknown board '" + boardName + "' (see --board list)");
+    if (!targetTriple.empty() || !targetCPU.empty())
+      return fail("--board " + boardName +
+                  " already sets the target and CPU: drop --target/--cpu "
+                  "or --board");
+    targetTriple = board->triple;
+    targetCPU = board->cpu;
+    if (targetFeatures.empty())
+      targetFeatures = board->features;
   }
   if (inputFile.empty())
     return fail("no input file (see --help)");
