@@ -16,7 +16,7 @@
 // CHECK: llvm.mlir.global external constant @ternc_weights_size(1088 : i64)
 // CHECK: llvm.func @step(%{{.*}}: !llvm.ptr, %{{.*}}: !llvm.ptr, %{{.*}}: !llvm.ptr, %{{.*}}: !llvm.ptr, %{{.*}}: !llvm.ptr)
 // CHECK: llvm.intr.masked.load
-// CHECK: llvm.intr.roundeven
+// CHECK: llvm.fadd %{{.*}}, %{{.*}} : vector<4xf32>
 // CHECK: llvm.intr.vector.reduce.add
 // CHECK-NOT: {{(tern|scf|vector|memref|arith|math|cf|func)\.}}
 module attributes {tern.target = #tern.target<triple = "aarch64-unknown-linux-gnu", cpu = "cortex-a76", isa = ["neon", "dotprod"], vector_bits = 128>} {

@@ -43,7 +43,9 @@
 #include "llvm/Support/Path.h"
 #include "llvm/MC/TargetRegistry.h"
 #include "llvm/Support/CommandLine.h"
+#include "llvm/Support/ErrorHandling.h"
 #include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/Signals.h"
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/ToolOutputFile.h"
 #include "llvm/Support/WithColor.h"
@@ -173,6 +175,15 @@ void listCPUs(StringRef triple) {
 
 int main(int argc, char **argv) {
   InitLLVM init(argc, argv);
+  // A code generator that cannot handle something is a ternc bug or an
+  // unsupported target: say so in one line instead of a stack dump.
+  install_fatal_error_handler([](void *, const char *reason, bool) {
+    WithColor::error(errs(), "ternc")
+        << "LLVM could not compile this module for the target: " << reason
+        << " (please report this)\n";
+    sys::RunInterruptHandlers(); // removes partially written outputs
+    std::_Exit(70);
+  });
   registerAsmPrinterCLOptions();
   registerMLIRContextCLOptions();
   registerPassManagerCLOptions();

@@ -48,9 +48,19 @@ Value dim(ImplicitLocOpBuilder &b, Value memref, unsigned i) {
     return cIdx(b, type.getDimSize(i));
   return b.create<memref::DimOp>(memref, i);
 }
-/// Loads `memref[indices]` as f32, widening f16/bf16.
+/// Loads `memref[indices]` as f32, widening f16/bf16. bf16 is widened with
+/// integer operations (its bits are the high half of an f32): exact, and
+/// every backend can select them, where some (32-bit ARM) cannot select a
+/// bf16 extension.
 Value loadF32(ImplicitLocOpBuilder &b, Value memref, ValueRange indices) {
   Value v = b.create<memref::LoadOp>(memref, indices);
+  if (v.getType().isBF16()) {
+    Value bits = b.create<arith::BitcastOp>(b.getI16Type(), v);
+    Value wide = b.create<arith::ExtUIOp>(b.getI32Type(), bits);
+    Value high = b.create<arith::ShLIOp>(
+        wide, b.create<arith::ConstantOp>(b.getI32IntegerAttr(16)));
+    return b.create<arith::BitcastOp>(b.getF32Type(), high);
+  }
   if (!v.getType().isF32())
     v = b.create<arith::ExtFOp>(b.getF32Type(), v);
   return v;

@@ -145,8 +145,18 @@ struct QuantizeLowering : public OpConversionPattern<QuantizeOp> {
                 Value v = normalised(ib, ib.create<vector::TransferReadOp>(
                                              vf, x, ValueRange{m, kk}, zero));
                 Value p = ib.create<arith::MulFOp>(v, scaleVec);
-                Value r = bitllama ? Value(ib.create<math::RoundOp>(p))
-                                   : Value(ib.create<math::RoundEvenOp>(p));
+                // Round half to even as (p + 1.5*2^23) - 1.5*2^23: exact
+                // for |p| < 2^22 (here |p| <= 127) in the default rounding
+                // mode, and selectable on every ISA (32-bit ARM has no
+                // vector roundeven).
+                Value r;
+                if (bitllama) {
+                  r = ib.create<math::RoundOp>(p);
+                } else {
+                  Value magic = splat(ib, vf, 12582912.0);
+                  r = ib.create<arith::SubFOp>(
+                      ib.create<arith::AddFOp>(p, magic), magic);
+                }
                 Value c = ib.create<arith::MinimumFOp>(
                     ib.create<arith::MaximumFOp>(r, lo), hi);
                 Value i = ib.create<arith::FPToSIOp>(vi8, c);

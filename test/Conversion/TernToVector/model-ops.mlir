@@ -102,7 +102,11 @@ func.func @relu2(%g: memref<1x8xf32>, %u: memref<1x8xf32>) {
 // CHECK:   scf.for
 // CHECK:     scf.for {{.*}} -> (f32)
 // CHECK:       %[[W:.*]] = memref.load %{{.*}} : memref<5x4xbf16>
-// CHECK:       %[[WF:.*]] = arith.extf %[[W]] : bf16 to f32
+// bf16 widens through its bits (any backend can select that).
+// CHECK:       %[[BITS:.*]] = arith.bitcast %[[W]] : bf16 to i16
+// CHECK:       %[[WIDE:.*]] = arith.extui %[[BITS]] : i16 to i32
+// CHECK:       %[[HIGH:.*]] = arith.shli %[[WIDE]], %{{.*}} : i32
+// CHECK:       %[[WF:.*]] = arith.bitcast %[[HIGH]] : i32 to f32
 // CHECK:       %[[P:.*]] = arith.mulf %[[WF]], %{{.*}} : f32
 // CHECK:       arith.addf %{{.*}}, %[[P]] : f32
 func.func @matmul(%x: memref<2x4xf32>, %w: memref<5x4xbf16>, %y: memref<2x5xf32>) {

@@ -20,7 +20,9 @@ module attributes {tern.target = #tern.target<triple = "x86_64-unknown-linux-gnu
 // CHECK:   memref.store %[[S]], %{{.*}}[%[[ROW]]] : memref<?xf32>
 // CHECK:   scf.for
 // CHECK:     arith.mulf
-// CHECK:     math.roundeven
+// Round half to even with the 1.5 * 2^23 trick (exact for |x| < 2^22).
+// CHECK:     %[[BIG:.*]] = arith.addf %{{.*}}, %[[MAGIC:.*]] : vector<8xf32>
+// CHECK:     arith.subf %[[BIG]], %[[MAGIC]] : vector<8xf32>
 // CHECK:     arith.maximumf
 // CHECK:     arith.minimumf
 // CHECK:     arith.fptosi %{{.*}} : vector<8xf32> to vector<8xi8>
