@@ -28,8 +28,10 @@ void tern::buildTernTransformPipeline(OpPassManager &pm,
   pm.addPass(createTernPackWeights());
 }
 
-void tern::buildTernLoweringPipeline(OpPassManager &pm) {
-  pm.addPass(createConvertTernToVector());
+void tern::buildTernLoweringPipeline(OpPassManager &pm, bool mcaMarkers) {
+  ConvertTernToVectorOptions toVector;
+  toVector.mcaMarkers = mcaMarkers;
+  pm.addPass(createConvertTernToVector(toVector));
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
   pm.addPass(createConvertTernToLLVM());
@@ -55,7 +57,7 @@ void tern::buildTernLoweringPipeline(OpPassManager &pm) {
 void tern::buildTernCompilePipeline(OpPassManager &pm,
                                     const TernPipelineOptions &options) {
   buildTernTransformPipeline(pm, options);
-  buildTernLoweringPipeline(pm);
+  buildTernLoweringPipeline(pm, /*mcaMarkers=*/false);
 }
 
 void tern::registerTernPipelines() {
@@ -63,10 +65,9 @@ void tern::registerTernPipelines() {
       "tern-transform",
       "Target-specific tern-to-tern steps (layout selection, blob layout)",
       buildTernTransformPipeline);
-  PassPipelineRegistration<>("tern-lower",
-                             "Lower tern ops through vector to the LLVM "
-                             "dialect",
-                             buildTernLoweringPipeline);
+  PassPipelineRegistration<>(
+      "tern-lower", "Lower tern ops through vector to the LLVM dialect",
+      [](OpPassManager &pm) { buildTernLoweringPipeline(pm); });
   PassPipelineRegistration<TernPipelineOptions>(
       "tern-compile", "tern-transform followed by tern-lower",
       buildTernCompilePipeline);

@@ -18,6 +18,7 @@
 #include "ternc/Target/Boards.h"
 #include "ternc/Target/Linker.h"
 #include "ternc/Target/ObjectEmitter.h"
+#include "ternc/Target/Report.h"
 #include "ternc/Target/TargetInfo.h"
 #include "tokenizer/Tokenizer.h"
 #include "ternc/Target/WeightBlob.h"
@@ -143,6 +144,12 @@ cl::opt<int64_t> contextLength("context",
                                cl::init(0), cl::cat(cat));
 cl::opt<unsigned> optLevel("O", cl::desc("LLVM optimisation level (0-3)"),
                            cl::Prefix, cl::init(3), cl::cat(cat));
+cl::opt<bool> report("report",
+                     cl::desc("Print the chosen kernels, bytes per token and "
+                              "estimated cycles and tokens/s (llvm-mca; "
+                              "with --board, against its clock and "
+                              "bandwidth), then stop"),
+                     cl::cat(cat));
 cl::opt<bool> quiet("q", cl::desc("Do not report the chosen target"),
                     cl::cat(cat));
 
@@ -232,7 +239,7 @@ int main(int argc, char **argv) {
   if (emit == Emit::Exe && isModule)
     return fail("--emit=exe needs a checkpoint; a .mlir module compiles to "
                 "--emit=obj");
-  if (outputFile.empty()) {
+  if (outputFile.empty() && !report) {
     if (emit == Emit::Obj || emit == Emit::Exe)
       return fail("no output file: give -o FILE");
     outputFile = "-";
@@ -343,6 +350,14 @@ int main(int argc, char **argv) {
         tern::buildTernTransformPipeline(pm, options);
       })))
     return 1;
+
+  if (report) {
+    const ternc::Board *board =
+        boardName.empty() ? nullptr : ternc::findBoard(boardName);
+    if (Error e = ternc::printReport(*module, *target, board, outs()))
+      return fail(std::move(e));
+    return 0;
+  }
 
   if (emit == Emit::MLIR) {
     auto out = openOutputFile(outputFile, &errorMessage);

@@ -18,8 +18,10 @@ class LLVMTypeConverter;
 
 namespace tern {
 
-/// Patterns lowering tern.quantize and tern.linear to scf + vector.
-void populateTernToVectorPatterns(RewritePatternSet &patterns);
+/// Patterns lowering tern.quantize and tern.linear to scf + vector;
+/// `mcaMarkers` brackets the chunk loop body with llvm-mca markers.
+void populateTernToVectorPatterns(RewritePatternSet &patterns,
+                                  bool mcaMarkers = false);
 
 /// Patterns lowering the model ops (embedding, norms, RoPE, attention, gated
 /// units, adds, dense matmul) to scf loops.

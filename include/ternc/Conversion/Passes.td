@@ -14,8 +14,16 @@ def ConvertTernToVector : Pass<"convert-tern-to-vector", "::mlir::ModuleOp"> {
     with four shift-and-mask steps and accumulates exact int32 products with
     the int8 activations. Weights are read through `tern.weight_data`.
     The f32 vector width comes from the module's `#tern.target`.
+    `mca-markers` brackets the computation of each output element of
+    `tern.linear` with llvm-mca region markers (inline assembly comments)
+    for cost estimates; it changes scheduling, so it is for analysis only.
   }];
+  let options = [
+    Option<"mcaMarkers", "mca-markers", "bool", /*default=*/"false",
+           "mark each output element as an llvm-mca code region">
+  ];
   let dependentDialects = [
+    "::mlir::LLVM::LLVMDialect",
     "::mlir::arith::ArithDialect", "::mlir::math::MathDialect",
     "::mlir::memref::MemRefDialect", "::mlir::scf::SCFDialect",
     "::mlir::vector::VectorDialect"

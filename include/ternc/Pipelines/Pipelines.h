@@ -26,7 +26,8 @@ void buildTernTransformPipeline(OpPassManager &pm,
                                 const TernPipelineOptions &options);
 
 /// From tern ops to the LLVM dialect, ready for translation.
-void buildTernLoweringPipeline(OpPassManager &pm);
+/// `mcaMarkers`: mark kernel loops for llvm-mca (cost estimates only).
+void buildTernLoweringPipeline(OpPassManager &pm, bool mcaMarkers = false);
 
 /// Both of the above: `tern-compile` in tern-opt.
 void buildTernCompilePipeline(OpPassManager &pm,

@@ -22,6 +22,8 @@ struct Board {
   const char *features;
   /// DRAM read bandwidth in GB/s, for estimates only.
   double bandwidthGBs;
+  /// Peak clock of the cores ternc targets, in GHz, for estimates only.
+  double ghz;
 };
 
 llvm::ArrayRef<Board> boards();

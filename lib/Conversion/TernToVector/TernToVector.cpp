@@ -174,8 +174,25 @@ struct QuantizeLowering : public OpConversionPattern<QuantizeOp> {
 // tern.linear
 //===----------------------------------------------------------------------===//
 
+/// An llvm-mca region marker as an assembly comment of the target.
+void mcaMarker(ImplicitLocOpBuilder &b, Operation *op, StringRef what) {
+  TargetAttr target = TargetAttr::lookup(op);
+  StringRef triple = target ? target.getTriple() : "";
+  // llvm-mca reads its markers from comments: '@' on 32-bit ARM, '#'
+  // elsewhere (AArch64's lexer takes '#' comments too).
+  StringRef comment =
+      (triple.starts_with("arm") || triple.starts_with("thumb")) ? "@" : "#";
+  b.create<LLVM::InlineAsmOp>(
+      TypeRange{}, ValueRange{},
+      (comment + " LLVM-MCA-" + what + " tern_chunk").str(), "",
+      /*has_side_effects=*/true, /*is_align_stack=*/false,
+      LLVM::AsmDialectAttr(), ArrayAttr());
+}
+
 struct LinearLowering : public OpConversionPattern<LinearOp> {
-  using OpConversionPattern::OpConversionPattern;
+  LinearLowering(MLIRContext *ctx, bool mcaMarkers)
+      : OpConversionPattern(ctx), mcaMarkers(mcaMarkers) {}
+  bool mcaMarkers;
 
   LogicalResult
   matchAndRewrite(LinearOp op, OpAdaptor adaptor,
@@ -269,6 +286,10 @@ struct LinearLowering : public OpConversionPattern<LinearOp> {
               c0, cN, c1, ValueRange{},
               [&](OpBuilder &nb, Location nl, Value n, ValueRange) {
                 ImplicitLocOpBuilder ib(nl, nb);
+                // One output element per region: with few chunks the loops
+                // unroll and the region is straight-line code.
+                if (mcaMarkers)
+                  mcaMarker(ib, op, "BEGIN");
                 Value rowBase = ib.create<arith::MulIOp>(n, cRowBytes);
                 Value out;
                 if (!perBlock) {
@@ -304,6 +325,8 @@ struct LinearLowering : public OpConversionPattern<LinearOp> {
                   out = ib.create<arith::DivFOp>(blockLoop.getResult(0), sxm);
                 }
                 ib.create<memref::StoreOp>(out, y, ValueRange{m, n});
+                if (mcaMarkers)
+                  mcaMarker(ib, op, "END");
                 ib.create<scf::YieldOp>();
               });
           mbb.create<scf::YieldOp>();
@@ -315,6 +338,7 @@ struct LinearLowering : public OpConversionPattern<LinearOp> {
 
 struct ConvertTernToVectorPass
     : public tern::impl::ConvertTernToVectorBase<ConvertTernToVectorPass> {
+  using ConvertTernToVectorBase::ConvertTernToVectorBase;
   void runOnOperation() override {
     ModuleOp module = getOperation();
     // Diagnose what the patterns cannot lower before converting, so the user
@@ -341,13 +365,14 @@ struct ConvertTernToVectorPass
       return signalPassFailure();
 
     ConversionTarget target(getContext());
-    target.addLegalDialect<arith::ArithDialect, math::MathDialect,
+    target.addLegalDialect<arith::ArithDialect, LLVM::LLVMDialect,
+                           math::MathDialect,
                            memref::MemRefDialect, scf::SCFDialect,
                            vector::VectorDialect, TernDialect>();
     target.addIllegalOp<QuantizeOp, LinearOp, EmbeddingOp, RMSNormOp, RopeOp,
                         AttentionOp, GluOp, AddOp, MatmulOp>();
     RewritePatternSet patterns(&getContext());
-    populateTernToVectorPatterns(patterns);
+    populateTernToVectorPatterns(patterns, mcaMarkers);
     populateTernModelOpsToLoopsPatterns(patterns);
     if (failed(applyPartialConversion(module, target, std::move(patterns))))
       signalPassFailure();
@@ -356,6 +381,8 @@ struct ConvertTernToVectorPass
 
 } // namespace
 
-void mlir::tern::populateTernToVectorPatterns(RewritePatternSet &patterns) {
-  patterns.add<QuantizeLowering, LinearLowering>(patterns.getContext());
+void mlir::tern::populateTernToVectorPatterns(RewritePatternSet &patterns,
+                                              bool mcaMarkers) {
+  patterns.add<QuantizeLowering>(patterns.getContext());
+  patterns.add<LinearLowering>(patterns.getContext(), mcaMarkers);
 }
