@@ -14,8 +14,8 @@
 #include "ternc/Import/ModelDescription.h"
 
 #include "llvm/Support/Endian.h"
-#include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/FileSystem.h"
+#include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
 
@@ -62,8 +62,7 @@ public:
       if (code == 2)
         return fail(formatv("{0}: tensor '{1}': invalid code 0b10 at row {2}, "
                             "column {3} (byte offset {4})",
-                            file_, name_, row, k,
-                            (src - base_) + k / 4));
+                            file_, name_, row, k, (src - base_) + k / 4));
       out[k] = code == 1 ? 1 : code == 3 ? -1 : 0;
     }
     return Error::success();
@@ -113,9 +112,8 @@ public:
     if (e.rows != rows || e.cols != cols)
       return fail(formatv("{0}: '{1}' is {2}x{3}, the IR expects {4}x{5}",
                           describe(), name, e.rows, e.cols, rows, cols));
-    auto t = std::make_unique<BitLlamaTernary>(describe(), name.str(),
-                                               base() + e.offset, e.rows,
-                                               e.cols, e.scale);
+    auto t = std::make_unique<BitLlamaTernary>(
+        describe(), name.str(), base() + e.offset, e.rows, e.cols, e.scale);
     t->setBase(base());
     return std::move(t);
   }
@@ -125,15 +123,14 @@ public:
     if (it == denses.end())
       return fail(formatv("{0}: no tensor '{1}'", describe(), name));
     const Entry &e = it->second;
-    std::vector<int64_t> have =
-        e.rows == 1 ? std::vector<int64_t>{e.cols}
-                    : std::vector<int64_t>{e.rows, e.cols};
+    std::vector<int64_t> have = e.rows == 1
+                                    ? std::vector<int64_t>{e.cols}
+                                    : std::vector<int64_t>{e.rows, e.cols};
     if (ArrayRef<int64_t>(have) != shape)
       return fail(formatv("{0}: tensor '{1}' has another shape than the IR "
                           "declares",
                           describe(), name));
-    return std::make_unique<BitLlamaDense>(name.str(), base() + e.offset,
-                                           have);
+    return std::make_unique<BitLlamaDense>(name.str(), base() + e.offset, have);
   }
 };
 
@@ -160,8 +157,8 @@ Expected<ModelDescription> ternc::importBitLlama2c(StringRef path) {
                          read32le(p)));
   int32_t version = int32_t(read32le(p + 4));
   if (version != 1)
-    return hfail(formatv("offset 4: unsupported version {0} (only 1)",
-                         version));
+    return hfail(
+        formatv("offset 4: unsupported version {0} (only 1)", version));
   auto field = [&](int i) { return int64_t(int32_t(read32le(p + 8 + 4 * i))); };
   ModelDescription md;
   md.path = path.str();
@@ -180,8 +177,8 @@ Expected<ModelDescription> ternc::importBitLlama2c(StringRef path) {
                          "n_kv_heads", "vocab_size", "seq_len"};
   int64_t values[] = {md.dim,     md.hiddenDim, md.layers, md.heads,
                       md.kvHeads, md.vocab,     md.context};
-  int64_t limits[] = {kMaxDim,   4 * kMaxDim, kMaxLayers, kMaxDim,
-                      kMaxDim,   kMaxVocab,   kMaxContext};
+  int64_t limits[] = {kMaxDim, 4 * kMaxDim, kMaxLayers, kMaxDim,
+                      kMaxDim, kMaxVocab,   kMaxContext};
   for (int i = 0; i < 7; ++i)
     if (values[i] < 1 || values[i] > limits[i])
       return hfail(formatv("offset {0}: {1} = {2} is outside [1, {3}]",

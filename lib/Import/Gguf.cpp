@@ -1,4 +1,5 @@
-//===- Gguf.cpp - GGUF checkpoints -----------------------------------------===//
+//===- Gguf.cpp - GGUF checkpoints
+//-----------------------------------------===//
 //
 // Architectures `bitnet-b1.58` and `bitnet-25` (bitnet.cpp: ReLU², sub-norms)
 // and `bitnet` (llama.cpp: SiLU, sub-norms) use half-split RoPE; `llama`
@@ -9,9 +10,9 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "gguf/Gguf.h"
 #include "ternc/Import/MappedStore.h"
 #include "ternc/Import/ModelDescription.h"
-#include "gguf/Gguf.h"
 
 #include "llvm/Support/FormatVariadic.h"
 
@@ -147,9 +148,8 @@ Expected<ModelDescription> ternc::importGguf(StringRef path) {
                           path, t.name, t.infoOffset,
                           rt::ggmlTypeName(t.type)));
     }
-    Expected<uint64_t> bytes =
-        encodedBytes(m.encoding, m.shape,
-                     formatv("{0}: tensor '{1}'", path, t.name).str());
+    Expected<uint64_t> bytes = encodedBytes(
+        m.encoding, m.shape, formatv("{0}: tensor '{1}'", path, t.name).str());
     if (!bytes)
       return bytes.takeError();
     if (t.dataOffset > mb.getBufferSize() ||
@@ -196,8 +196,8 @@ Expected<ModelDescription> ternc::importGguf(StringRef path) {
     if (!m)
       return m.takeError();
     if (m->shape != std::vector<int64_t>{rows, cols})
-      return fail(formatv("{0}: tensor '{1}' is not {2}x{3}", path, name,
-                          rows, cols));
+      return fail(
+          formatv("{0}: tensor '{1}' is not {2}x{3}", path, name, rows, cols));
     MappedTernary tern;
     tern.codes = std::move(*m);
     tern.floatMode = FloatTernary::Exact;
@@ -240,9 +240,9 @@ Expected<ModelDescription> ternc::importGguf(StringRef path) {
         std::string *slot;
         const char *name;
         int64_t rows, cols;
-      } lin[] = {{&ln.wq, "attn_q", d, d},       {&ln.wk, "attn_k", kv, d},
-                 {&ln.wv, "attn_v", kv, d},      {&ln.wo, "attn_output", d, d},
-                 {&ln.gate, "ffn_gate", f, d},   {&ln.up, "ffn_up", f, d},
+      } lin[] = {{&ln.wq, "attn_q", d, d},     {&ln.wk, "attn_k", kv, d},
+                 {&ln.wv, "attn_v", kv, d},    {&ln.wo, "attn_output", d, d},
+                 {&ln.gate, "ffn_gate", f, d}, {&ln.up, "ffn_up", f, d},
                  {&ln.down, "ffn_down", d, f}};
       for (auto &x : lin) {
         auto r = addTernary(p + x.name + ".weight", x.rows, x.cols);

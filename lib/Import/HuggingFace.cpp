@@ -89,8 +89,8 @@ Expected<ModelDescription> ternc::importHuggingFace(StringRef dir) {
                         configPath, arch));
   }
 
-  auto integer = [&](StringRef key, std::optional<int64_t> fallback)
-      -> Expected<int64_t> {
+  auto integer = [&](StringRef key,
+                     std::optional<int64_t> fallback) -> Expected<int64_t> {
     std::optional<int64_t> v = config->getInteger(key);
     if (!v) {
       if (fallback)
@@ -98,8 +98,8 @@ Expected<ModelDescription> ternc::importHuggingFace(StringRef dir) {
       return fail(formatv("{0}: missing integer '{1}'", configPath, key));
     }
     if (*v < 1 || *v > (int64_t(1) << 31))
-      return fail(formatv("{0}: '{1}' = {2} is out of range", configPath,
-                          key, *v));
+      return fail(
+          formatv("{0}: '{1}' = {2} is out of range", configPath, key, *v));
     return *v;
   };
 #define TRY_ASSIGN(lhs, expr)                                                  \
@@ -145,13 +145,12 @@ Expected<ModelDescription> ternc::importHuggingFace(StringRef dir) {
   bool inverseScale = true; // `bitlinear` is the default linear class
   bool packedExpected = false;
   if (const json::Object *qc = config->getObject("quantization_config")) {
-    std::string cls =
-        qc->getString("linear_class").value_or("bitlinear").str();
+    std::string cls = qc->getString("linear_class").value_or("bitlinear").str();
     if (cls == "autobitlinear")
       inverseScale = false;
     else if (cls != "bitlinear")
-      return fail(formatv("{0}: unsupported linear_class '{1}'", configPath,
-                          cls));
+      return fail(
+          formatv("{0}: unsupported linear_class '{1}'", configPath, cls));
     packedExpected =
         qc->getString("quantization_mode").value_or("offline") != "online";
     if (qc->getBoolean("use_rms_norm").value_or(false))
@@ -174,9 +173,9 @@ Expected<ModelDescription> ternc::importHuggingFace(StringRef dir) {
     Expected<json::Value> idx = readJson(indexPath);
     if (!idx)
       return idx.takeError();
-    const json::Object *wm =
-        idx->getAsObject() ? idx->getAsObject()->getObject("weight_map")
-                           : nullptr;
+    const json::Object *wm = idx->getAsObject()
+                                 ? idx->getAsObject()->getObject("weight_map")
+                                 : nullptr;
     if (!wm)
       return fail(indexPath + ": no weight_map object");
     StringSet<> seen;
@@ -203,8 +202,8 @@ Expected<ModelDescription> ternc::importHuggingFace(StringRef dir) {
       return f.takeError();
     for (const auto &kv : (*f)->tensors()) {
       if (index.count(kv.first))
-        return fail(formatv("{0}: tensor '{1}' appears in two shards", dir,
-                            kv.first));
+        return fail(
+            formatv("{0}: tensor '{1}' appears in two shards", dir, kv.first));
       index[kv.first] = {unsigned(files.size()), &kv.second};
     }
     files.push_back(std::move(*f));
@@ -241,8 +240,8 @@ Expected<ModelDescription> ternc::importHuggingFace(StringRef dir) {
     if (!*m)
       return std::string();
     if ((*m)->encoding == Encoding::HfRowBlock || (*m)->shape != shape)
-      return fail(formatv("{0}: tensor '{1}' has the wrong dtype or shape",
-                          dir, name));
+      return fail(
+          formatv("{0}: tensor '{1}' has the wrong dtype or shape", dir, name));
     store->denseTensors[name] = std::move(**m);
     return name;
   };
@@ -265,8 +264,8 @@ Expected<ModelDescription> ternc::importHuggingFace(StringRef dir) {
         return s.takeError();
       if ((*s)->encoding == Encoding::HfRowBlock ||
           ((*s)->shape != std::vector<int64_t>{1} && !(*s)->shape.empty()))
-        return fail(formatv("{0}: '{1}.weight_scale' must hold one float",
-                            dir, prefix));
+        return fail(formatv("{0}: '{1}.weight_scale' must hold one float", dir,
+                            prefix));
       t.scale = std::move(**s);
       t.inverseScale = inverseScale;
     } else {
@@ -275,8 +274,8 @@ Expected<ModelDescription> ternc::importHuggingFace(StringRef dir) {
                             "quantization_mode says the weights are packed",
                             dir, name, encodingName(t.codes.encoding)));
       if (t.codes.shape != std::vector<int64_t>{rows, cols})
-        return fail(formatv("{0}: tensor '{1}' is not {2}x{3}", dir, name,
-                            rows, cols));
+        return fail(
+            formatv("{0}: tensor '{1}' is not {2}x{3}", dir, name, rows, cols));
       t.floatMode = FloatTernary::AbsMean;
     }
     store->ternaries[name] = std::move(t);

@@ -5,9 +5,9 @@
 #include "llvm/Support/FormatVariadic.h"
 
 #include <cmath>
+#include <cstring>
 #include <sys/mman.h>
 #include <unistd.h>
-#include <cstring>
 
 using namespace llvm;
 using namespace ternc;
@@ -83,9 +83,8 @@ Expected<uint64_t> ternc::encodedBytes(Encoding encoding,
 }
 
 std::string MappedStore::fileOf(const MappedTensor &t) const {
-  return t.file < files.size()
-             ? files[t.file]->getBufferIdentifier().str()
-             : description;
+  return t.file < files.size() ? files[t.file]->getBufferIdentifier().str()
+                               : description;
 }
 
 /// Element `i` of a float-encoded tensor.
@@ -186,8 +185,8 @@ public:
       for (int64_t b = 0; b < k / 256; ++b, src += 66)
         for (int e = 0; e < 256; ++e) {
           int cc = e / 128, n = (e % 128) / 32, m = e % 32;
-          if (Error err = put(out, row, b * 256 + e,
-                              (src[32 * cc + m] >> (2 * n)) & 3))
+          if (Error err =
+                  put(out, row, b * 256 + e, (src[32 * cc + m] >> (2 * n)) & 3))
             return err;
         }
       return Error::success();
@@ -382,7 +381,8 @@ DenseType MappedStore::nativeType(StringRef name) const {
 
 void ternc::releaseMappedRange(const uint8_t *data, uint64_t bytes) {
   static const uintptr_t page = uintptr_t(sysconf(_SC_PAGESIZE));
-  uintptr_t begin = (reinterpret_cast<uintptr_t>(data) + page - 1) / page * page;
+  uintptr_t begin =
+      (reinterpret_cast<uintptr_t>(data) + page - 1) / page * page;
   uintptr_t end = (reinterpret_cast<uintptr_t>(data) + bytes) / page * page;
   if (end > begin)
     madvise(reinterpret_cast<void *>(begin), end - begin, MADV_DONTNEED);

@@ -53,8 +53,7 @@ Expected<ModelDescription> ternc::importCheckpoint(StringRef path) {
                              path.str().c_str(),
                              buf.getError().message().c_str());
   StringRef head = (*buf)->getBuffer();
-  if (head.size() >= 4 &&
-      support::endian::read32le(head.data()) == 0x616b3432)
+  if (head.size() >= 4 && support::endian::read32le(head.data()) == 0x616b3432)
     return importBitLlama2c(path);
   if (head.starts_with("GGUF"))
     return importGguf(path);

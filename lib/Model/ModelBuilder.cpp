@@ -36,8 +36,7 @@ public:
   }
 
   /// tokens: memref<rows x i32>; n: valid rows; pos: first position.
-  void emit(Value tokens, Value n, Value pos, Value kc, Value vc,
-            Value logits);
+  void emit(Value tokens, Value n, Value pos, Value kc, Value vc, Value logits);
 
 private:
   /// Byte offsets of the scratch buffers for `rows` tokens.
@@ -71,8 +70,8 @@ private:
   /// first `n` rows.
   Value view(int64_t offset, int64_t cols, Value n, Type elem) {
     auto full = MemRefType::get({rows, cols}, elem);
-    Value v = b.create<memref::ViewOp>(full, scratch, idx(offset),
-                                       ValueRange{});
+    Value v =
+        b.create<memref::ViewOp>(full, scratch, idx(offset), ValueRange{});
     return cutRows(v, n);
   }
   Value cutRows(Value v, Value n) {
@@ -86,8 +85,8 @@ private:
   }
   Value vec(int64_t offset, Value n) {
     auto full = MemRefType::get({rows}, b.getF32Type());
-    Value v = b.create<memref::ViewOp>(full, scratch, idx(offset),
-                                       ValueRange{});
+    Value v =
+        b.create<memref::ViewOp>(full, scratch, idx(offset), ValueRange{});
     if (rows == 1)
       return v;
     return b.create<memref::SubViewOp>(
@@ -116,9 +115,9 @@ private:
   Value param(StringRef name) {
     auto module = b.getBlock()->getParentOp()->getParentOfType<ModuleOp>();
     auto decl = module.lookupSymbol<ParamOp>(symbolFor(name));
-    return b.create<GetParamOp>(decl.getMemRefType(),
-                                SymbolRefAttr::get(b.getContext(),
-                                                   symbolFor(name)));
+    return b.create<GetParamOp>(
+        decl.getMemRefType(),
+        SymbolRefAttr::get(b.getContext(), symbolFor(name)));
   }
   std::string symbolFor(StringRef storeName) { return symbolOf(storeName); }
 
@@ -126,8 +125,8 @@ private:
   std::pair<Value, Value> quantize(Value input, int64_t k, Value n) {
     Value q = view(plan.qi8, k, n, b.getI8Type());
     Value s = vec(plan.qs, n);
-    b.create<QuantizeOp>(QuantSchemeAttr::get(b.getContext(), scheme()),
-                         input, q, s);
+    b.create<QuantizeOp>(QuantSchemeAttr::get(b.getContext(), scheme()), input,
+                         q, s);
     return {q, s};
   }
   void linear(StringRef name, std::pair<Value, Value> qs, Value out) {
@@ -156,8 +155,8 @@ private:
   ScratchPlan plan{md, rows};
 };
 
-void ForwardEmitter::emit(Value tokens, Value n, Value pos, Value kc,
-                          Value vc, Value logits) {
+void ForwardEmitter::emit(Value tokens, Value n, Value pos, Value kc, Value vc,
+                          Value logits) {
   const int64_t d = md.dim, f = md.hiddenDim;
   Value h = view(plan.h, d, n, b.getF32Type());
   Value x = view(plan.x, d, n, b.getF32Type());
@@ -174,8 +173,8 @@ void ForwardEmitter::emit(Value tokens, Value n, Value pos, Value kc,
         ArrayRef<OpFoldResult>{n}, ArrayRef<OpFoldResult>{b.getIndexAttr(1)});
 
   b.create<EmbeddingOp>(param(md.embedding), ids, h);
-  OpFoldResult nFold = rows == 1 ? OpFoldResult(b.getIndexAttr(1))
-                                 : OpFoldResult(n);
+  OpFoldResult nFold =
+      rows == 1 ? OpFoldResult(b.getIndexAttr(1)) : OpFoldResult(n);
   auto rope = [&](Value data) {
     b.create<RopeOp>(data, pos, md.headDim(), APFloat(md.ropeTheta),
                      md.rope == ternc::RopeKind::Interleaved
@@ -197,10 +196,9 @@ void ForwardEmitter::emit(Value tokens, Value n, Value pos, Value kc,
     rope(kNew);
     Value kAll = cacheSlice(kc, l, idx(0), b.getIndexAttr(context));
     Value vAll = cacheSlice(vc, l, idx(0), b.getIndexAttr(context));
-    b.create<AttentionOp>(qv, kAll, vAll, pos, att,
-                          b.getI64IntegerAttr(md.heads),
-                          b.getI64IntegerAttr(md.kvHeads),
-                          b.getI64IntegerAttr(md.headDim()));
+    b.create<AttentionOp>(
+        qv, kAll, vAll, pos, att, b.getI64IntegerAttr(md.heads),
+        b.getI64IntegerAttr(md.kvHeads), b.getI64IntegerAttr(md.headDim()));
     Value ao = norm(ln.attnSubNorm, att, x);
     linear(ln.wo, quantize(ao, d, n), y);
     b.create<AddOp>(h, y, h);
@@ -269,8 +267,8 @@ llvm::Error declareWeights(OpBuilder &b, Location loc,
   auto dense = [&](StringRef name, ArrayRef<int64_t> shape, bool native) {
     if (name.empty() || !seen.insert(name).second)
       return;
-    Type elem = native ? elementType(b, md.store->nativeType(name))
-                       : b.getF32Type();
+    Type elem =
+        native ? elementType(b, md.store->nativeType(name)) : b.getF32Type();
     b.create<ParamOp>(loc, b.getStringAttr(symbolOf(name)),
                       TypeAttr::get(MemRefType::get(shape, elem)),
                       b.getStringAttr(name), IntegerAttr());
@@ -338,9 +336,8 @@ ternc::buildModel(MLIRContext *ctx, const ModelDescription &md,
 
   const int64_t context = options.context ? options.context : md.context;
   const int64_t p = std::max<int64_t>(1, options.prefillTokens);
-  const int64_t scratchBytes =
-      std::max(ForwardEmitter::scratchBytes(md, 1),
-               ForwardEmitter::scratchBytes(md, p));
+  const int64_t scratchBytes = std::max(ForwardEmitter::scratchBytes(md, 1),
+                                        ForwardEmitter::scratchBytes(md, p));
   auto f32 = ob.getF32Type();
   auto cacheType = MemRefType::get({md.layers, context, md.kvDim()}, f32);
   auto scratchType = MemRefType::get({scratchBytes}, ob.getI8Type());
@@ -348,17 +345,17 @@ ternc::buildModel(MLIRContext *ctx, const ModelDescription &md,
 
   // ternc_decode(token, pos, kc, vc, scratch, logits)
   {
-    auto type = ob.getFunctionType({ob.getI32Type(), ob.getIndexType(),
-                                    cacheType, cacheType, scratchType,
-                                    logitsType},
-                                   {});
+    auto type =
+        ob.getFunctionType({ob.getI32Type(), ob.getIndexType(), cacheType,
+                            cacheType, scratchType, logitsType},
+                           {});
     auto fn = ob.create<func::FuncOp>(loc, "ternc_decode", type);
     Block *entry = fn.addEntryBlock();
     ImplicitLocOpBuilder b(loc, ctx);
     b.setInsertionPointToStart(entry);
     // The token goes to a one-element buffer at the end of the scratch.
-    Value tokens = b.create<memref::AllocaOp>(
-        MemRefType::get({1}, b.getI32Type()));
+    Value tokens =
+        b.create<memref::AllocaOp>(MemRefType::get({1}, b.getI32Type()));
     b.create<memref::StoreOp>(entry->getArgument(0), tokens,
                               ValueRange{b.create<arith::ConstantIndexOp>(0)});
     ForwardEmitter fe(b, md, 1, context, entry->getArgument(4));
@@ -378,9 +375,9 @@ ternc::buildModel(MLIRContext *ctx, const ModelDescription &md,
     ImplicitLocOpBuilder b(loc, ctx);
     b.setInsertionPointToStart(entry);
     ForwardEmitter fe(b, md, p, context, entry->getArgument(5));
-    fe.emit(entry->getArgument(0), entry->getArgument(1),
-            entry->getArgument(2), entry->getArgument(3),
-            entry->getArgument(4), entry->getArgument(6));
+    fe.emit(entry->getArgument(0), entry->getArgument(1), entry->getArgument(2),
+            entry->getArgument(3), entry->getArgument(4),
+            entry->getArgument(6));
     b.create<func::ReturnOp>();
   }
 

@@ -55,8 +55,8 @@ static Expected<double> rowCycles(MLIRContext *ctx,
   auto q = MemRefType::get({1, k}, b.getI8Type());
   auto s = MemRefType::get({1}, b.getF32Type());
   auto y = MemRefType::get({1, 1}, b.getF32Type());
-  auto fn = b.create<func::FuncOp>(loc, "kernel",
-                                   b.getFunctionType({q, s, y}, {}));
+  auto fn =
+      b.create<func::FuncOp>(loc, "kernel", b.getFunctionType({q, s, y}, {}));
   Block *entry = fn.addEntryBlock();
   b.setInsertionPointToStart(entry);
   b.create<LinearOp>(loc, QuantSchemeAttr::get(ctx, QuantScheme::BitNet),
@@ -70,8 +70,8 @@ static Expected<double> rowCycles(MLIRContext *ctx,
     return fail("cannot lower the cost-model kernel");
   SmallString<0> assembly;
   raw_svector_ostream os(assembly);
-  if (Error e = ternc::emitModule(*module, target, ternc::EmitKind::Assembly,
-                                  3, os))
+  if (Error e =
+          ternc::emitModule(*module, target, ternc::EmitKind::Assembly, 3, os))
     return std::move(e);
 
   SmallString<128> asmPath, outPath;
@@ -89,7 +89,8 @@ static Expected<double> rowCycles(MLIRContext *ctx,
     // The AArch64 printer respells the markers' comments as "//", which
     // llvm-mca 19 does not take for markers there; "#" it does.
     std::string text = assembly.str().str();
-    for (size_t at = 0; (at = text.find("// LLVM-MCA-", at)) != std::string::npos;)
+    for (size_t at = 0;
+         (at = text.find("// LLVM-MCA-", at)) != std::string::npos;)
       text.replace(at, 2, "#");
     std::error_code ec;
     raw_fd_ostream f(asmPath, ec);
@@ -152,8 +153,8 @@ Error ternc::printReport(ModuleOp module, const TargetInfo &target,
     double base, perChunk;
   };
   std::map<int64_t, Cost> costs;
-  os << formatv("{0,-28} {1,-12} {2,-34} {3,12} {4,16}\n", "weight",
-                "N x K", "kernel", "bytes/token", "est. cycles/token");
+  os << formatv("{0,-28} {1,-12} {2,-34} {3,12} {4,16}\n", "weight", "N x K",
+                "kernel", "bytes/token", "est. cycles/token");
   uint64_t ternaryBytes = 0, denseBytes = 0;
   double totalCycles = 0;
   for (auto entry : module.getOps<BlobEntryOpInterface>()) {
@@ -186,9 +187,9 @@ Error ternc::printReport(ModuleOp module, const TargetInfo &target,
       costs[chunk] = {*one - per, per};
     }
     const Cost &cost = costs[chunk];
-    double cycles = double(t.getRows()) *
-                    (cost.base + double(t.getPaddedCols() / chunk) *
-                                     cost.perChunk);
+    double cycles =
+        double(t.getRows()) *
+        (cost.base + double(t.getPaddedCols() / chunk) * cost.perChunk);
     totalCycles += cycles;
     uint64_t bytes = t.getPackedBytes();
     ternaryBytes += bytes;

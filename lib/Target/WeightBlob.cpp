@@ -139,8 +139,8 @@ Error ternc::writeWeightBlob(mlir::ModuleOp module, const WeightStore &store,
     }
     auto weight = cast<WeightOp>(entry.getOperation());
     TernaryType type = weight.getTernaryType();
-    auto tensor = store.ternary(weight.getSource(), type.getRows(),
-                                type.getCols());
+    auto tensor =
+        store.ternary(weight.getSource(), type.getRows(), type.getCols());
     if (!tensor)
       return tensor.takeError();
     const TernaryTensor &t = **tensor;

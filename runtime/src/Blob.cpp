@@ -68,8 +68,7 @@ bool Blob::open(const std::string &path, const std::string &programPath,
   }
   if (size_ != want) {
     error = source_ + ": " + std::to_string(size_) +
-            " bytes, but this program was compiled for " +
-            std::to_string(want);
+            " bytes, but this program was compiled for " + std::to_string(want);
     return false;
   }
   if (reinterpret_cast<uintptr_t>(data_) % TERNC_WEIGHTS_ALIGN != 0) {

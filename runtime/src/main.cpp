@@ -13,13 +13,13 @@
 #include "tokenizer/Tokenizer.h"
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cmath>
-#include <optional>
 #include <cstdio>
 #include <cstdlib>
-#include <cerrno>
 #include <cstring>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -106,8 +106,8 @@ float parseFloat(const char *flag, const char *v, float lo, float hi) {
   char *end = nullptr;
   float x = std::strtof(v, &end);
   if (!*v || *end || !(x >= lo && x <= hi))
-    die(std::string(flag) + " needs a number in [" + std::to_string(lo) +
-        ", " + std::to_string(hi) + "], got '" + v + "'");
+    die(std::string(flag) + " needs a number in [" + std::to_string(lo) + ", " +
+        std::to_string(hi) + "], got '" + v + "'");
   return x;
 }
 
@@ -262,8 +262,8 @@ void chat(Session &s, const Tokenizer &tok, Sampler &sampler,
     if (s.position() + int64_t(pending.size()) >= s.context()) {
       std::fprintf(stderr, "note: the context is full; starting over\n");
       s.reset();
-      pending.insert(pending.begin(), tok.bos() >= 0 ? tok.bos()
-                                                     : s.config().bos);
+      pending.insert(pending.begin(),
+                     tok.bos() >= 0 ? tok.bos() : s.config().bos);
       if (s.position() + int64_t(pending.size()) >= s.context())
         die("the message does not fit in the context");
     }
@@ -321,8 +321,8 @@ void perplexity(Session &s, const Tokenizer &tok, const std::string &path) {
       if (i + 1 < end)
         logits = s.step(ids[i]);
     }
-    std::fprintf(stderr, "[%zu/%zu] perplexity so far %.4f\n", end,
-                 ids.size(), std::exp(nll / double(count)));
+    std::fprintf(stderr, "[%zu/%zu] perplexity so far %.4f\n", end, ids.size(),
+                 std::exp(nll / double(count)));
   }
   std::printf("perplexity %.4f over %lld tokens\n",
               std::exp(nll / double(count)), (long long)count);
@@ -416,22 +416,22 @@ int main(int argc, char **argv) {
   const float *logits = s.feed(prompt.data(), int64_t(prompt.size()));
   double t1 = now();
   int32_t prev = prompt.back();
-  Generation g = generate(s, sampler, logits, o.tokens, {c.eos},
-                          [&](int32_t next) {
-                            if (o.printIds)
-                              std::printf(" %d", next);
-                            else if (text)
-                              std::fputs(tokenizer->decode(prev, next).c_str(),
-                                         stdout);
-                            prev = next;
-                            std::fflush(stdout);
-                          });
+  Generation g =
+      generate(s, sampler, logits, o.tokens, {c.eos}, [&](int32_t next) {
+        if (o.printIds)
+          std::printf(" %d", next);
+        else if (text)
+          std::fputs(tokenizer->decode(prev, next).c_str(), stdout);
+        prev = next;
+        std::fflush(stdout);
+      });
   double t2 = now();
   if (o.printIds)
     std::printf("\n");
   if (g.contextFull)
-    std::fprintf(stderr, "note: stopped at the end of the %lld-token "
-                         "context\n",
+    std::fprintf(stderr,
+                 "note: stopped at the end of the %lld-token "
+                 "context\n",
                  (long long)s.context());
   std::fprintf(stderr,
                "prompt: %zu tokens in %.3f s (%.1f tok/s); generated %lld "

@@ -20,8 +20,8 @@
 #include "ternc/Target/ObjectEmitter.h"
 #include "ternc/Target/Report.h"
 #include "ternc/Target/TargetInfo.h"
-#include "tokenizer/Tokenizer.h"
 #include "ternc/Target/WeightBlob.h"
+#include "tokenizer/Tokenizer.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -39,13 +39,13 @@
 
 #include "llvm/ADT/ScopeExit.h"
 #include "llvm/MC/MCSubtargetInfo.h"
-#include "llvm/Support/FileSystem.h"
-#include "llvm/Support/FormatVariadic.h"
-#include "llvm/Support/Path.h"
 #include "llvm/MC/TargetRegistry.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/ErrorHandling.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/Path.h"
 #include "llvm/Support/Signals.h"
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/ToolOutputFile.h"
@@ -300,9 +300,8 @@ int main(int argc, char **argv) {
       if (!tok)
         return fail(tokError);
       if (tok->vocabSize() > model->vocab)
-        return fail(tokPath + ": the tokenizer has " +
-                    Twine(tok->vocabSize()) + " tokens but the model only " +
-                    Twine(model->vocab));
+        return fail(tokPath + ": the tokenizer has " + Twine(tok->vocabSize()) +
+                    " tokens but the model only " + Twine(model->vocab));
       ternc::attachTokenizer(*module, tok->serialize());
     } else if (!quiet) {
       WithColor::warning(errs(), "ternc")
@@ -463,8 +462,8 @@ int main(int argc, char **argv) {
   link.runtimeRoot = runtimeDir;
   if (link.runtimeRoot.empty()) {
     // build/bin/ternc -> build/lib/ternc
-    std::string self =
-        sys::fs::getMainExecutable(argv[0], reinterpret_cast<void *>(&listCPUs));
+    std::string self = sys::fs::getMainExecutable(
+        argv[0], reinterpret_cast<void *>(&listCPUs));
     SmallString<256> root(sys::path::parent_path(sys::path::parent_path(self)));
     sys::path::append(root, "lib", "ternc");
     link.runtimeRoot = root.str().str();

@@ -1,4 +1,5 @@
-//===- MappedStore.h - a weight store over mapped checkpoint files -*- C++ -*-===//
+//===- MappedStore.h - a weight store over mapped checkpoint files -*- C++
+//-*-===//
 //
 // Both Hugging Face and GGUF checkpoints come down to named byte ranges of
 // mapped files in some encoding. The importers describe each tensor (where,

@@ -1,4 +1,5 @@
-//===- ModelDescription.h - one description every importer fills -*- C++ -*-===//
+//===- ModelDescription.h - one description every importer fills -*- C++
+//-*-===//
 //
 // The canonical model: hyper-parameters, the architecture variant as
 // explicit fields, and weights by name in a WeightStore. Importers of every

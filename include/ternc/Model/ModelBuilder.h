@@ -1,4 +1,5 @@
-//===- ModelBuilder.h - ModelDescription -> tern IR --------------*- C++ -*-===//
+//===- ModelBuilder.h - ModelDescription -> tern IR --------------*- C++
+//-*-===//
 //
 // Builds the whole model as a module of tern ops with two entry points that
 // the runtime calls (see runtime/include/ternc/abi.h):

@@ -1,4 +1,5 @@
-//===- Boards.h - named board presets ----------------------------*- C++ -*-===//
+//===- Boards.h - named board presets ----------------------------*- C++
+//-*-===//
 //
 // `ternc --board NAME` stands for a triple, a CPU and features. The memory
 // bandwidth is the board's published or commonly measured DRAM read

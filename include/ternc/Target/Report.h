@@ -1,4 +1,5 @@
-//===- Report.h - what ternc chose, and what it should cost ------*- C++ -*-===//
+//===- Report.h - what ternc chose, and what it should cost ------*- C++
+//-*-===//
 
 #ifndef TERNC_TARGET_REPORT_H
 #define TERNC_TARGET_REPORT_H

@@ -58,10 +58,9 @@ struct BlobAccessLowering : public ConvertOpToLLVMPattern<OpTy> {
         op, op.getSymbolAttr());
     if (!entry || !entry.getBlobOffset())
       return rewriter.notifyMatchFailure(op, "blob entry is not laid out");
-    rewriter.replaceOp(op, blobView(rewriter, op.getLoc(),
-                                    *this->getTypeConverter(),
-                                    op.getData().getType(),
-                                    *entry.getBlobOffset()));
+    rewriter.replaceOp(
+        op, blobView(rewriter, op.getLoc(), *this->getTypeConverter(),
+                     op.getData().getType(), *entry.getBlobOffset()));
     return success();
   }
 };
@@ -109,6 +108,7 @@ struct ConvertTernToLLVMPass
 
 void mlir::tern::populateTernToLLVMPatterns(LLVMTypeConverter &converter,
                                             RewritePatternSet &patterns) {
-  patterns.add<BlobAccessLowering<WeightDataOp>,
-               BlobAccessLowering<GetParamOp>>(converter);
+  patterns
+      .add<BlobAccessLowering<WeightDataOp>, BlobAccessLowering<GetParamOp>>(
+          converter);
 }

@@ -24,8 +24,8 @@ namespace {
 using BodyFn = function_ref<void(ImplicitLocOpBuilder &, Value, ValueRange)>;
 
 /// scf.for from `lb` to `ub` (index values) with `inits`; returns results.
-ValueRange loop(ImplicitLocOpBuilder &b, Value lb, Value ub,
-                ValueRange inits, BodyFn body) {
+ValueRange loop(ImplicitLocOpBuilder &b, Value lb, Value ub, ValueRange inits,
+                BodyFn body) {
   Value one = b.create<arith::ConstantIndexOp>(1);
   auto op = b.create<scf::ForOp>(
       lb, ub, one, inits,
@@ -110,14 +110,12 @@ struct RMSNormLowering : public OpConversionPattern<RMSNormOp> {
     Value eps = b.create<arith::ConstantOp>(op.getEpsAttr());
     Value n = cF32(b, float(dsize)), one = cF32(b, 1.0f);
     loop(b, c0, dim(b, x, 0), {}, [&](auto &ib, Value m, ValueRange) {
-      Value ss = loop(ib, c0, d, {cF32(ib, 0.0f)},
-                      [&](auto &jb, Value j, ValueRange acc) {
-                        Value v = jb.template create<memref::LoadOp>(
-                            x, ValueRange{m, j});
-                        Value sq = jb.template create<arith::MulFOp>(v, v);
-                        yield(jb, {jb.template create<arith::AddFOp>(acc[0],
-                                                                     sq)});
-                      })[0];
+      Value ss = loop(
+          ib, c0, d, {cF32(ib, 0.0f)}, [&](auto &jb, Value j, ValueRange acc) {
+            Value v = jb.template create<memref::LoadOp>(x, ValueRange{m, j});
+            Value sq = jb.template create<arith::MulFOp>(v, v);
+            yield(jb, {jb.template create<arith::AddFOp>(acc[0], sq)});
+          })[0];
       // r = 1 / sqrt(ss / D + eps)
       Value mean = ib.template create<arith::DivFOp>(ss, n);
       Value r = ib.template create<arith::DivFOp>(
@@ -155,14 +153,14 @@ struct RopeLowering : public OpConversionPattern<RopeOp> {
     loop(b, c0, dim(b, x, 0), {}, [&](auto &ib, Value m, ValueRange) {
       Value posIdx = ib.template create<arith::AddIOp>(start, m);
       Value pos = ib.template create<arith::UIToFPOp>(
-          ib.getF32Type(), ib.template create<arith::IndexCastOp>(
-                               ib.getI64Type(), posIdx));
+          ib.getF32Type(),
+          ib.template create<arith::IndexCastOp>(ib.getI64Type(), posIdx));
       loop(ib, c0, cIdx(ib, hd / 2), {}, [&](auto &pb, Value i, ValueRange) {
         // freq = 1 / theta^(2i / head_dim), angle = pos * freq, all f32.
         Value twoI = pb.template create<arith::MulIOp>(i, c2);
         Value twoIF = pb.template create<arith::UIToFPOp>(
-            pb.getF32Type(), pb.template create<arith::IndexCastOp>(
-                                 pb.getI64Type(), twoI));
+            pb.getF32Type(),
+            pb.template create<arith::IndexCastOp>(pb.getI64Type(), twoI));
         Value freq = pb.template create<arith::DivFOp>(
             one, pb.template create<math::PowFOp>(
                      theta, pb.template create<arith::DivFOp>(twoIF, hdF)));
@@ -170,10 +168,10 @@ struct RopeLowering : public OpConversionPattern<RopeOp> {
         Value cs = pb.template create<math::CosOp>(angle);
         Value sn = pb.template create<math::SinOp>(angle);
         Value ia = interleaved ? twoI : i;
-        Value ib2 = interleaved
-                        ? pb.template create<arith::AddIOp>(twoI, cIdx(pb, 1))
-                        : pb.template create<arith::AddIOp>(i,
-                                                            cIdx(pb, hd / 2));
+        Value ib2 =
+            interleaved
+                ? pb.template create<arith::AddIOp>(twoI, cIdx(pb, 1))
+                : pb.template create<arith::AddIOp>(i, cIdx(pb, hd / 2));
         loop(pb, c0, cIdx(pb, heads), {}, [&](auto &hb, Value h, ValueRange) {
           Value base = hb.template create<arith::MulIOp>(h, cIdx(hb, hd));
           Value ja = hb.template create<arith::AddIOp>(base, ia);
@@ -230,37 +228,31 @@ struct AttentionLowering : public OpConversionPattern<AttentionOp> {
         Value maxScore = loop(
             hb, c0, len, {cF32(hb, -std::numeric_limits<float>::infinity())},
             [&](auto &tb, Value t, ValueRange acc) {
-              Value dot = loop(tb, c0, cHd, {zero},
-                               [&](auto &jb, Value j, ValueRange s) {
-                                 Value qv = jb.template create<memref::LoadOp>(
-                                     q, ValueRange{m, jb.template create<
-                                                          arith::AddIOp>(
-                                                          qBase, j)});
-                                 Value kv = jb.template create<memref::LoadOp>(
-                                     k, ValueRange{t, jb.template create<
-                                                          arith::AddIOp>(
-                                                          kvBase, j)});
-                                 yield(jb,
-                                       {jb.template create<arith::AddFOp>(
-                                           s[0], jb.template create<
-                                                     arith::MulFOp>(qv, kv))});
-                               })[0];
+              Value dot = loop(
+                  tb, c0, cHd, {zero}, [&](auto &jb, Value j, ValueRange s) {
+                    Value qv = jb.template create<memref::LoadOp>(
+                        q, ValueRange{
+                               m, jb.template create<arith::AddIOp>(qBase, j)});
+                    Value kv = jb.template create<memref::LoadOp>(
+                        k, ValueRange{t, jb.template create<arith::AddIOp>(
+                                             kvBase, j)});
+                    yield(jb, {jb.template create<arith::AddFOp>(
+                                  s[0],
+                                  jb.template create<arith::MulFOp>(qv, kv))});
+                  })[0];
               Value sc = tb.template create<arith::DivFOp>(dot, sqrtHd);
               tb.template create<memref::StoreOp>(sc, scores, t);
               yield(tb, {tb.template create<arith::MaximumFOp>(acc[0], sc)});
             })[0];
         // p[t] = exp(scores[t] - max), summed in order, then normalised.
-        Value sum = loop(hb, c0, len, {zero},
-                         [&](auto &tb, Value t, ValueRange acc) {
-                           Value e = tb.template create<math::ExpOp>(
-                               tb.template create<arith::SubFOp>(
-                                   tb.template create<memref::LoadOp>(scores,
-                                                                      t),
-                                   maxScore));
-                           tb.template create<memref::StoreOp>(e, scores, t);
-                           yield(tb,
-                                 {tb.template create<arith::AddFOp>(acc[0], e)});
-                         })[0];
+        Value sum =
+            loop(hb, c0, len, {zero}, [&](auto &tb, Value t, ValueRange acc) {
+              Value e = tb.template create<math::ExpOp>(
+                  tb.template create<arith::SubFOp>(
+                      tb.template create<memref::LoadOp>(scores, t), maxScore));
+              tb.template create<memref::StoreOp>(e, scores, t);
+              yield(tb, {tb.template create<arith::AddFOp>(acc[0], e)});
+            })[0];
         loop(hb, c0, len, {}, [&](auto &tb, Value t, ValueRange) {
           Value p = tb.template create<arith::DivFOp>(
               tb.template create<memref::LoadOp>(scores, t), sum);
@@ -270,16 +262,14 @@ struct AttentionLowering : public OpConversionPattern<AttentionOp> {
         // out[j] = sum_t p[t] * v[t, j], t in order.
         loop(hb, c0, cHd, {}, [&](auto &jb, Value j, ValueRange) {
           Value vj = jb.template create<arith::AddIOp>(kvBase, j);
-          Value acc = loop(jb, c0, len, {zero},
-                           [&](auto &tb, Value t, ValueRange s) {
-                             Value p =
-                                 tb.template create<memref::LoadOp>(scores, t);
-                             Value vv = tb.template create<memref::LoadOp>(
-                                 v, ValueRange{t, vj});
-                             yield(tb, {tb.template create<arith::AddFOp>(
-                                           s[0], tb.template create<
-                                                     arith::MulFOp>(p, vv))});
-                           })[0];
+          Value acc =
+              loop(jb, c0, len, {zero}, [&](auto &tb, Value t, ValueRange s) {
+                Value p = tb.template create<memref::LoadOp>(scores, t);
+                Value vv =
+                    tb.template create<memref::LoadOp>(v, ValueRange{t, vj});
+                yield(tb, {tb.template create<arith::AddFOp>(
+                              s[0], tb.template create<arith::MulFOp>(p, vv))});
+              })[0];
           jb.template create<memref::StoreOp>(
               acc, out,
               ValueRange{m, jb.template create<arith::AddIOp>(qBase, j)});
@@ -348,15 +338,14 @@ struct MatmulLowering : public OpConversionPattern<MatmulOp> {
     Value kDim = dim(b, x, 1);
     loop(b, c0, dim(b, x, 0), {}, [&](auto &ib, Value m, ValueRange) {
       loop(ib, c0, dim(ib, w, 0), {}, [&](auto &nb, Value n, ValueRange) {
-        Value acc = loop(nb, c0, kDim, {zero},
-                         [&](auto &kb, Value k, ValueRange s) {
-                           Value wv = loadF32(kb, w, {n, k});
-                           Value xv = kb.template create<memref::LoadOp>(
-                               x, ValueRange{m, k});
-                           yield(kb, {kb.template create<arith::AddFOp>(
-                                         s[0], kb.template create<
-                                                   arith::MulFOp>(wv, xv))});
-                         })[0];
+        Value acc =
+            loop(nb, c0, kDim, {zero}, [&](auto &kb, Value k, ValueRange s) {
+              Value wv = loadF32(kb, w, {n, k});
+              Value xv =
+                  kb.template create<memref::LoadOp>(x, ValueRange{m, k});
+              yield(kb, {kb.template create<arith::AddFOp>(
+                            s[0], kb.template create<arith::MulFOp>(wv, xv))});
+            })[0];
         nb.template create<memref::StoreOp>(acc, y, ValueRange{m, n});
         yield(nb);
       });

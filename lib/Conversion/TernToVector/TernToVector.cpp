@@ -365,10 +365,10 @@ struct ConvertTernToVectorPass
       return signalPassFailure();
 
     ConversionTarget target(getContext());
-    target.addLegalDialect<arith::ArithDialect, LLVM::LLVMDialect,
-                           math::MathDialect,
-                           memref::MemRefDialect, scf::SCFDialect,
-                           vector::VectorDialect, TernDialect>();
+    target
+        .addLegalDialect<arith::ArithDialect, LLVM::LLVMDialect,
+                         math::MathDialect, memref::MemRefDialect,
+                         scf::SCFDialect, vector::VectorDialect, TernDialect>();
     target.addIllegalOp<QuantizeOp, LinearOp, EmbeddingOp, RMSNormOp, RopeOp,
                         AttentionOp, GluOp, AddOp, MatmulOp>();
     RewritePatternSet patterns(&getContext());

@@ -43,14 +43,14 @@ extern const uint64_t ternc_weights_size;
 /* Configuration, indexed by the TERNC_CONFIG_* constants. */
 extern const int64_t ternc_config[16];
 enum {
-  TERNC_CONFIG_VERSION = 0,  /* layout of this array: 1 */
+  TERNC_CONFIG_VERSION = 0, /* layout of this array: 1 */
   TERNC_CONFIG_DIM = 1,
   TERNC_CONFIG_LAYERS = 2,
   TERNC_CONFIG_KV_DIM = 3,
-  TERNC_CONFIG_CONTEXT = 4,  /* KV-cache length in tokens */
+  TERNC_CONFIG_CONTEXT = 4, /* KV-cache length in tokens */
   TERNC_CONFIG_VOCAB = 5,
-  TERNC_CONFIG_PREFILL = 6,  /* tokens per ternc_prefill call */
-  TERNC_CONFIG_SCRATCH = 7,  /* bytes of scratch the entry points need */
+  TERNC_CONFIG_PREFILL = 6, /* tokens per ternc_prefill call */
+  TERNC_CONFIG_SCRATCH = 7, /* bytes of scratch the entry points need */
   TERNC_CONFIG_BOS = 8,
   TERNC_CONFIG_EOS = 9,
 };
@@ -63,9 +63,8 @@ void ternc_decode(int32_t token, int64_t pos, float *kcache, float *vcache,
 
 /* `n` (1..TERNC_CONFIG_PREFILL) tokens at positions pos..pos+n-1, from an
  * array of TERNC_CONFIG_PREFILL ids; logits of the last one. */
-void ternc_prefill(const int32_t *tokens, int64_t n, int64_t pos,
-                   float *kcache, float *vcache, uint8_t *scratch,
-                   float *logits);
+void ternc_prefill(const int32_t *tokens, int64_t n, int64_t pos, float *kcache,
+                   float *vcache, uint8_t *scratch, float *logits);
 
 #ifdef __cplusplus
 }

@@ -14,8 +14,8 @@ using namespace mlir::tern;
 static ParseResult parseScheme(OpAsmParser &parser, QuantSchemeAttr &scheme) {
   StringRef word;
   if (succeeded(parser.parseOptionalKeyword(&word, {"bitnet", "bitllama2c"}))) {
-    scheme = QuantSchemeAttr::get(parser.getContext(),
-                                  *symbolizeQuantScheme(word));
+    scheme =
+        QuantSchemeAttr::get(parser.getContext(), *symbolizeQuantScheme(word));
     return success();
   }
   scheme = QuantSchemeAttr::get(parser.getContext(), QuantScheme::BitNet);
@@ -196,10 +196,9 @@ LogicalResult ParamOp::verify() {
   return success();
 }
 
-LogicalResult
-GetParamOp::verifySymbolUses(SymbolTableCollection &symbolTable) {
-  auto param = symbolTable.lookupNearestSymbolFrom<ParamOp>(*this,
-                                                            getParamAttr());
+LogicalResult GetParamOp::verifySymbolUses(SymbolTableCollection &symbolTable) {
+  auto param =
+      symbolTable.lookupNearestSymbolFrom<ParamOp>(*this, getParamAttr());
   if (!param)
     return emitOpError() << "references " << getParamAttr()
                          << ", which is not a tern.param";
@@ -221,11 +220,10 @@ static LogicalResult verifySameRows(Operation *op, Value a, Value b,
   auto ta = cast<MemRefType>(a.getType()), tb = cast<MemRefType>(b.getType());
   if (!compatible(ta.getDimSize(0), tb.getDimSize(0)) ||
       !compatible(ta.getDimSize(1), tb.getDimSize(1)))
-    return op->emitOpError()
-           << aName << " [" << dimStr(ta.getDimSize(0)) << ", "
-           << dimStr(ta.getDimSize(1)) << "] and " << bName << " ["
-           << dimStr(tb.getDimSize(0)) << ", " << dimStr(tb.getDimSize(1))
-           << "] differ";
+    return op->emitOpError() << aName << " [" << dimStr(ta.getDimSize(0))
+                             << ", " << dimStr(ta.getDimSize(1)) << "] and "
+                             << bName << " [" << dimStr(tb.getDimSize(0))
+                             << ", " << dimStr(tb.getDimSize(1)) << "] differ";
   return success();
 }
 
@@ -252,8 +250,7 @@ LogicalResult EmbeddingOp::verify() {
 
 LogicalResult RMSNormOp::verify() {
   if (failed(verifyStaticCols(*this, getInput(), "input")) ||
-      failed(verifySameRows(*this, getInput(), getOutput(), "input",
-                            "output")))
+      failed(verifySameRows(*this, getInput(), getOutput(), "input", "output")))
     return failure();
   if (getEps().convertToFloat() < 0.0f)
     return emitOpError() << "eps must not be negative";
@@ -261,7 +258,8 @@ LogicalResult RMSNormOp::verify() {
     int64_t d = getInput().getType().getDimSize(1);
     if (cast<MemRefType>(w.getType()).getDimSize(0) != d)
       return emitOpError() << "weight has "
-                           << dimStr(cast<MemRefType>(w.getType()).getDimSize(0))
+                           << dimStr(
+                                  cast<MemRefType>(w.getType()).getDimSize(0))
                            << " entries for rows of " << d;
   }
   return success();
@@ -272,9 +270,8 @@ LogicalResult RopeOp::verify() {
     return failure();
   int64_t d = getData().getType().getDimSize(1), hd = getHeadDim();
   if (hd < 2 || hd % 2 != 0 || d % hd != 0)
-    return emitOpError() << "head_dim " << hd
-                         << " must be even and divide the " << d
-                         << " features of a row";
+    return emitOpError() << "head_dim " << hd << " must be even and divide the "
+                         << d << " features of a row";
   if (!(getTheta().convertToFloat() > 0.0f))
     return emitOpError() << "theta must be positive";
   return success();
@@ -290,7 +287,8 @@ LogicalResult AttentionOp::verify() {
     if (failed(verifyStaticCols(*this, v, "every operand")))
       return failure();
   if (getQuery().getType().getDimSize(1) != heads * hd)
-    return emitOpError() << "queries have " << getQuery().getType().getDimSize(1)
+    return emitOpError() << "queries have "
+                         << getQuery().getType().getDimSize(1)
                          << " features, not heads * head_dim = " << heads * hd;
   for (Value v : {getKeys(), getValues()})
     if (cast<MemRefType>(v.getType()).getDimSize(1) != kvHeads * hd)
@@ -312,8 +310,7 @@ LogicalResult GluOp::verify() {
 LogicalResult AddOp::verify() {
   return success(
       succeeded(verifySameRows(*this, getLhs(), getRhs(), "lhs", "rhs")) &&
-      succeeded(
-          verifySameRows(*this, getLhs(), getOutput(), "lhs", "output")));
+      succeeded(verifySameRows(*this, getLhs(), getOutput(), "lhs", "output")));
 }
 
 LogicalResult MatmulOp::verify() {
