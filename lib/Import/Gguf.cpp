@@ -144,7 +144,7 @@ Expected<ModelDescription> ternc::importGguf(StringRef path) {
       break;
     default:
       return fail(formatv("{0}: tensor '{1}' (info at offset {2}): "
-                          "unsupported type {3}",
+                          "its type {3} is not supported",
                           path, t.name, t.infoOffset,
                           rt::ggmlTypeName(t.type)));
     }
@@ -216,59 +216,24 @@ Expected<ModelDescription> ternc::importGguf(StringRef path) {
     return fail(formatv("{0}: embedding_length {1}, head_count {2}, "
                         "head_count_kv {3} do not form even-sized heads",
                         path, md.dim, md.heads, md.kvHeads));
-  const int64_t d = md.dim, f = md.hiddenDim, kv = md.kvDim();
-  bool subNorms = *arch != "llama";
-
-  auto collect = [&]() -> Error {
-    auto e = addDense("token_embd.weight", {md.vocab, d}, true);
-    if (!e)
-      return e.takeError();
-    md.embedding = *e;
-    auto n = addDense("output_norm.weight", {d}, true);
-    if (!n)
-      return n.takeError();
-    md.finalNorm = *n;
-    auto o = addDense("output.weight", {md.vocab, d}, false);
-    if (!o)
-      return o.takeError();
-    md.head = o->empty() ? md.embedding : *o;
-    md.layerNames.resize(md.layers);
-    for (int64_t l = 0; l < md.layers; ++l) {
-      std::string p = "blk." + std::to_string(l) + ".";
-      LayerNames &ln = md.layerNames[l];
-      struct {
-        std::string *slot;
-        const char *name;
-        int64_t rows, cols;
-      } lin[] = {{&ln.wq, "attn_q", d, d},     {&ln.wk, "attn_k", kv, d},
-                 {&ln.wv, "attn_v", kv, d},    {&ln.wo, "attn_output", d, d},
-                 {&ln.gate, "ffn_gate", f, d}, {&ln.up, "ffn_up", f, d},
-                 {&ln.down, "ffn_down", d, f}};
-      for (auto &x : lin) {
-        auto r = addTernary(p + x.name + ".weight", x.rows, x.cols);
-        if (!r)
-          return r.takeError();
-        *x.slot = *r;
-      }
-      struct {
-        std::string *slot;
-        const char *name;
-        int64_t size;
-        bool required;
-      } norms[] = {{&ln.attnNorm, "attn_norm", d, true},
-                   {&ln.ffnNorm, "ffn_norm", d, true},
-                   {&ln.attnSubNorm, "attn_sub_norm", d, subNorms},
-                   {&ln.ffnSubNorm, "ffn_sub_norm", f, subNorms}};
-      for (auto &x : norms) {
-        auto r = addDense(p + x.name + ".weight", {x.size}, x.required);
-        if (!r)
-          return r.takeError();
-        *x.slot = *r;
-      }
-    }
-    return Error::success();
+  TensorNaming naming;
+  naming.embedding = "token_embd.weight";
+  naming.finalNorm = "output_norm.weight";
+  naming.head = "output.weight"; // absent when tied
+  naming.subNorms = *arch != "llama";
+  naming.layer = [](int64_t l, StringRef role) {
+    StringRef name = StringSwitch<StringRef>(role)
+                         .Case("wq", "attn_q")
+                         .Case("wk", "attn_k")
+                         .Case("wv", "attn_v")
+                         .Case("wo", "attn_output")
+                         .Case("gate", "ffn_gate")
+                         .Case("up", "ffn_up")
+                         .Case("down", "ffn_down")
+                         .Default(role); // the norms keep their role names
+    return formatv("blk.{0}.{1}.weight", l, name).str();
   };
-  if (Error e = collect())
+  if (Error e = collectTensors(md, naming, addDense, addTernary))
     return std::move(e);
 
   if (const auto *v = gguf->find("tokenizer.ggml.bos_token_id"))

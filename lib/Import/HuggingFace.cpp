@@ -136,6 +136,10 @@ Expected<ModelDescription> ternc::importHuggingFace(StringRef dir) {
     md.bos = int32_t(*b);
   if (auto e = config->getInteger("eos_token_id"))
     md.eos = int32_t(*e);
+  else if (const json::Array *list = config->getArray("eos_token_id"))
+    if (!list->empty())
+      if (auto first = (*list)[0].getAsInteger()) // e.g. Llama 3's list
+        md.eos = int32_t(*first);
   if (md.dim % md.heads || md.heads % md.kvHeads || (md.dim / md.heads) % 2)
     return fail(formatv("{0}: hidden_size {1}, {2} heads, {3} KV heads do "
                         "not form even-sized heads",
@@ -282,62 +286,34 @@ Expected<ModelDescription> ternc::importHuggingFace(StringRef dir) {
     return name;
   };
 
-  const int64_t d = md.dim, f = md.hiddenDim, kv = md.kvDim();
-  auto collect = [&]() -> Error {
-    auto e = addDense("model.embed_tokens.weight", {md.vocab, d}, true);
-    if (!e)
-      return e.takeError();
-    md.embedding = *e;
-    auto n = addDense("model.norm.weight", {d}, true);
-    if (!n)
-      return n.takeError();
-    md.finalNorm = *n;
-    auto h = addDense("lm_head.weight", {md.vocab, d}, !tied);
-    if (!h)
-      return h.takeError();
-    md.head = h->empty() ? md.embedding : *h;
-    md.layerNames.resize(md.layers);
-    for (int64_t l = 0; l < md.layers; ++l) {
-      std::string p = "model.layers." + std::to_string(l) + ".";
-      LayerNames &ln = md.layerNames[l];
-      struct {
-        std::string *slot;
-        const char *name;
-        int64_t rows, cols;
-      } lin[] = {{&ln.wq, "self_attn.q_proj", d, d},
-                 {&ln.wk, "self_attn.k_proj", kv, d},
-                 {&ln.wv, "self_attn.v_proj", kv, d},
-                 {&ln.wo, "self_attn.o_proj", d, d},
-                 {&ln.gate, "mlp.gate_proj", f, d},
-                 {&ln.up, "mlp.up_proj", f, d},
-                 {&ln.down, "mlp.down_proj", d, f}};
-      for (auto &x : lin) {
-        auto r = addTernary(p + x.name, x.rows, x.cols);
-        if (!r)
-          return r.takeError();
-        *x.slot = *r;
-      }
-      struct {
-        std::string *slot;
-        std::string name;
-        int64_t size;
-        bool required;
-      } norms[] = {{&ln.attnNorm, "input_layernorm", d, true},
-                   {&ln.ffnNorm, "post_attention_layernorm", d, true},
-                   {&ln.attnSubNorm, attnSub, d, subNorms},
-                   {&ln.ffnSubNorm, ffnSub, f, subNorms}};
-      for (auto &x : norms) {
-        if (x.name.empty())
-          continue;
-        auto r = addDense(p + x.name + ".weight", {x.size}, x.required);
-        if (!r)
-          return r.takeError();
-        *x.slot = *r;
-      }
-    }
-    return Error::success();
+  TensorNaming naming;
+  naming.embedding = "model.embed_tokens.weight";
+  naming.finalNorm = "model.norm.weight";
+  naming.head = "lm_head.weight";
+  naming.headRequired = !tied;
+  naming.subNorms = subNorms;
+  naming.layer = [&](int64_t l, StringRef role) {
+    std::string name = StringSwitch<std::string>(role)
+                           .Case("wq", "self_attn.q_proj")
+                           .Case("wk", "self_attn.k_proj")
+                           .Case("wv", "self_attn.v_proj")
+                           .Case("wo", "self_attn.o_proj")
+                           .Case("gate", "mlp.gate_proj")
+                           .Case("up", "mlp.up_proj")
+                           .Case("down", "mlp.down_proj")
+                           .Case("attn_norm", "input_layernorm")
+                           .Case("ffn_norm", "post_attention_layernorm")
+                           .Case("attn_sub_norm", attnSub)
+                           .Default(ffnSub);
+    return formatv("model.layers.{0}.{1}.weight", l, name).str();
   };
-  if (Error e = collect())
+  // Packed linears are registered by prefix (for their weight_scale).
+  auto addLinear = [&](const std::string &name, int64_t rows,
+                       int64_t cols) -> Expected<std::string> {
+    return addTernary(StringRef(name).drop_back(strlen(".weight")).str(),
+                      rows, cols);
+  };
+  if (Error e = collectTensors(md, naming, addDense, addLinear))
     return std::move(e);
 
   // The store keeps the safetensors mappings alive.

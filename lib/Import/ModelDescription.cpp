@@ -30,6 +30,59 @@ Error ModelDescription::validate() const {
   return Error::success();
 }
 
+Error ternc::collectTensors(ModelDescription &md, const TensorNaming &naming,
+                            AddDenseFn addDense, AddTernaryFn addTernary) {
+  const int64_t d = md.dim, f = md.hiddenDim, kv = md.kvDim();
+  auto e = addDense(naming.embedding, {md.vocab, d}, true);
+  if (!e)
+    return e.takeError();
+  md.embedding = *e;
+  auto n = addDense(naming.finalNorm, {d}, true);
+  if (!n)
+    return n.takeError();
+  md.finalNorm = *n;
+  auto h = addDense(naming.head, {md.vocab, d}, naming.headRequired);
+  if (!h)
+    return h.takeError();
+  md.head = h->empty() ? md.embedding : *h; // tied
+  md.layerNames.resize(md.layers);
+  for (int64_t l = 0; l < md.layers; ++l) {
+    LayerNames &ln = md.layerNames[l];
+    struct {
+      std::string *slot;
+      const char *role;
+      int64_t rows, cols;
+    } linears[] = {{&ln.wq, "wq", d, d},     {&ln.wk, "wk", kv, d},
+                   {&ln.wv, "wv", kv, d},    {&ln.wo, "wo", d, d},
+                   {&ln.gate, "gate", f, d}, {&ln.up, "up", f, d},
+                   {&ln.down, "down", d, f}};
+    for (auto &x : linears) {
+      auto r = addTernary(naming.layer(l, x.role), x.rows, x.cols);
+      if (!r)
+        return r.takeError();
+      *x.slot = *r;
+    }
+    struct {
+      std::string *slot;
+      const char *role;
+      int64_t size;
+      bool present;
+    } norms[] = {{&ln.attnNorm, "attn_norm", d, true},
+                 {&ln.ffnNorm, "ffn_norm", d, true},
+                 {&ln.attnSubNorm, "attn_sub_norm", d, naming.subNorms},
+                 {&ln.ffnSubNorm, "ffn_sub_norm", f, naming.subNorms}};
+    for (auto &x : norms) {
+      if (!x.present)
+        continue;
+      auto r = addDense(naming.layer(l, x.role), {x.size}, true);
+      if (!r)
+        return r.takeError();
+      *x.slot = *r;
+    }
+  }
+  return Error::success();
+}
+
 Expected<ModelDescription> ternc::importCheckpoint(StringRef path) {
   if (sys::fs::is_directory(path)) {
     SmallString<256> config(path);

@@ -291,6 +291,9 @@ llvm::Error declareWeights(OpBuilder &b, Location loc,
       group = (*tensor)->groupSize();
       break;
     }
+    // Probing the scales may have read the whole tensor (TQ block scales,
+    // master weights): let its pages go until the blob writer needs them.
+    md.store->release(name);
     auto type = TernaryType::get(b.getContext(), rows, cols, scale, group,
                                  WeightLayout::Canonical, 0);
     b.create<WeightOp>(loc, b.getStringAttr(symbolOf(name)),
@@ -353,7 +356,7 @@ ternc::buildModel(MLIRContext *ctx, const ModelDescription &md,
     Block *entry = fn.addEntryBlock();
     ImplicitLocOpBuilder b(loc, ctx);
     b.setInsertionPointToStart(entry);
-    // The token goes to a one-element buffer at the end of the scratch.
+    // The token goes to a one-element buffer on the stack.
     Value tokens =
         b.create<memref::AllocaOp>(MemRefType::get({1}, b.getI32Type()));
     b.create<memref::StoreOp>(entry->getArgument(0), tokens,

@@ -63,7 +63,8 @@ std::string ternc::baselineCPU(StringRef tripleStr) {
     return "generic";
   case Triple::arm:
   case Triple::thumb:
-    // armv7 hard-float Linux boards (Raspberry Pi OS 32-bit) have NEON.
+    // The armhf ABI does not promise NEON: the baseline has none (64-bit
+    // vectors). Name a CPU (or --board rpi4-32) to get NEON.
     return "generic";
   default:
     return "generic";

@@ -14,6 +14,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <unistd.h>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -239,6 +240,8 @@ void chat(Session &s, const Tokenizer &tok, Sampler &sampler,
     append("System: " + o.prompt);
     pending.push_back(eot);
   }
+  // What a fresh context starts with (BOS and the system turn).
+  const std::vector<int32_t> preamble = pending;
   std::fprintf(stderr, "interactive: type a message, an empty line or "
                        "end of input quits\n");
   std::string line;
@@ -262,8 +265,9 @@ void chat(Session &s, const Tokenizer &tok, Sampler &sampler,
     if (s.position() + int64_t(pending.size()) >= s.context()) {
       std::fprintf(stderr, "note: the context is full; starting over\n");
       s.reset();
-      pending.insert(pending.begin(),
-                     tok.bos() >= 0 ? tok.bos() : s.config().bos);
+      if (!pending.empty() && pending.front() == eot)
+        pending.erase(pending.begin()); // the closed turn is gone
+      pending.insert(pending.begin(), preamble.begin(), preamble.end());
       if (s.position() + int64_t(pending.size()) >= s.context())
         die("the message does not fit in the context");
     }
@@ -332,9 +336,18 @@ void perplexity(Session &s, const Tokenizer &tok, const std::string &path) {
 
 int main(int argc, char **argv) {
   Options o = parse(argc, argv);
+  // The program itself, wherever it was found (argv[0] may be a bare name
+  // looked up in PATH): its weights sit beside it.
+  std::string self = argv[0];
+  {
+    char buf[4096];
+    ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
+    if (n > 0)
+      self.assign(buf, size_t(n));
+  }
   Blob blob;
   std::string error;
-  if (!blob.open(o.weights, argv[0], error))
+  if (!blob.open(o.weights, self, error))
     die(error);
   ternc_weights = blob.data();
   Session s(o.context);
@@ -396,6 +409,9 @@ int main(int argc, char **argv) {
     return 0;
   }
 
+  // Without a tokenizer the program can only speak in token ids.
+  if (!tokenizer)
+    o.printIds = true;
   const bool text = tokenizer && !o.printIds;
   Sampler sampler(o.sampler);
   if (o.interactive) {

@@ -201,9 +201,9 @@ int main(int argc, char **argv) {
   cl::ParseCommandLineOptions(
       argc, argv,
       "ternc: compile ternary-weight (BitNet b1.58) models to native code\n\n"
-      "MLIR's debugging options (--mlir-print-ir-after-all, --mlir-timing,\n"
-      "--mlir-print-ir-before=PASS, ...) work too; --help-hidden lists "
-      "them.\n");
+      "MLIR's debugging options work too: --mlir-print-ir-after-all,\n"
+      "--mlir-print-ir-before=PASS, --mlir-timing, ... (tern-opt --help "
+      "lists them).\n");
 
   if (targetCPU == "help") {
     listCPUs(targetTriple);

@@ -12,8 +12,10 @@
 
 #include "ternc/Import/WeightStore.h"
 
+#include "llvm/ADT/STLFunctionalExtras.h"
 #include "llvm/Support/Error.h"
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -75,6 +77,26 @@ struct ModelDescription {
   /// Checks internal consistency (dimensions divide, names present).
   llvm::Error validate() const;
 };
+
+/// How a checkpoint names the tensors of a Llama-family model.
+struct TensorNaming {
+  std::string embedding, finalNorm, head;
+  /// The name of a layer tensor; roles: wq wk wv wo gate up down attn_norm
+  /// ffn_norm attn_sub_norm ffn_sub_norm.
+  std::function<std::string(int64_t layer, llvm::StringRef role)> layer;
+  bool headRequired = false;
+  bool subNorms = false;
+};
+using AddDenseFn = llvm::function_ref<llvm::Expected<std::string>(
+    const std::string &name, std::vector<int64_t> shape, bool required)>;
+using AddTernaryFn = llvm::function_ref<llvm::Expected<std::string>(
+    const std::string &name, int64_t rows, int64_t cols)>;
+
+/// Fills md's tensor names (embedding, norms, head, every layer) by
+/// registering each tensor through the importer's callbacks, which check it
+/// and return the store name ("" for an absent optional tensor).
+llvm::Error collectTensors(ModelDescription &md, const TensorNaming &naming,
+                           AddDenseFn addDense, AddTernaryFn addTernary);
 
 /// Reads a bitllama2.c ("ak42") checkpoint; its tokenizer is `tokenizer.bin`
 /// beside it unless given.

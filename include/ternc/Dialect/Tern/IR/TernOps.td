@@ -219,8 +219,8 @@ def Tern_RopeOp : Tern_Op<"rope"> {
   let summary = "rotary position embedding, in place";
   let description = [{
     Row m holds heads of `head_dim` features at position `start + m`. For
-    pair index i in [0, head_dim/2): `freq = theta^(-2i/head_dim)` and
-    `angle = position * freq` in f32; the pair (a, b) of features becomes
+    pair index i in [0, head_dim/2): `freq = 1 / theta^(2i/head_dim)` and
+    `angle = position * freq`, each step rounded to f32 in that order; the pair (a, b) of features becomes
     `(a*cos - b*sin, a*sin + b*cos)`. `half_split` pairs features (i,
     i + head_dim/2); `interleaved` pairs (2i, 2i + 1).
 
