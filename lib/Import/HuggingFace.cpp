@@ -310,8 +310,8 @@ Expected<ModelDescription> ternc::importHuggingFace(StringRef dir) {
   // Packed linears are registered by prefix (for their weight_scale).
   auto addLinear = [&](const std::string &name, int64_t rows,
                        int64_t cols) -> Expected<std::string> {
-    return addTernary(StringRef(name).drop_back(strlen(".weight")).str(),
-                      rows, cols);
+    return addTernary(StringRef(name).drop_back(strlen(".weight")).str(), rows,
+                      cols);
   };
   if (Error e = collectTensors(md, naming, addDense, addLinear))
     return std::move(e);

@@ -22,6 +22,10 @@ namespace {
 
 std::string symbolOf(StringRef name);
 
+/// The symbol of an int8 LM head (a separate entry: the embedding it may be
+/// tied to keeps its own precision).
+constexpr llvm::StringLiteral headSymbol = "p_lm_head_int8";
+
 /// Emits the forward pass for up to `rows` tokens into one function.
 class ForwardEmitter {
 public:
@@ -237,7 +241,16 @@ void ForwardEmitter::emit(Value tokens, Value n, Value pos, Value kc, Value vc,
   }
   b.create<RMSNormOp>(last, param(md.finalNorm), lastX,
                       b.getF32FloatAttr(md.normEps));
-  b.create<MatmulOp>(lastX, param(md.head), logits);
+  auto module = b.getBlock()->getParentOp()->getParentOfType<ModuleOp>();
+  if (auto head8 = module.lookupSymbol<ParamOp>(headSymbol)) {
+    auto sym = SymbolRefAttr::get(b.getContext(), headSymbol);
+    Value w = b.create<GetParamOp>(head8.getMemRefType(), sym);
+    Value s = b.create<GetParamScalesOp>(
+        MemRefType::get({md.vocab}, b.getF32Type()), sym);
+    b.create<MatmulOp>(lastX, w, s, logits);
+  } else {
+    b.create<MatmulOp>(lastX, param(md.head), Value(), logits);
+  }
 }
 
 /// The symbol of a store entry.
@@ -262,7 +275,7 @@ Type elementType(OpBuilder &b, ternc::DenseType t) {
 /// the store (per tensor, or per block for TQ files with varying block
 /// scales); the embedding and the LM head keep the checkpoint's precision.
 llvm::Error declareWeights(OpBuilder &b, Location loc,
-                           const ModelDescription &md) {
+                           const ModelDescription &md, bool int8Head) {
   llvm::StringSet<llvm::MallocAllocator> seen;
   auto dense = [&](StringRef name, ArrayRef<int64_t> shape, bool native) {
     if (name.empty() || !seen.insert(name).second)
@@ -271,7 +284,7 @@ llvm::Error declareWeights(OpBuilder &b, Location loc,
         native ? elementType(b, md.store->nativeType(name)) : b.getF32Type();
     b.create<ParamOp>(loc, b.getStringAttr(symbolOf(name)),
                       TypeAttr::get(MemRefType::get(shape, elem)),
-                      b.getStringAttr(name), IntegerAttr());
+                      b.getStringAttr(name), UnitAttr(), IntegerAttr());
   };
   auto ternary = [&](StringRef name, int64_t rows,
                      int64_t cols) -> llvm::Error {
@@ -303,7 +316,13 @@ llvm::Error declareWeights(OpBuilder &b, Location loc,
   };
   dense(md.embedding, {md.vocab, md.dim}, /*native=*/true);
   dense(md.finalNorm, {md.dim}, false);
-  dense(md.head, {md.vocab, md.dim}, /*native=*/true);
+  if (int8Head)
+    b.create<ParamOp>(
+        loc, b.getStringAttr(headSymbol),
+        TypeAttr::get(MemRefType::get({md.vocab, md.dim}, b.getI8Type())),
+        b.getStringAttr(md.head), b.getUnitAttr(), IntegerAttr());
+  else
+    dense(md.head, {md.vocab, md.dim}, /*native=*/true);
   for (const ternc::LayerNames &ln : md.layerNames) {
     dense(ln.attnNorm, {md.dim}, false);
     dense(ln.ffnNorm, {md.dim}, false);
@@ -334,7 +353,7 @@ ternc::buildModel(MLIRContext *ctx, const ModelDescription &md,
   OwningOpRef<ModuleOp> module = ModuleOp::create(loc);
   OpBuilder ob(ctx);
   ob.setInsertionPointToEnd(module->getBody());
-  if (llvm::Error e = declareWeights(ob, loc, md))
+  if (llvm::Error e = declareWeights(ob, loc, md, options.int8Head))
     return std::move(e);
 
   const int64_t context = options.context ? options.context : md.context;

@@ -7,6 +7,7 @@
 
 #include "llvm/Support/FormatVariadic.h"
 
+#include <cmath>
 #include <cstring>
 #include <vector>
 
@@ -80,6 +81,33 @@ static Error writeParam(ParamOp param, const ternc::WeightStore &store,
     return tensor.takeError();
   mlir::Type elem = type.getElementType();
   const int64_t total = type.getNumElements();
+  if (param.getRowScales()) {
+    // int8 per row: scale = absmax / 127, q = round_half_even(w / scale).
+    const int64_t rows = type.getDimSize(0), cols = type.getDimSize(1);
+    std::vector<float> row(cols), scales(rows);
+    std::vector<int8_t> q(cols);
+    for (int64_t r = 0; r < rows; ++r) {
+      if (Error e = (*tensor)->read(r * cols, cols, row.data()))
+        return e;
+      float absmax = 0.0f;
+      for (float w : row)
+        absmax = std::max(absmax, std::fabs(w));
+      float scale = absmax > 0.0f ? absmax / 127.0f : 1.0f;
+      for (int64_t k = 0; k < cols; ++k)
+        q[k] = int8_t(std::max(
+            -127.0f, std::min(127.0f, std::nearbyint(row[k] / scale))));
+      scales[r] = scale;
+      os.write(reinterpret_cast<const char *>(q.data()), cols);
+      written += cols;
+    }
+    while (written % TernaryType::kEntryAlign) {
+      os.write("\0", 1);
+      ++written;
+    }
+    os.write(reinterpret_cast<const char *>(scales.data()), 4 * rows);
+    written += 4 * rows;
+    return Error::success();
+  }
   constexpr int64_t kChunk = 1 << 16;
   std::vector<float> chunk(kChunk);
   std::vector<uint16_t> half(kChunk);

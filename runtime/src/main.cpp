@@ -14,7 +14,6 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <unistd.h>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -23,6 +22,7 @@
 #include <optional>
 #include <sstream>
 #include <string>
+#include <unistd.h>
 #include <vector>
 
 const uint8_t *ternc_weights = nullptr;

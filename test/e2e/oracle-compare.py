@@ -33,6 +33,38 @@ FORMATS = [("hf", "hf"), ("hf-bf16", "hf-bf16"),
 TOKENS = [1, 5, 9, 77, 200, 13, 255, 4, 4, 299]
 
 
+def shard(src, dst):
+    """Splits src/model.safetensors into two shards plus an index in dst."""
+    import json
+    import shutil
+    import struct
+    shutil.copytree(src, dst)
+    path = os.path.join(dst, "model.safetensors")
+    data = open(path, "rb").read()
+    n = struct.unpack_from("<Q", data, 0)[0]
+    header = json.loads(data[8:8 + n])
+    body = data[8 + n:]
+    names = sorted(k for k in header if k != "__metadata__")
+    halves = [names[: len(names) // 2], names[len(names) // 2:]]
+    weight_map = {}
+    for i, part in enumerate(halves):
+        fname = "model-%05d-of-00002.safetensors" % (i + 1)
+        h, chunks, off = {}, [], 0
+        for k in part:
+            b, e = header[k]["data_offsets"]
+            h[k] = dict(header[k], data_offsets=[off, off + e - b])
+            chunks.append(body[b:e])
+            off += e - b
+            weight_map[k] = fname
+        hb = json.dumps(h).encode()
+        hb += b" " * (-len(hb) % 8)
+        with open(os.path.join(dst, fname), "wb") as f:
+            f.write(struct.pack("<Q", len(hb)) + hb + b"".join(chunks))
+    os.remove(path)
+    with open(os.path.join(dst, "model.safetensors.index.json"), "w") as f:
+        json.dump({"metadata": {}, "weight_map": weight_map}, f)
+
+
 def main():
     work, runner = sys.argv[1], sys.argv[2:]
     flags = shlex.split(os.environ.get("TERNC_FLAGS", "--cpu=native"))
@@ -56,8 +88,9 @@ def main():
                         "--heads", "4", "--kv-heads", "2", "--vocab", "300",
                         "--seed", "11"],
                        check=True, capture_output=True)
+        shard(os.path.join(out, "hf"), os.path.join(out, "hf-sharded"))
         first = None
-        for fmt, rel in FORMATS:
+        for fmt, rel in FORMATS + [("hf-sharded", "hf-sharded")]:
             ckpt = os.path.join(out, rel)
             prog = os.path.join(work, "%s-%s" % (arch, fmt))
             dump = prog + ".logits"
@@ -96,6 +129,29 @@ def main():
                 check("%s %s: same logits as hf (max difference %.2g)"
                       % (arch, fmt, diff), diff <= 1e-6 * rng,
                       "formats disagree")
+    # --lm-head=int8: the head quantized per row (scale = absmax / 127).
+    ckpt = os.path.join(work, "2b4t", "hf")
+    prog = os.path.join(work, "2b4t-int8-head")
+    subprocess.run(["ternc", "-q", ckpt, "-o", prog, "--lm-head=int8"] + flags,
+                   check=True)
+    subprocess.run(runner + [prog, "--prompt-ids", " ".join(map(str, TOKENS)),
+                             "--dump-logits", prog + ".logits"],
+                   check=True, capture_output=True)
+    model = oracle.load(ckpt)
+    head = (model.head if model.head is not None else model.embed)
+    head = head.astype(np.float32)
+    scale = np.abs(head).max(axis=1, keepdims=True) / np.float32(127)
+    scale[scale == 0] = 1
+    model.head = (np.clip(np.rint(head / scale), -127, 127) * scale).astype(
+        np.float32)
+    ref = oracle.Runner(model, dtype=np.float32, bl_seq=True).forward(TOKENS)
+    got = np.fromfile(prog + ".logits", dtype=np.float32).reshape(ref.shape)
+    rng = float(ref.max() - ref.min())
+    err = float(np.abs(got - ref).max())
+    check("2b4t hf --lm-head=int8: logits vs oracle with an int8 head (max "
+          "error %.2g of range %.3g)" % (err, rng), err < 1e-3 * rng,
+          "too far from the oracle")
+
     # GGUF files written by llama.cpp's and bitnet.cpp's own tools.
     peers = os.path.join(ROOT, "test", "data", "peer-gguf")
     tokens = [1, 17, 42, 99, 256, 3, 511, 7]

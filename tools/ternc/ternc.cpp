@@ -134,6 +134,16 @@ cl::opt<std::string>
                            "tokenizer.json, tiktoken tokenizer.model; "
                            "default: the checkpoint's own)"),
                   cl::value_desc("file"), cl::cat(cat));
+enum class HeadPrecision { Native, Int8 };
+cl::opt<HeadPrecision> headPrecision(
+    "lm-head", cl::desc("Precision of the LM head in the program"),
+    cl::init(HeadPrecision::Native),
+    cl::values(clEnumValN(HeadPrecision::Native, "native",
+                          "the checkpoint's own (default)"),
+               clEnumValN(HeadPrecision::Int8, "int8",
+                          "int8 with per-row scales: fewer bytes per token, "
+                          "slightly different logits")),
+    cl::cat(cat));
 cl::opt<int64_t> prefillTokens("prefill-tokens",
                                cl::desc("Tokens per prefill call in a "
                                         "compiled model"),
@@ -278,6 +288,7 @@ int main(int argc, char **argv) {
     ternc::BuildOptions buildOptions;
     buildOptions.prefillTokens = prefillTokens;
     buildOptions.context = contextLength;
+    buildOptions.int8Head = headPrecision == HeadPrecision::Int8;
     auto built = ternc::buildModel(&context, *model, buildOptions);
     if (!built)
       return fail(built.takeError());

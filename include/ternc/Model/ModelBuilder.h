@@ -29,6 +29,9 @@ struct BuildOptions {
   int64_t prefillTokens = 16;
   /// KV-cache length; 0 means the model's own context.
   int64_t context = 0;
+  /// Quantize the LM head to int8 with per-row scales instead of keeping the
+  /// checkpoint's precision (fewer bytes per token, slightly other logits).
+  bool int8Head = false;
 };
 
 /// Entries of the `ternc_config` i64 array the module exports.

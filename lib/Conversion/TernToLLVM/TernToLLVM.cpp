@@ -58,9 +58,13 @@ struct BlobAccessLowering : public ConvertOpToLLVMPattern<OpTy> {
         op, op.getSymbolAttr());
     if (!entry || !entry.getBlobOffset())
       return rewriter.notifyMatchFailure(op, "blob entry is not laid out");
-    rewriter.replaceOp(
-        op, blobView(rewriter, op.getLoc(), *this->getTypeConverter(),
-                     op.getData().getType(), *entry.getBlobOffset()));
+    int64_t offset = *entry.getBlobOffset();
+    // The row scales of an int8 parameter follow its codes.
+    if constexpr (std::is_same_v<OpTy, GetParamScalesOp>)
+      offset += cast<ParamOp>(entry.getOperation()).getScalesOffset();
+    rewriter.replaceOp(op, blobView(rewriter, op.getLoc(),
+                                    *this->getTypeConverter(),
+                                    op.getData().getType(), offset));
     return success();
   }
 };
@@ -91,7 +95,7 @@ struct ConvertTernToLLVMPass
     populateTernToLLVMPatterns(converter, patterns);
     ConversionTarget target(*ctx);
     target.addLegalDialect<LLVM::LLVMDialect>();
-    target.addIllegalOp<WeightDataOp, GetParamOp>();
+    target.addIllegalOp<WeightDataOp, GetParamOp, GetParamScalesOp>();
     target.markUnknownOpDynamicallyLegal([](Operation *) { return true; });
     if (failed(applyPartialConversion(module, target, std::move(patterns))))
       return signalPassFailure();
@@ -108,7 +112,6 @@ struct ConvertTernToLLVMPass
 
 void mlir::tern::populateTernToLLVMPatterns(LLVMTypeConverter &converter,
                                             RewritePatternSet &patterns) {
-  patterns
-      .add<BlobAccessLowering<WeightDataOp>, BlobAccessLowering<GetParamOp>>(
-          converter);
+  patterns.add<BlobAccessLowering<WeightDataOp>, BlobAccessLowering<GetParamOp>,
+               BlobAccessLowering<GetParamScalesOp>>(converter);
 }

@@ -61,6 +61,8 @@ Value loadF32(ImplicitLocOpBuilder &b, Value memref, ValueRange indices) {
         wide, b.create<arith::ConstantOp>(b.getI32IntegerAttr(16)));
     return b.create<arith::BitcastOp>(b.getF32Type(), high);
   }
+  if (v.getType().isInteger(8))
+    return b.create<arith::SIToFPOp>(b.getF32Type(), v);
   if (!v.getType().isF32())
     v = b.create<arith::ExtFOp>(b.getF32Type(), v);
   return v;
@@ -346,6 +348,9 @@ struct MatmulLowering : public OpConversionPattern<MatmulOp> {
               yield(kb, {kb.template create<arith::AddFOp>(
                             s[0], kb.template create<arith::MulFOp>(wv, xv))});
             })[0];
+        if (Value scales = adaptor.getWeightScales())
+          acc = nb.template create<arith::MulFOp>(
+              acc, nb.template create<memref::LoadOp>(scales, n));
         nb.template create<memref::StoreOp>(acc, y, ValueRange{m, n});
         yield(nb);
       });

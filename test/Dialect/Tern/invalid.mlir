@@ -315,3 +315,25 @@ func.func @matmul_n(%x: memref<1x8xf32>, %w: memref<4x8xf16>, %y: memref<1x5xf32
   tern.matmul %x, %w into %y : memref<1x8xf32>, memref<4x8xf16>, memref<1x5xf32>
   return
 }
+
+// -----
+
+// expected-error@+1 {{'tern.param' op an i8 parameter is a [N, K] matrix with row_scales, and only it has them}}
+tern.param @p : memref<4x8xi8> from "p"
+
+// -----
+
+tern.param @p : memref<4x8xf32> from "p"
+func.func @scales_of_float() {
+  // expected-error@+1 {{'tern.get_param_scales' op references @p, which is not a tern.param with row_scales}}
+  %0 = tern.get_param_scales @p : memref<4xf32>
+  return
+}
+
+// -----
+
+func.func @matmul_i8_unscaled(%x: memref<1x8xf32>, %w: memref<4x8xi8>, %y: memref<1x4xf32>) {
+  // expected-error@+1 {{'tern.matmul' op an i8 weight needs its per-row weight_scales}}
+  tern.matmul %x, %w into %y : memref<1x8xf32>, memref<4x8xi8>, memref<1x4xf32>
+  return
+}

@@ -83,3 +83,18 @@ func.func @layer(%ids: memref<2xi32>, %h: memref<2x128xf32>, %x: memref<2x128xf3
   tern.matmul %h, %head into %logits : memref<2x128xf32>, memref<512x128xf16>, memref<2x512xf32>
   return
 }
+
+// -----
+
+// An int8 LM head with per-row scales.
+// CHECK: tern.param @head8 : memref<512x128xi8> from "output.weight" row_scales
+tern.param @head8 : memref<512x128xi8> from "output.weight" row_scales
+// CHECK-LABEL: func.func @int8_head
+func.func @int8_head(%h: memref<1x128xf32>, %logits: memref<1x512xf32>) {
+  %w = tern.get_param @head8 : memref<512x128xi8>
+  // CHECK: %[[S:.*]] = tern.get_param_scales @head8 : memref<512xf32>
+  %s = tern.get_param_scales @head8 : memref<512xf32>
+  // CHECK: tern.matmul %{{.*}}, %{{.*}} scaled(%[[S]] : memref<512xf32>) into %{{.*}} : memref<1x128xf32>, memref<512x128xi8>, memref<1x512xf32>
+  tern.matmul %h, %w scaled(%s : memref<512xf32>) into %logits : memref<1x128xf32>, memref<512x128xi8>, memref<1x512xf32>
+  return
+}

@@ -44,3 +44,15 @@ module {
   tern.weight @w : !tern.ternary<2x8, per_row, canonical> from "w"
   tern.param @head : memref<3x20xf16> from "head"
 }
+
+// -----
+
+// An int8 parameter with row scales: 3x100 codes (300 bytes), scales at 320,
+// entry 320 + 12 -> 384 bytes.
+// CHECK-LABEL: module attributes {tern.weights_size = 448 : i64}
+// CHECK: tern.param @head8 : memref<3x100xi8> from "head" row_scales at 0
+// CHECK: tern.param @norm : memref<5xf32> from "norm" at 384
+module {
+  tern.param @head8 : memref<3x100xi8> from "head" row_scales
+  tern.param @norm : memref<5xf32> from "norm"
+}

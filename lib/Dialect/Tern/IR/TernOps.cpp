@@ -168,9 +168,19 @@ void WeightOp::setBlobOffset(int64_t offset) {
   setOffsetAttr(Builder(getContext()).getI64IntegerAttr(offset));
 }
 
-int64_t ParamOp::getEntryBytes() {
+int64_t ParamOp::getDataBytes() {
   MemRefType type = getMemRefType();
-  int64_t bytes = type.getNumElements() * type.getElementTypeBitWidth() / 8;
+  return type.getNumElements() * type.getElementTypeBitWidth() / 8;
+}
+
+int64_t ParamOp::getScalesOffset() {
+  return llvm::alignTo(getDataBytes(), TernaryType::kEntryAlign);
+}
+
+int64_t ParamOp::getEntryBytes() {
+  int64_t bytes = getDataBytes();
+  if (getRowScales())
+    bytes = getScalesOffset() + 4 * getMemRefType().getDimSize(0);
   return llvm::alignTo(bytes, TernaryType::kEntryAlign);
 }
 StringRef ParamOp::getStoreName() { return getSource(); }
@@ -188,6 +198,10 @@ LogicalResult ParamOp::verify() {
     return emitOpError() << "needs the name of its weight-store entry";
   if (!getMemRefType().getLayout().isIdentity())
     return emitOpError() << "must be a contiguous (identity layout) memref";
+  bool isI8 = getMemRefType().getElementType().isInteger(8);
+  if (isI8 != bool(getRowScales()) || (isI8 && getMemRefType().getRank() != 2))
+    return emitOpError() << "an i8 parameter is a [N, K] matrix with "
+                            "row_scales, and only it has them";
   if (std::optional<int64_t> offset = getOffset())
     if (*offset < 0 || *offset % TernaryType::kEntryAlign != 0)
       return emitOpError() << "offset " << *offset
@@ -206,6 +220,20 @@ LogicalResult GetParamOp::verifySymbolUses(SymbolTableCollection &symbolTable) {
     return emitOpError() << "result type " << getData().getType()
                          << " differs from " << getParamAttr() << "'s "
                          << param.getMemRefType();
+  return success();
+}
+
+LogicalResult
+GetParamScalesOp::verifySymbolUses(SymbolTableCollection &symbolTable) {
+  auto param =
+      symbolTable.lookupNearestSymbolFrom<ParamOp>(*this, getParamAttr());
+  if (!param || !param.getRowScales())
+    return emitOpError() << "references " << getParamAttr()
+                         << ", which is not a tern.param with row_scales";
+  int64_t rows = param.getMemRefType().getDimSize(0);
+  if (getData().getType() !=
+      MemRefType::get({rows}, Float32Type::get(getContext())))
+    return emitOpError() << "result must be memref<" << rows << "xf32>";
   return success();
 }
 
@@ -328,5 +356,13 @@ LogicalResult MatmulOp::verify() {
                          << " columns";
   if (!compatible(in.getDimSize(0), out.getDimSize(0)))
     return emitOpError() << "input and output row counts differ";
+  bool isI8 = w.getElementType().isInteger(8);
+  if (isI8 && !getWeightScales())
+    return emitOpError() << "an i8 weight needs its per-row weight_scales";
+  if (Value s = getWeightScales())
+    if (!compatible(cast<MemRefType>(s.getType()).getDimSize(0),
+                    w.getDimSize(0)))
+      return emitOpError() << "weight_scales must have one entry per weight "
+                              "row";
   return success();
 }

@@ -57,25 +57,36 @@ def Tern_ParamOp : Tern_Op<"param", [Symbol, IsolatedFromAbove,
     embedding table, norm weights, a full-precision LM head. `type` is the
     static, contiguous memref it is read as at run time (f32, f16 or bf16
     elements); the blob writer converts the store's data to that element
-    type. `offset` is set by `tern-pack-weights`.
+    type. An i8 matrix [N, K] (`row_scales`) is the store's matrix quantized
+    per row: `scale[n] = max_k |w[n, k]| / 127` (1 for an all-zero row),
+    `q = round_half_even(w / scale)`; its N f32 scales follow the codes in
+    the entry, 64-byte aligned (`tern.get_param_scales`). `offset` is set by
+    `tern-pack-weights`.
 
     ```mlir
     tern.param @embed : memref<512x128xf32> from "tok_embeddings"
     tern.param @head : memref<128256x2560xf16> from "token_embd.weight" at 409664
+    tern.param @head8 : memref<128256x2560xi8> from "token_embd.weight" row_scales
     ```
   }];
   let arguments = (ins
     SymbolNameAttr:$sym_name,
-    TypeAttrOf<StaticShapeMemRefOf<[F32, F16, BF16]>>:$type,
+    TypeAttrOf<StaticShapeMemRefOf<[F32, F16, BF16, I8]>>:$type,
     StrAttr:$source,
+    UnitAttr:$row_scales,
     OptionalAttr<I64Attr>:$offset
   );
   let assemblyFormat = [{
-    $sym_name `:` $type `from` $source (`at` $offset^)? attr-dict
+    $sym_name `:` $type `from` $source (`row_scales` $row_scales^)?
+    (`at` $offset^)? attr-dict
   }];
   let hasVerifier = 1;
   let extraClassDeclaration = [{
     MemRefType getMemRefType() { return ::llvm::cast<MemRefType>(getType()); }
+    /// Bytes of the elements (before any row scales).
+    int64_t getDataBytes();
+    /// Offset of the row scales inside the entry (`row_scales` only).
+    int64_t getScalesOffset();
   }];
 }
 
@@ -89,6 +100,22 @@ def Tern_GetParamOp : Tern_Op<"get_param",
   }];
   let arguments = (ins FlatSymbolRefAttr:$param);
   let results = (outs AnyStaticShapeMemRef:$data);
+  let assemblyFormat = "$param attr-dict `:` type($data)";
+  let extraClassDeclaration = [{
+    FlatSymbolRefAttr getSymbolAttr() { return getParamAttr(); }
+  }];
+}
+
+def Tern_GetParamScalesOp : Tern_Op<"get_param_scales",
+    [Pure, DeclareOpInterfaceMethods<SymbolUserOpInterface>]> {
+  let summary = "the per-row scales of an int8 dense parameter";
+  let description = [{
+    ```mlir
+    %s = tern.get_param_scales @head8 : memref<128256xf32>
+    ```
+  }];
+  let arguments = (ins FlatSymbolRefAttr:$param);
+  let results = (outs StaticShapeMemRefOf<[F32]>:$data);
   let assemblyFormat = "$param attr-dict `:` type($data)";
   let extraClassDeclaration = [{
     FlatSymbolRefAttr getSymbolAttr() { return getParamAttr(); }
@@ -316,19 +343,23 @@ def Tern_MatmulOp : Tern_Op<"matmul"> {
   let summary = "dense x times a dense weight matrix, transposed (LM head)";
   let description = [{
     `output[m, n] = sum_k input[m, k] * f32(weight[n, k])`, summed in order
-    in f32.
+    in f32; with `weight_scales` (required for an i8 weight) the sum is then
+    multiplied by `weight_scales[n]`.
 
     ```mlir
     tern.matmul %h, %w into %logits : memref<1x128xf32>, memref<512x128xf32>, memref<1x512xf32>
+    tern.matmul %h, %w8 scaled(%s : memref<512xf32>) into %logits : memref<1x128xf32>, memref<512x128xi8>, memref<1x512xf32>
     ```
   }];
   let arguments = (ins
     Arg<MemRefRankOf<[F32], [2]>, "input [M, K]", [MemRead]>:$input,
-    Arg<MemRefRankOf<[F32, F16, BF16], [2]>, "weight [N, K]", [MemRead]>:$weight,
+    Arg<MemRefRankOf<[F32, F16, BF16, I8], [2]>, "weight [N, K]", [MemRead]>:$weight,
+    Arg<Optional<MemRefRankOf<[F32], [1]>>, "per-row weight scales [N]", [MemRead]>:$weight_scales,
     Arg<MemRefRankOf<[F32], [2]>, "output [M, N]", [MemWrite]>:$output
   );
   let assemblyFormat = [{
-    $input `,` $weight `into` $output attr-dict `:`
+    $input `,` $weight (`scaled` `(` $weight_scales^ `:` type($weight_scales) `)`)?
+    `into` $output attr-dict `:`
     type($input) `,` type($weight) `,` type($output)
   }];
   let hasVerifier = 1;
