@@ -34,6 +34,7 @@ void tern::buildTernLoweringPipeline(OpPassManager &pm, bool mcaMarkers) {
   pm.addPass(createConvertTernToVector(toVector));
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
+  pm.addPass(createTernOutlineParallel());
   pm.addPass(createConvertTernToLLVM());
   pm.addPass(createConvertSCFToCFPass());
   pm.addPass(createConvertVectorToLLVMPass());

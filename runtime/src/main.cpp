@@ -9,6 +9,7 @@
 #include "Blob.h"
 #include "Sampler.h"
 #include "Session.h"
+#include "ThreadPool.h"
 #include "ternc/abi.h"
 #include "tokenizer/Tokenizer.h"
 
@@ -350,6 +351,7 @@ int main(int argc, char **argv) {
   if (!blob.open(o.weights, self, error))
     die(error);
   ternc_weights = blob.data();
+  setThreadCount(o.threads);
   Session s(o.context);
   const ModelConfig &c = s.config();
 

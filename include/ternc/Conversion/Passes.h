@@ -4,6 +4,7 @@
 #define TERNC_CONVERSION_PASSES_H
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
@@ -17,6 +18,10 @@ class RewritePatternSet;
 class LLVMTypeConverter;
 
 namespace tern {
+
+/// Marks an scf.for whose iterations write disjoint outputs, so that
+/// tern-outline-parallel may run them on the runtime's threads.
+inline constexpr llvm::StringLiteral kParallelAttrName = "tern.parallel";
 
 /// Patterns lowering tern.quantize and tern.linear to scf + vector;
 /// `mcaMarkers` brackets the chunk loop body with llvm-mca markers.

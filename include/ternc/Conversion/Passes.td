@@ -42,4 +42,24 @@ def ConvertTernToLLVM : Pass<"convert-tern-to-llvm", "::mlir::ModuleOp"> {
   let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
 }
 
+def TernOutlineParallel : Pass<"tern-outline-parallel", "::mlir::ModuleOp"> {
+  let summary = "run marked loops on the runtime's thread pool";
+  let description = [{
+    Every `scf.for` marked `tern.parallel` (its iterations write disjoint
+    outputs, e.g. the rows of a `tern.linear`) is outlined into a function
+    `(ctx, begin, end)` that runs iterations [begin, end), and replaced by a
+    call `ternc_parallel_for(fn, ctx, lb, ub)` to the runtime, which splits
+    the range across its threads. Values the loop uses are passed in a
+    stack struct `ctx` (memrefs as their LLVM descriptors, bridged with
+    unrealized casts that the LLVM conversions remove); constants and pure
+    values computable from them are recomputed inside instead. Every
+    output element is computed by the same code whatever the split, so
+    results are bit-identical for any thread count.
+  }];
+  let dependentDialects = [
+    "::mlir::LLVM::LLVMDialect", "::mlir::func::FuncDialect",
+    "::mlir::arith::ArithDialect", "::mlir::scf::SCFDialect"
+  ];
+}
+
 #endif // TERNC_CONVERSION_PASSES_TD

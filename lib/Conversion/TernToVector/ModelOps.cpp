@@ -25,7 +25,7 @@ using BodyFn = function_ref<void(ImplicitLocOpBuilder &, Value, ValueRange)>;
 
 /// scf.for from `lb` to `ub` (index values) with `inits`; returns results.
 ValueRange loop(ImplicitLocOpBuilder &b, Value lb, Value ub, ValueRange inits,
-                BodyFn body) {
+                BodyFn body, bool parallel = false) {
   Value one = b.create<arith::ConstantIndexOp>(1);
   auto op = b.create<scf::ForOp>(
       lb, ub, one, inits,
@@ -33,6 +33,10 @@ ValueRange loop(ImplicitLocOpBuilder &b, Value lb, Value ub, ValueRange inits,
         ImplicitLocOpBuilder ib(loc, nb);
         body(ib, iv, args);
       });
+  // Iterations write disjoint outputs: tern-outline-parallel may split
+  // them across the runtime's threads.
+  if (parallel)
+    op->setAttr(kParallelAttrName, b.getUnitAttr());
   return op.getResults();
 }
 
@@ -339,21 +343,25 @@ struct MatmulLowering : public OpConversionPattern<MatmulOp> {
     Value c0 = cIdx(b, 0), zero = cF32(b, 0.0f);
     Value kDim = dim(b, x, 1);
     loop(b, c0, dim(b, x, 0), {}, [&](auto &ib, Value m, ValueRange) {
-      loop(ib, c0, dim(ib, w, 0), {}, [&](auto &nb, Value n, ValueRange) {
-        Value acc =
-            loop(nb, c0, kDim, {zero}, [&](auto &kb, Value k, ValueRange s) {
-              Value wv = loadF32(kb, w, {n, k});
-              Value xv =
-                  kb.template create<memref::LoadOp>(x, ValueRange{m, k});
-              yield(kb, {kb.template create<arith::AddFOp>(
+      loop(
+          ib, c0, dim(ib, w, 0), {},
+          [&](auto &nb, Value n, ValueRange) {
+            Value acc = loop(
+                nb, c0, kDim, {zero}, [&](auto &kb, Value k, ValueRange s) {
+                  Value wv = loadF32(kb, w, {n, k});
+                  Value xv =
+                      kb.template create<memref::LoadOp>(x, ValueRange{m, k});
+                  yield(kb,
+                        {kb.template create<arith::AddFOp>(
                             s[0], kb.template create<arith::MulFOp>(wv, xv))});
-            })[0];
-        if (Value scales = adaptor.getWeightScales())
-          acc = nb.template create<arith::MulFOp>(
-              acc, nb.template create<memref::LoadOp>(scales, n));
-        nb.template create<memref::StoreOp>(acc, y, ValueRange{m, n});
-        yield(nb);
-      });
+                })[0];
+            if (Value scales = adaptor.getWeightScales())
+              acc = nb.template create<arith::MulFOp>(
+                  acc, nb.template create<memref::LoadOp>(scales, n));
+            nb.template create<memref::StoreOp>(acc, y, ValueRange{m, n});
+            yield(nb);
+          },
+          /*parallel=*/true);
       yield(ib);
     });
     rewriter.eraseOp(op);

@@ -282,7 +282,7 @@ struct LinearLowering : public OpConversionPattern<LinearOp> {
         [&](OpBuilder &mb, Location ml, Value m, ValueRange) {
           ImplicitLocOpBuilder mbb(ml, mb);
           Value sxm = mbb.create<memref::LoadOp>(sx, ValueRange{m});
-          mbb.create<scf::ForOp>(
+          auto rows = mbb.create<scf::ForOp>(
               c0, cN, c1, ValueRange{},
               [&](OpBuilder &nb, Location nl, Value n, ValueRange) {
                 ImplicitLocOpBuilder ib(nl, nb);
@@ -329,6 +329,8 @@ struct LinearLowering : public OpConversionPattern<LinearOp> {
                   mcaMarker(ib, op, "END");
                 ib.create<scf::YieldOp>();
               });
+          // Output elements are independent: threads may share them.
+          rows->setAttr(kParallelAttrName, mbb.getUnitAttr());
           mbb.create<scf::YieldOp>();
         });
     rewriter.eraseOp(op);

@@ -38,6 +38,14 @@ extern const uint64_t ternc_weights_size;
 /* Alignment the runtime guarantees for `ternc_weights`. */
 #define TERNC_WEIGHTS_ALIGN 64
 
+/* Defined by the runtime, called by generated code: run body(ctx, b, e) over
+ * sub-ranges [b, e) that together cover [begin, end), possibly on several
+ * threads, and return when all have finished. Each index must be handled
+ * exactly once; the split must not change any result. */
+typedef void (*ternc_body_fn)(void *ctx, int64_t begin, int64_t end);
+void ternc_parallel_for(ternc_body_fn body, void *ctx, int64_t begin,
+                        int64_t end);
+
 /* A compiled model (`ternc CHECKPOINT`) also defines the following. */
 
 /* Configuration, indexed by the TERNC_CONFIG_* constants. */

@@ -1,0 +1,16 @@
+//===- ThreadPool.h - the threads generated code runs on ---------*- C++
+//-*-===//
+
+#ifndef TERNC_RUNTIME_THREADPOOL_H
+#define TERNC_RUNTIME_THREADPOOL_H
+
+namespace ternc::rt {
+
+/// Sets the number of threads ternc_parallel_for uses (1 = the calling
+/// thread only). Call before the first model call.
+void setThreadCount(int threads);
+int threadCount();
+
+} // namespace ternc::rt
+
+#endif // TERNC_RUNTIME_THREADPOOL_H
