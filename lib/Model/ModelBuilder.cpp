@@ -138,6 +138,12 @@ private:
                        FlatSymbolRefAttr::get(b.getContext(), symbolFor(name)),
                        qs.first, qs.second, out);
   }
+  /// The LM head sums in 16 interleaved lanes (vector code, the same
+  /// result on every target), except for bitllama2.c, whose reference
+  /// runner sums in order and whose greedy generations ternc reproduces.
+  int64_t headLanes() const {
+    return md.scheme == ternc::LinearScheme::BitLlama2c ? 1 : 16;
+  }
   QuantScheme scheme() const {
     return md.scheme == ternc::LinearScheme::BitLlama2c
                ? QuantScheme::BitLlama2c
@@ -247,9 +253,9 @@ void ForwardEmitter::emit(Value tokens, Value n, Value pos, Value kc, Value vc,
     Value w = b.create<GetParamOp>(head8.getMemRefType(), sym);
     Value s = b.create<GetParamScalesOp>(
         MemRefType::get({md.vocab}, b.getF32Type()), sym);
-    b.create<MatmulOp>(lastX, w, s, logits);
+    b.create<MatmulOp>(lastX, w, s, logits, headLanes());
   } else {
-    b.create<MatmulOp>(lastX, param(md.head), Value(), logits);
+    b.create<MatmulOp>(lastX, param(md.head), Value(), logits, headLanes());
   }
 }
 

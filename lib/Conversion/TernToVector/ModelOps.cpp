@@ -342,19 +342,66 @@ struct MatmulLowering : public OpConversionPattern<MatmulOp> {
           y = adaptor.getOutput();
     Value c0 = cIdx(b, 0), zero = cF32(b, 0.0f);
     Value kDim = dim(b, x, 1);
+    const int64_t lanes = op.getLanes();
+    Type wElem = cast<MemRefType>(w.getType()).getElementType();
+    auto vW = VectorType::get({lanes}, wElem);
+    auto vF = VectorType::get({lanes}, b.getF32Type());
+    Value wPad = b.create<arith::ConstantOp>(b.getZeroAttr(wElem));
+    Value vZero = b.create<arith::ConstantOp>(b.getZeroAttr(vF));
+    // Widens a vector of weights to f32 like loadF32 does for scalars.
+    auto widen = [&](ImplicitLocOpBuilder &kb, Value v) -> Value {
+      if (wElem.isBF16()) {
+        auto vI16 = VectorType::get({lanes}, kb.getI16Type());
+        auto vI32 = VectorType::get({lanes}, kb.getI32Type());
+        Value bits = kb.create<arith::BitcastOp>(vI16, v);
+        Value high = kb.create<arith::ShLIOp>(
+            kb.create<arith::ExtUIOp>(vI32, bits),
+            kb.create<arith::ConstantOp>(
+                DenseElementsAttr::get(vI32, kb.getI32IntegerAttr(16))));
+        return kb.create<arith::BitcastOp>(vF, high);
+      }
+      if (wElem.isInteger(8))
+        return kb.create<arith::SIToFPOp>(vF, v);
+      if (!wElem.isF32())
+        return kb.create<arith::ExtFOp>(vF, v);
+      return v;
+    };
     loop(b, c0, dim(b, x, 0), {}, [&](auto &ib, Value m, ValueRange) {
       loop(
           ib, c0, dim(ib, w, 0), {},
           [&](auto &nb, Value n, ValueRange) {
-            Value acc = loop(
-                nb, c0, kDim, {zero}, [&](auto &kb, Value k, ValueRange s) {
-                  Value wv = loadF32(kb, w, {n, k});
-                  Value xv =
-                      kb.template create<memref::LoadOp>(x, ValueRange{m, k});
-                  yield(kb,
-                        {kb.template create<arith::AddFOp>(
-                            s[0], kb.template create<arith::MulFOp>(wv, xv))});
-                })[0];
+            Value acc;
+            if (lanes == 1) {
+              acc = loop(
+                  nb, c0, kDim, {zero}, [&](auto &kb, Value k, ValueRange s) {
+                    Value wv = loadF32(kb, w, {n, k});
+                    Value xv =
+                        kb.template create<memref::LoadOp>(x, ValueRange{m, k});
+                    yield(kb, {kb.template create<arith::AddFOp>(
+                                  s[0],
+                                  kb.template create<arith::MulFOp>(wv, xv))});
+                  })[0];
+            } else {
+              // `lanes` interleaved partial sums (reads past K are masked
+              // to 0, adding exact zeros), then an in-order reduction.
+              Value partial =
+                  nb.template create<scf::ForOp>(
+                        c0, kDim, cIdx(nb, lanes), ValueRange{vZero},
+                        [&](OpBuilder &lb, Location l, Value k, ValueRange s) {
+                          ImplicitLocOpBuilder kb(l, lb);
+                          Value wv =
+                              widen(kb, kb.create<vector::TransferReadOp>(
+                                            vW, w, ValueRange{n, k}, wPad));
+                          Value xv = kb.create<vector::TransferReadOp>(
+                              vF, x, ValueRange{m, k}, zero);
+                          kb.create<scf::YieldOp>(
+                              ValueRange{kb.create<arith::AddFOp>(
+                                  s[0], kb.create<arith::MulFOp>(wv, xv))});
+                        })
+                      .getResult(0);
+              acc = nb.template create<vector::ReductionOp>(
+                  vector::CombiningKind::ADD, partial);
+            }
             if (Value scales = adaptor.getWeightScales())
               acc = nb.template create<arith::MulFOp>(
                   acc, nb.template create<memref::LoadOp>(scales, n));

@@ -122,3 +122,20 @@ func.func @add(%a: memref<2x4xf32>, %b: memref<2x4xf32>) {
   tern.add %a, %b into %a : memref<2x4xf32>, memref<2x4xf32>, memref<2x4xf32>
   return
 }
+
+// -----
+
+// lanes = 16: interleaved partial sums in a vector (masked at the K tail),
+// then an in-order reduction; f16 weights widen as vectors.
+// CHECK-LABEL: func.func @matmul_lanes
+// CHECK: %[[P:.*]] = scf.for %{{.*}} = %{{.*}} to %{{.*}} step %c16 iter_args(%[[ACC:.*]] = %{{.*}}) -> (vector<16xf32>) {
+// CHECK:   %[[W:.*]] = vector.transfer_read %{{.*}} : memref<5x40xf16>, vector<16xf16>
+// CHECK:   %[[WF:.*]] = arith.extf %[[W]] : vector<16xf16> to vector<16xf32>
+// CHECK:   %[[X:.*]] = vector.transfer_read %{{.*}} : memref<2x40xf32>, vector<16xf32>
+// CHECK:   %[[M:.*]] = arith.mulf %[[WF]], %[[X]] : vector<16xf32>
+// CHECK:   arith.addf %[[ACC]], %[[M]] : vector<16xf32>
+// CHECK: vector.reduction <add>, %[[P]] : vector<16xf32> into f32
+func.func @matmul_lanes(%x: memref<2x40xf32>, %w: memref<5x40xf16>, %y: memref<2x5xf32>) {
+  tern.matmul %x, %w into %y {lanes = 16 : i64} : memref<2x40xf32>, memref<5x40xf16>, memref<2x5xf32>
+  return
+}

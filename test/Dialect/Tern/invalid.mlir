@@ -337,3 +337,11 @@ func.func @matmul_i8_unscaled(%x: memref<1x8xf32>, %w: memref<4x8xi8>, %y: memre
   tern.matmul %x, %w into %y : memref<1x8xf32>, memref<4x8xi8>, memref<1x4xf32>
   return
 }
+
+// -----
+
+func.func @matmul_lanes(%x: memref<1x8xf32>, %w: memref<4x8xf16>, %y: memref<1x4xf32>) {
+  // expected-error@+1 {{'tern.matmul' op lanes must be a power of two in [1, 64], got 12}}
+  tern.matmul %x, %w into %y {lanes = 12 : i64} : memref<1x8xf32>, memref<4x8xf16>, memref<1x4xf32>
+  return
+}

@@ -356,6 +356,9 @@ LogicalResult MatmulOp::verify() {
                          << " columns";
   if (!compatible(in.getDimSize(0), out.getDimSize(0)))
     return emitOpError() << "input and output row counts differ";
+  if (getLanes() < 1 || getLanes() > 64 || (getLanes() & (getLanes() - 1)))
+    return emitOpError() << "lanes must be a power of two in [1, 64], got "
+                         << getLanes();
   bool isI8 = w.getElementType().isInteger(8);
   if (isI8 && !getWeightScales())
     return emitOpError() << "an i8 weight needs its per-row weight_scales";

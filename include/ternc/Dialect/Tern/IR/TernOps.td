@@ -342,9 +342,13 @@ def Tern_AddOp : Tern_Op<"add"> {
 def Tern_MatmulOp : Tern_Op<"matmul"> {
   let summary = "dense x times a dense weight matrix, transposed (LM head)";
   let description = [{
-    `output[m, n] = sum_k input[m, k] * f32(weight[n, k])`, summed in order
-    in f32; with `weight_scales` (required for an i8 weight) the sum is then
-    multiplied by `weight_scales[n]`.
+    `output[m, n] = sum_k input[m, k] * f32(weight[n, k])` in f32; with
+    `weight_scales` (required for an i8 weight) the sum is then multiplied
+    by `weight_scales[n]`. The order of the sum is part of the definition:
+    with `lanes = 1` (default) k runs in order; with `lanes = L`, partial
+    sum j (j < L) adds the products of k = j, j + L, j + 2L, ... in order,
+    and the L partial sums are then added in order of j. Results are thus
+    the same on every target for a given `lanes`.
 
     ```mlir
     tern.matmul %h, %w into %logits : memref<1x128xf32>, memref<512x128xf32>, memref<1x512xf32>
@@ -355,7 +359,8 @@ def Tern_MatmulOp : Tern_Op<"matmul"> {
     Arg<MemRefRankOf<[F32], [2]>, "input [M, K]", [MemRead]>:$input,
     Arg<MemRefRankOf<[F32, F16, BF16, I8], [2]>, "weight [N, K]", [MemRead]>:$weight,
     Arg<Optional<MemRefRankOf<[F32], [1]>>, "per-row weight scales [N]", [MemRead]>:$weight_scales,
-    Arg<MemRefRankOf<[F32], [2]>, "output [M, N]", [MemWrite]>:$output
+    Arg<MemRefRankOf<[F32], [2]>, "output [M, N]", [MemWrite]>:$output,
+    DefaultValuedAttr<I64Attr, "1">:$lanes
   );
   let assemblyFormat = [{
     $input `,` $weight (`scaled` `(` $weight_scales^ `:` type($weight_scales) `)`)?
