@@ -97,22 +97,20 @@ Expected<ModelDescription> ternc::importGguf(StringRef path) {
                           path, key, v->offset));
     return float(*x);
   };
-#define TRY_ASSIGN(lhs, expr)                                                  \
-  do {                                                                         \
-    auto value = (expr);                                                       \
-    if (!value)                                                                \
-      return value.takeError();                                                \
-    lhs = *value;                                                              \
-  } while (0)
-  TRY_ASSIGN(md.dim, integer("embedding_length", true, 0));
-  TRY_ASSIGN(md.hiddenDim, integer("feed_forward_length", true, 0));
-  TRY_ASSIGN(md.layers, integer("block_count", true, 0));
-  TRY_ASSIGN(md.heads, integer("attention.head_count", true, 0));
-  TRY_ASSIGN(md.kvHeads, integer("attention.head_count_kv", false, md.heads));
-  TRY_ASSIGN(md.context, integer("context_length", false, 4096));
-  TRY_ASSIGN(md.normEps, real("attention.layer_norm_rms_epsilon", 1e-5f));
-  TRY_ASSIGN(md.ropeTheta, real("rope.freq_base", 10000.0f));
-#undef TRY_ASSIGN
+  if (Error e = firstError(
+          assignOr(md.dim, integer("embedding_length", true, 0)),
+          assignOr(md.hiddenDim, integer("feed_forward_length", true, 0)),
+          assignOr(md.layers, integer("block_count", true, 0)),
+          assignOr(md.heads, integer("attention.head_count", true, 0)),
+          assignOr(md.context, integer("context_length", false, 4096)),
+          assignOr(md.normEps, real("attention.layer_norm_rms_epsilon", 1e-5f)),
+          assignOr(md.ropeTheta, real("rope.freq_base", 10000.0f))))
+    return std::move(e);
+  // Arguments are evaluated in no set order: the KV heads default to the
+  // heads, so they are read after them.
+  if (Error e = assignOr(md.kvHeads,
+                         integer("attention.head_count_kv", false, md.heads)))
+    return std::move(e);
 
   // Tensors by name, each checked against the file.
   auto mapped = [&](const GgufTensorInfo &t) -> Expected<MappedTensor> {

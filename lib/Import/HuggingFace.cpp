@@ -102,21 +102,19 @@ Expected<ModelDescription> ternc::importHuggingFace(StringRef dir) {
           formatv("{0}: '{1}' = {2} is out of range", configPath, key, *v));
     return *v;
   };
-#define TRY_ASSIGN(lhs, expr)                                                  \
-  do {                                                                         \
-    auto value = (expr);                                                       \
-    if (!value)                                                                \
-      return value.takeError();                                                \
-    lhs = *value;                                                              \
-  } while (0)
-  TRY_ASSIGN(md.dim, integer("hidden_size", std::nullopt));
-  TRY_ASSIGN(md.hiddenDim, integer("intermediate_size", std::nullopt));
-  TRY_ASSIGN(md.layers, integer("num_hidden_layers", std::nullopt));
-  TRY_ASSIGN(md.heads, integer("num_attention_heads", std::nullopt));
-  TRY_ASSIGN(md.kvHeads, integer("num_key_value_heads", md.heads));
-  TRY_ASSIGN(md.vocab, integer("vocab_size", std::nullopt));
-  TRY_ASSIGN(md.context, integer("max_position_embeddings", int64_t(2048)));
-#undef TRY_ASSIGN
+  if (Error e = firstError(
+          assignOr(md.dim, integer("hidden_size", std::nullopt)),
+          assignOr(md.hiddenDim, integer("intermediate_size", std::nullopt)),
+          assignOr(md.layers, integer("num_hidden_layers", std::nullopt)),
+          assignOr(md.heads, integer("num_attention_heads", std::nullopt)),
+          assignOr(md.vocab, integer("vocab_size", std::nullopt)),
+          assignOr(md.context,
+                   integer("max_position_embeddings", int64_t(2048)))))
+    return std::move(e);
+  // Arguments are evaluated in no set order: the KV heads default to the
+  // heads, so they are read after them.
+  if (Error e = assignOr(md.kvHeads, integer("num_key_value_heads", md.heads)))
+    return std::move(e);
   md.normEps = float(config->getNumber("rms_norm_eps").value_or(1e-6));
   md.ropeTheta = float(config->getNumber("rope_theta").value_or(10000.0));
   if (!(md.normEps >= 0) || !(md.ropeTheta > 0))

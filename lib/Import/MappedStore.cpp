@@ -87,8 +87,7 @@ std::string MappedStore::fileOf(const MappedTensor &t) const {
                                : description;
 }
 
-/// Element `i` of a float-encoded tensor.
-static float floatAt(Encoding e, const uint8_t *p, int64_t i) {
+float ternc::decodeFloat(Encoding e, const uint8_t *p, int64_t i) {
   switch (e) {
   case Encoding::F32: {
     float f;
@@ -126,7 +125,7 @@ public:
   }
   Error read(int64_t first, int64_t count, float *out) const override {
     for (int64_t i = 0; i < count; ++i)
-      out[i] = floatAt(t_.encoding, t_.data, first + i);
+      out[i] = decodeFloat(t_.encoding, t_.data, first + i);
     return Error::success();
   }
 
@@ -224,7 +223,7 @@ public:
     default: { // float encodings
       const float s = scales_[0];
       for (int64_t j = 0; j < k; ++j) {
-        float w = floatAt(c.encoding, c.data, row * k + j);
+        float w = decodeFloat(c.encoding, c.data, row * k + j);
         if (m_.floatMode == FloatTernary::AbsMean) {
           double t = std::nearbyint(double(w) / double(s));
           out[j] = int8_t(std::max(-1.0, std::min(1.0, t)));
@@ -255,7 +254,7 @@ private:
   }
 
   float readScalar(const MappedTensor &t) const {
-    return floatAt(t.encoding, t.data, 0);
+    return decodeFloat(t.encoding, t.data, 0);
   }
 
   Error checkScale(float s, const Twine &where) const {
@@ -306,13 +305,13 @@ private:
     if (m_.floatMode == FloatTernary::AbsMean) {
       double sum = 0.0; // exact enough: the scale must round-trip masters
       for (int64_t i = 0; i < n; ++i)
-        sum += std::fabs(double(floatAt(c.encoding, c.data, i)));
+        sum += std::fabs(double(decodeFloat(c.encoding, c.data, i)));
       float s = float(std::max(sum / double(n), 1e-5));
       return scalar(s, false);
     }
     float s = 0.0f;
     for (int64_t i = 0; i < n; ++i)
-      s = std::max(s, std::fabs(floatAt(c.encoding, c.data, i)));
+      s = std::max(s, std::fabs(decodeFloat(c.encoding, c.data, i)));
     if (s == 0.0f)
       s = 1.0f; // an all-zero matrix: any scale
     return scalar(s, false);

@@ -1,6 +1,7 @@
 //===- WeightStore.cpp - where weights come from --------------------------===//
 
 #include "ternc/Import/WeightStore.h"
+#include "ternc/Import/MappedStore.h"
 #include "ternc/Import/Safetensors.h"
 
 #include "llvm/Support/FormatVariadic.h"
@@ -184,27 +185,11 @@ public:
     shape_ = t.shape;
   }
   Error read(int64_t first, int64_t count, float *out) const override {
-    const uint8_t *p = t_.data.data();
-    for (int64_t i = 0; i < count; ++i) {
-      int64_t e = first + i;
-      switch (t_.dtype) {
-      case DType::F32:
-        std::memcpy(&out[i], p + 4 * e, 4);
-        break;
-      case DType::F16: {
-        uint16_t h;
-        std::memcpy(&h, p + 2 * e, 2);
-        out[i] = halfToFloat(h);
-        break;
-      }
-      default: {
-        uint16_t h;
-        std::memcpy(&h, p + 2 * e, 2);
-        out[i] = bf16ToFloat(h);
-        break;
-      }
-      }
-    }
+    Encoding e = t_.dtype == DType::F32   ? Encoding::F32
+                 : t_.dtype == DType::F16 ? Encoding::F16
+                                          : Encoding::BF16;
+    for (int64_t i = 0; i < count; ++i)
+      out[i] = decodeFloat(e, t_.data.data(), first + i);
     return Error::success();
   }
 

@@ -103,6 +103,9 @@ public:
   std::string fileOf(const MappedTensor &t) const;
 };
 
+/// Element `i` of a float-encoded (F32, F16, BF16, Q8_0) array, as f32.
+float decodeFloat(Encoding encoding, const uint8_t *data, int64_t i);
+
 /// Drops the pages of [data, data + bytes) from the process (they stay in
 /// the page cache); only whole pages inside the range are touched.
 void releaseMappedRange(const uint8_t *data, uint64_t bytes);

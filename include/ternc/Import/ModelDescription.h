@@ -78,6 +78,29 @@ struct ModelDescription {
   llvm::Error validate() const;
 };
 
+/// Stores `value` in `slot`, or returns its error: importers read many
+/// checked fields in a row.
+template <typename T, typename U>
+llvm::Error assignOr(T &slot, llvm::Expected<U> value) {
+  if (!value)
+    return value.takeError();
+  slot = *value;
+  return llvm::Error::success();
+}
+
+/// The first failure of several assignOr calls (the others are dropped).
+template <typename... Errors> llvm::Error firstError(Errors... errors) {
+  llvm::Error first = llvm::Error::success();
+  auto keep = [&](llvm::Error e) {
+    if (!first && e)
+      first = std::move(e);
+    else
+      llvm::consumeError(std::move(e));
+  };
+  (keep(std::move(errors)), ...);
+  return first;
+}
+
 /// How a checkpoint names the tensors of a Llama-family model.
 struct TensorNaming {
   std::string embedding, finalNorm, head;
