@@ -184,7 +184,8 @@ Error ternc::printReport(ModuleOp module, const TargetInfo &target,
       if (!two)
         return two.takeError();
       double per = std::max(*two - *one, 0.0);
-      costs[chunk] = {*one - per, per};
+      // Two samples of a noisy model: keep the fixed part non-negative.
+      costs[chunk] = {std::max(*one - per, 0.0), per};
     }
     const Cost &cost = costs[chunk];
     double cycles =

@@ -10,6 +10,7 @@
 #include "ternc/Conversion/Passes.h"
 #include "ternc/Dialect/Tern/IR/TernOps.h"
 
+#include "mlir/Dialect/ArmNeon/ArmNeonDialect.h"
 #include "mlir/IR/ImplicitLocOpBuilder.h"
 #include "mlir/Transforms/DialectConversion.h"
 
@@ -218,7 +219,13 @@ struct LinearLowering : public OpConversionPattern<LinearOp> {
     auto i8 = b.getI8Type(), i32 = b.getI32Type();
     auto f32 = b.getF32Type();
     auto vCodes = VectorType::get({part}, i8);
-    auto vAcc = VectorType::get({part}, i32);
+    // With the AArch64 dot-product extension, 16 weights of a bit plane
+    // times 16 activations go through one `sdot` into 4 i32 lanes.
+    TargetAttr target = TargetAttr::lookup(op);
+    const bool sdot = target && target.has("dotprod") &&
+                      StringRef(target.getTriple()).starts_with("aarch64") &&
+                      part == 16;
+    auto vAcc = VectorType::get({sdot ? 4 : part}, i32);
 
     auto dataType = MemRefType::get({wt.getPackedBytes()}, i8);
     Value data = b.create<WeightDataOp>(dataType, op.getWeightAttr());
@@ -265,6 +272,10 @@ struct LinearLowering : public OpConversionPattern<LinearOp> {
               // padding codes hold.
               Value a = cb.create<vector::TransferReadOp>(
                   vCodes, q, ValueRange{m, k}, zeroI8);
+              if (sdot) {
+                sum = cb.create<arm_neon::SdotOp>(vAcc, sum, t, a);
+                continue;
+              }
               Value prod =
                   cb.create<arith::MulIOp>(cb.create<arith::ExtSIOp>(vAcc, t),
                                            cb.create<arith::ExtSIOp>(vAcc, a));
@@ -367,10 +378,10 @@ struct ConvertTernToVectorPass
       return signalPassFailure();
 
     ConversionTarget target(getContext());
-    target
-        .addLegalDialect<arith::ArithDialect, LLVM::LLVMDialect,
-                         math::MathDialect, memref::MemRefDialect,
-                         scf::SCFDialect, vector::VectorDialect, TernDialect>();
+    target.addLegalDialect<arith::ArithDialect, arm_neon::ArmNeonDialect,
+                           LLVM::LLVMDialect, math::MathDialect,
+                           memref::MemRefDialect, scf::SCFDialect,
+                           vector::VectorDialect, TernDialect>();
     target.addIllegalOp<QuantizeOp, LinearOp, EmbeddingOp, RMSNormOp, RopeOp,
                         AttentionOp, GluOp, AddOp, MatmulOp>();
     RewritePatternSet patterns(&getContext());

@@ -100,3 +100,19 @@ func.func @unpacked(%q: memref<1x64xi8>, %s: memref<1xf32>, %y: memref<1x4xf32>)
   tern.linear @u(%q, %s) into %y : memref<1x64xi8>, memref<1xf32>, memref<1x4xf32>
   return
 }
+
+// -----
+
+// AArch64 with dotprod and 16-weight bit planes: one arm_neon.intr.sdot per
+// plane into 4 i32 lanes.
+module attributes {tern.target = #tern.target<triple = "aarch64-unknown-linux-gnu", cpu = "cortex-a76", isa = ["neon", "dotprod"], vector_bits = 128>} {
+tern.weight @w : !tern.ternary<4x64, per_row, interleaved<64>> from "w" at 0
+// CHECK-LABEL: func.func @sdot
+// CHECK: scf.for {{.*}} -> (vector<4xi32>) {
+// CHECK-COUNT-4: arm_neon.intr.sdot %{{.*}}, %{{.*}}, %{{.*}} : vector<16xi8>, vector<16xi8> to vector<4xi32>
+// CHECK: vector.reduction <add>, %{{.*}} : vector<4xi32> into i32
+func.func @sdot(%q: memref<1x64xi8>, %s: memref<1xf32>, %y: memref<1x4xf32>) {
+  tern.linear @w(%q, %s) into %y : memref<1x64xi8>, memref<1xf32>, memref<1x4xf32>
+  return
+}
+}

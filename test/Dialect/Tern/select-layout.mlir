@@ -36,8 +36,18 @@ module attributes {tern.target = #tern.target<triple = "x86_64-unknown-linux-gnu
 // -----
 
 // NEON: 128-bit vectors, chunks of 16.
-// CHECK-LABEL: cpu = "cortex-a76"
+// CHECK-LABEL: cpu = "cortex-a72"
 // CHECK: tern.weight @a : !tern.ternary<640x2560, per_row, interleaved<16>>
+module attributes {tern.target = #tern.target<triple = "aarch64-unknown-linux-gnu", cpu = "cortex-a72", isa = ["neon"], vector_bits = 128>} {
+  tern.weight @a : !tern.ternary<640x2560, per_row, canonical> from "a"
+}
+
+// -----
+
+// NEON with dotprod: chunks of 64, so each bit plane (16 weights) feeds one
+// sdot.
+// CHECK-LABEL: cpu = "cortex-a76"
+// CHECK: tern.weight @a : !tern.ternary<640x2560, per_row, interleaved<64>>
 module attributes {tern.target = #tern.target<triple = "aarch64-unknown-linux-gnu", cpu = "cortex-a76", isa = ["neon", "dotprod"], vector_bits = 128>} {
   tern.weight @a : !tern.ternary<640x2560, per_row, canonical> from "a"
 }

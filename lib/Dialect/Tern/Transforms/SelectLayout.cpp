@@ -37,6 +37,10 @@ struct SelectLayoutPass
       // One vector of i32 accumulators holds a quarter of a chunk, so a
       // chunk of vector_bits/8 weights fills the widest vector exactly.
       preferred = std::max<int64_t>(16, target.getVectorBits() / 8);
+      // AArch64 dotprod: bit planes of 16 weights feed `sdot` whole.
+      if (target.has("dotprod") &&
+          StringRef(target.getTriple()).starts_with("aarch64"))
+        preferred = 64;
     }
 
     module.walk([&](WeightOp weight) {
