@@ -13,11 +13,14 @@
 #include "ternc/Conversion/Passes.h"
 #include "ternc/Dialect/Tern/IR/TernOps.h"
 
+#include "LoweringUtils.h"
+
 #include "mlir/IR/ImplicitLocOpBuilder.h"
 #include "mlir/Transforms/DialectConversion.h"
 
 using namespace mlir;
 using namespace mlir::tern;
+using namespace mlir::tern::detail;
 
 namespace {
 
@@ -40,18 +43,6 @@ ValueRange loop(ImplicitLocOpBuilder &b, Value lb, Value ub, ValueRange inits,
   return op.getResults();
 }
 
-Value cIdx(ImplicitLocOpBuilder &b, int64_t v) {
-  return b.create<arith::ConstantIndexOp>(v);
-}
-Value cF32(ImplicitLocOpBuilder &b, float v) {
-  return b.create<arith::ConstantOp>(b.getF32FloatAttr(v));
-}
-Value dim(ImplicitLocOpBuilder &b, Value memref, unsigned i) {
-  auto type = cast<MemRefType>(memref.getType());
-  if (!type.isDynamicDim(i))
-    return cIdx(b, type.getDimSize(i));
-  return b.create<memref::DimOp>(memref, i);
-}
 /// Loads `memref[indices]` as f32, widening f16/bf16. bf16 is widened with
 /// integer operations (its bits are the high half of an f32): exact, and
 /// every backend can select them, where some (32-bit ARM) cannot select a
@@ -83,9 +74,10 @@ struct EmbeddingLowering : public OpConversionPattern<EmbeddingOp> {
     ImplicitLocOpBuilder b(op.getLoc(), rewriter);
     Value table = adaptor.getTable(), ids = adaptor.getIds(),
           out = adaptor.getOutput();
-    Value c0 = cIdx(b, 0), vocab = dim(b, table, 0), d = dim(b, table, 1);
-    Value last = b.create<arith::SubIOp>(vocab, cIdx(b, 1));
-    loop(b, c0, dim(b, out, 0), {}, [&](auto &ib, Value m, ValueRange) {
+    Value c0 = indexConst(b, 0), vocab = dimOf(b, table, 0),
+          d = dimOf(b, table, 1);
+    Value last = b.create<arith::SubIOp>(vocab, indexConst(b, 1));
+    loop(b, c0, dimOf(b, out, 0), {}, [&](auto &ib, Value m, ValueRange) {
       Value id = ib.template create<arith::IndexCastOp>(
           ib.getIndexType(), ib.template create<memref::LoadOp>(ids, m));
       // Clamp into [0, V): generated code never reads out of bounds.
@@ -112,12 +104,13 @@ struct RMSNormLowering : public OpConversionPattern<RMSNormOp> {
     Value x = adaptor.getInput(), w = adaptor.getWeight(),
           y = adaptor.getOutput();
     int64_t dsize = op.getInput().getType().getDimSize(1);
-    Value c0 = cIdx(b, 0), d = cIdx(b, dsize);
+    Value c0 = indexConst(b, 0), d = indexConst(b, dsize);
     Value eps = b.create<arith::ConstantOp>(op.getEpsAttr());
-    Value n = cF32(b, float(dsize)), one = cF32(b, 1.0f);
-    loop(b, c0, dim(b, x, 0), {}, [&](auto &ib, Value m, ValueRange) {
+    Value n = f32Const(b, float(dsize)), one = f32Const(b, 1.0f);
+    loop(b, c0, dimOf(b, x, 0), {}, [&](auto &ib, Value m, ValueRange) {
       Value ss = loop(
-          ib, c0, d, {cF32(ib, 0.0f)}, [&](auto &jb, Value j, ValueRange acc) {
+          ib, c0, d, {f32Const(ib, 0.0f)},
+          [&](auto &jb, Value j, ValueRange acc) {
             Value v = jb.template create<memref::LoadOp>(x, ValueRange{m, j});
             Value sq = jb.template create<arith::MulFOp>(v, v);
             yield(jb, {jb.template create<arith::AddFOp>(acc[0], sq)});
@@ -153,49 +146,57 @@ struct RopeLowering : public OpConversionPattern<RopeOp> {
     int64_t hd = op.getHeadDim();
     int64_t heads = op.getData().getType().getDimSize(1) / hd;
     bool interleaved = op.getStyle() == RopeStyle::Interleaved;
-    Value c0 = cIdx(b, 0), c2 = cIdx(b, 2);
+    Value c0 = indexConst(b, 0), c2 = indexConst(b, 2);
     Value theta = b.create<arith::ConstantOp>(op.getThetaAttr());
-    Value hdF = cF32(b, float(hd)), one = cF32(b, 1.0f);
-    loop(b, c0, dim(b, x, 0), {}, [&](auto &ib, Value m, ValueRange) {
+    Value hdF = f32Const(b, float(hd)), one = f32Const(b, 1.0f);
+    loop(b, c0, dimOf(b, x, 0), {}, [&](auto &ib, Value m, ValueRange) {
       Value posIdx = ib.template create<arith::AddIOp>(start, m);
       Value pos = ib.template create<arith::UIToFPOp>(
           ib.getF32Type(),
           ib.template create<arith::IndexCastOp>(ib.getI64Type(), posIdx));
-      loop(ib, c0, cIdx(ib, hd / 2), {}, [&](auto &pb, Value i, ValueRange) {
-        // freq = 1 / theta^(2i / head_dim), angle = pos * freq, all f32.
-        Value twoI = pb.template create<arith::MulIOp>(i, c2);
-        Value twoIF = pb.template create<arith::UIToFPOp>(
-            pb.getF32Type(),
-            pb.template create<arith::IndexCastOp>(pb.getI64Type(), twoI));
-        Value freq = pb.template create<arith::DivFOp>(
-            one, pb.template create<math::PowFOp>(
-                     theta, pb.template create<arith::DivFOp>(twoIF, hdF)));
-        Value angle = pb.template create<arith::MulFOp>(pos, freq);
-        Value cs = pb.template create<math::CosOp>(angle);
-        Value sn = pb.template create<math::SinOp>(angle);
-        Value ia = interleaved ? twoI : i;
-        Value ib2 =
-            interleaved
-                ? pb.template create<arith::AddIOp>(twoI, cIdx(pb, 1))
-                : pb.template create<arith::AddIOp>(i, cIdx(pb, hd / 2));
-        loop(pb, c0, cIdx(pb, heads), {}, [&](auto &hb, Value h, ValueRange) {
-          Value base = hb.template create<arith::MulIOp>(h, cIdx(hb, hd));
-          Value ja = hb.template create<arith::AddIOp>(base, ia);
-          Value jb = hb.template create<arith::AddIOp>(base, ib2);
-          Value va = hb.template create<memref::LoadOp>(x, ValueRange{m, ja});
-          Value vb = hb.template create<memref::LoadOp>(x, ValueRange{m, jb});
-          Value ra = hb.template create<arith::SubFOp>(
-              hb.template create<arith::MulFOp>(va, cs),
-              hb.template create<arith::MulFOp>(vb, sn));
-          Value rb = hb.template create<arith::AddFOp>(
-              hb.template create<arith::MulFOp>(va, sn),
-              hb.template create<arith::MulFOp>(vb, cs));
-          hb.template create<memref::StoreOp>(ra, x, ValueRange{m, ja});
-          hb.template create<memref::StoreOp>(rb, x, ValueRange{m, jb});
-          yield(hb);
-        });
-        yield(pb);
-      });
+      loop(
+          ib, c0, indexConst(ib, hd / 2), {},
+          [&](auto &pb, Value i, ValueRange) {
+            // freq = 1 / theta^(2i / head_dim), angle = pos * freq, all f32.
+            Value twoI = pb.template create<arith::MulIOp>(i, c2);
+            Value twoIF = pb.template create<arith::UIToFPOp>(
+                pb.getF32Type(),
+                pb.template create<arith::IndexCastOp>(pb.getI64Type(), twoI));
+            Value freq = pb.template create<arith::DivFOp>(
+                one, pb.template create<math::PowFOp>(
+                         theta, pb.template create<arith::DivFOp>(twoIF, hdF)));
+            Value angle = pb.template create<arith::MulFOp>(pos, freq);
+            Value cs = pb.template create<math::CosOp>(angle);
+            Value sn = pb.template create<math::SinOp>(angle);
+            Value ia = interleaved ? twoI : i;
+            Value ib2 =
+                interleaved
+                    ? pb.template create<arith::AddIOp>(twoI, indexConst(pb, 1))
+                    : pb.template create<arith::AddIOp>(i,
+                                                        indexConst(pb, hd / 2));
+            loop(
+                pb, c0, indexConst(pb, heads), {},
+                [&](auto &hb, Value h, ValueRange) {
+                  Value base =
+                      hb.template create<arith::MulIOp>(h, indexConst(hb, hd));
+                  Value ja = hb.template create<arith::AddIOp>(base, ia);
+                  Value jb = hb.template create<arith::AddIOp>(base, ib2);
+                  Value va =
+                      hb.template create<memref::LoadOp>(x, ValueRange{m, ja});
+                  Value vb =
+                      hb.template create<memref::LoadOp>(x, ValueRange{m, jb});
+                  Value ra = hb.template create<arith::SubFOp>(
+                      hb.template create<arith::MulFOp>(va, cs),
+                      hb.template create<arith::MulFOp>(vb, sn));
+                  Value rb = hb.template create<arith::AddFOp>(
+                      hb.template create<arith::MulFOp>(va, sn),
+                      hb.template create<arith::MulFOp>(vb, cs));
+                  hb.template create<memref::StoreOp>(ra, x, ValueRange{m, ja});
+                  hb.template create<memref::StoreOp>(rb, x, ValueRange{m, jb});
+                  yield(hb);
+                });
+            yield(pb);
+          });
       yield(ib);
     });
     rewriter.eraseOp(op);
@@ -214,75 +215,81 @@ struct AttentionLowering : public OpConversionPattern<AttentionOp> {
           start = adaptor.getStart();
     int64_t hd = op.getHeadDim(), heads = op.getHeads();
     int64_t group = heads / op.getKvHeads();
-    Value c0 = cIdx(b, 0), c1 = cIdx(b, 1);
-    Value cHd = cIdx(b, hd), cGroup = cIdx(b, group);
-    Value zero = cF32(b, 0.0f);
-    Value sqrtHd = b.create<math::SqrtOp>(cF32(b, float(hd)));
+    Value c0 = indexConst(b, 0), c1 = indexConst(b, 1);
+    Value cHd = indexConst(b, hd), cGroup = indexConst(b, group);
+    Value zero = f32Const(b, 0.0f);
+    Value sqrtHd = b.create<math::SqrtOp>(f32Const(b, float(hd)));
     // Scores for one (row, head): as long as the cache.
-    Value cacheLen = dim(b, k, 0);
+    Value cacheLen = dimOf(b, k, 0);
     Value scores = b.create<memref::AllocaOp>(
         MemRefType::get({ShapedType::kDynamic}, b.getF32Type()),
         ValueRange{cacheLen});
-    loop(b, c0, dim(b, q, 0), {}, [&](auto &mb, Value m, ValueRange) {
+    loop(b, c0, dimOf(b, q, 0), {}, [&](auto &mb, Value m, ValueRange) {
       Value len = mb.template create<arith::AddIOp>(
           mb.template create<arith::AddIOp>(start, m), c1);
-      loop(mb, c0, cIdx(mb, heads), {}, [&](auto &hb, Value h, ValueRange) {
-        Value qBase = hb.template create<arith::MulIOp>(h, cHd);
-        Value kvBase = hb.template create<arith::MulIOp>(
-            hb.template create<arith::DivUIOp>(h, cGroup), cHd);
-        // scores[t] = dot(q, k[t]) / sqrt(hd); track the maximum.
-        Value maxScore = loop(
-            hb, c0, len, {cF32(hb, -std::numeric_limits<float>::infinity())},
-            [&](auto &tb, Value t, ValueRange acc) {
-              Value dot = loop(
-                  tb, c0, cHd, {zero}, [&](auto &jb, Value j, ValueRange s) {
-                    Value qv = jb.template create<memref::LoadOp>(
-                        q, ValueRange{
-                               m, jb.template create<arith::AddIOp>(qBase, j)});
-                    Value kv = jb.template create<memref::LoadOp>(
-                        k, ValueRange{t, jb.template create<arith::AddIOp>(
-                                             kvBase, j)});
-                    yield(jb, {jb.template create<arith::AddFOp>(
-                                  s[0],
-                                  jb.template create<arith::MulFOp>(qv, kv))});
-                  })[0];
-              Value sc = tb.template create<arith::DivFOp>(dot, sqrtHd);
-              tb.template create<memref::StoreOp>(sc, scores, t);
-              yield(tb, {tb.template create<arith::MaximumFOp>(acc[0], sc)});
-            })[0];
-        // p[t] = exp(scores[t] - max), summed in order, then normalised.
-        Value sum =
-            loop(hb, c0, len, {zero}, [&](auto &tb, Value t, ValueRange acc) {
-              Value e = tb.template create<math::ExpOp>(
-                  tb.template create<arith::SubFOp>(
-                      tb.template create<memref::LoadOp>(scores, t), maxScore));
-              tb.template create<memref::StoreOp>(e, scores, t);
-              yield(tb, {tb.template create<arith::AddFOp>(acc[0], e)});
-            })[0];
-        loop(hb, c0, len, {}, [&](auto &tb, Value t, ValueRange) {
-          Value p = tb.template create<arith::DivFOp>(
-              tb.template create<memref::LoadOp>(scores, t), sum);
-          tb.template create<memref::StoreOp>(p, scores, t);
-          yield(tb);
-        });
-        // out[j] = sum_t p[t] * v[t, j], t in order.
-        loop(hb, c0, cHd, {}, [&](auto &jb, Value j, ValueRange) {
-          Value vj = jb.template create<arith::AddIOp>(kvBase, j);
-          Value acc =
-              loop(jb, c0, len, {zero}, [&](auto &tb, Value t, ValueRange s) {
-                Value p = tb.template create<memref::LoadOp>(scores, t);
-                Value vv =
-                    tb.template create<memref::LoadOp>(v, ValueRange{t, vj});
-                yield(tb, {tb.template create<arith::AddFOp>(
-                              s[0], tb.template create<arith::MulFOp>(p, vv))});
-              })[0];
-          jb.template create<memref::StoreOp>(
-              acc, out,
-              ValueRange{m, jb.template create<arith::AddIOp>(qBase, j)});
-          yield(jb);
-        });
-        yield(hb);
-      });
+      loop(mb, c0, indexConst(mb, heads), {},
+           [&](auto &hb, Value h, ValueRange) {
+             Value qBase = hb.template create<arith::MulIOp>(h, cHd);
+             Value kvBase = hb.template create<arith::MulIOp>(
+                 hb.template create<arith::DivUIOp>(h, cGroup), cHd);
+             // scores[t] = dot(q, k[t]) / sqrt(hd); track the maximum.
+             Value maxScore = loop(
+                 hb, c0, len,
+                 {f32Const(hb, -std::numeric_limits<float>::infinity())},
+                 [&](auto &tb, Value t, ValueRange acc) {
+                   Value dot = loop(
+                       tb, c0, cHd, {zero},
+                       [&](auto &jb, Value j, ValueRange s) {
+                         Value qv = jb.template create<memref::LoadOp>(
+                             q, ValueRange{m, jb.template create<arith::AddIOp>(
+                                                  qBase, j)});
+                         Value kv = jb.template create<memref::LoadOp>(
+                             k, ValueRange{t, jb.template create<arith::AddIOp>(
+                                                  kvBase, j)});
+                         yield(jb, {jb.template create<arith::AddFOp>(
+                                       s[0], jb.template create<arith::MulFOp>(
+                                                 qv, kv))});
+                       })[0];
+                   Value sc = tb.template create<arith::DivFOp>(dot, sqrtHd);
+                   tb.template create<memref::StoreOp>(sc, scores, t);
+                   yield(tb,
+                         {tb.template create<arith::MaximumFOp>(acc[0], sc)});
+                 })[0];
+             // p[t] = exp(scores[t] - max), summed in order, then normalised.
+             Value sum = loop(
+                 hb, c0, len, {zero}, [&](auto &tb, Value t, ValueRange acc) {
+                   Value e = tb.template create<math::ExpOp>(
+                       tb.template create<arith::SubFOp>(
+                           tb.template create<memref::LoadOp>(scores, t),
+                           maxScore));
+                   tb.template create<memref::StoreOp>(e, scores, t);
+                   yield(tb, {tb.template create<arith::AddFOp>(acc[0], e)});
+                 })[0];
+             loop(hb, c0, len, {}, [&](auto &tb, Value t, ValueRange) {
+               Value p = tb.template create<arith::DivFOp>(
+                   tb.template create<memref::LoadOp>(scores, t), sum);
+               tb.template create<memref::StoreOp>(p, scores, t);
+               yield(tb);
+             });
+             // out[j] = sum_t p[t] * v[t, j], t in order.
+             loop(hb, c0, cHd, {}, [&](auto &jb, Value j, ValueRange) {
+               Value vj = jb.template create<arith::AddIOp>(kvBase, j);
+               Value acc = loop(
+                   jb, c0, len, {zero}, [&](auto &tb, Value t, ValueRange s) {
+                     Value p = tb.template create<memref::LoadOp>(scores, t);
+                     Value vv = tb.template create<memref::LoadOp>(
+                         v, ValueRange{t, vj});
+                     yield(tb, {tb.template create<arith::AddFOp>(
+                                   s[0],
+                                   tb.template create<arith::MulFOp>(p, vv))});
+                   })[0];
+               jb.template create<memref::StoreOp>(
+                   acc, out,
+                   ValueRange{m, jb.template create<arith::AddIOp>(qBase, j)});
+               yield(jb);
+             });
+             yield(hb);
+           });
       yield(mb);
     });
     rewriter.eraseOp(op);
@@ -300,9 +307,10 @@ struct ElementwiseLowering : public OpConversionPattern<OpTy> {
     ImplicitLocOpBuilder b(op.getLoc(), rewriter);
     Value lhs = adaptor.getOperands()[0], rhs = adaptor.getOperands()[1],
           out = adaptor.getOutput();
-    Value c0 = cIdx(b, 0), one = cF32(b, 1.0f), zero = cF32(b, 0.0f);
-    loop(b, c0, dim(b, out, 0), {}, [&](auto &ib, Value m, ValueRange) {
-      loop(ib, c0, dim(ib, out, 1), {}, [&](auto &jb, Value j, ValueRange) {
+    Value c0 = indexConst(b, 0), one = f32Const(b, 1.0f),
+          zero = f32Const(b, 0.0f);
+    loop(b, c0, dimOf(b, out, 0), {}, [&](auto &ib, Value m, ValueRange) {
+      loop(ib, c0, dimOf(ib, out, 1), {}, [&](auto &jb, Value j, ValueRange) {
         Value a = jb.template create<memref::LoadOp>(lhs, ValueRange{m, j});
         Value c = jb.template create<memref::LoadOp>(rhs, ValueRange{m, j});
         Value r;
@@ -340,8 +348,8 @@ struct MatmulLowering : public OpConversionPattern<MatmulOp> {
     ImplicitLocOpBuilder b(op.getLoc(), rewriter);
     Value x = adaptor.getInput(), w = adaptor.getWeight(),
           y = adaptor.getOutput();
-    Value c0 = cIdx(b, 0), zero = cF32(b, 0.0f);
-    Value kDim = dim(b, x, 1);
+    Value c0 = indexConst(b, 0), zero = f32Const(b, 0.0f);
+    Value kDim = dimOf(b, x, 1);
     const int64_t lanes = op.getLanes();
     Type wElem = cast<MemRefType>(w.getType()).getElementType();
     auto vW = VectorType::get({lanes}, wElem);
@@ -366,9 +374,9 @@ struct MatmulLowering : public OpConversionPattern<MatmulOp> {
         return kb.create<arith::ExtFOp>(vF, v);
       return v;
     };
-    loop(b, c0, dim(b, x, 0), {}, [&](auto &ib, Value m, ValueRange) {
+    loop(b, c0, dimOf(b, x, 0), {}, [&](auto &ib, Value m, ValueRange) {
       loop(
-          ib, c0, dim(ib, w, 0), {},
+          ib, c0, dimOf(ib, w, 0), {},
           [&](auto &nb, Value n, ValueRange) {
             Value acc;
             if (lanes == 1) {
@@ -386,7 +394,7 @@ struct MatmulLowering : public OpConversionPattern<MatmulOp> {
               // to 0, adding exact zeros), then an in-order reduction.
               Value partial =
                   nb.template create<scf::ForOp>(
-                        c0, kDim, cIdx(nb, lanes), ValueRange{vZero},
+                        c0, kDim, indexConst(nb, lanes), ValueRange{vZero},
                         [&](OpBuilder &lb, Location l, Value k, ValueRange s) {
                           ImplicitLocOpBuilder kb(l, lb);
                           Value wv =

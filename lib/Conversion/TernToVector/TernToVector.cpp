@@ -10,6 +10,8 @@
 #include "ternc/Conversion/Passes.h"
 #include "ternc/Dialect/Tern/IR/TernOps.h"
 
+#include "LoweringUtils.h"
+
 #include "mlir/Dialect/ArmNeon/ArmNeonDialect.h"
 #include "mlir/IR/ImplicitLocOpBuilder.h"
 #include "mlir/Transforms/DialectConversion.h"
@@ -21,30 +23,9 @@ namespace mlir::tern {
 
 using namespace mlir;
 using namespace mlir::tern;
+using namespace mlir::tern::detail;
 
 namespace {
-
-Value indexConst(ImplicitLocOpBuilder &b, int64_t v) {
-  return b.create<arith::ConstantIndexOp>(v);
-}
-
-/// A splat constant of `value` with the shape of `type`.
-Value splat(ImplicitLocOpBuilder &b, VectorType type, double value) {
-  Type elem = type.getElementType();
-  TypedAttr scalar = isa<FloatType>(elem)
-                         ? TypedAttr(b.getFloatAttr(elem, value))
-                         : TypedAttr(b.getIntegerAttr(elem, int64_t(value)));
-  return b.create<arith::ConstantOp>(type,
-                                     SplatElementsAttr::get(type, scalar));
-}
-
-/// Rows of a 2-D memref as an index value (constant when static).
-Value numRows(ImplicitLocOpBuilder &b, Value memref) {
-  auto type = cast<MemRefType>(memref.getType());
-  if (!type.isDynamicDim(0))
-    return indexConst(b, type.getDimSize(0));
-  return b.create<memref::DimOp>(memref, 0);
-}
 
 /// Number of f32 lanes for the module's target (128-bit vectors without one).
 int64_t floatLanes(Operation *op) {
@@ -77,7 +58,7 @@ struct QuantizeLowering : public OpConversionPattern<QuantizeOp> {
     Value zero = b.create<arith::ConstantOp>(b.getF32FloatAttr(0.0f));
 
     b.create<scf::ForOp>(
-        c0, numRows(b, x), c1, ValueRange{},
+        c0, dimOf(b, x, 0), c1, ValueRange{},
         [&](OpBuilder &nb, Location loc, Value m, ValueRange) {
           ImplicitLocOpBuilder rb(loc, nb);
           const bool bitllama = op.getScheme() == QuantScheme::BitLlama2c;
@@ -289,7 +270,7 @@ struct LinearLowering : public OpConversionPattern<LinearOp> {
     };
 
     b.create<scf::ForOp>(
-        c0, numRows(b, q), c1, ValueRange{},
+        c0, dimOf(b, q, 0), c1, ValueRange{},
         [&](OpBuilder &mb, Location ml, Value m, ValueRange) {
           ImplicitLocOpBuilder mbb(ml, mb);
           Value sxm = mbb.create<memref::LoadOp>(sx, ValueRange{m});

@@ -1,0 +1,40 @@
+//===- LoweringUtils.h - small builders shared by the tern lowerings ------===//
+
+#ifndef TERNC_LIB_CONVERSION_TERNTOVECTOR_LOWERINGUTILS_H
+#define TERNC_LIB_CONVERSION_TERNTOVECTOR_LOWERINGUTILS_H
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/IR/ImplicitLocOpBuilder.h"
+
+namespace mlir::tern::detail {
+
+inline Value indexConst(ImplicitLocOpBuilder &b, int64_t v) {
+  return b.create<arith::ConstantIndexOp>(v);
+}
+
+inline Value f32Const(ImplicitLocOpBuilder &b, float v) {
+  return b.create<arith::ConstantOp>(b.getF32FloatAttr(v));
+}
+
+/// Dimension `i` of a memref as an index value (constant when static).
+inline Value dimOf(ImplicitLocOpBuilder &b, Value memref, unsigned i) {
+  auto type = cast<MemRefType>(memref.getType());
+  if (!type.isDynamicDim(i))
+    return indexConst(b, type.getDimSize(i));
+  return b.create<memref::DimOp>(memref, i);
+}
+
+/// A splat constant of `value` with the shape of `type`.
+inline Value splat(ImplicitLocOpBuilder &b, VectorType type, double value) {
+  Type elem = type.getElementType();
+  TypedAttr scalar = isa<FloatType>(elem)
+                         ? TypedAttr(b.getFloatAttr(elem, value))
+                         : TypedAttr(b.getIntegerAttr(elem, int64_t(value)));
+  return b.create<arith::ConstantOp>(type,
+                                     SplatElementsAttr::get(type, scalar));
+}
+
+} // namespace mlir::tern::detail
+
+#endif // TERNC_LIB_CONVERSION_TERNTOVECTOR_LOWERINGUTILS_H
