@@ -114,16 +114,20 @@ TEST(WeightStore, DecodesCodesAndValidatesScales) {
             std::string::npos);
 }
 
-TEST(WeightStore, RejectsInvalidCodesAndScales) {
-  float zero = 0.0f;
-  std::string data = std::string(1, char(0x03)) +
-                     std::string(reinterpret_cast<char *>(&zero), 4);
+/// A store holding one 1x4 matrix "w": one byte of codes and one scale.
+SafetensorsStore oneByteStore(uint8_t codes, float scale) {
+  std::string data = std::string(1, char(codes)) +
+                     std::string(reinterpret_cast<char *>(&scale), 4);
   auto f = parse(
       image(R"({"w":{"dtype":"U8","shape":[1,1],"data_offsets":[0,1]},)"
             R"("w.scale":{"dtype":"F32","shape":[1],"data_offsets":[1,5]}})",
             data));
-  ASSERT_TRUE(bool(f));
-  SafetensorsStore store(std::move(*f));
+  EXPECT_TRUE(bool(f));
+  return SafetensorsStore(std::move(*f));
+}
+
+TEST(WeightStore, RejectsInvalidCodesAndScales) {
+  SafetensorsStore store = oneByteStore(0x03, 0.0f);
   auto t = store.ternary("w", 1, 4);
   ASSERT_FALSE(bool(t));
   EXPECT_NE(llvm::toString(t.takeError()).find("scale 0 is 0"),
@@ -131,17 +135,9 @@ TEST(WeightStore, RejectsInvalidCodesAndScales) {
 }
 
 TEST(WeightStore, RejectsCodeThreeWithRowAndColumn) {
-  float one = 1.0f;
   // Row 0: codes 1, 1, 3 (invalid at column 2), 1.
-  std::string data =
-      std::string(1, char(0x01 | 0x01 << 2 | 0x03 << 4 | 0x01 << 6)) +
-      std::string(reinterpret_cast<char *>(&one), 4);
-  auto f = parse(
-      image(R"({"w":{"dtype":"U8","shape":[1,1],"data_offsets":[0,1]},)"
-            R"("w.scale":{"dtype":"F32","shape":[1],"data_offsets":[1,5]}})",
-            data));
-  ASSERT_TRUE(bool(f));
-  SafetensorsStore store(std::move(*f));
+  SafetensorsStore store =
+      oneByteStore(0x01 | 0x01 << 2 | 0x03 << 4 | 0x01 << 6, 1.0f);
   auto t = store.ternary("w", 1, 4);
   ASSERT_TRUE(bool(t)) << llvm::toString(t.takeError());
   int8_t row[4];
