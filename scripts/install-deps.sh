@@ -13,6 +13,8 @@ PKGS=(
   libffi-dev libncurses-dev
   # Tests and benchmarks.
   libgtest-dev libbenchmark-dev python3 python3-numpy
+  # Fuzzing and sanitizers (libFuzzer, ASan and UBSan runtimes for clang-19).
+  libclang-rt-19-dev
   # Cross compilation and emulation for ARM boards.
   g++-aarch64-linux-gnu g++-arm-linux-gnueabihf qemu-user
 )

@@ -49,5 +49,21 @@ if shutil.which("arm-linux-gnueabihf-g++") and shutil.which("qemu-arm") \
 if shutil.which("x86_64-linux-gnu-g++") or shutil.which("g++"):
     config.available_features.add("host-cxx")
 import platform
+# The sanitizer configuration (ASan + UBSan): tests that need a small
+# address-space limit cannot run there.
+if config.ternc_sanitize.upper() in ("ON", "1", "TRUE", "YES"):
+    config.available_features.add("asan")
+    # ASan reserves terabytes of address space: no RLIMIT_AS there.
+    config.environment["TERNC_NO_MEMLIMIT"] = "1"
+    # allow_user_poisoning=0: LLVM's header-inline allocators poison memory
+    # in our instrumented code that Debian's uninstrumented LLVM libraries
+    # then touch legitimately (false use-after-poison reports).
+    config.environment["ASAN_OPTIONS"] = os.environ.get(
+        "ASAN_OPTIONS", "detect_leaks=1:allow_user_poisoning=0")
+    config.environment["UBSAN_OPTIONS"] = os.environ.get(
+        "UBSAN_OPTIONS", "print_stacktrace=1:halt_on_error=1")
+# Permission tests are meaningless for root.
+if hasattr(os, "getuid") and os.getuid() == 0:
+    config.available_features.add("root")
 if platform.machine() in ("x86_64", "AMD64"):
     config.available_features.add("host-x86_64")

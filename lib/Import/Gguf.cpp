@@ -142,7 +142,7 @@ Expected<ModelDescription> ternc::importGguf(StringRef path) {
       break;
     default:
       return fail(formatv("{0}: tensor '{1}' (info at offset {2}): "
-                          "its type {3} is not supported",
+                          "{3} tensors are not supported",
                           path, t.name, t.infoOffset,
                           rt::ggmlTypeName(t.type)));
     }

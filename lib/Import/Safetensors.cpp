@@ -6,6 +6,11 @@
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/JSON.h"
 
+#include "tokenizer/Json.h"
+
+#include <algorithm>
+#include <set>
+
 using namespace llvm;
 using namespace ternc;
 
@@ -126,6 +131,22 @@ SafetensorsFile::fromBuffer(std::unique_ptr<MemoryBuffer> buffer) {
   const json::Object *root = parsed->getAsObject();
   if (!root)
     return fail(name, "header is not a JSON object");
+  // llvm::json keeps the last of repeated keys; a header naming a tensor
+  // twice would silently use one of two byte ranges. The runtime's parser
+  // keeps every member, with its offset.
+  {
+    std::string error;
+    std::optional<rt::json::Value> members = rt::json::parse(
+        std::string_view(header.data(), header.size()), &error);
+    if (!members)
+      return fail(name, "header is not valid JSON: " + error);
+    std::set<std::string_view> seen;
+    for (const auto &[key, value] : members->members)
+      if (!seen.insert(key).second)
+        return fail(name, formatv("tensor '{0}' is declared twice in the "
+                                  "header (again at file offset {1})",
+                                  key, 8 + value.offset));
+  }
 
   for (const auto &kv : *root) {
     std::string tname = kv.first.str();
@@ -193,6 +214,27 @@ SafetensorsFile::fromBuffer(std::unique_ptr<MemoryBuffer> buffer) {
                                               : std::to_string(want)));
     t.data = ArrayRef<uint8_t>(data + *begin, *end - *begin);
     file->tensors_.emplace(tname, std::move(t));
+  }
+  // Tensors must not share bytes (a writer bug or a crafted file would
+  // otherwise make two weights alias).
+  std::vector<const SafetensorsTensor *> byStart;
+  for (const auto &[tname, t] : file->tensors_)
+    if (!t.data.empty())
+      byStart.push_back(&t);
+  std::sort(byStart.begin(), byStart.end(),
+            [](const SafetensorsTensor *a, const SafetensorsTensor *b) {
+              return std::make_pair(a->data.begin(), a->name) <
+                     std::make_pair(b->data.begin(), b->name);
+            });
+  for (size_t i = 1; i < byStart.size(); ++i) {
+    const SafetensorsTensor *p = byStart[i - 1], *c = byStart[i];
+    if (p->data.end() > c->data.begin())
+      return fail(name,
+                  formatv("tensor '{0}': data_offsets [{1}, {2}] overlaps "
+                          "tensor '{3}' [{4}, {5}]",
+                          c->name, c->data.begin() - data,
+                          c->data.end() - data, p->name, p->data.begin() - data,
+                          p->data.end() - data));
   }
   file->buffer_ = std::move(buffer);
   return file;

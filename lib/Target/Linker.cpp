@@ -109,8 +109,19 @@ Error ternc::linkExecutable(const TargetInfo &target,
   // executable ever appears under the output name.
   exe.path = options.output;
   exe.path += ".tmp-link";
-  SmallVector<StringRef> args = {*driver, "-static", "-o", exe.path,
-                                 options.object};
+  SmallVector<StringRef> args = {*driver};
+#ifdef TERNC_SANITIZED_HOST_RUNTIME
+  // The sanitizer build's host runtime is instrumented: link its runtimes
+  // (dynamically: ASan does not support static executables).
+  if (Triple(target.triple).getArch() ==
+      Triple(sys::getDefaultTargetTriple()).getArch())
+    args.push_back("-fsanitize=address,undefined");
+  else
+    args.push_back("-static");
+#else
+  args.push_back("-static");
+#endif
+  args.append({"-o", exe.path, options.object});
   if (!blobObj.path.empty())
     args.push_back(blobObj.path);
   args.push_back(runtime);

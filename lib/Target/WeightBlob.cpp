@@ -5,6 +5,8 @@
 #include "ternc/Dialect/Tern/Transforms/Passes.h"
 #include "ternc/Import/WeightStore.h"
 
+#include "ternc/checksum.h"
+
 #include "llvm/Support/FormatVariadic.h"
 
 #include <cmath>
@@ -129,8 +131,45 @@ static Error writeParam(ParamOp param, const ternc::WeightStore &store,
   return Error::success();
 }
 
+namespace {
+/// Forwards to a stream and checksums what passes through.
+class ChecksumStream : public raw_ostream {
+public:
+  explicit ChecksumStream(raw_ostream &out) : out_(out) { SetUnbuffered(); }
+  uint64_t finish() { return sum_.finish(); }
+
+private:
+  void write_impl(const char *p, size_t n) override {
+    out_.write(p, n);
+    sum_.update(reinterpret_cast<const uint8_t *>(p), n);
+    pos_ += n;
+  }
+  uint64_t current_pos() const override { return pos_; }
+
+  raw_ostream &out_;
+  ternc::ChecksumBuilder sum_;
+  uint64_t pos_ = 0;
+};
+} // namespace
+
+static Error writeBlobEntries(mlir::ModuleOp module,
+                              const ternc::WeightStore &store,
+                              raw_ostream &os);
+
 Error ternc::writeWeightBlob(mlir::ModuleOp module, const WeightStore &store,
-                             raw_ostream &os) {
+                             raw_ostream &out) {
+  ChecksumStream os(out);
+  if (Error e = writeBlobEntries(module, store, os))
+    return e;
+  mlir::Builder b(module.getContext());
+  module->setAttr(kWeightsChecksumAttrName,
+                  b.getI64IntegerAttr(int64_t(os.finish())));
+  return Error::success();
+}
+
+static Error writeBlobEntries(mlir::ModuleOp module,
+                              const ternc::WeightStore &store,
+                              raw_ostream &os) {
   auto sizeAttr =
       module->getAttrOfType<mlir::IntegerAttr>(kWeightsSizeAttrName);
   if (!sizeAttr)
@@ -192,7 +231,7 @@ Error ternc::writeWeightBlob(mlir::ModuleOp module, const WeightStore &store,
     for (int64_t r = 0; r < type.getRows(); ++r) {
       if (Error e = t.decodeRow(r, values.data()))
         return e;
-      packTernaryRow(type, values.data(), packed.data());
+      ternc::packTernaryRow(type, values.data(), packed.data());
       os.write(reinterpret_cast<const char *>(packed.data()), packed.size());
       written += packed.size();
     }

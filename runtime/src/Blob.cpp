@@ -2,19 +2,51 @@
 
 #include "Blob.h"
 #include "ternc/abi.h"
+#include "ternc/checksum.h"
 
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <cinttypes>
+#include <cstdio>
 #include <unistd.h>
+#include <vector>
 
 // Defined by the object `ternc --weights=embed` links in; absent otherwise.
 extern "C" {
 extern const uint8_t ternc_embedded_weights[] __attribute__((weak));
 extern const uint8_t ternc_embedded_weights_end[] __attribute__((weak));
+// Defined by programs ternc compiled with their weight file (weak so that
+// objects built without one, e.g. by tern-opt pipelines, still link).
+extern const uint64_t ternc_weights_checksum __attribute__((weak));
 }
+
+namespace {
+struct ChecksumWork {
+  const uint8_t *data;
+  uint64_t size;
+  uint64_t *sums;
+};
+
+void checksumBlocks(void *ctx, int64_t begin, int64_t end) {
+  auto *w = static_cast<ChecksumWork *>(ctx);
+  for (int64_t b = begin; b < end; ++b) {
+    uint64_t at = uint64_t(b) * ternc::kChecksumBlockBytes;
+    uint64_t n = w->size - at < ternc::kChecksumBlockBytes
+                     ? w->size - at
+                     : ternc::kChecksumBlockBytes;
+    w->sums[b] = ternc::checksumBlock(w->data + at, n);
+  }
+}
+
+std::string hex(uint64_t x) {
+  char buf[24];
+  std::snprintf(buf, sizeof buf, "%016" PRIx64, x);
+  return buf;
+}
+} // namespace
 
 using namespace ternc::rt;
 
@@ -42,6 +74,12 @@ bool Blob::open(const std::string &path, const std::string &programPath,
     if (fstat(fd, &st) != 0) {
       error = source_ + ": " + strerror(errno);
       ::close(fd);
+      return false;
+    }
+    if (!S_ISREG(st.st_mode)) {
+      ::close(fd);
+      error = source_ + ": not a regular file (give the weight file with "
+                        "--weights FILE)";
       return false;
     }
     size_ = size_t(st.st_size);
@@ -74,6 +112,25 @@ bool Blob::open(const std::string &path, const std::string &programPath,
   if (reinterpret_cast<uintptr_t>(data_) % TERNC_WEIGHTS_ALIGN != 0) {
     error = source_ + ": not 64-byte aligned";
     return false;
+  }
+  // A weight file is checked against the checksum compiled into the
+  // program (embedded weights are part of the executable itself). The
+  // blocks are summed on the thread pool.
+  if (mapping_ && &ternc_weights_checksum) {
+    uint64_t blocks = (uint64_t(size_) + ternc::kChecksumBlockBytes - 1) /
+                      ternc::kChecksumBlockBytes;
+    std::vector<uint64_t> sums(blocks);
+    ChecksumWork work{data_, uint64_t(size_), sums.data()};
+    ternc_parallel_for(checksumBlocks, &work, 0, int64_t(blocks));
+    uint64_t got = ternc::checksumCombine(sums.data(), blocks, size_);
+    if (got != ternc_weights_checksum) {
+      error = source_ + ": checksum " + hex(got) + " differs from the " +
+              hex(ternc_weights_checksum) +
+              " this program was compiled with: the file was written by "
+              "another compilation or is damaged (use the weight file ternc "
+              "wrote with this program, or recompile)";
+      return false;
+    }
   }
   return true;
 }

@@ -14,6 +14,8 @@
 #include <atomic>
 #include <condition_variable>
 #include <mutex>
+#include <string>
+#include <system_error>
 #include <thread>
 #include <vector>
 
@@ -96,6 +98,18 @@ struct Pool {
       workers.emplace_back([this, i] { worker(i); });
   }
 
+  /// resize, or the reason it failed (with the pool back at one thread).
+  std::string tryResize(int threads) {
+    try {
+      resize(threads);
+      return "";
+    } catch (const std::system_error &e) {
+      std::string why = e.what();
+      resize(1);
+      return why;
+    }
+  }
+
   ~Pool() { resize(1); }
 };
 
@@ -106,8 +120,11 @@ Pool &pool() {
 
 } // namespace
 
-void ternc::rt::setThreadCount(int threads) {
-  pool().resize(threads < 1 ? 1 : threads);
+std::string ternc::rt::setThreadCount(int threads) {
+  std::string why = pool().tryResize(threads < 1 ? 1 : threads);
+  if (why.empty())
+    return "";
+  return "cannot start " + std::to_string(threads) + " threads: " + why;
 }
 
 int ternc::rt::threadCount() { return int(pool().workers.size()) + 1; }

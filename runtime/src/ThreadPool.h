@@ -4,11 +4,14 @@
 #ifndef TERNC_RUNTIME_THREADPOOL_H
 #define TERNC_RUNTIME_THREADPOOL_H
 
+#include <string>
+
 namespace ternc::rt {
 
 /// Sets the number of threads ternc_parallel_for uses (1 = the calling
-/// thread only). Call before the first model call.
-void setThreadCount(int threads);
+/// thread only). Call before the first model call. Returns "" or why the
+/// threads could not be started (the pool then has one thread).
+std::string setThreadCount(int threads);
 int threadCount();
 
 } // namespace ternc::rt

@@ -346,14 +346,20 @@ int main(int argc, char **argv) {
     if (n > 0)
       self.assign(buf, size_t(n));
   }
+  // Threads first: the weight file's checksum is computed on them.
+  if (std::string why = setThreadCount(o.threads); !why.empty())
+    die(why);
   Blob blob;
   std::string error;
   if (!blob.open(o.weights, self, error))
     die(error);
   ternc_weights = blob.data();
-  setThreadCount(o.threads);
   Session s(o.context);
   const ModelConfig &c = s.config();
+  if (o.context > c.context)
+    die("-c " + std::to_string(o.context) +
+        ": this program was compiled for a context of at most " +
+        std::to_string(c.context) + " tokens (ternc --context N sets it)");
 
   if (o.bench) {
     bench(s);

@@ -1,6 +1,7 @@
 //===- Json.h - a small checked JSON parser ---------------------*- C++ -*-===//
 //
-// Internal to the tokenizer library (tokenizer.json, tokenizer_config.json).
+// Used by the tokenizer library (tokenizer.json, tokenizer_config.json) and
+// by the safetensors reader (it keeps repeated keys, which llvm::json drops).
 // Strict RFC 8259 syntax; nesting depth and the input size bound everything.
 //
 //===----------------------------------------------------------------------===//

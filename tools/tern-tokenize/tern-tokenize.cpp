@@ -8,6 +8,7 @@
 
 #include "tokenizer/Tokenizer.h"
 
+#include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <string>
@@ -17,6 +18,7 @@ using ternc::rt::Tokenizer;
 static void usage(FILE *out) {
   std::fputs(
       "usage: tern-tokenize [--bos] FILE [TEXT]\n"
+      "       tern-tokenize --serialize OUT FILE\n"
       "\n"
       "Prints the token ids of TEXT (of stdin when TEXT is absent), "
       "space-separated,\n"
@@ -26,13 +28,17 @@ static void usage(FILE *out) {
       "tokenizer.model (Llama 3), a llama2.c tokenizer.bin, or a directory\n"
       "holding tokenizer.json, tokenizer.model or tokenizer.bin.\n"
       "\n"
-      "  --bos   put the BOS token first\n"
-      "  --help  show this help\n",
+      "  --bos             put the BOS token first\n"
+      "  --serialize OUT   write the tokenizer in the compact form ternc "
+      "embeds in\n"
+      "                    programs to OUT, instead of tokenizing\n"
+      "  --help            show this help\n",
       out);
 }
 
 int main(int argc, char **argv) {
   bool bos = false;
+  std::string serializeTo;
   int i = 1;
   for (; i < argc && argv[i][0] == '-' && argv[i][1] != '\0'; ++i) {
     if (!std::strcmp(argv[i], "--")) {
@@ -45,6 +51,10 @@ int main(int argc, char **argv) {
     }
     if (!std::strcmp(argv[i], "--bos")) {
       bos = true;
+      continue;
+    }
+    if (!std::strcmp(argv[i], "--serialize") && i + 1 < argc) {
+      serializeTo = argv[++i];
       continue;
     }
     std::fprintf(stderr, "tern-tokenize: unknown option '%s'\n", argv[i]);
@@ -61,6 +71,24 @@ int main(int argc, char **argv) {
   if (!tok) {
     std::fprintf(stderr, "tern-tokenize: %s\n", error.c_str());
     return 1;
+  }
+  if (!serializeTo.empty()) {
+    if (argc - i != 1) {
+      usage(stderr);
+      return 1;
+    }
+    std::string bytes = tok->serialize();
+    FILE *f = std::fopen(serializeTo.c_str(), "wb");
+    bool ok = f && std::fwrite(bytes.data(), 1, bytes.size(), f) == bytes.size();
+    if (f && std::fclose(f) != 0)
+      ok = false;
+    if (!ok) {
+      std::fprintf(stderr, "tern-tokenize: %s: cannot write: %s\n",
+                   serializeTo.c_str(), std::strerror(errno));
+      std::remove(serializeTo.c_str());
+      return 1;
+    }
+    return 0;
   }
 
   std::string text;

@@ -27,6 +27,7 @@ using namespace mlir::tern;
 /// Symbols of the run-time ABI (see runtime/include/ternc/abi.h).
 static constexpr llvm::StringLiteral kBlobPointer = "ternc_weights";
 static constexpr llvm::StringLiteral kBlobSize = "ternc_weights_size";
+static constexpr llvm::StringLiteral kBlobChecksum = "ternc_weights_checksum";
 
 namespace {
 
@@ -89,6 +90,13 @@ struct ConvertTernToLLVMPass
                                  /*isConstant=*/true, LLVM::Linkage::External,
                                  kBlobSize, b.getI64IntegerAttr(size.getInt()));
     }
+    if (auto sum =
+            module->getAttrOfType<IntegerAttr>(kWeightsChecksumAttrName)) {
+      if (!module.lookupSymbol(kBlobChecksum))
+        b.create<LLVM::GlobalOp>(module.getLoc(), b.getI64Type(),
+                                 /*isConstant=*/true, LLVM::Linkage::External,
+                                 kBlobChecksum, b.getI64IntegerAttr(sum.getInt()));
+    }
 
     LLVMTypeConverter converter(ctx);
     RewritePatternSet patterns(ctx);
@@ -105,6 +113,7 @@ struct ConvertTernToLLVMPass
          llvm::make_early_inc_range(module.getOps<BlobEntryOpInterface>()))
       entry->erase();
     module->removeAttr(kWeightsSizeAttrName);
+    module->removeAttr(kWeightsChecksumAttrName);
   }
 };
 

@@ -35,6 +35,11 @@ extern const uint8_t *ternc_weights;
 /* Defined by generated code that uses weights. */
 extern const uint64_t ternc_weights_size;
 
+/* Defined by programs `ternc` compiled together with their weight file: the
+ * file's checksum (ternc/checksum.h). The runtime refuses a weight file whose
+ * checksum differs. Objects built without a weight file do not define it. */
+extern const uint64_t ternc_weights_checksum;
+
 /* Alignment the runtime guarantees for `ternc_weights`. */
 #define TERNC_WEIGHTS_ALIGN 64
 

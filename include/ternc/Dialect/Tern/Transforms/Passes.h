@@ -10,6 +10,10 @@ namespace mlir::tern {
 
 /// Name of the module attribute holding the weight blob size in bytes.
 inline constexpr llvm::StringLiteral kWeightsSizeAttrName = "tern.weights_size";
+/// Set by the weight-blob writer: the blob's checksum (see
+/// runtime/include/ternc/checksum.h), which the program verifies.
+inline constexpr llvm::StringLiteral kWeightsChecksumAttrName =
+    "tern.weights_checksum";
 
 #define GEN_PASS_DECL
 #include "ternc/Dialect/Tern/Transforms/Passes.h.inc"
