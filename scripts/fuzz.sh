@@ -33,9 +33,9 @@ mkdir -p "$gen"
 for arch in 2b4t 1bitllm llama; do
   $PY scripts/gen-synthetic.py --format gguf-tq1_0,gguf-tq2_0,gguf-i2_s \
     --arch $arch --hidden 256 --ffn 256 --layers 1 --heads 2 --kv-heads 1 \
-    --vocab 64 --ctx 32 --out "$gen/gguf-$arch" >/dev/null
+    --vocab 260 --ctx 32 --out "$gen/gguf-$arch" >/dev/null
   $PY scripts/gen-synthetic.py --format hf,hf-bf16 --arch $arch --hidden 64 \
-    --ffn 64 --layers 1 --heads 2 --kv-heads 1 --vocab 64 --ctx 32 \
+    --ffn 64 --layers 1 --heads 2 --kv-heads 1 --vocab 260 --ctx 32 \
     --out "$gen/hf-$arch" >/dev/null
 done
 seed() { # seed FUZZER FILE...

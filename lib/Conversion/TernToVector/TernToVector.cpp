@@ -13,6 +13,7 @@
 #include "LoweringUtils.h"
 
 #include "mlir/Dialect/ArmNeon/ArmNeonDialect.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/ImplicitLocOpBuilder.h"
 #include "mlir/Transforms/DialectConversion.h"
 
@@ -200,13 +201,29 @@ struct LinearLowering : public OpConversionPattern<LinearOp> {
     auto i8 = b.getI8Type(), i32 = b.getI32Type();
     auto f32 = b.getF32Type();
     auto vCodes = VectorType::get({part}, i8);
-    // With the AArch64 dot-product extension, 16 weights of a bit plane
-    // times 16 activations go through one `sdot` into 4 i32 lanes.
+    // The kernel family, from the target (tern-select-layout chose the chunk
+    // to match):
+    //  - AArch64 dotprod: 16 weights of a bit plane times 16 activations go
+    //    through one `sdot` (s8 x s8) into 4 i32 lanes;
+    //  - x86 AVX-512 VNNI: 64 codes c = t + 1 in {0, 1, 2} (u8) times 64
+    //    activations (s8) through one `vpdpbusd` into 16 i32 lanes; the
+    //    exact sum is then sum(c * a) - sum(a), sum(a) once per token;
+    //  - otherwise portable vector code: widen to i32, multiply, add.
+    enum class Kernel { Generic, Sdot, Vnni512 };
     TargetAttr target = TargetAttr::lookup(op);
-    const bool sdot = target && target.has("dotprod") &&
-                      StringRef(target.getTriple()).starts_with("aarch64") &&
-                      part == 16;
-    auto vAcc = VectorType::get({sdot ? 4 : part}, i32);
+    Kernel kernel = Kernel::Generic;
+    if (target && target.has("dotprod") &&
+        StringRef(target.getTriple()).starts_with("aarch64") && part == 16)
+      kernel = Kernel::Sdot;
+    else if (target && target.has("avx512vnni") && part == 64 && !perBlock)
+      kernel = Kernel::Vnni512; // (per-block scales would need sum(a) per block)
+    auto vAcc = VectorType::get(
+        {kernel == Kernel::Sdot      ? 4
+         : kernel == Kernel::Vnni512 ? 16
+                                     : part},
+        i32);
+    // Activations need no masking when K fills whole chunks.
+    const bool exactChunks = wt.getPaddedCols() == wt.getCols();
 
     auto dataType = MemRefType::get({wt.getPackedBytes()}, i8);
     Value data = b.create<WeightDataOp>(dataType, op.getWeightAttr());
@@ -215,6 +232,7 @@ struct LinearLowering : public OpConversionPattern<LinearOp> {
         indexConst(b, wt.getScaleOffset()), ValueRange{});
 
     Value c0 = indexConst(b, 0), c1 = indexConst(b, 1);
+    Value cM = dimOf(b, q, 0);
     Value cN = indexConst(b, wt.getRows());
     Value cRowBytes = indexConst(b, rowBytes);
     Value cPart = indexConst(b, part), cChunk = indexConst(b, chunk);
@@ -225,6 +243,67 @@ struct LinearLowering : public OpConversionPattern<LinearOp> {
     Value mask2 = splat(b, vCodes, 3), one = splat(b, vCodes, 1);
     Value shifts[4] = {splat(b, vCodes, 0), splat(b, vCodes, 2),
                        splat(b, vCodes, 4), splat(b, vCodes, 6)};
+
+    auto loadActivations = [&](ImplicitLocOpBuilder &cb, Value m,
+                               Value k) -> Value {
+      if (exactChunks)
+        return cb.create<vector::LoadOp>(vCodes, q, ValueRange{m, k});
+      // Past K the activations read as 0 (masked), whatever the padding
+      // codes hold.
+      return cb.create<vector::TransferReadOp>(vCodes, q, ValueRange{m, k},
+                                               zeroI8);
+    };
+
+    // VNNI: sum(a) of every token row, once per op, in a stack buffer at
+    // the function's entry, sized by the static bound of the token count
+    // (the static row count of the activations or of the buffer they are a
+    // view of). Without a bound the portable kernel is used.
+    Value sumA;
+    if (kernel == Kernel::Vnni512) {
+      std::optional<int64_t> maxRows;
+      auto rowBound = [](Value v) -> std::optional<int64_t> {
+        auto type = dyn_cast<MemRefType>(v.getType());
+        if (type && !type.isDynamicDim(0))
+          return type.getDimSize(0);
+        return std::nullopt;
+      };
+      maxRows = rowBound(q);
+      if (!maxRows)
+        if (auto view = q.getDefiningOp<memref::SubViewOp>())
+          maxRows = rowBound(view.getSource());
+      auto func = op->getParentOfType<func::FuncOp>();
+      if (!maxRows || !func) {
+        kernel = Kernel::Generic;
+        vAcc = VectorType::get({part}, i32);
+      } else {
+        OpBuilder::InsertionGuard guard(rewriter);
+        rewriter.setInsertionPointToStart(&func.getBody().front());
+        sumA = rewriter.create<memref::AllocaOp>(
+            op.getLoc(), MemRefType::get({*maxRows}, i32));
+      }
+    }
+    if (kernel == Kernel::Vnni512) {
+      auto vWide = VectorType::get({part}, i32);
+      Value cK = indexConst(b, wt.getPaddedCols());
+      b.create<scf::ForOp>(
+          c0, cM, c1, ValueRange{},
+          [&](OpBuilder &sb, Location sl, Value m, ValueRange) {
+            ImplicitLocOpBuilder mb(sl, sb);
+            auto loop = mb.create<scf::ForOp>(
+                c0, cK, cPart, ValueRange{splat(mb, vWide, 0)},
+                [&](OpBuilder &lb, Location l, Value k, ValueRange acc) {
+                  ImplicitLocOpBuilder kb(l, lb);
+                  Value a = kb.create<arith::ExtSIOp>(
+                      vWide, loadActivations(kb, m, k));
+                  kb.create<scf::YieldOp>(
+                      ValueRange{kb.create<arith::AddIOp>(acc[0], a)});
+                });
+            Value total = mb.create<vector::ReductionOp>(
+                vector::CombiningKind::ADD, loop.getResult(0));
+            mb.create<memref::StoreOp>(total, sumA, ValueRange{m});
+            mb.create<scf::YieldOp>();
+          });
+    }
 
     // Exact int32 dot product of one row of T with the activations of row m,
     // over chunks [first, first + count).
@@ -243,17 +322,24 @@ struct LinearLowering : public OpConversionPattern<LinearOp> {
             Value sum = acc[0];
             for (int j = 0; j < 4; ++j) {
               // Bit plane j holds elements kBase + j*part + [0, part).
-              Value t = cb.create<arith::SubIOp>(
-                  cb.create<arith::AndIOp>(
-                      cb.create<arith::ShRUIOp>(codes, shifts[j]), mask2),
-                  one);
+              Value plane = cb.create<arith::AndIOp>(
+                  cb.create<arith::ShRUIOp>(codes, shifts[j]), mask2);
               Value k = cb.create<arith::AddIOp>(
                   kBase, cb.create<arith::ConstantIndexOp>(j * part));
-              // Past K the activations read as 0 (masked), whatever the
-              // padding codes hold.
-              Value a = cb.create<vector::TransferReadOp>(
-                  vCodes, q, ValueRange{m, k}, zeroI8);
-              if (sdot) {
+              Value a = loadActivations(cb, m, k);
+              if (kernel == Kernel::Vnni512) {
+                auto v16 = VectorType::get({16}, i32);
+                sum = cb.create<LLVM::CallIntrinsicOp>(
+                            TypeRange{vAcc},
+                            cb.getStringAttr("llvm.x86.avx512.vpdpbusd.512"),
+                            ValueRange{sum,
+                                       cb.create<vector::BitCastOp>(v16, plane),
+                                       cb.create<vector::BitCastOp>(v16, a)})
+                          .getResult(0);
+                continue;
+              }
+              Value t = cb.create<arith::SubIOp>(plane, one);
+              if (kernel == Kernel::Sdot) {
                 sum = cb.create<arm_neon::SdotOp>(vAcc, sum, t, a);
                 continue;
               }
@@ -266,26 +352,38 @@ struct LinearLowering : public OpConversionPattern<LinearOp> {
           });
       Value total = ib.create<vector::ReductionOp>(vector::CombiningKind::ADD,
                                                    loop.getResult(0));
+      return total;
+    };
+    // The row's exact sum over its chunks [first, first + chunksPerBlock).
+    auto rowDot = [&](ImplicitLocOpBuilder &ib, Value m, Value rowBase,
+                      Value first) -> Value {
+      Value total = dotChunks(ib, m, rowBase, first);
+      if (kernel == Kernel::Vnni512)
+        total = ib.create<arith::SubIOp>(
+            total, ib.create<memref::LoadOp>(sumA, ValueRange{m}));
       return ib.create<arith::SIToFPOp>(f32, total);
     };
 
-    b.create<scf::ForOp>(
-        c0, dimOf(b, q, 0), c1, ValueRange{},
-        [&](OpBuilder &mb, Location ml, Value m, ValueRange) {
-          ImplicitLocOpBuilder mbb(ml, mb);
-          Value sxm = mbb.create<memref::LoadOp>(sx, ValueRange{m});
-          auto rows = mbb.create<scf::ForOp>(
-              c0, cN, c1, ValueRange{},
-              [&](OpBuilder &nb, Location nl, Value n, ValueRange) {
-                ImplicitLocOpBuilder ib(nl, nb);
+    // Rows outside, tokens inside: a row's weights are read from memory once
+    // and stay in L1 for every token of a prefill chunk. Output elements are
+    // independent, so threads may share the rows.
+    auto rows = b.create<scf::ForOp>(
+        c0, cN, c1, ValueRange{},
+        [&](OpBuilder &nb, Location nl, Value n, ValueRange) {
+          ImplicitLocOpBuilder nbb(nl, nb);
+          Value rowBase = nbb.create<arith::MulIOp>(n, cRowBytes);
+          nbb.create<scf::ForOp>(
+              c0, cM, c1, ValueRange{},
+              [&](OpBuilder &mb, Location ml, Value m, ValueRange) {
+                ImplicitLocOpBuilder ib(ml, mb);
                 // One output element per region: with few chunks the loops
                 // unroll and the region is straight-line code.
                 if (mcaMarkers)
                   mcaMarker(ib, op, "BEGIN");
-                Value rowBase = ib.create<arith::MulIOp>(n, cRowBytes);
+                Value sxm = ib.create<memref::LoadOp>(sx, ValueRange{m});
                 Value out;
                 if (!perBlock) {
-                  Value acc = dotChunks(ib, m, rowBase, c0);
+                  Value acc = rowDot(ib, m, rowBase, c0);
                   Value w = ib.create<memref::LoadOp>(
                       scales,
                       ValueRange{
@@ -306,7 +404,7 @@ struct LinearLowering : public OpConversionPattern<LinearOp> {
                         ImplicitLocOpBuilder kb(bl, bb);
                         Value first =
                             kb.create<arith::MulIOp>(blk, cChunksPerBlock);
-                        Value acc = dotChunks(kb, m, rowBase, first);
+                        Value acc = rowDot(kb, m, rowBase, first);
                         Value w = kb.create<memref::LoadOp>(
                             scales, ValueRange{kb.create<arith::AddIOp>(
                                         scaleBase, blk)});
@@ -321,10 +419,9 @@ struct LinearLowering : public OpConversionPattern<LinearOp> {
                   mcaMarker(ib, op, "END");
                 ib.create<scf::YieldOp>();
               });
-          // Output elements are independent: threads may share them.
-          rows->setAttr(kParallelAttrName, mbb.getUnitAttr());
-          mbb.create<scf::YieldOp>();
+          nbb.create<scf::YieldOp>();
         });
+    rows->setAttr(kParallelAttrName, b.getUnitAttr());
     rewriter.eraseOp(op);
     return success();
   }

@@ -36,17 +36,19 @@ func.func @quantize(%x: memref<?x70xf32>, %q: memref<?x70xi8>, %s: memref<?xf32>
 
 // -----
 
-// tern.linear, per-row scales, chunks of 32: per output element, a loop over
-// ceil(70/32) = 3 chunks loads 8 code bytes and unpacks four bit planes.
+// tern.linear, per-row scales, chunks of 32: rows outside (parallel, so
+// threads share them; a row's codes stay in L1 for every token), tokens
+// inside; per output element a loop over ceil(70/32) = 3 chunks loads 8
+// code bytes and unpacks four bit planes.
 module attributes {tern.target = #tern.target<triple = "x86_64-unknown-linux-gnu", cpu = "haswell", isa = ["avx2"], vector_bits = 256>} {
 tern.weight @w : !tern.ternary<8x70, per_row, interleaved<32>> from "w" at 0
 // CHECK-LABEL: func.func @linear
 // CHECK: %[[DATA:.*]] = tern.weight_data @w : memref<256xi8>
 // Scales sit after 8 rows x 24 bytes of codes, at 192.
 // CHECK: %[[SCALES:.*]] = memref.view %[[DATA]][%{{.*}}][] : memref<256xi8> to memref<8xf32>
-// CHECK: scf.for %[[M:.*]] =
-// CHECK:   %[[SX:.*]] = memref.load %{{.*}}[%[[M]]] : memref<2xf32>
-// CHECK:   scf.for %[[N:.*]] =
+// CHECK: scf.for %[[N:.*]] =
+// CHECK:   scf.for %[[M:.*]] =
+// CHECK:     %[[SX:.*]] = memref.load %{{.*}}[%[[M]]] : memref<2xf32>
 // CHECK:     %[[SUM:.*]] = scf.for {{.*}} -> (vector<8xi32>) {
 // CHECK:       %[[CODES:.*]] = vector.load %[[DATA]][%{{.*}}] : memref<256xi8>, vector<8xi8>
 // CHECK-COUNT-4: arith.shrui %[[CODES]]
@@ -57,6 +59,7 @@ tern.weight @w : !tern.ternary<8x70, per_row, interleaved<32>> from "w" at 0
 // CHECK:     %[[DIV:.*]] = arith.divf %[[F]], %[[SX]] : f32
 // CHECK:     %[[OUT:.*]] = arith.mulf %[[DIV]], %[[W]] : f32
 // CHECK:     memref.store %[[OUT]], %{{.*}}[%[[M]], %[[N]]] : memref<2x8xf32>
+// CHECK: } {tern.parallel}
 func.func @linear(%q: memref<2x70xi8>, %s: memref<2xf32>, %y: memref<2x8xf32>) {
   tern.linear @w(%q, %s) into %y : memref<2x70xi8>, memref<2xf32>, memref<2x8xf32>
   return
@@ -113,6 +116,37 @@ tern.weight @w : !tern.ternary<4x64, per_row, interleaved<64>> from "w" at 0
 // CHECK: vector.reduction <add>, %{{.*}} : vector<4xi32> into i32
 func.func @sdot(%q: memref<1x64xi8>, %s: memref<1xf32>, %y: memref<1x4xf32>) {
   tern.linear @w(%q, %s) into %y : memref<1x64xi8>, memref<1xf32>, memref<1x4xf32>
+  return
+}
+}
+
+// -----
+
+// x86 AVX-512 VNNI, 64-weight bit planes: sum(a) of each token row once into
+// a stack buffer at the function entry (sized by the static token count),
+// then per plane the codes c = t + 1 (u8) and the activations (s8) go
+// through one vpdpbusd into 16 i32 lanes; the row's sum minus sum(a) is the
+// exact ternary dot product. K = 512 fills whole chunks: plain loads.
+module attributes {tern.target = #tern.target<triple = "x86_64-unknown-linux-gnu", cpu = "znver4", isa = ["avx2", "avx512f", "avx512bw", "avx512vnni"], vector_bits = 512>} {
+tern.weight @w : !tern.ternary<4x512, per_tensor, interleaved<256>> from "w" at 0
+// CHECK-LABEL: func.func @vnni
+// CHECK: %[[SUMA:.*]] = memref.alloca() : memref<3xi32>
+// CHECK: scf.for %[[M0:.*]] =
+// CHECK:   scf.for {{.*}} -> (vector<64xi32>) {
+// CHECK:     vector.load %{{.*}} : memref<3x512xi8>, vector<64xi8>
+// CHECK:     arith.extsi %{{.*}} : vector<64xi8> to vector<64xi32>
+// CHECK:   memref.store %{{.*}}, %[[SUMA]][%[[M0]]] : memref<3xi32>
+// CHECK: scf.for %[[N:.*]] =
+// CHECK:   scf.for %[[M:.*]] =
+// CHECK:     scf.for {{.*}} -> (vector<16xi32>) {
+// CHECK-NOT:   arith.subi
+// CHECK-COUNT-4: llvm.call_intrinsic "llvm.x86.avx512.vpdpbusd.512"
+// CHECK:     %[[RED:.*]] = vector.reduction <add>, %{{.*}} : vector<16xi32> into i32
+// CHECK:     %[[SA:.*]] = memref.load %[[SUMA]][%[[M]]] : memref<3xi32>
+// CHECK:     arith.subi %[[RED]], %[[SA]] : i32
+// CHECK: } {tern.parallel}
+func.func @vnni(%q: memref<3x512xi8>, %s: memref<3xf32>, %y: memref<3x4xf32>) {
+  tern.linear @w(%q, %s) into %y : memref<3x512xi8>, memref<3xf32>, memref<3x4xf32>
   return
 }
 }

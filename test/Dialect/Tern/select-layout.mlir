@@ -54,6 +54,23 @@ module attributes {tern.target = #tern.target<triple = "aarch64-unknown-linux-gn
 
 // -----
 
+// AVX-512 VNNI: chunks of 256, so each bit plane (64 weights) feeds one
+// vpdpbusd; rows that 256 would pad by more than 1/8 over chunks of 64 keep
+// chunks of 64 (K = 320: 512 vs 320), K = 2560 and 6912 fill whole chunks.
+// CHECK-LABEL: cpu = "znver4"
+// CHECK: tern.weight @a : !tern.ternary<640x2560, per_row, interleaved<256>>
+// CHECK: tern.weight @b : !tern.ternary<2560x6912, per_tensor, interleaved<256>>
+// CHECK: tern.weight @c : !tern.ternary<8x320, per_tensor, interleaved<64>>
+// CHECK: tern.weight @d : !tern.ternary<8x64, per_tensor, interleaved<64>>
+module attributes {tern.target = #tern.target<triple = "x86_64-unknown-linux-gnu", cpu = "znver4", isa = ["avx2", "avx512f", "avx512bw", "avx512vnni"], vector_bits = 512>} {
+  tern.weight @a : !tern.ternary<640x2560, per_row, canonical> from "a"
+  tern.weight @b : !tern.ternary<2560x6912, per_tensor, canonical> from "b"
+  tern.weight @c : !tern.ternary<8x320, per_tensor, canonical> from "c"
+  tern.weight @d : !tern.ternary<8x64, per_tensor, canonical> from "d"
+}
+
+// -----
+
 // A block that no chunk of 16 or more divides cannot be interleaved.
 module attributes {tern.target = #tern.target<triple = "aarch64-unknown-linux-gnu", cpu = "cortex-a76", isa = ["neon"], vector_bits = 128>} {
   // expected-error@+1 {{'tern.weight' op has block<12> scales: the vector kernels need a block size that is a multiple of 16}}

@@ -41,6 +41,10 @@ struct SelectLayoutPass
       if (target.has("dotprod") &&
           StringRef(target.getTriple()).starts_with("aarch64"))
         preferred = 64;
+      // AVX-512 VNNI: bit planes of 64 weights feed `vpdpbusd` whole (per
+      // weight below: only where the padding costs little).
+      if (target.has("avx512vnni") && target.getVectorBits() >= 512)
+        preferred = 256;
     }
 
     module.walk([&](WeightOp weight) {
@@ -48,6 +52,13 @@ struct SelectLayoutPass
       if (type.getLayout() != WeightLayout::Canonical)
         return;
       int64_t b = preferred;
+      // Rows are padded to whole chunks: a short row takes the smaller
+      // chunk when the large one would pad it by more than 1/8 over it.
+      auto padded = [&](int64_t c) {
+        return (type.getCols() + c - 1) / c * c;
+      };
+      while (chunk == 0 && b > 64 && padded(b) * 8 > padded(b / 4) * 9)
+        b /= 4;
       // A chunk must not straddle two scale blocks.
       if (type.getScale() == ScaleGranularity::PerBlock) {
         if (type.getGroupSize() % 16 != 0) {

@@ -1,0 +1,148 @@
+//===- kernel-bench.cpp - Google Benchmark of ternc's kernels -------------===//
+//
+// Times the functions ternc compiled from bench/kernels.mlir (the 2B4T layer
+// shapes) on one thread. Each benchmark reports the weight bytes it streams
+// per second (GB/s = 10^9 B/s) and, when TERNC_BANDWIDTH_GBS gives the
+// machine's measured read bandwidth for one thread (bench/run.sh sets it),
+// the percentage of that roofline; the prefill-sized linear also reports
+// tokens per second.
+//
+// usage: kernel-bench WEIGHTS [google benchmark flags]
+//
+//===----------------------------------------------------------------------===//
+
+#include "ternc/abi.h"
+
+#include <benchmark/benchmark.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <fcntl.h>
+#include <random>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <vector>
+
+const uint8_t *ternc_weights = nullptr;
+
+// One thread: the kernels' row loops run in order.
+void ternc_parallel_for(ternc_body_fn body, void *ctx, int64_t begin,
+                        int64_t end) {
+  body(ctx, begin, end);
+}
+
+extern "C" {
+void bench_quantize_2560(const float *x, int8_t *q, float *s);
+void bench_linear_q(const int8_t *q, const float *s, float *y);
+void bench_linear_k(const int8_t *q, const float *s, float *y);
+void bench_linear_o(const int8_t *q, const float *s, float *y);
+void bench_linear_gate(const int8_t *q, const float *s, float *y);
+void bench_linear_down(const int8_t *q, const float *s, float *y);
+void bench_linear_gate_m128(const int8_t *q, const float *s, float *y);
+void bench_head(const float *x, float *y);
+}
+
+namespace {
+
+double bandwidthGBs() {
+  const char *v = std::getenv("TERNC_BANDWIDTH_GBS");
+  return v ? std::atof(v) : 0.0;
+}
+
+template <typename T> std::vector<T> randomVector(size_t n, int lo, int hi) {
+  std::mt19937 rng(7);
+  std::uniform_int_distribution<int> d(lo, hi);
+  std::vector<T> v(n);
+  for (T &x : v)
+    x = T(d(rng));
+  return v;
+}
+
+void report(benchmark::State &state, double bytes) {
+  using benchmark::Counter;
+  state.counters["GB/s"] =
+      Counter(bytes / 1e9, Counter::kIsIterationInvariantRate);
+  if (double bw = bandwidthGBs(); bw > 0)
+    state.counters["%roofline"] =
+        Counter(bytes / 1e9 / bw * 100.0, Counter::kIsIterationInvariantRate);
+}
+
+using LinearFn = void (*)(const int8_t *, const float *, float *);
+
+void linear(benchmark::State &state, LinearFn fn, int64_t m, int64_t n,
+            int64_t k) {
+  std::vector<int8_t> q = randomVector<int8_t>(size_t(m * k), -127, 127);
+  std::vector<float> s(size_t(m), 0.01f), y(size_t(m * n));
+  for (auto _ : state) {
+    fn(q.data(), s.data(), y.data());
+    benchmark::DoNotOptimize(y.data());
+    benchmark::ClobberMemory();
+  }
+  report(state, double(n) * double(k) / 4.0); // 2 bits per weight
+  if (m > 1)
+    state.counters["tok/s"] = benchmark::Counter(
+        double(m), benchmark::Counter::kIsIterationInvariantRate);
+}
+
+void BM_quantize_2560(benchmark::State &state) {
+  std::vector<float> x = randomVector<float>(2560, -1000, 1000), s(1);
+  std::vector<int8_t> q(2560);
+  for (auto _ : state) {
+    bench_quantize_2560(x.data(), q.data(), s.data());
+    benchmark::DoNotOptimize(q.data());
+    benchmark::ClobberMemory();
+  }
+}
+
+void BM_head_f16(benchmark::State &state) {
+  std::vector<float> x = randomVector<float>(2560, -8, 8), y(128256);
+  for (auto _ : state) {
+    bench_head(x.data(), y.data());
+    benchmark::DoNotOptimize(y.data());
+    benchmark::ClobberMemory();
+  }
+  report(state, 128256.0 * 2560.0 * 2.0);
+}
+
+} // namespace
+
+BENCHMARK(BM_quantize_2560);
+BENCHMARK_CAPTURE(linear, q_2560x2560, bench_linear_q, 1, 2560, 2560);
+BENCHMARK_CAPTURE(linear, k_640x2560, bench_linear_k, 1, 640, 2560);
+BENCHMARK_CAPTURE(linear, o_2560x2560, bench_linear_o, 1, 2560, 2560);
+BENCHMARK_CAPTURE(linear, gate_6912x2560, bench_linear_gate, 1, 6912, 2560);
+BENCHMARK_CAPTURE(linear, down_2560x6912, bench_linear_down, 1, 2560, 6912);
+BENCHMARK_CAPTURE(linear, gate_6912x2560_m128, bench_linear_gate_m128, 128,
+                  6912, 2560);
+BENCHMARK(BM_head_f16);
+
+int main(int argc, char **argv) {
+  if (argc < 2 || argv[1][0] == '-') {
+    std::fprintf(stderr, "usage: kernel-bench WEIGHTS [benchmark flags]\n");
+    return 1;
+  }
+  int fd = open(argv[1], O_RDONLY);
+  struct stat st;
+  if (fd < 0 || fstat(fd, &st) != 0 ||
+      uint64_t(st.st_size) != ternc_weights_size) {
+    std::fprintf(stderr, "kernel-bench: %s: missing, or not the %llu-byte "
+                         "weight file of these kernels\n",
+                 argv[1], (unsigned long long)ternc_weights_size);
+    return 1;
+  }
+  void *p = mmap(nullptr, size_t(st.st_size), PROT_READ, MAP_PRIVATE, fd, 0);
+  if (p == MAP_FAILED) {
+    std::perror("kernel-bench: mmap");
+    return 1;
+  }
+  close(fd);
+  ternc_weights = static_cast<const uint8_t *>(p);
+  argv[1] = argv[0];
+  --argc;
+  ++argv;
+  benchmark::Initialize(&argc, argv);
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

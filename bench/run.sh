@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# The performance benchmark, one command, on any machine:
+#  1. read bandwidth with bench/bandwidth.cpp (a STREAM-like reduction) at
+#     1, 2 and all threads: the roofline;
+#  2. a synthetic checkpoint of exactly the BitNet b1.58 2B4T shape (random
+#     ternary weights, f16 tied embedding/LM head as in the official GGUF),
+#     generated once into build/bench/;
+#  3. ternc compiles it for this CPU;
+#  4. the program's --bench (pp128, tg64) RUNS times at each thread count;
+#     medians in tokens/s, decode GB/s (weight bytes read per token x tg64)
+#     and % of the bandwidth roofline measured in step 1;
+#  5. the kernel microbenchmarks (bench/kernels.sh).
+# usage: bench/run.sh [--runs N] [--format gguf-i2_s|gguf-tq2_0|gguf-tq1_0]
+#                     [--no-kernels]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+RUNS=3 FMT=gguf-i2_s KERNELS=1
+while [ $# -gt 0 ]; do
+  case $1 in
+    --runs) RUNS=$2; shift 2 ;;
+    --format) FMT=$2; shift 2 ;;
+    --no-kernels) KERNELS=0; shift ;;
+    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+    *) echo "bench/run.sh: unknown option '$1'" >&2; exit 1 ;;
+  esac
+done
+./scripts/build.sh >/dev/null
+W=build/bench
+mkdir -p "$W"
+THREADS=$(printf '%s\n' 1 2 "$(nproc)" | sort -nu | tr '\n' ' ')
+
+echo "== machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) threads"
+clang++-19 -O3 -march=native -pthread bench/bandwidth.cpp -o "$W/bandwidth"
+echo "== read bandwidth (2 GiB, median of 7)"
+"$W/bandwidth" --reps 7 $THREADS | tee "$W/bandwidth.txt"
+
+ckpt=$W/2b4t-$FMT.gguf
+if [ ! -f "$ckpt" ]; then
+  echo "== generating the 2B4T-shaped $FMT checkpoint (once)"
+  /usr/bin/python3 scripts/gen-synthetic.py --format "$FMT" --shape 2b4t \
+    --out "$ckpt.tmp" >/dev/null
+  mv "$ckpt.tmp" "$ckpt"
+fi
+echo "== compiling $ckpt"
+build/bin/ternc -q "$ckpt" --cpu=native -o "$W/prog-2b4t"
+
+echo "== prog --bench, $RUNS runs per thread count"
+: > "$W/runs.txt"
+for t in $THREADS; do
+  for r in $(seq "$RUNS"); do
+    "$W/prog-2b4t" --bench -t "$t" 2>/dev/null | sed "s/^/$t /" | tee -a "$W/runs.txt"
+  done
+done
+
+# A tied LM head makes every byte of the weight file a read per decoded
+# token (the embedding row lookup aside); the KV cache at the <= 192
+# positions of tg64 after BOS adds well under 1%.
+bytes=$(stat -c %s "$W/prog-2b4t.weights")
+/usr/bin/python3 - "$W/bandwidth.txt" "$W/runs.txt" "$bytes" <<'PY'
+import re, statistics, sys
+bw = {int(m.group(1)): float(m.group(2)) for m in
+      re.finditer(r"threads=(\d+) median=([\d.]+)", open(sys.argv[1]).read())}
+runs = {}
+for line in open(sys.argv[2]):
+    t, what, v = line.split()
+    runs.setdefault(int(t), {}).setdefault(what, []).append(float(v))
+B = int(sys.argv[3])
+print("\n== results (medians; weights read per decoded token: %.0f MB)" % (B / 1e6))
+print("| threads | bandwidth GB/s | roofline tok/s | pp128 tok/s | tg64 tok/s | decode GB/s | % of roofline |")
+print("|---|---|---|---|---|---|---|")
+for t in sorted(runs):
+    pp = statistics.median(runs[t]["pp128"]); tg = statistics.median(runs[t]["tg64"])
+    gbs = tg * B / 1e9
+    roof = bw[t] * 1e9 / B
+    print("| %d | %.1f | %.1f | %.1f | %.1f | %.1f | %.0f%% |" %
+          (t, bw[t], roof, pp, tg, gbs, 100 * gbs / bw[t]))
+PY
+
+if [ "$KERNELS" = 1 ]; then
+  echo "== kernel microbenchmarks (one thread)"
+  TERNC_BANDWIDTH_GBS=$(grep -o 'threads=1 median=[0-9.]*' "$W/bandwidth.txt" | cut -d= -f3) \
+    bench/kernels.sh
+fi
