@@ -3,8 +3,10 @@
 // ternc_parallel_for is the only function generated code calls. A range is
 // cut into one contiguous part per thread; the caller runs the first part.
 // Every index is computed by the same code whatever the split, so results
-// do not depend on the thread count. Workers wait on a condition variable
-// between calls; a call is a few microseconds of synchronisation.
+// do not depend on the thread count. A decoded token makes a few hundred
+// calls (one per linear), microseconds apart: waking a sleeping thread costs
+// tens of microseconds, so workers and the caller first spin for a while
+// (kSpin) on atomics, and only then sleep on a condition variable.
 //
 //===----------------------------------------------------------------------===//
 
@@ -12,6 +14,7 @@
 #include "ternc/abi.h"
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <mutex>
 #include <string>
@@ -23,18 +26,48 @@ using namespace ternc::rt;
 
 namespace {
 
+/// How long a thread spins for the next job or for the others to finish
+/// before it sleeps.
+constexpr std::chrono::microseconds kSpin(200);
+
+inline void cpuRelax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__) || defined(__arm__)
+  asm volatile("yield");
+#endif
+}
+
+/// Spins until `ready()` or kSpin has passed; true if ready.
+template <typename Ready> bool spinUntil(Ready ready) {
+  auto start = std::chrono::steady_clock::now();
+  for (unsigned i = 1;; ++i) {
+    if (ready())
+      return true;
+    cpuRelax();
+    // Every 64 rounds: check the clock, and let other threads of an
+    // oversubscribed machine (more threads than cores) run.
+    if (i % 64 == 0) {
+      if (std::chrono::steady_clock::now() - start > kSpin)
+        return false;
+      std::this_thread::yield();
+    }
+  }
+}
+
 struct Pool {
   std::vector<std::thread> workers;
   std::mutex mutex;
   std::condition_variable wake, done;
-  // The current job.
+  // The current job: written by the caller before `generation` is bumped
+  // (release), read by workers after they see it (acquire).
   ternc_body_fn fn = nullptr;
   void *ctx = nullptr;
   int64_t begin = 0, end = 0;
   int parts = 1;
-  uint64_t generation = 0;
-  int pending = 0;
-  bool stopping = false;
+  std::atomic<uint64_t> generation{0};
+  std::atomic<int> pending{0};
+  bool stopping = false; // guarded by mutex
 
   void part(int i) {
     int64_t n = end - begin;
@@ -46,17 +79,23 @@ struct Pool {
   void worker(int index) {
     uint64_t seen = 0;
     for (;;) {
-      {
+      if (!spinUntil([&] {
+            return generation.load(std::memory_order_acquire) != seen;
+          })) {
         std::unique_lock<std::mutex> lock(mutex);
-        wake.wait(lock, [&] { return stopping || generation != seen; });
+        wake.wait(lock, [&] {
+          return stopping ||
+                 generation.load(std::memory_order_acquire) != seen;
+        });
         if (stopping)
           return;
-        seen = generation;
       }
+      seen = generation.load(std::memory_order_acquire);
       part(index);
-      std::lock_guard<std::mutex> lock(mutex);
-      if (--pending == 0)
+      if (pending.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+        std::lock_guard<std::mutex> lock(mutex);
         done.notify_one();
+      }
     }
   }
 
@@ -67,20 +106,27 @@ struct Pool {
         f(c, b, e);
       return;
     }
+    fn = f;
+    ctx = c;
+    begin = b;
+    end = e;
+    parts = threads;
+    pending.store(threads - 1, std::memory_order_relaxed);
     {
+      // Under the mutex, so a worker between its check and its wait cannot
+      // miss the wake-up.
       std::lock_guard<std::mutex> lock(mutex);
-      fn = f;
-      ctx = c;
-      begin = b;
-      end = e;
-      parts = threads;
-      pending = threads - 1;
-      ++generation;
+      generation.fetch_add(1, std::memory_order_release);
     }
     wake.notify_all();
     part(0);
-    std::unique_lock<std::mutex> lock(mutex);
-    done.wait(lock, [&] { return pending == 0; });
+    if (!spinUntil(
+            [&] { return pending.load(std::memory_order_acquire) == 0; })) {
+      std::unique_lock<std::mutex> lock(mutex);
+      done.wait(lock, [&] {
+        return pending.load(std::memory_order_acquire) == 0;
+      });
+    }
   }
 
   void resize(int threads) {
@@ -93,7 +139,7 @@ struct Pool {
       t.join();
     workers.clear();
     stopping = false;
-    generation = 0;
+    generation.store(0);
     for (int i = 1; i < threads; ++i)
       workers.emplace_back([this, i] { worker(i); });
   }

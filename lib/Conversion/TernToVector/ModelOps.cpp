@@ -392,6 +392,16 @@ struct MatmulLowering : public OpConversionPattern<MatmulOp> {
             } else {
               // `lanes` interleaved partial sums (reads past K are masked
               // to 0, adding exact zeros), then an in-order reduction.
+              // When K is a multiple of `lanes` no read is masked.
+              std::optional<ArrayRef<bool>> inBounds;
+              const bool whole = !ShapedType::isDynamic(
+                                     cast<MemRefType>(x.getType()).getDimSize(1)) &&
+                                 cast<MemRefType>(x.getType()).getDimSize(1) %
+                                         lanes ==
+                                     0;
+              static const bool kTrue[] = {true};
+              if (whole)
+                inBounds = ArrayRef<bool>(kTrue);
               Value partial =
                   nb.template create<scf::ForOp>(
                         c0, kDim, indexConst(nb, lanes), ValueRange{vZero},
@@ -399,9 +409,10 @@ struct MatmulLowering : public OpConversionPattern<MatmulOp> {
                           ImplicitLocOpBuilder kb(l, lb);
                           Value wv =
                               widen(kb, kb.create<vector::TransferReadOp>(
-                                            vW, w, ValueRange{n, k}, wPad));
+                                            vW, w, ValueRange{n, k}, wPad,
+                                            inBounds));
                           Value xv = kb.create<vector::TransferReadOp>(
-                              vF, x, ValueRange{m, k}, zero);
+                              vF, x, ValueRange{m, k}, zero, inBounds);
                           kb.create<scf::YieldOp>(
                               ValueRange{kb.create<arith::AddFOp>(
                                   s[0], kb.create<arith::MulFOp>(wv, xv))});
