@@ -305,6 +305,28 @@ struct LinearLowering : public OpConversionPattern<LinearOp> {
           });
     }
 
+    // One kernel step: a bit plane of codes times activations into `acc`.
+    auto step = [&](ImplicitLocOpBuilder &cb, Value acc, Value plane,
+                    Value a) -> Value {
+      if (kernel == Kernel::Vnni512) {
+        auto v16 = VectorType::get({16}, i32);
+        return cb
+            .create<LLVM::CallIntrinsicOp>(
+                TypeRange{vAcc},
+                cb.getStringAttr("llvm.x86.avx512.vpdpbusd.512"),
+                ValueRange{acc, cb.create<vector::BitCastOp>(v16, plane),
+                           cb.create<vector::BitCastOp>(v16, a)})
+            .getResult(0);
+      }
+      Value t = cb.create<arith::SubIOp>(plane, one);
+      if (kernel == Kernel::Sdot)
+        return cb.create<arm_neon::SdotOp>(vAcc, acc, t, a);
+      Value prod =
+          cb.create<arith::MulIOp>(cb.create<arith::ExtSIOp>(vAcc, t),
+                                   cb.create<arith::ExtSIOp>(vAcc, a));
+      return cb.create<arith::AddIOp>(acc, prod);
+    };
+
     // Exact int32 dot product of one row of T with the activations of row m,
     // over chunks [first, first + count).
     auto dotChunks = [&](ImplicitLocOpBuilder &ib, Value m, Value rowBase,
@@ -326,27 +348,7 @@ struct LinearLowering : public OpConversionPattern<LinearOp> {
                   cb.create<arith::ShRUIOp>(codes, shifts[j]), mask2);
               Value k = cb.create<arith::AddIOp>(
                   kBase, cb.create<arith::ConstantIndexOp>(j * part));
-              Value a = loadActivations(cb, m, k);
-              if (kernel == Kernel::Vnni512) {
-                auto v16 = VectorType::get({16}, i32);
-                sum = cb.create<LLVM::CallIntrinsicOp>(
-                            TypeRange{vAcc},
-                            cb.getStringAttr("llvm.x86.avx512.vpdpbusd.512"),
-                            ValueRange{sum,
-                                       cb.create<vector::BitCastOp>(v16, plane),
-                                       cb.create<vector::BitCastOp>(v16, a)})
-                          .getResult(0);
-                continue;
-              }
-              Value t = cb.create<arith::SubIOp>(plane, one);
-              if (kernel == Kernel::Sdot) {
-                sum = cb.create<arm_neon::SdotOp>(vAcc, sum, t, a);
-                continue;
-              }
-              Value prod =
-                  cb.create<arith::MulIOp>(cb.create<arith::ExtSIOp>(vAcc, t),
-                                           cb.create<arith::ExtSIOp>(vAcc, a));
-              sum = cb.create<arith::AddIOp>(sum, prod);
+              sum = step(cb, sum, plane, loadActivations(cb, m, k));
             }
             cb.create<scf::YieldOp>(ValueRange{sum});
           });
@@ -357,16 +359,132 @@ struct LinearLowering : public OpConversionPattern<LinearOp> {
     // The row's exact sum over its chunks [first, first + chunksPerBlock).
     auto rowDot = [&](ImplicitLocOpBuilder &ib, Value m, Value rowBase,
                       Value first) -> Value {
-      Value total = dotChunks(ib, m, rowBase, first);
-      if (kernel == Kernel::Vnni512)
-        total = ib.create<arith::SubIOp>(
-            total, ib.create<memref::LoadOp>(sumA, ValueRange{m}));
-      return ib.create<arith::SIToFPOp>(f32, total);
+      return ib.create<arith::SIToFPOp>(f32, dotChunks(ib, m, rowBase, first));
     };
 
-    // Rows outside, tokens inside: a row's weights are read from memory once
-    // and stay in L1 for every token of a prefill chunk. Output elements are
-    // independent, so threads may share the rows.
+    // Without per-block scales: register tiles of R rows x T tokens. Per
+    // chunk, the codes of R rows are unpacked once and T activation vectors
+    // loaded once for R * T kernel steps into R * T accumulators; in
+    // prefill this reuse is what makes the linear a GEMM rather than a loop
+    // of GEMVs. Decode (one token) runs the rows one token each. The sums
+    // are the same exact integers whatever the tiling.
+    if (!perBlock) {
+      const int64_t R = kernel == Kernel::Vnni512 && !mcaMarkers ? 4 : 1;
+      const int64_t T = R;
+      const int64_t chunks = wt.getPaddedCols() / chunk;
+      Value cChunks = indexConst(b, chunks);
+      // Outputs [n0, n0 + rc) x [m0, m0 + tc).
+      auto tile = [&](ImplicitLocOpBuilder &ib, Value n0, int64_t rc, Value m0,
+                      int64_t tc) {
+        if (mcaMarkers)
+          mcaMarker(ib, op, "BEGIN");
+        SmallVector<Value> rowBase, mIdx;
+        for (int64_t r = 0; r < rc; ++r)
+          rowBase.push_back(ib.create<arith::MulIOp>(
+              ib.create<arith::AddIOp>(n0, indexConst(ib, r)), cRowBytes));
+        for (int64_t t = 0; t < tc; ++t)
+          mIdx.push_back(ib.create<arith::AddIOp>(m0, indexConst(ib, t)));
+        SmallVector<Value> inits(rc * tc, splat(ib, vAcc, 0));
+        auto loop = ib.create<scf::ForOp>(
+            c0, cChunks, c1, inits,
+            [&](OpBuilder &lb, Location l, Value c, ValueRange acc) {
+              ImplicitLocOpBuilder cb(l, lb);
+              Value off = cb.create<arith::MulIOp>(c, cPart);
+              SmallVector<Value> codes;
+              for (int64_t r = 0; r < rc; ++r)
+                codes.push_back(cb.create<vector::LoadOp>(
+                    vCodes, data,
+                    ValueRange{cb.create<arith::AddIOp>(rowBase[r], off)}));
+              Value kBase = cb.create<arith::MulIOp>(c, cChunk);
+              SmallVector<Value> sums(acc.begin(), acc.end());
+              for (int j = 0; j < 4; ++j) {
+                // Bit plane j holds elements kBase + j*part + [0, part).
+                SmallVector<Value> planes;
+                for (int64_t r = 0; r < rc; ++r)
+                  planes.push_back(cb.create<arith::AndIOp>(
+                      cb.create<arith::ShRUIOp>(codes[r], shifts[j]), mask2));
+                Value k = cb.create<arith::AddIOp>(
+                    kBase, cb.create<arith::ConstantIndexOp>(j * part));
+                for (int64_t t = 0; t < tc; ++t) {
+                  Value a = loadActivations(cb, mIdx[t], k);
+                  for (int64_t r = 0; r < rc; ++r)
+                    sums[r * tc + t] = step(cb, sums[r * tc + t], planes[r], a);
+                }
+              }
+              cb.create<scf::YieldOp>(sums);
+            });
+        for (int64_t r = 0; r < rc; ++r) {
+          Value n = ib.create<arith::AddIOp>(n0, indexConst(ib, r));
+          Value w = ib.create<memref::LoadOp>(
+              scales,
+              ValueRange{wt.getScale() == ScaleGranularity::PerRow ? n : c0});
+          for (int64_t t = 0; t < tc; ++t) {
+            Value total = ib.create<vector::ReductionOp>(
+                vector::CombiningKind::ADD, loop.getResult(r * tc + t));
+            if (kernel == Kernel::Vnni512)
+              total = ib.create<arith::SubIOp>(
+                  total, ib.create<memref::LoadOp>(sumA, ValueRange{mIdx[t]}));
+            Value acc = ib.create<arith::SIToFPOp>(f32, total);
+            Value sxm = ib.create<memref::LoadOp>(sx, ValueRange{mIdx[t]});
+            // bitllama2.c: acc * (w * a); BitNet: (acc / s) * w.
+            Value out = op.getScheme() == QuantScheme::BitLlama2c
+                            ? ib.create<arith::MulFOp>(
+                                  acc, ib.create<arith::MulFOp>(w, sxm))
+                            : ib.create<arith::MulFOp>(
+                                  ib.create<arith::DivFOp>(acc, sxm), w);
+            ib.create<memref::StoreOp>(out, y, ValueRange{mIdx[t], n});
+          }
+        }
+        if (mcaMarkers)
+          mcaMarker(ib, op, "END");
+      };
+      // Tokens of one group of rows: whole tiles, then one token at a time.
+      auto tokens = [&](ImplicitLocOpBuilder &ib, Value n0, int64_t rc) {
+        Value mTiles = ib.create<arith::MulIOp>(
+            ib.create<arith::DivUIOp>(cM, indexConst(ib, T)), indexConst(ib, T));
+        if (T > 1)
+          ib.create<scf::ForOp>(
+              c0, mTiles, indexConst(ib, T), ValueRange{},
+              [&](OpBuilder &mb, Location ml, Value m0, ValueRange) {
+                ImplicitLocOpBuilder tb(ml, mb);
+                tile(tb, n0, rc, m0, T);
+                tb.create<scf::YieldOp>();
+              });
+        ib.create<scf::ForOp>(
+            T > 1 ? mTiles : c0, cM, c1, ValueRange{},
+            [&](OpBuilder &mb, Location ml, Value m, ValueRange) {
+              ImplicitLocOpBuilder tb(ml, mb);
+              tile(tb, n0, rc, m, 1);
+              tb.create<scf::YieldOp>();
+            });
+      };
+      // Groups of R rows (threads share them), then the last N % R rows.
+      const int64_t groups = wt.getRows() / R, rest = wt.getRows() % R;
+      auto rowGroups = b.create<scf::ForOp>(
+          c0, indexConst(b, groups), c1, ValueRange{},
+          [&](OpBuilder &nb, Location nl, Value g, ValueRange) {
+            ImplicitLocOpBuilder gb(nl, nb);
+            tokens(gb, gb.create<arith::MulIOp>(g, indexConst(gb, R)), R);
+            gb.create<scf::YieldOp>();
+          });
+      rowGroups->setAttr(kParallelAttrName, b.getUnitAttr());
+      if (rest) {
+        auto tail = b.create<scf::ForOp>(
+            indexConst(b, groups * R), cN, c1, ValueRange{},
+            [&](OpBuilder &nb, Location nl, Value n, ValueRange) {
+              ImplicitLocOpBuilder gb(nl, nb);
+              tokens(gb, n, 1);
+              gb.create<scf::YieldOp>();
+            });
+        tail->setAttr(kParallelAttrName, b.getUnitAttr());
+      }
+      rewriter.eraseOp(op);
+      return success();
+    }
+
+    // Per-block scales: rows outside, tokens inside (a row's weights are
+    // read from memory once and stay in L1 for every token of a prefill
+    // chunk), one output element at a time, blocks in order.
     auto rows = b.create<scf::ForOp>(
         c0, cN, c1, ValueRange{},
         [&](OpBuilder &nb, Location nl, Value n, ValueRange) {
@@ -376,26 +494,11 @@ struct LinearLowering : public OpConversionPattern<LinearOp> {
               c0, cM, c1, ValueRange{},
               [&](OpBuilder &mb, Location ml, Value m, ValueRange) {
                 ImplicitLocOpBuilder ib(ml, mb);
-                // One output element per region: with few chunks the loops
-                // unroll and the region is straight-line code.
                 if (mcaMarkers)
                   mcaMarker(ib, op, "BEGIN");
                 Value sxm = ib.create<memref::LoadOp>(sx, ValueRange{m});
-                Value out;
-                if (!perBlock) {
-                  Value acc = rowDot(ib, m, rowBase, c0);
-                  Value w = ib.create<memref::LoadOp>(
-                      scales,
-                      ValueRange{
-                          wt.getScale() == ScaleGranularity::PerRow ? n : c0});
-                  // bitllama2.c: acc * (w * a); BitNet: (acc / s) * w.
-                  out = op.getScheme() == QuantScheme::BitLlama2c
-                            ? ib.create<arith::MulFOp>(
-                                  acc, ib.create<arith::MulFOp>(w, sxm))
-                            : ib.create<arith::MulFOp>(
-                                  ib.create<arith::DivFOp>(acc, sxm), w);
-                } else {
-                  // sum_b acc_b * w[n, b], blocks in order, then / sx.
+                // sum_b acc_b * w[n, b], blocks in order, then / sx.
+                {
                   Value scaleBase = ib.create<arith::MulIOp>(n, cBlocks);
                   auto blockLoop = ib.create<scf::ForOp>(
                       c0, cBlocks, c1, ValueRange{zeroF},
@@ -412,9 +515,10 @@ struct LinearLowering : public OpConversionPattern<LinearOp> {
                             facc[0], kb.create<arith::MulFOp>(acc, w));
                         kb.create<scf::YieldOp>(ValueRange{next});
                       });
-                  out = ib.create<arith::DivFOp>(blockLoop.getResult(0), sxm);
+                  Value out =
+                      ib.create<arith::DivFOp>(blockLoop.getResult(0), sxm);
+                  ib.create<memref::StoreOp>(out, y, ValueRange{m, n});
                 }
-                ib.create<memref::StoreOp>(out, y, ValueRange{m, n});
                 if (mcaMarkers)
                   mcaMarker(ib, op, "END");
                 ib.create<scf::YieldOp>();

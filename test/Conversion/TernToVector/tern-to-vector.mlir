@@ -48,17 +48,17 @@ tern.weight @w : !tern.ternary<8x70, per_row, interleaved<32>> from "w" at 0
 // CHECK: %[[SCALES:.*]] = memref.view %[[DATA]][%{{.*}}][] : memref<256xi8> to memref<8xf32>
 // CHECK: scf.for %[[N:.*]] =
 // CHECK:   scf.for %[[M:.*]] =
-// CHECK:     %[[SX:.*]] = memref.load %{{.*}}[%[[M]]] : memref<2xf32>
 // CHECK:     %[[SUM:.*]] = scf.for {{.*}} -> (vector<8xi32>) {
 // CHECK:       %[[CODES:.*]] = vector.load %[[DATA]][%{{.*}}] : memref<256xi8>, vector<8xi8>
 // CHECK-COUNT-4: arith.shrui %[[CODES]]
 // CHECK:       scf.yield %{{.*}} : vector<8xi32>
+// CHECK:     %[[W:.*]] = memref.load %[[SCALES]][%{{.*}}] : memref<8xf32>
 // CHECK:     %[[RED:.*]] = vector.reduction <add>, %[[SUM]] : vector<8xi32> into i32
 // CHECK:     %[[F:.*]] = arith.sitofp %[[RED]] : i32 to f32
-// CHECK:     %[[W:.*]] = memref.load %[[SCALES]][%[[N]]] : memref<8xf32>
+// CHECK:     %[[SX:.*]] = memref.load %{{.*}}[%{{.*}}] : memref<2xf32>
 // CHECK:     %[[DIV:.*]] = arith.divf %[[F]], %[[SX]] : f32
 // CHECK:     %[[OUT:.*]] = arith.mulf %[[DIV]], %[[W]] : f32
-// CHECK:     memref.store %[[OUT]], %{{.*}}[%[[M]], %[[N]]] : memref<2x8xf32>
+// CHECK:     memref.store %[[OUT]], %{{.*}}[%{{.*}}, %{{.*}}] : memref<2x8xf32>
 // CHECK: } {tern.parallel}
 func.func @linear(%q: memref<2x70xi8>, %s: memref<2xf32>, %y: memref<2x8xf32>) {
   tern.linear @w(%q, %s) into %y : memref<2x70xi8>, memref<2xf32>, memref<2x8xf32>
@@ -123,30 +123,38 @@ func.func @sdot(%q: memref<1x64xi8>, %s: memref<1xf32>, %y: memref<1x4xf32>) {
 // -----
 
 // x86 AVX-512 VNNI, 64-weight bit planes: sum(a) of each token row once into
-// a stack buffer at the function entry (sized by the static token count),
-// then per plane the codes c = t + 1 (u8) and the activations (s8) go
-// through one vpdpbusd into 16 i32 lanes; the row's sum minus sum(a) is the
-// exact ternary dot product. K = 512 fills whole chunks: plain loads.
+// a stack buffer at the function entry (sized by the static token count).
+// Then register tiles of 4 rows x 4 tokens: per chunk the codes of 4 rows
+// are loaded and unpacked once (codes c = t + 1, u8) and each plane's 4
+// activation vectors (s8) loaded once for 16 vpdpbusd into 16 accumulators;
+// the token left over (5 = 4 + 1) runs 4 rows x 1 token. The row's sum minus
+// sum(a) is the exact ternary dot product. K = 512 fills whole chunks: plain
+// loads.
 module attributes {tern.target = #tern.target<triple = "x86_64-unknown-linux-gnu", cpu = "znver4", isa = ["avx2", "avx512f", "avx512bw", "avx512vnni"], vector_bits = 512>} {
 tern.weight @w : !tern.ternary<4x512, per_tensor, interleaved<256>> from "w" at 0
 // CHECK-LABEL: func.func @vnni
-// CHECK: %[[SUMA:.*]] = memref.alloca() : memref<3xi32>
+// CHECK: %[[SUMA:.*]] = memref.alloca() : memref<5xi32>
 // CHECK: scf.for %[[M0:.*]] =
 // CHECK:   scf.for {{.*}} -> (vector<64xi32>) {
-// CHECK:     vector.load %{{.*}} : memref<3x512xi8>, vector<64xi8>
+// CHECK:     vector.load %{{.*}} : memref<5x512xi8>, vector<64xi8>
 // CHECK:     arith.extsi %{{.*}} : vector<64xi8> to vector<64xi32>
-// CHECK:   memref.store %{{.*}}, %[[SUMA]][%[[M0]]] : memref<3xi32>
-// CHECK: scf.for %[[N:.*]] =
-// CHECK:   scf.for %[[M:.*]] =
-// CHECK:     scf.for {{.*}} -> (vector<16xi32>) {
+// CHECK:   memref.store %{{.*}}, %[[SUMA]][%[[M0]]] : memref<5xi32>
+// CHECK: scf.for %[[G:.*]] =
+// CHECK:   scf.for %[[T:.*]] = %{{.*}} to %{{.*}} step %{{.*}} {
+// CHECK:     scf.for {{.*}} -> (vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>) {
+// CHECK-COUNT-4: vector.load %{{.*}} : memref{{.*}}xi8>, vector<64xi8>
 // CHECK-NOT:   arith.subi
-// CHECK-COUNT-4: llvm.call_intrinsic "llvm.x86.avx512.vpdpbusd.512"
+// CHECK-COUNT-64: llvm.call_intrinsic "llvm.x86.avx512.vpdpbusd.512"
+// CHECK-COUNT-16: vector.reduction <add>, %{{.*}} : vector<16xi32> into i32
+// CHECK:   scf.for %[[M:.*]] =
+// CHECK:     scf.for {{.*}} -> (vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>) {
+// CHECK-COUNT-16: llvm.call_intrinsic "llvm.x86.avx512.vpdpbusd.512"
 // CHECK:     %[[RED:.*]] = vector.reduction <add>, %{{.*}} : vector<16xi32> into i32
-// CHECK:     %[[SA:.*]] = memref.load %[[SUMA]][%[[M]]] : memref<3xi32>
+// CHECK:     %[[SA:.*]] = memref.load %[[SUMA]][%{{.*}}] : memref<5xi32>
 // CHECK:     arith.subi %[[RED]], %[[SA]] : i32
 // CHECK: } {tern.parallel}
-func.func @vnni(%q: memref<3x512xi8>, %s: memref<3xf32>, %y: memref<3x4xf32>) {
-  tern.linear @w(%q, %s) into %y : memref<3x512xi8>, memref<3xf32>, memref<3x4xf32>
+func.func @vnni(%q: memref<5x512xi8>, %s: memref<5xf32>, %y: memref<5x4xf32>) {
+  tern.linear @w(%q, %s) into %y : memref<5x512xi8>, memref<5xf32>, memref<5x4xf32>
   return
 }
 }
