@@ -49,7 +49,8 @@ int main(int argc, char **argv) {
     else if (std::atoi(argv[i]) > 0)
       threads.push_back(std::atoi(argv[i]));
     else {
-      std::fprintf(stderr, "usage: bandwidth [--mib N] [--reps R] THREADS...\n");
+      std::fprintf(stderr,
+                   "usage: bandwidth [--mib N] [--reps R] THREADS...\n");
       return 1;
     }
   }

@@ -166,8 +166,9 @@ int main(int argc, char **argv) {
   struct stat st;
   if (fd < 0 || fstat(fd, &st) != 0 ||
       uint64_t(st.st_size) != ternc_weights_size) {
-    std::fprintf(stderr, "kernel-bench: %s: missing, or not the %llu-byte "
-                         "weight file of these kernels\n",
+    std::fprintf(stderr,
+                 "kernel-bench: %s: missing, or not the %llu-byte "
+                 "weight file of these kernels\n",
                  argv[1], (unsigned long long)ternc_weights_size);
     return 1;
   }

@@ -24,8 +24,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   for (const auto &[name, t] : (*file)->tensors()) {
     if (t.data.size() && (t.data.begin() < begin || t.data.end() > end))
       ternc::fuzz::violated("an accepted tensor lies outside the file");
-    if (uint64_t(t.numElements()) * ternc::dtypeSize(t.dtype) !=
-        t.data.size())
+    if (uint64_t(t.numElements()) * ternc::dtypeSize(t.dtype) != t.data.size())
       ternc::fuzz::violated("an accepted tensor's size disagrees with its "
                             "shape");
   }

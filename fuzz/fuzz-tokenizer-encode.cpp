@@ -28,11 +28,13 @@ static bool validUtf8(std::string_view s) {
 static const std::vector<Tokenizer> &tokenizers() {
   static std::vector<Tokenizer> all = [] {
     std::vector<Tokenizer> v;
-    for (const char *rel : {"/test/data/tokenizers/llama3/tokenizer.model",
-                            "/test/data/tokenizers/gguf-vocab/ggml-vocab-llama-spm.gguf",
-                            "/models/bitllama2c-tinystories-1M/tokenizer.bin"}) {
+    for (const char *rel :
+         {"/test/data/tokenizers/llama3/tokenizer.model",
+          "/test/data/tokenizers/gguf-vocab/ggml-vocab-llama-spm.gguf",
+          "/models/bitllama2c-tinystories-1M/tokenizer.bin"}) {
       std::string error;
-      auto tok = Tokenizer::fromFile(std::string(TERNC_SOURCE_DIR) + rel, &error);
+      auto tok =
+          Tokenizer::fromFile(std::string(TERNC_SOURCE_DIR) + rel, &error);
       if (!tok) {
         std::fprintf(stderr, "fuzz-tokenizer-encode: %s\n", error.c_str());
         std::abort();

@@ -136,8 +136,8 @@ SafetensorsFile::fromBuffer(std::unique_ptr<MemoryBuffer> buffer) {
   // keeps every member, with its offset.
   {
     std::string error;
-    std::optional<rt::json::Value> members = rt::json::parse(
-        std::string_view(header.data(), header.size()), &error);
+    std::optional<rt::json::Value> members =
+        rt::json::parse(std::string_view(header.data(), header.size()), &error);
     if (!members)
       return fail(name, "header is not valid JSON: " + error);
     std::set<std::string_view> seen;
@@ -229,12 +229,11 @@ SafetensorsFile::fromBuffer(std::unique_ptr<MemoryBuffer> buffer) {
   for (size_t i = 1; i < byStart.size(); ++i) {
     const SafetensorsTensor *p = byStart[i - 1], *c = byStart[i];
     if (p->data.end() > c->data.begin())
-      return fail(name,
-                  formatv("tensor '{0}': data_offsets [{1}, {2}] overlaps "
-                          "tensor '{3}' [{4}, {5}]",
-                          c->name, c->data.begin() - data,
-                          c->data.end() - data, p->name, p->data.begin() - data,
-                          p->data.end() - data));
+      return fail(
+          name, formatv("tensor '{0}': data_offsets [{1}, {2}] overlaps "
+                        "tensor '{3}' [{4}, {5}]",
+                        c->name, c->data.begin() - data, c->data.end() - data,
+                        p->name, p->data.begin() - data, p->data.end() - data));
   }
   file->buffer_ = std::move(buffer);
   return file;

@@ -153,8 +153,7 @@ private:
 } // namespace
 
 static Error writeBlobEntries(mlir::ModuleOp module,
-                              const ternc::WeightStore &store,
-                              raw_ostream &os);
+                              const ternc::WeightStore &store, raw_ostream &os);
 
 Error ternc::writeWeightBlob(mlir::ModuleOp module, const WeightStore &store,
                              raw_ostream &out) {

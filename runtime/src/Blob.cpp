@@ -5,12 +5,12 @@
 #include "ternc/checksum.h"
 
 #include <cerrno>
+#include <cinttypes>
+#include <cstdio>
 #include <cstring>
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
-#include <cinttypes>
-#include <cstdio>
 #include <unistd.h>
 #include <vector>
 

@@ -84,8 +84,7 @@ struct Pool {
           })) {
         std::unique_lock<std::mutex> lock(mutex);
         wake.wait(lock, [&] {
-          return stopping ||
-                 generation.load(std::memory_order_acquire) != seen;
+          return stopping || generation.load(std::memory_order_acquire) != seen;
         });
         if (stopping)
           return;
@@ -123,9 +122,8 @@ struct Pool {
     if (!spinUntil(
             [&] { return pending.load(std::memory_order_acquire) == 0; })) {
       std::unique_lock<std::mutex> lock(mutex);
-      done.wait(lock, [&] {
-        return pending.load(std::memory_order_acquire) == 0;
-      });
+      done.wait(lock,
+                [&] { return pending.load(std::memory_order_acquire) == 0; });
     }
   }
 

@@ -79,7 +79,8 @@ int main(int argc, char **argv) {
     }
     std::string bytes = tok->serialize();
     FILE *f = std::fopen(serializeTo.c_str(), "wb");
-    bool ok = f && std::fwrite(bytes.data(), 1, bytes.size(), f) == bytes.size();
+    bool ok =
+        f && std::fwrite(bytes.data(), 1, bytes.size(), f) == bytes.size();
     if (f && std::fclose(f) != 0)
       ok = false;
     if (!ok) {

@@ -95,7 +95,8 @@ struct ConvertTernToLLVMPass
       if (!module.lookupSymbol(kBlobChecksum))
         b.create<LLVM::GlobalOp>(module.getLoc(), b.getI64Type(),
                                  /*isConstant=*/true, LLVM::Linkage::External,
-                                 kBlobChecksum, b.getI64IntegerAttr(sum.getInt()));
+                                 kBlobChecksum,
+                                 b.getI64IntegerAttr(sum.getInt()));
     }
 
     LLVMTypeConverter converter(ctx);

@@ -394,11 +394,10 @@ struct MatmulLowering : public OpConversionPattern<MatmulOp> {
               // to 0, adding exact zeros), then an in-order reduction.
               // When K is a multiple of `lanes` no read is masked.
               std::optional<ArrayRef<bool>> inBounds;
-              const bool whole = !ShapedType::isDynamic(
-                                     cast<MemRefType>(x.getType()).getDimSize(1)) &&
-                                 cast<MemRefType>(x.getType()).getDimSize(1) %
-                                         lanes ==
-                                     0;
+              const bool whole =
+                  !ShapedType::isDynamic(
+                      cast<MemRefType>(x.getType()).getDimSize(1)) &&
+                  cast<MemRefType>(x.getType()).getDimSize(1) % lanes == 0;
               static const bool kTrue[] = {true};
               if (whole)
                 inBounds = ArrayRef<bool>(kTrue);
@@ -407,10 +406,9 @@ struct MatmulLowering : public OpConversionPattern<MatmulOp> {
                         c0, kDim, indexConst(nb, lanes), ValueRange{vZero},
                         [&](OpBuilder &lb, Location l, Value k, ValueRange s) {
                           ImplicitLocOpBuilder kb(l, lb);
-                          Value wv =
-                              widen(kb, kb.create<vector::TransferReadOp>(
-                                            vW, w, ValueRange{n, k}, wPad,
-                                            inBounds));
+                          Value wv = widen(
+                              kb, kb.create<vector::TransferReadOp>(
+                                      vW, w, ValueRange{n, k}, wPad, inBounds));
                           Value xv = kb.create<vector::TransferReadOp>(
                               vF, x, ValueRange{m, k}, zero, inBounds);
                           kb.create<scf::YieldOp>(

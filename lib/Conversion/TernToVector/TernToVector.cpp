@@ -216,12 +216,12 @@ struct LinearLowering : public OpConversionPattern<LinearOp> {
         StringRef(target.getTriple()).starts_with("aarch64") && part == 16)
       kernel = Kernel::Sdot;
     else if (target && target.has("avx512vnni") && part == 64 && !perBlock)
-      kernel = Kernel::Vnni512; // (per-block scales would need sum(a) per block)
-    auto vAcc = VectorType::get(
-        {kernel == Kernel::Sdot      ? 4
-         : kernel == Kernel::Vnni512 ? 16
-                                     : part},
-        i32);
+      kernel =
+          Kernel::Vnni512; // (per-block scales would need sum(a) per block)
+    auto vAcc = VectorType::get({kernel == Kernel::Sdot      ? 4
+                                 : kernel == Kernel::Vnni512 ? 16
+                                                             : part},
+                                i32);
     // Activations need no masking when K fills whole chunks.
     const bool exactChunks = wt.getPaddedCols() == wt.getCols();
 
@@ -321,9 +321,8 @@ struct LinearLowering : public OpConversionPattern<LinearOp> {
       Value t = cb.create<arith::SubIOp>(plane, one);
       if (kernel == Kernel::Sdot)
         return cb.create<arm_neon::SdotOp>(vAcc, acc, t, a);
-      Value prod =
-          cb.create<arith::MulIOp>(cb.create<arith::ExtSIOp>(vAcc, t),
-                                   cb.create<arith::ExtSIOp>(vAcc, a));
+      Value prod = cb.create<arith::MulIOp>(cb.create<arith::ExtSIOp>(vAcc, t),
+                                            cb.create<arith::ExtSIOp>(vAcc, a));
       return cb.create<arith::AddIOp>(acc, prod);
     };
 
@@ -373,7 +372,8 @@ struct LinearLowering : public OpConversionPattern<LinearOp> {
       // four rows side by side decode slower than one row at a time
       // (17 vs 22 tok/s on the 2B4T shape), while prefill gains 1.5x.
       auto qType = cast<MemRefType>(q.getType());
-      const bool singleToken = !qType.isDynamicDim(0) && qType.getDimSize(0) == 1;
+      const bool singleToken =
+          !qType.isDynamicDim(0) && qType.getDimSize(0) == 1;
       const int64_t R =
           kernel == Kernel::Vnni512 && !mcaMarkers && !singleToken ? 4 : 1;
       const int64_t T = R;
@@ -447,7 +447,8 @@ struct LinearLowering : public OpConversionPattern<LinearOp> {
       // Tokens of one group of rows: whole tiles, then one token at a time.
       auto tokens = [&](ImplicitLocOpBuilder &ib, Value n0, int64_t rc) {
         Value mTiles = ib.create<arith::MulIOp>(
-            ib.create<arith::DivUIOp>(cM, indexConst(ib, T)), indexConst(ib, T));
+            ib.create<arith::DivUIOp>(cM, indexConst(ib, T)),
+            indexConst(ib, T));
         if (T > 1)
           ib.create<scf::ForOp>(
               c0, mTiles, indexConst(ib, T), ValueRange{},

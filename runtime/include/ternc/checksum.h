@@ -1,4 +1,5 @@
-//===- checksum.h - the weight-file checksum ---------------------*- C++ -*-===//
+//===- checksum.h - the weight-file checksum ---------------------*- C++
+//-*-===//
 //
 // ternc computes this checksum while it writes a weight file and compiles it
 // into the program (`ternc_weights_checksum`); the program recomputes it when
@@ -84,9 +85,9 @@ inline uint64_t checksumCombine(const uint64_t *blockSums, uint64_t count,
 inline uint64_t checksum(const uint8_t *data, uint64_t size) {
   std::vector<uint64_t> sums;
   for (uint64_t at = 0; at < size; at += kChecksumBlockBytes)
-    sums.push_back(checksumBlock(
-        data + at, size - at < kChecksumBlockBytes ? size - at
-                                                   : kChecksumBlockBytes));
+    sums.push_back(checksumBlock(data + at, size - at < kChecksumBlockBytes
+                                                ? size - at
+                                                : kChecksumBlockBytes));
   return checksumCombine(sums.data(), sums.size(), size);
 }
 

@@ -54,9 +54,7 @@ struct SelectLayoutPass
       int64_t b = preferred;
       // Rows are padded to whole chunks: a short row takes the smaller
       // chunk when the large one would pad it by more than 1/8 over it.
-      auto padded = [&](int64_t c) {
-        return (type.getCols() + c - 1) / c * c;
-      };
+      auto padded = [&](int64_t c) { return (type.getCols() + c - 1) / c * c; };
       while (chunk == 0 && b > 64 && padded(b) * 8 > padded(b / 4) * 9)
         b /= 4;
       // A chunk must not straddle two scale blocks.
