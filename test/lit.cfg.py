@@ -67,3 +67,14 @@ if hasattr(os, "getuid") and os.getuid() == 0:
     config.available_features.add("root")
 if platform.machine() in ("x86_64", "AMD64"):
     config.available_features.add("host-x86_64")
+    # The host's x86 extensions, for tests that run code compiled for a CPU
+    # with them (host-avx512bw, host-avx_vnni, host-avx512_vnni, ...).
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("flags"):
+                    for flag in line.split(":", 1)[1].split():
+                        config.available_features.add("host-" + flag)
+                    break
+    except OSError:
+        pass

@@ -6,6 +6,7 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/IR/ImplicitLocOpBuilder.h"
+#include "mlir/IR/PatternMatch.h"
 
 namespace mlir::tern::detail {
 
@@ -34,6 +35,10 @@ inline Value splat(ImplicitLocOpBuilder &b, VectorType type, double value) {
   return b.create<arith::ConstantOp>(type,
                                      SplatElementsAttr::get(type, scalar));
 }
+
+/// tern.linear to vector kernels (LinearLowering.cpp).
+void populateLinearLoweringPatterns(RewritePatternSet &patterns,
+                                    bool mcaMarkers);
 
 } // namespace mlir::tern::detail
 

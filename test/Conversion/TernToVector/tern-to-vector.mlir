@@ -36,10 +36,13 @@ func.func @quantize(%x: memref<?x70xf32>, %q: memref<?x70xi8>, %s: memref<?xf32>
 
 // -----
 
-// tern.linear, per-row scales, chunks of 32: rows outside (parallel, so
-// threads share them; a row's codes stay in L1 for every token), tokens
-// inside; per output element a loop over ceil(70/32) = 3 chunks loads 8
-// code bytes and unpacks four bit planes.
+// tern.linear, per-row scales, chunks of 32 on AVX2: bit planes of 8 weights
+// are too narrow for vpmaddubsw, so this is the portable kernel (widen to
+// i32, multiply, add); tern-select-layout picks chunks of 128 for AVX2.
+// Parallel over rows (threads share them; a row's codes stay in L1 for every
+// token), tokens inside; per output element a loop over ceil(70/32) = 3
+// chunks loads 8 code bytes and unpacks four bit planes into four
+// accumulators (one per plane, so the adds do not wait on each other).
 module attributes {tern.target = #tern.target<triple = "x86_64-unknown-linux-gnu", cpu = "haswell", isa = ["avx2"], vector_bits = 256>} {
 tern.weight @w : !tern.ternary<8x70, per_row, interleaved<32>> from "w" at 0
 // CHECK-LABEL: func.func @linear
@@ -48,12 +51,18 @@ tern.weight @w : !tern.ternary<8x70, per_row, interleaved<32>> from "w" at 0
 // CHECK: %[[SCALES:.*]] = memref.view %[[DATA]][%{{.*}}][] : memref<256xi8> to memref<8xf32>
 // CHECK: scf.for %[[N:.*]] =
 // CHECK:   scf.for %[[M:.*]] =
-// CHECK:     %[[SUM:.*]] = scf.for {{.*}} -> (vector<8xi32>) {
+// CHECK:     %[[SUM:.*]]:4 = scf.for {{.*}} -> (vector<8xi32>, vector<8xi32>, vector<8xi32>, vector<8xi32>) {
 // CHECK:       %[[CODES:.*]] = vector.load %[[DATA]][%{{.*}}] : memref<256xi8>, vector<8xi8>
-// CHECK-COUNT-4: arith.shrui %[[CODES]]
-// CHECK:       scf.yield %{{.*}} : vector<8xi32>
+// CHECK:       arith.shrui %[[CODES]]
+// CHECK:       arith.extsi {{.*}} : vector<8xi8> to vector<8xi32>
+// CHECK:       arith.muli {{.*}} : vector<8xi32>
+// CHECK-COUNT-3: arith.shrui %[[CODES]]
+// CHECK:       scf.yield %{{.*}} : vector<8xi32>, vector<8xi32>, vector<8xi32>, vector<8xi32>
 // CHECK:     %[[W:.*]] = memref.load %[[SCALES]][%{{.*}}] : memref<8xf32>
-// CHECK:     %[[RED:.*]] = vector.reduction <add>, %[[SUM]] : vector<8xi32> into i32
+// CHECK:     %[[S1:.*]] = arith.addi %[[SUM]]#0, %[[SUM]]#1 : vector<8xi32>
+// CHECK:     %[[S2:.*]] = arith.addi %[[S1]], %[[SUM]]#2 : vector<8xi32>
+// CHECK:     %[[S3:.*]] = arith.addi %[[S2]], %[[SUM]]#3 : vector<8xi32>
+// CHECK:     %[[RED:.*]] = vector.reduction <add>, %[[S3]] : vector<8xi32> into i32
 // CHECK:     %[[F:.*]] = arith.sitofp %[[RED]] : i32 to f32
 // CHECK:     %[[SX:.*]] = memref.load %{{.*}}[%{{.*}}] : memref<2xf32>
 // CHECK:     %[[DIV:.*]] = arith.divf %[[F]], %[[SX]] : f32
@@ -107,12 +116,14 @@ func.func @unpacked(%q: memref<1x64xi8>, %s: memref<1xf32>, %y: memref<1x4xf32>)
 // -----
 
 // AArch64 with dotprod and 16-weight bit planes: one arm_neon.intr.sdot per
-// plane into 4 i32 lanes.
+// plane into 4 i32 lanes; a single token (decode) keeps one row at a time
+// with one accumulator per plane.
 module attributes {tern.target = #tern.target<triple = "aarch64-unknown-linux-gnu", cpu = "cortex-a76", isa = ["neon", "dotprod"], vector_bits = 128>} {
 tern.weight @w : !tern.ternary<4x64, per_row, interleaved<64>> from "w" at 0
 // CHECK-LABEL: func.func @sdot
-// CHECK: scf.for {{.*}} -> (vector<4xi32>) {
+// CHECK: scf.for {{.*}} -> (vector<4xi32>, vector<4xi32>, vector<4xi32>, vector<4xi32>) {
 // CHECK-COUNT-4: arm_neon.intr.sdot %{{.*}}, %{{.*}}, %{{.*}} : vector<16xi8>, vector<16xi8> to vector<4xi32>
+// CHECK-COUNT-3: arith.addi {{.*}} : vector<4xi32>
 // CHECK: vector.reduction <add>, %{{.*}} : vector<4xi32> into i32
 func.func @sdot(%q: memref<1x64xi8>, %s: memref<1xf32>, %y: memref<1x4xf32>) {
   tern.linear @w(%q, %s) into %y : memref<1x64xi8>, memref<1xf32>, memref<1x4xf32>
@@ -155,6 +166,97 @@ tern.weight @w : !tern.ternary<4x512, per_tensor, interleaved<256>> from "w" at 
 // CHECK: } {tern.parallel}
 func.func @vnni(%q: memref<5x512xi8>, %s: memref<5xf32>, %y: memref<5x4xf32>) {
   tern.linear @w(%q, %s) into %y : memref<5x512xi8>, memref<5xf32>, memref<5x4xf32>
+  return
+}
+}
+
+// -----
+
+// AVX2, 32-weight bit planes: codes (u8) x activations (s8) with vpmaddubsw,
+// whose i16 pair sums of the four planes add up in i16 before one vpmaddwd
+// per chunk; then sum(a) is subtracted. Tiles of 2 rows x 4 tokens (16
+// vector registers); 5 rows = 2 + 2 + 1, so the parallel loop has 3
+// iterations and the last one runs the single row left.
+module attributes {tern.target = #tern.target<triple = "x86_64-unknown-linux-gnu", cpu = "haswell", isa = ["avx2"], vector_bits = 256>} {
+tern.weight @w : !tern.ternary<5x128, per_row, interleaved<128>> from "w" at 0
+// CHECK-LABEL: func.func @avx2
+// CHECK: %[[SUMA:.*]] = memref.alloca() : memref<6xi32>
+// CHECK: scf.for %[[U:.*]] = %{{.*}} to %[[C3:.*]] step
+// CHECK:   %[[FULL:.*]] = arith.cmpi ult, %[[U]], %{{.*}} : index
+// CHECK:   scf.if %[[FULL]] {
+// CHECK:     scf.for {{.*}} -> (vector<8xi32>, vector<8xi32>, vector<8xi32>, vector<8xi32>, vector<8xi32>, vector<8xi32>, vector<8xi32>, vector<8xi32>) {
+// CHECK-COUNT-2: vector.load %{{.*}} : memref<{{.*}}xi8>, vector<32xi8>
+// CHECK-COUNT-32: llvm.call_intrinsic "llvm.x86.avx2.pmadd.ub.sw"
+// CHECK-COUNT-8: llvm.call_intrinsic "llvm.x86.avx2.pmadd.wd"
+// CHECK:     scf.yield
+// CHECK:     arith.subi
+// CHECK:   } else {
+// CHECK:     scf.for {{.*}} -> (vector<8xi32>) {
+// CHECK-COUNT-4: llvm.call_intrinsic "llvm.x86.avx2.pmadd.ub.sw"
+// CHECK:       llvm.call_intrinsic "llvm.x86.avx2.pmadd.wd"
+// CHECK: } {tern.parallel}
+// CHECK-NOT: vpdpbusd
+func.func @avx2(%q: memref<6x128xi8>, %s: memref<6xf32>, %y: memref<6x5xf32>) {
+  tern.linear @w(%q, %s) into %y : memref<6x128xi8>, memref<6xf32>, memref<6x5xf32>
+  return
+}
+}
+
+// -----
+
+// AVX-512BW without VNNI (Skylake-SP): the same u8 x s8 kernel in zmm.
+module attributes {tern.target = #tern.target<triple = "x86_64-unknown-linux-gnu", cpu = "skylake-avx512", isa = ["avx2", "avx512f", "avx512bw"], vector_bits = 512>} {
+tern.weight @w : !tern.ternary<4x256, per_tensor, interleaved<256>> from "w" at 0
+// CHECK-LABEL: func.func @avx512bw
+// CHECK: llvm.call_intrinsic "llvm.x86.avx512.pmaddubs.w.512"({{.*}}) : (vector<64xi8>, vector<64xi8>) -> vector<32xi16>
+// CHECK: llvm.call_intrinsic "llvm.x86.avx512.pmaddw.d.512"({{.*}}) : (vector<32xi16>, vector<32xi16>) -> vector<16xi32>
+// CHECK-NOT: vpdpbusd
+func.func @avx512bw(%q: memref<1x256xi8>, %s: memref<1xf32>, %y: memref<1x4xf32>) {
+  tern.linear @w(%q, %s) into %y : memref<1x256xi8>, memref<1xf32>, memref<1x4xf32>
+  return
+}
+}
+
+// -----
+
+// AVX-VNNI without AVX-512 (Alder Lake): vpdpbusd on ymm.
+module attributes {tern.target = #tern.target<triple = "x86_64-unknown-linux-gnu", cpu = "alderlake", isa = ["avx2", "avxvnni"], vector_bits = 256>} {
+tern.weight @w : !tern.ternary<4x128, per_tensor, interleaved<128>> from "w" at 0
+// CHECK-LABEL: func.func @avxvnni
+// CHECK-COUNT-4: llvm.call_intrinsic "llvm.x86.avx512.vpdpbusd.256"({{.*}}) : (vector<8xi32>, vector<8xi32>, vector<8xi32>) -> vector<8xi32>
+// CHECK-NOT: pmadd
+func.func @avxvnni(%q: memref<1x128xi8>, %s: memref<1xf32>, %y: memref<1x4xf32>) {
+  tern.linear @w(%q, %s) into %y : memref<1x128xi8>, memref<1xf32>, memref<1x4xf32>
+  return
+}
+}
+
+// -----
+
+// Several weights (as tern-fuse-linears makes them): one parallel loop over
+// the rows of all of them, 3 + 2 = 5 iterations; iteration u < 3 computes
+// row u of @a into %ya, the others row u - 3 of @b into %yb.
+module attributes {tern.target = #tern.target<triple = "x86_64-unknown-linux-gnu", cpu = "x86-64", isa = [], vector_bits = 128>} {
+tern.weight @a : !tern.ternary<3x64, per_row, interleaved<16>> from "a" at 0
+tern.weight @b : !tern.ternary<2x64, per_tensor, interleaved<16>> from "b" at 128
+// CHECK-LABEL: func.func @fused
+// CHECK: %[[A:.*]] = tern.weight_data @a : memref<128xi8>
+// CHECK: %[[B:.*]] = tern.weight_data @b : memref<128xi8>
+// CHECK: %[[C5:.*]] = arith.constant 5 : index
+// CHECK: scf.for %[[U:.*]] = %{{.*}} to %[[C5]] step
+// CHECK:   %[[C3:.*]] = arith.constant 3 : index
+// CHECK:   %[[IN_A:.*]] = arith.cmpi ult, %[[U]], %[[C3]] : index
+// CHECK:   scf.if %[[IN_A]] {
+// CHECK:     vector.load %[[A]]
+// CHECK:     memref.store %{{.*}}, %{{.*}}[%{{.*}}, %{{.*}}] : memref<1x3xf32>
+// CHECK:   } else {
+// CHECK:     %[[LOCAL:.*]] = arith.subi %[[U]], %{{.*}} : index
+// CHECK:     vector.load %[[B]]
+// CHECK:     memref.store %{{.*}}, %{{.*}}[%{{.*}}, %{{.*}}] : memref<1x2xf32>
+// CHECK:   }
+// CHECK: } {tern.parallel}
+func.func @fused(%q: memref<1x64xi8>, %s: memref<1xf32>, %ya: memref<1x3xf32>, %yb: memref<1x2xf32>) {
+  tern.linear @a, @b(%q, %s) into %ya, %yb : memref<1x64xi8>, memref<1xf32>, memref<1x3xf32>, memref<1x2xf32>
   return
 }
 }

@@ -127,7 +127,7 @@ func.func @linear_scale(%q: memref<2x64xi8>, %s: memref<1xf32>, %y: memref<2x8xf
 
 tern.weight @w : !tern.ternary<8x64, per_row, canonical> from "w"
 func.func @linear_dynamic_n(%q: memref<2x64xi8>, %s: memref<2xf32>, %y: memref<2x?xf32>) {
-  // expected-error@+1 {{'tern.linear' op needs static K (input columns) and N (output columns)}}
+  // expected-error@+1 {{'tern.linear' op needs static N (output columns)}}
   tern.linear @w(%q, %s) into %y : memref<2x64xi8>, memref<2xf32>, memref<2x?xf32>
   return
 }
@@ -138,6 +138,34 @@ tern.weight @w : !tern.ternary<8x64, per_row, canonical> from "w"
 func.func @linear_shape(%q: memref<2x32xi8>, %s: memref<2xf32>, %y: memref<2x8xf32>) {
   // expected-error@+1 {{'tern.linear' op computes [M, 32] x [32, 8] but @w is 8x64 (N x K)}}
   tern.linear @w(%q, %s) into %y : memref<2x32xi8>, memref<2xf32>, memref<2x8xf32>
+  return
+}
+
+// -----
+
+tern.weight @w : !tern.ternary<8x64, per_row, canonical> from "w"
+func.func @linear_dynamic_k(%q: memref<2x?xi8>, %s: memref<2xf32>, %y: memref<2x8xf32>) {
+  // expected-error@+1 {{'tern.linear' op needs static K (input columns)}}
+  tern.linear @w(%q, %s) into %y : memref<2x?xi8>, memref<2xf32>, memref<2x8xf32>
+  return
+}
+
+// -----
+
+tern.weight @w : !tern.ternary<8x64, per_row, canonical> from "w"
+func.func @linear_outputs(%q: memref<2x64xi8>, %s: memref<2xf32>, %y: memref<2x8xf32>) {
+  // expected-error@+1 {{'tern.linear' op has 2 weights but 1 outputs}}
+  tern.linear @w, @w(%q, %s) into %y : memref<2x64xi8>, memref<2xf32>, memref<2x8xf32>
+  return
+}
+
+// -----
+
+tern.weight @w : !tern.ternary<8x64, per_row, canonical> from "w"
+tern.weight @v : !tern.ternary<4x32, per_row, canonical> from "v"
+func.func @linear_second_shape(%q: memref<2x64xi8>, %s: memref<2xf32>, %y: memref<2x8xf32>, %z: memref<2x4xf32>) {
+  // expected-error@+1 {{'tern.linear' op computes [M, 64] x [64, 4] but @v is 4x32 (N x K)}}
+  tern.linear @w, @v(%q, %s) into %y, %z : memref<2x64xi8>, memref<2xf32>, memref<2x8xf32>, memref<2x4xf32>
   return
 }
 

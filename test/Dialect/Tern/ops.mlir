@@ -34,6 +34,14 @@ func.func @prefill(%x: memref<?x2560xf32>, %q: memref<?x2560xi8>, %s: memref<?xf
   return
 }
 
+// CHECK-LABEL: func.func @fused
+// Several weights sharing the input, one output each.
+func.func @fused(%q: memref<?x2560xi8>, %s: memref<?xf32>, %y: memref<?x640xf32>, %z: memref<?x640xf32>) {
+  // CHECK: tern.linear @w, @w(%{{.*}}, %{{.*}}) into %{{.*}}, %{{.*}} : memref<?x2560xi8>, memref<?xf32>, memref<?x640xf32>, memref<?x640xf32>
+  tern.linear @w, @w(%q, %s) into %y, %z : memref<?x2560xi8>, memref<?xf32>, memref<?x640xf32>, memref<?x640xf32>
+  return
+}
+
 // -----
 
 tern.weight @p : !tern.ternary<3x5, per_tensor, canonical> from "p" at 0

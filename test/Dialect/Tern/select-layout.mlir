@@ -4,9 +4,11 @@
 // RUN: FileCheck %s --check-prefix=FORCED < %t
 // RUN: FileCheck %s --check-prefix=FORCED-ERR < %t.err
 
-// AVX-512: a chunk of 64 weights fills one zmm of i32 accumulators (16 x 4).
+// AVX-512BW: a bit plane of a 256-weight chunk fills one zmm of bytes for
+// the u8 x s8 kernels; a short row whose padding would grow by more than 1/8
+// takes 64.
 // CHECK-LABEL: module attributes {tern.target = #tern.target<{{.*}}cpu = "znver4"
-// CHECK: tern.weight @a : !tern.ternary<640x2560, per_tensor, interleaved<64>>
+// CHECK: tern.weight @a : !tern.ternary<640x2560, per_tensor, interleaved<256>>
 // CHECK: tern.weight @b : !tern.ternary<8x100, per_row, interleaved<64>>
 // Block of 96: the chunk halves until it divides the block.
 // CHECK: tern.weight @c : !tern.ternary<8x192, block<96>, interleaved<32>>
@@ -26,9 +28,9 @@ module attributes {tern.target = #tern.target<triple = "x86_64-unknown-linux-gnu
 
 // -----
 
-// AVX2: 256-bit vectors, chunks of 32.
+// AVX2: a bit plane of a 128-weight chunk fills one ymm of bytes.
 // CHECK-LABEL: cpu = "haswell"
-// CHECK: tern.weight @a : !tern.ternary<640x2560, per_tensor, interleaved<32>>
+// CHECK: tern.weight @a : !tern.ternary<640x2560, per_tensor, interleaved<128>>
 module attributes {tern.target = #tern.target<triple = "x86_64-unknown-linux-gnu", cpu = "haswell", isa = ["avx2"], vector_bits = 256>} {
   tern.weight @a : !tern.ternary<640x2560, per_tensor, canonical> from "a"
 }

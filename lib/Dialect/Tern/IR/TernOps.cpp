@@ -28,6 +28,28 @@ static void printScheme(OpAsmPrinter &printer, Operation *,
     printer << stringifyQuantScheme(scheme.getValue());
 }
 
+/// A comma-separated list of weight symbols: `@wq, @wk, @wv`.
+static ParseResult parseWeightList(OpAsmParser &parser, ArrayAttr &weights) {
+  SmallVector<Attribute> symbols;
+  auto parseOne = [&]() -> ParseResult {
+    FlatSymbolRefAttr symbol;
+    if (parser.parseAttribute(symbol))
+      return failure();
+    symbols.push_back(symbol);
+    return success();
+  };
+  if (parser.parseCommaSeparatedList(parseOne))
+    return failure();
+  weights = parser.getBuilder().getArrayAttr(symbols);
+  return success();
+}
+
+static void printWeightList(OpAsmPrinter &printer, Operation *,
+                            ArrayAttr weights) {
+  llvm::interleaveComma(weights, printer,
+                        [&](Attribute a) { printer.printAttribute(a); });
+}
+
 #define GET_OP_CLASSES
 #include "ternc/Dialect/Tern/IR/TernOps.cpp.inc"
 
@@ -90,15 +112,22 @@ LogicalResult QuantizeOp::verify() {
 
 LogicalResult LinearOp::verify() {
   MemRefType in = getInput().getType();
-  MemRefType out = getOutput().getType();
-  if (ShapedType::isDynamic(in.getDimSize(1)) ||
-      ShapedType::isDynamic(out.getDimSize(1)))
-    return emitOpError() << "needs static K (input columns) and N (output "
-                            "columns)";
-  if (!compatible(in.getDimSize(0), out.getDimSize(0)))
-    return emitOpError() << "has " << dimStr(in.getDimSize(0))
-                         << " input rows but " << dimStr(out.getDimSize(0))
-                         << " output rows";
+  if (getWeights().empty())
+    return emitOpError() << "needs at least one weight";
+  if (getWeights().size() != getOutputs().size())
+    return emitOpError() << "has " << getWeights().size() << " weights but "
+                         << getOutputs().size() << " outputs";
+  if (ShapedType::isDynamic(in.getDimSize(1)))
+    return emitOpError() << "needs static K (input columns)";
+  for (Value output : getOutputs()) {
+    auto out = cast<MemRefType>(output.getType());
+    if (ShapedType::isDynamic(out.getDimSize(1)))
+      return emitOpError() << "needs static N (output columns)";
+    if (!compatible(in.getDimSize(0), out.getDimSize(0)))
+      return emitOpError() << "has " << dimStr(in.getDimSize(0))
+                           << " input rows but " << dimStr(out.getDimSize(0))
+                           << " output rows";
+  }
   return verifyRows(*this, in, getInputScale().getType(), "input_scale");
 }
 
@@ -113,24 +142,25 @@ static FailureOr<WeightOp> lookupWeight(Operation *op, FlatSymbolRefAttr symbol,
 }
 
 LogicalResult LinearOp::verifySymbolUses(SymbolTableCollection &symbolTable) {
-  FailureOr<WeightOp> weight =
-      lookupWeight(*this, getWeightAttr(), symbolTable);
-  if (failed(weight))
-    return failure();
-  TernaryType type = weight->getTernaryType();
   int64_t k = getInput().getType().getDimSize(1);
-  int64_t n = getOutput().getType().getDimSize(1);
-  if (getScheme() == QuantScheme::BitLlama2c &&
-      type.getScale() != ScaleGranularity::PerTensor)
-    return emitOpError() << "the bitllama2c scheme needs per_tensor weight "
-                            "scales, but "
-                         << getWeightAttr() << " has "
-                         << stringifyScaleGranularity(type.getScale());
-  if (type.getRows() != n || type.getCols() != k)
-    return emitOpError() << "computes [M, " << k << "] x [" << k << ", " << n
-                         << "] but " << getWeightAttr() << " is "
-                         << type.getRows() << "x" << type.getCols()
-                         << " (N x K)";
+  for (auto [i, output] : llvm::enumerate(getOutputs())) {
+    FlatSymbolRefAttr symbol = getWeight(i);
+    FailureOr<WeightOp> weight = lookupWeight(*this, symbol, symbolTable);
+    if (failed(weight))
+      return failure();
+    TernaryType type = weight->getTernaryType();
+    int64_t n = cast<MemRefType>(output.getType()).getDimSize(1);
+    if (getScheme() == QuantScheme::BitLlama2c &&
+        type.getScale() != ScaleGranularity::PerTensor)
+      return emitOpError() << "the bitllama2c scheme needs per_tensor weight "
+                              "scales, but "
+                           << symbol << " has "
+                           << stringifyScaleGranularity(type.getScale());
+    if (type.getRows() != n || type.getCols() != k)
+      return emitOpError() << "computes [M, " << k << "] x [" << k << ", " << n
+                           << "] but " << symbol << " is " << type.getRows()
+                           << "x" << type.getCols() << " (N x K)";
+  }
   return success();
 }
 

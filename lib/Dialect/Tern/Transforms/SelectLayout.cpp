@@ -41,10 +41,17 @@ struct SelectLayoutPass
       if (target.has("dotprod") &&
           StringRef(target.getTriple()).starts_with("aarch64"))
         preferred = 64;
-      // AVX-512 VNNI: bit planes of 64 weights feed `vpdpbusd` whole (per
+      // x86 u8 x s8 kernels (vpdpbusd, vpmaddubsw): a bit plane fills a
+      // whole vector of bytes, 64 weights with AVX-512BW, 32 with AVX2 (per
       // weight below: only where the padding costs little).
-      if (target.has("avx512vnni") && target.getVectorBits() >= 512)
-        preferred = 256;
+      StringRef triple = target.getTriple();
+      if (triple.starts_with("x86_64")) {
+        if (target.getVectorBits() >= 512 &&
+            (target.has("avx512bw") || target.has("avx512vnni")))
+          preferred = 256;
+        else if (target.getVectorBits() >= 256 && target.has("avx2"))
+          preferred = 128;
+      }
     }
 
     module.walk([&](WeightOp weight) {

@@ -158,11 +158,12 @@ def Tern_QuantizeOp : Tern_Op<"quantize"> {
 
 def Tern_LinearOp : Tern_Op<"linear",
     [DeclareOpInterfaceMethods<SymbolUserOpInterface>]> {
-  let summary = "int8 activations times a ternary weight matrix";
+  let summary = "int8 activations times one or more ternary weight matrices";
   let description = [{
-    `output[m, n]` for int8 `input` [M, K] with per-row scales `input_scale`
-    [M] (as produced by `tern.quantize`) and the ternary matrix `weight`
-    [N, K] with scales w. The integer sums are exact in int32:
+    `outputs[i][m, n]` for int8 `input` [M, K] with per-row scales
+    `input_scale` [M] (as produced by `tern.quantize`) and the ternary
+    matrix `weights[i]` [N_i, K] with scales w. The integer sums are exact
+    in int32:
     `acc[m, n, b] = sum over k in block b of T[n, k] * input[m, k]`.
     With `scheme` `bitnet` (default): per tensor or per row (one block),
     `output = (f32(acc) / input_scale[m]) * w`; per block,
@@ -171,22 +172,44 @@ def Tern_LinearOp : Tern_Op<"linear",
     `output = f32(acc) * (w * input_scale[m])`. The scheme must match the
     `tern.quantize` that produced the input.
 
+    Several weights mean several linears that share the input (Q, K and V;
+    gate and up), as `tern-fuse-linears` makes them: one op, one pass of the
+    thread pool over all their rows, each result written to its own output.
+    Every output element is computed exactly as a single linear would.
+
     ```mlir
     tern.linear @wq(%q, %s) into %y : memref<1x2560xi8>, memref<1xf32>, memref<1x640xf32>
     tern.linear bitllama2c @wq(%q, %s) into %y : memref<1x128xi8>, memref<1xf32>, memref<1x128xf32>
+    tern.linear @wq, @wk, @wv(%q, %s) into %yq, %yk, %yv : memref<1x128xi8>, memref<1xf32>, memref<1x128xf32>, memref<1x32xf32>, memref<1x32xf32>
     ```
   }];
   let arguments = (ins
     DefaultValuedAttr<Tern_QuantScheme, "::mlir::tern::QuantScheme::BitNet">:$scheme,
-    FlatSymbolRefAttr:$weight,
+    FlatSymbolRefArrayAttr:$weights,
     Arg<MemRefRankOf<[I8], [2]>, "quantized activations [M, K]", [MemRead]>:$input,
     Arg<MemRefRankOf<[F32], [1]>, "activation scales [M]", [MemRead]>:$input_scale,
-    Arg<MemRefRankOf<[F32], [2]>, "result [M, N]", [MemWrite]>:$output
+    Arg<Variadic<MemRefRankOf<[F32], [2]>>, "results [M, N_i], one per weight",
+        [MemWrite]>:$outputs
   );
   let assemblyFormat = [{
-    custom<Scheme>($scheme) $weight `(` $input `,` $input_scale `)` `into`
-    $output attr-dict `:` type($input) `,` type($input_scale) `,`
-    type($output)
+    custom<Scheme>($scheme) custom<WeightList>($weights) `(` $input `,`
+    $input_scale `)` `into` $outputs attr-dict `:` type($input) `,`
+    type($input_scale) `,` type($outputs)
+  }];
+  let builders = [
+    // A single linear.
+    OpBuilder<(ins "::mlir::tern::QuantSchemeAttr":$scheme,
+                   "::mlir::FlatSymbolRefAttr":$weight, "::mlir::Value":$input,
+                   "::mlir::Value":$input_scale, "::mlir::Value":$output), [{
+      build($_builder, $_state, scheme, $_builder.getArrayAttr({weight}),
+            input, input_scale, ::mlir::ValueRange{output});
+    }]>
+  ];
+  let extraClassDeclaration = [{
+    /// The symbol of weights[i].
+    ::mlir::FlatSymbolRefAttr getWeight(unsigned i) {
+      return ::llvm::cast<::mlir::FlatSymbolRefAttr>(getWeights()[i]);
+    }
   }];
   let hasVerifier = 1;
 }

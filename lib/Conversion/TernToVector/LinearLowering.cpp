@@ -1,0 +1,585 @@
+//===- LinearLowering.cpp - tern.linear to vector kernels -----------------===//
+//
+// One parameterised lowering for every target: a `tern.linear` over
+// `interleaved<B>` weights becomes register tiles of R rows x T tokens that
+// walk the row's chunks, unpack each bit plane of codes with a shift and a
+// mask, and accumulate exact int32 products with the int8 activations
+// through the target's int8 dot product (the "kernel family"). The integer
+// sums are the same whatever the family and tiling, and the f32 epilogue
+// follows the op's documented order, so every target and thread count gives
+// the same bits.
+//
+//===----------------------------------------------------------------------===//
+
+#include "ternc/Conversion/Passes.h"
+#include "ternc/Dialect/Tern/IR/TernOps.h"
+
+#include "LoweringUtils.h"
+
+#include "mlir/Dialect/ArmNeon/ArmNeonDialect.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/IR/ImplicitLocOpBuilder.h"
+#include "mlir/Transforms/DialectConversion.h"
+
+using namespace mlir;
+using namespace mlir::tern;
+using namespace mlir::tern::detail;
+
+namespace {
+
+/// An llvm-mca region marker as an assembly comment of the target.
+void mcaMarker(ImplicitLocOpBuilder &b, Operation *op, StringRef what) {
+  TargetAttr target = TargetAttr::lookup(op);
+  StringRef triple = target ? target.getTriple() : "";
+  // llvm-mca reads its markers from comments: '@' on 32-bit ARM, '#'
+  // elsewhere (AArch64's lexer takes '#' comments too).
+  StringRef comment =
+      (triple.starts_with("arm") || triple.starts_with("thumb")) ? "@" : "#";
+  b.create<LLVM::InlineAsmOp>(
+      TypeRange{}, ValueRange{},
+      (comment + " LLVM-MCA-" + what + " tern_chunk").str(), "",
+      /*has_side_effects=*/true, /*is_align_stack=*/false,
+      LLVM::AsmDialectAttr(), ArrayAttr());
+}
+
+/// The int8 dot product one kernel step uses: a bit plane of `part` codes
+/// times `part` activations added into an i32 accumulator.
+struct DotKernel {
+  enum Family {
+    /// Portable vector code: widen t = c - 1 and a to i32, multiply, add.
+    Generic,
+    /// AArch64 dotprod: `sdot` (s8 x s8) of t and a into 4 i32 lanes.
+    Sdot,
+    /// x86: the codes c = t + 1 in {0, 1, 2} as u8 times a as s8, with
+    /// `vpdpbusd` (VNNI) or `vpmaddubsw` + `vpmaddwd` (AVX2, AVX-512BW);
+    /// the exact sum is sum(c * a) - sum(a), sum(a) once per token.
+    U8S8,
+  } family = Generic;
+  /// U8S8: the LLVM intrinsics; `dpbusd` empty means maddubs + maddwd.
+  StringRef dpbusd, maddubs, maddwd;
+  /// i32 lanes of the accumulator.
+  int64_t accLanes = 0;
+};
+
+/// Chooses the kernel family for bit planes of `part` weights on `target`.
+DotKernel selectKernel(TargetAttr target, int64_t part, bool perBlock) {
+  DotKernel k;
+  k.accLanes = part;
+  if (!target)
+    return k;
+  StringRef triple = target.getTriple();
+  if (triple.starts_with("aarch64") && target.has("dotprod") && part == 16) {
+    k.family = DotKernel::Sdot;
+    k.accLanes = 4;
+    return k;
+  }
+  // sum(a) per token covers a whole row; per-block scales would need it per
+  // block, so they keep the portable kernel.
+  if (!triple.starts_with("x86_64") || perBlock)
+    return k;
+  if (part == 64 && target.has("avx512vnni")) {
+    k.dpbusd = "llvm.x86.avx512.vpdpbusd.512";
+  } else if (part == 64 && target.has("avx512bw")) {
+    k.maddubs = "llvm.x86.avx512.pmaddubs.w.512";
+    k.maddwd = "llvm.x86.avx512.pmaddw.d.512";
+  } else if (part == 32 && target.has("avxvnni")) {
+    k.dpbusd = "llvm.x86.avx512.vpdpbusd.256"; // VEX-encoded with AVX-VNNI
+  } else if (part == 32 && target.has("avx2")) {
+    k.maddubs = "llvm.x86.avx2.pmadd.ub.sw";
+    k.maddwd = "llvm.x86.avx2.pmadd.wd";
+  } else {
+    return k;
+  }
+  k.family = DotKernel::U8S8;
+  k.accLanes = part / 4;
+  return k;
+}
+
+/// Everything the lowering knows about one weight of the op.
+struct WeightPlan {
+  TernaryType wt;
+  Value output;
+  DotKernel kernel;
+  int64_t part = 0;
+  /// Register tile: rows x tokens.
+  int64_t tileRows = 1, tileTokens = 1;
+  /// Iterations of the shared parallel loop that this weight takes.
+  int64_t units = 0;
+  Value data, scales;
+};
+
+struct LinearLowering : public OpConversionPattern<LinearOp> {
+  LinearLowering(MLIRContext *ctx, bool mcaMarkers)
+      : OpConversionPattern(ctx), mcaMarkers(mcaMarkers) {}
+  bool mcaMarkers;
+
+  LogicalResult
+  matchAndRewrite(LinearOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override;
+
+private:
+  /// The state of one lowering.
+  struct Emitter {
+    mutable LinearOp op;
+    bool mcaMarkers;
+    Value q, sx, cM, sumA;
+    bool exactChunksAll = true;
+
+    Value loadActivations(ImplicitLocOpBuilder &b, const WeightPlan &p,
+                          Value m, Value k) const;
+    Value step(ImplicitLocOpBuilder &b, const WeightPlan &p, Value acc,
+               Value plane, Value a) const;
+    void tile(ImplicitLocOpBuilder &b, const WeightPlan &p, Value n0,
+              int64_t rc, Value m0, int64_t tc) const;
+    void tokens(ImplicitLocOpBuilder &b, const WeightPlan &p, Value n0,
+                int64_t rc) const;
+    void perBlockRow(ImplicitLocOpBuilder &b, const WeightPlan &p,
+                     Value n) const;
+    void unit(ImplicitLocOpBuilder &b, const WeightPlan &p, Value u) const;
+  };
+};
+
+Value LinearLowering::Emitter::loadActivations(ImplicitLocOpBuilder &b,
+                                               const WeightPlan &p, Value m,
+                                               Value k) const {
+  auto vCodes = VectorType::get({p.part}, b.getI8Type());
+  if (p.wt.getPaddedCols() == p.wt.getCols())
+    return b.create<vector::LoadOp>(vCodes, q, ValueRange{m, k});
+  // Past K the activations read as 0 (masked), whatever the padding codes
+  // hold.
+  Value zero = b.create<arith::ConstantOp>(b.getI8IntegerAttr(0));
+  return b.create<vector::TransferReadOp>(vCodes, q, ValueRange{m, k}, zero);
+}
+
+Value LinearLowering::Emitter::step(ImplicitLocOpBuilder &b,
+                                    const WeightPlan &p, Value acc,
+                                    Value plane, Value a) const {
+  const DotKernel &k = p.kernel;
+  auto i32 = b.getI32Type();
+  auto vAcc = VectorType::get({k.accLanes}, i32);
+  if (k.family == DotKernel::U8S8) {
+    if (!k.dpbusd.empty())
+      return b
+          .create<LLVM::CallIntrinsicOp>(
+              TypeRange{vAcc}, b.getStringAttr(k.dpbusd),
+              ValueRange{acc, b.create<vector::BitCastOp>(vAcc, plane),
+                         b.create<vector::BitCastOp>(vAcc, a)})
+          .getResult(0);
+    // Pairs of u8 x s8 products sum to at most 2 * 2 * 128 in magnitude:
+    // vpmaddubsw's i16 saturation never triggers, so the sum stays exact.
+    auto v16 = VectorType::get({p.part / 2}, b.getI16Type());
+    Value pairs = b.create<LLVM::CallIntrinsicOp>(TypeRange{v16},
+                                                  b.getStringAttr(k.maddubs),
+                                                  ValueRange{plane, a})
+                      .getResult(0);
+    Value quads = b.create<LLVM::CallIntrinsicOp>(
+                       TypeRange{vAcc}, b.getStringAttr(k.maddwd),
+                       ValueRange{pairs, splat(b, v16, 1)})
+                      .getResult(0);
+    return b.create<arith::AddIOp>(acc, quads);
+  }
+  auto vCodes = VectorType::get({p.part}, b.getI8Type());
+  Value t = b.create<arith::SubIOp>(plane, splat(b, vCodes, 1));
+  if (k.family == DotKernel::Sdot)
+    return b.create<arm_neon::SdotOp>(vAcc, acc, t, a);
+  Value prod = b.create<arith::MulIOp>(b.create<arith::ExtSIOp>(vAcc, t),
+                                       b.create<arith::ExtSIOp>(vAcc, a));
+  return b.create<arith::AddIOp>(acc, prod);
+}
+
+/// Outputs [n0, n0 + rc) x [m0, m0 + tc) of one weight. Per chunk the codes
+/// of rc rows are loaded once and tc activation vectors once for rc * tc
+/// kernel steps: in prefill this reuse makes the linear a GEMM rather than
+/// a loop of GEMVs.
+void LinearLowering::Emitter::tile(ImplicitLocOpBuilder &b, const WeightPlan &p,
+                                   Value n0, int64_t rc, Value m0,
+                                   int64_t tc) const {
+  if (mcaMarkers)
+    mcaMarker(b, op, "BEGIN");
+  const TernaryType &wt = p.wt;
+  const int64_t chunk = wt.getChunk();
+  Type i8 = b.getI8Type(), f32 = b.getF32Type();
+  auto vCodes = VectorType::get({p.part}, i8);
+  auto vAcc = VectorType::get({p.kernel.accLanes}, b.getI32Type());
+  Value mask2 = splat(b, vCodes, 3);
+  Value c0 = indexConst(b, 0), c1 = indexConst(b, 1);
+  Value cPart = indexConst(b, p.part), cChunk = indexConst(b, chunk);
+  Value cRowBytes = indexConst(b, wt.getRowBytes());
+
+  SmallVector<Value> rowBase, mIdx;
+  for (int64_t r = 0; r < rc; ++r)
+    rowBase.push_back(b.create<arith::MulIOp>(
+        b.create<arith::AddIOp>(n0, indexConst(b, r)), cRowBytes));
+  for (int64_t t = 0; t < tc; ++t)
+    mIdx.push_back(b.create<arith::AddIOp>(m0, indexConst(b, t)));
+  // vpmaddubsw's i16 pair sums of the four planes add up in i16 (at most
+  // 4 * 512 in magnitude) before one vpmaddwd per chunk widens them.
+  const DotKernel &kern = p.kernel;
+  const bool pairSums =
+      kern.family == DotKernel::U8S8 && kern.dpbusd.empty();
+  auto v16 = VectorType::get({p.part / 2}, b.getI16Type());
+  // A small tile splits each output over P accumulators (one per bit
+  // plane): otherwise every step waits for the previous one's multiply-add
+  // latency.
+  const int64_t P = pairSums ? 1 : std::max<int64_t>(1, 4 / (rc * tc));
+  SmallVector<Value> inits(rc * tc * P, splat(b, vAcc, 0));
+  auto loop = b.create<scf::ForOp>(
+      c0, indexConst(b, wt.getPaddedCols() / chunk), c1, inits,
+      [&](OpBuilder &lb, Location l, Value c, ValueRange acc) {
+        ImplicitLocOpBuilder cb(l, lb);
+        Value off = cb.create<arith::MulIOp>(c, cPart);
+        SmallVector<Value> codes;
+        for (int64_t r = 0; r < rc; ++r)
+          codes.push_back(cb.create<vector::LoadOp>(
+              vCodes, p.data,
+              ValueRange{cb.create<arith::AddIOp>(rowBase[r], off)}));
+        Value kBase = cb.create<arith::MulIOp>(c, cChunk);
+        SmallVector<Value> sums(acc.begin(), acc.end());
+        SmallVector<Value> pairs(rc * tc);
+        for (int j = 0; j < 4; ++j) {
+          // Bit plane j holds elements kBase + j*part + [0, part).
+          SmallVector<Value> planes;
+          for (int64_t r = 0; r < rc; ++r)
+            planes.push_back(cb.create<arith::AndIOp>(
+                cb.create<arith::ShRUIOp>(codes[r], splat(cb, vCodes, 2 * j)),
+                mask2));
+          Value k = cb.create<arith::AddIOp>(kBase, indexConst(cb, j * p.part));
+          for (int64_t t = 0; t < tc; ++t) {
+            Value a = loadActivations(cb, p, mIdx[t], k);
+            for (int64_t r = 0; r < rc; ++r) {
+              if (pairSums) {
+                Value pr = cb.create<LLVM::CallIntrinsicOp>(
+                                 TypeRange{v16}, cb.getStringAttr(kern.maddubs),
+                                 ValueRange{planes[r], a})
+                               .getResult(0);
+                Value &pair = pairs[r * tc + t];
+                pair = j ? cb.create<arith::AddIOp>(pair, pr) : pr;
+                continue;
+              }
+              Value &sum = sums[(r * tc + t) * P + j % P];
+              sum = step(cb, p, sum, planes[r], a);
+            }
+          }
+        }
+        if (pairSums)
+          for (int64_t i = 0; i < rc * tc; ++i)
+            sums[i] = cb.create<arith::AddIOp>(
+                sums[i], cb.create<LLVM::CallIntrinsicOp>(
+                                TypeRange{vAcc}, cb.getStringAttr(kern.maddwd),
+                                ValueRange{pairs[i], splat(cb, v16, 1)})
+                             .getResult(0));
+        cb.create<scf::YieldOp>(sums);
+      });
+  for (int64_t r = 0; r < rc; ++r) {
+    Value n = b.create<arith::AddIOp>(n0, indexConst(b, r));
+    Value w = b.create<memref::LoadOp>(
+        p.scales,
+        ValueRange{wt.getScale() == ScaleGranularity::PerRow ? n : c0});
+    for (int64_t t = 0; t < tc; ++t) {
+      Value partial = loop.getResult((r * tc + t) * P);
+      for (int64_t i = 1; i < P; ++i)
+        partial = b.create<arith::AddIOp>(
+            partial, loop.getResult((r * tc + t) * P + i));
+      Value total =
+          b.create<vector::ReductionOp>(vector::CombiningKind::ADD, partial);
+      if (p.kernel.family == DotKernel::U8S8)
+        total = b.create<arith::SubIOp>(
+            total, b.create<memref::LoadOp>(sumA, ValueRange{mIdx[t]}));
+      Value acc = b.create<arith::SIToFPOp>(f32, total);
+      Value sxm = b.create<memref::LoadOp>(sx, ValueRange{mIdx[t]});
+      // bitllama2.c: acc * (w * a); BitNet: (acc / s) * w.
+      Value out =
+          op.getScheme() == QuantScheme::BitLlama2c
+              ? b.create<arith::MulFOp>(acc, b.create<arith::MulFOp>(w, sxm))
+              : b.create<arith::MulFOp>(b.create<arith::DivFOp>(acc, sxm), w);
+      b.create<memref::StoreOp>(out, p.output, ValueRange{mIdx[t], n});
+    }
+  }
+  if (mcaMarkers)
+    mcaMarker(b, op, "END");
+}
+
+/// Every token of rows [n0, n0 + rc): whole tiles, then one token at a time.
+void LinearLowering::Emitter::tokens(ImplicitLocOpBuilder &b,
+                                     const WeightPlan &p, Value n0,
+                                     int64_t rc) const {
+  const int64_t T = p.tileTokens;
+  Value c0 = indexConst(b, 0), c1 = indexConst(b, 1);
+  Value mTiles = c0;
+  if (T > 1) {
+    mTiles = b.create<arith::MulIOp>(
+        b.create<arith::DivUIOp>(cM, indexConst(b, T)), indexConst(b, T));
+    b.create<scf::ForOp>(c0, mTiles, indexConst(b, T), ValueRange{},
+                         [&](OpBuilder &mb, Location ml, Value m0, ValueRange) {
+                           ImplicitLocOpBuilder tb(ml, mb);
+                           tile(tb, p, n0, rc, m0, T);
+                           tb.create<scf::YieldOp>();
+                         });
+  }
+  b.create<scf::ForOp>(mTiles, cM, c1, ValueRange{},
+                       [&](OpBuilder &mb, Location ml, Value m, ValueRange) {
+                         ImplicitLocOpBuilder tb(ml, mb);
+                         tile(tb, p, n0, rc, m, 1);
+                         tb.create<scf::YieldOp>();
+                       });
+}
+
+/// Per-block scales: one row, every token, one output element at a time,
+/// `sum_b acc_b * w[n, b]` over blocks in order, then / sx. The row's
+/// weights stay in L1 across the tokens of a prefill chunk.
+void LinearLowering::Emitter::perBlockRow(ImplicitLocOpBuilder &b,
+                                          const WeightPlan &p, Value n) const {
+  const TernaryType &wt = p.wt;
+  const int64_t chunk = wt.getChunk(), blocks = wt.getBlocksPerRow();
+  const int64_t chunksPerBlock = wt.getPaddedCols() / chunk / blocks;
+  auto vCodes = VectorType::get({p.part}, b.getI8Type());
+  auto vAcc = VectorType::get({p.kernel.accLanes}, b.getI32Type());
+  Value c0 = indexConst(b, 0), c1 = indexConst(b, 1);
+  Value cBlocks = indexConst(b, blocks);
+  Value cChunksPerBlock = indexConst(b, chunksPerBlock);
+  Value rowBase = b.create<arith::MulIOp>(n, indexConst(b, wt.getRowBytes()));
+  Value zeroF = f32Const(b, 0.0f);
+  b.create<scf::ForOp>(
+      c0, cM, c1, ValueRange{},
+      [&](OpBuilder &mb, Location ml, Value m, ValueRange) {
+        ImplicitLocOpBuilder ib(ml, mb);
+        if (mcaMarkers)
+          mcaMarker(ib, op, "BEGIN");
+        Value scaleBase = ib.create<arith::MulIOp>(n, cBlocks);
+        auto blockLoop = ib.create<scf::ForOp>(
+            c0, cBlocks, c1, ValueRange{zeroF},
+            [&](OpBuilder &bb, Location bl, Value blk, ValueRange facc) {
+              ImplicitLocOpBuilder kb(bl, bb);
+              Value first = kb.create<arith::MulIOp>(blk, cChunksPerBlock);
+              Value last = kb.create<arith::AddIOp>(first, cChunksPerBlock);
+              auto dot = kb.create<scf::ForOp>(
+                  first, last, c1, ValueRange{splat(kb, vAcc, 0)},
+                  [&](OpBuilder &lb, Location l, Value c, ValueRange acc) {
+                    ImplicitLocOpBuilder cb(l, lb);
+                    Value codes = cb.create<vector::LoadOp>(
+                        vCodes, p.data,
+                        ValueRange{cb.create<arith::AddIOp>(
+                            rowBase, cb.create<arith::MulIOp>(
+                                         c, indexConst(cb, p.part)))});
+                    Value kBase =
+                        cb.create<arith::MulIOp>(c, indexConst(cb, chunk));
+                    Value sum = acc[0];
+                    for (int j = 0; j < 4; ++j) {
+                      Value plane = cb.create<arith::AndIOp>(
+                          cb.create<arith::ShRUIOp>(codes,
+                                                    splat(cb, vCodes, 2 * j)),
+                          splat(cb, vCodes, 3));
+                      Value k = cb.create<arith::AddIOp>(
+                          kBase, indexConst(cb, j * p.part));
+                      sum = step(cb, p, sum, plane,
+                                 loadActivations(cb, p, m, k));
+                    }
+                    cb.create<scf::YieldOp>(ValueRange{sum});
+                  });
+              Value acc = kb.create<arith::SIToFPOp>(
+                  kb.getF32Type(),
+                  kb.create<vector::ReductionOp>(vector::CombiningKind::ADD,
+                                                 dot.getResult(0)));
+              Value w = kb.create<memref::LoadOp>(
+                  p.scales,
+                  ValueRange{kb.create<arith::AddIOp>(scaleBase, blk)});
+              kb.create<scf::YieldOp>(ValueRange{kb.create<arith::AddFOp>(
+                  facc[0], kb.create<arith::MulFOp>(acc, w))});
+            });
+        Value sxm = ib.create<memref::LoadOp>(sx, ValueRange{m});
+        ib.create<memref::StoreOp>(
+            ib.create<arith::DivFOp>(blockLoop.getResult(0), sxm), p.output,
+            ValueRange{m, n});
+        if (mcaMarkers)
+          mcaMarker(ib, op, "END");
+        ib.create<scf::YieldOp>();
+      });
+}
+
+/// Iteration `u` of this weight's share of the parallel loop: a group of
+/// tileRows rows (the last group takes the N % tileRows left), or one row
+/// with per-block scales.
+void LinearLowering::Emitter::unit(ImplicitLocOpBuilder &b,
+                                   const WeightPlan &p, Value u) const {
+  if (p.wt.getScale() == ScaleGranularity::PerBlock)
+    return perBlockRow(b, p, u);
+  const int64_t R = p.tileRows;
+  const int64_t groups = p.wt.getRows() / R, rest = p.wt.getRows() % R;
+  Value n0 = b.create<arith::MulIOp>(u, indexConst(b, R));
+  if (!rest)
+    return tokens(b, p, n0, R);
+  Value full = b.create<arith::CmpIOp>(arith::CmpIPredicate::ult, u,
+                                       indexConst(b, groups));
+  b.create<scf::IfOp>(
+      full,
+      [&](OpBuilder &tb, Location tl) {
+        ImplicitLocOpBuilder ib(tl, tb);
+        tokens(ib, p, n0, R);
+        ib.create<scf::YieldOp>();
+      },
+      [&](OpBuilder &eb, Location el) {
+        ImplicitLocOpBuilder ib(el, eb);
+        tokens(ib, p, n0, rest);
+        ib.create<scf::YieldOp>();
+      });
+}
+
+/// The static bound of a token count: the static row count of `v` or of
+/// the buffer it is a view of.
+std::optional<int64_t> tokenBound(Value v) {
+  auto bound = [](Value x) -> std::optional<int64_t> {
+    auto type = dyn_cast<MemRefType>(x.getType());
+    if (type && !type.isDynamicDim(0))
+      return type.getDimSize(0);
+    return std::nullopt;
+  };
+  if (std::optional<int64_t> b = bound(v))
+    return b;
+  if (auto view = v.getDefiningOp<memref::SubViewOp>())
+    return bound(view.getSource());
+  return std::nullopt;
+}
+
+LogicalResult
+LinearLowering::matchAndRewrite(LinearOp op, OpAdaptor adaptor,
+                                ConversionPatternRewriter &rewriter) const {
+  TargetAttr target = TargetAttr::lookup(op);
+  ImplicitLocOpBuilder b(op.getLoc(), rewriter);
+  Emitter e{op, mcaMarkers, adaptor.getInput(), adaptor.getInputScale(),
+            Value(), Value()};
+  e.cM = dimOf(b, e.q, 0);
+  auto qType = cast<MemRefType>(e.q.getType());
+  // Decode (a static single token) keeps 1 x 1 tiles: measured on Zen 5,
+  // four rows side by side decode slower than one row at a time (17 vs 22
+  // tok/s on the 2B4T shape), while prefill gains 1.5x from 4 x 4.
+  const bool singleToken = !qType.isDynamicDim(0) && qType.getDimSize(0) == 1;
+  // 32 vector registers (AVX-512, AArch64) hold a 4 x 4 tile of
+  // accumulators beside the codes; 16 (AVX2) hold 2 x 4.
+  const bool manyRegisters =
+      target && (target.getVectorBits() >= 512 ||
+                 StringRef(target.getTriple()).starts_with("aarch64"));
+  const std::optional<int64_t> maxTokens = tokenBound(e.q);
+
+  SmallVector<WeightPlan> plans;
+  bool needSumA = false;
+  for (auto [i, output] : llvm::enumerate(adaptor.getOutputs())) {
+    auto weight = SymbolTable::lookupNearestSymbolFrom<WeightOp>(
+        op, op.getWeight(i));
+    if (!weight)
+      return rewriter.notifyMatchFailure(op, "weight symbol not found");
+    WeightPlan p;
+    p.wt = weight.getTernaryType();
+    if (p.wt.getLayout() != WeightLayout::Interleaved)
+      return rewriter.notifyMatchFailure(op, "weight is not interleaved");
+    p.output = output;
+    p.part = p.wt.getChunk() / 4;
+    const bool perBlock = p.wt.getScale() == ScaleGranularity::PerBlock;
+    p.kernel = selectKernel(target, p.part, perBlock);
+    // u8 x s8 needs sum(a) per token in a stack buffer sized by the static
+    // bound of the token count; without one, the portable kernel.
+    if (p.kernel.family == DotKernel::U8S8 && !maxTokens)
+      p.kernel = DotKernel{DotKernel::Generic, {}, {}, {}, p.part};
+    needSumA |= p.kernel.family == DotKernel::U8S8;
+    if (!perBlock && !mcaMarkers && p.kernel.family != DotKernel::Generic) {
+      p.tileRows = singleToken ? 1 : (manyRegisters ? 4 : 2);
+      p.tileTokens = singleToken ? 1 : 4;
+    }
+    p.units = perBlock ? p.wt.getRows()
+                       : (p.wt.getRows() + p.tileRows - 1) / p.tileRows;
+    auto dataType = MemRefType::get({p.wt.getPackedBytes()}, b.getI8Type());
+    p.data = b.create<WeightDataOp>(dataType, op.getWeight(i));
+    p.scales = b.create<memref::ViewOp>(
+        MemRefType::get({p.wt.getNumScales()}, b.getF32Type()), p.data,
+        indexConst(b, p.wt.getScaleOffset()), ValueRange{});
+    plans.push_back(p);
+  }
+
+  Value c0 = indexConst(b, 0), c1 = indexConst(b, 1);
+  if (needSumA) {
+    // sum(a) of every token row, once per op, into a buffer at the
+    // function's entry (an alloca inside the loops would grow the stack).
+    auto func = op->getParentOfType<func::FuncOp>();
+    if (!func)
+      return rewriter.notifyMatchFailure(op, "not inside a function");
+    {
+      OpBuilder::InsertionGuard guard(rewriter);
+      rewriter.setInsertionPointToStart(&func.getBody().front());
+      e.sumA = rewriter.create<memref::AllocaOp>(
+          op.getLoc(), MemRefType::get({*maxTokens}, b.getI32Type()));
+    }
+    const WeightPlan &p = *llvm::find_if(plans, [](const WeightPlan &p) {
+      return p.kernel.family == DotKernel::U8S8;
+    });
+    auto vWide = VectorType::get({p.part}, b.getI32Type());
+    b.create<scf::ForOp>(
+        c0, e.cM, c1, ValueRange{},
+        [&](OpBuilder &sb, Location sl, Value m, ValueRange) {
+          ImplicitLocOpBuilder mb(sl, sb);
+          auto loop = mb.create<scf::ForOp>(
+              c0, indexConst(mb, p.wt.getPaddedCols()),
+              indexConst(mb, p.part), ValueRange{splat(mb, vWide, 0)},
+              [&](OpBuilder &lb, Location l, Value k, ValueRange acc) {
+                ImplicitLocOpBuilder kb(l, lb);
+                Value a = kb.create<arith::ExtSIOp>(
+                    vWide, e.loadActivations(kb, p, m, k));
+                kb.create<scf::YieldOp>(
+                    ValueRange{kb.create<arith::AddIOp>(acc[0], a)});
+              });
+          mb.create<memref::StoreOp>(
+              mb.create<vector::ReductionOp>(vector::CombiningKind::ADD,
+                                             loop.getResult(0)),
+              e.sumA, ValueRange{m});
+          mb.create<scf::YieldOp>();
+        });
+  }
+
+  // One parallel loop over the units of every weight, so the thread pool
+  // runs once per op; iteration u dispatches to the weight whose range
+  // holds it.
+  int64_t total = 0;
+  for (const WeightPlan &p : plans)
+    total += p.units;
+  auto loop = b.create<scf::ForOp>(
+      c0, indexConst(b, total), c1, ValueRange{},
+      [&](OpBuilder &lb, Location l, Value u, ValueRange) {
+        ImplicitLocOpBuilder ib(l, lb);
+        std::function<void(ImplicitLocOpBuilder &, size_t, int64_t)> dispatch =
+            [&](ImplicitLocOpBuilder &db, size_t i, int64_t first) {
+              Value local =
+                  first ? db.create<arith::SubIOp>(u, indexConst(db, first))
+                        : u;
+              if (i + 1 == plans.size())
+                return e.unit(db, plans[i], local);
+              Value here = db.create<arith::CmpIOp>(
+                  arith::CmpIPredicate::ult, u,
+                  indexConst(db, first + plans[i].units));
+              db.create<scf::IfOp>(
+                  here,
+                  [&](OpBuilder &tb, Location tl) {
+                    ImplicitLocOpBuilder xb(tl, tb);
+                    e.unit(xb, plans[i], local);
+                    xb.create<scf::YieldOp>();
+                  },
+                  [&](OpBuilder &eb, Location el) {
+                    ImplicitLocOpBuilder xb(el, eb);
+                    dispatch(xb, i + 1, first + plans[i].units);
+                    xb.create<scf::YieldOp>();
+                  });
+            };
+        dispatch(ib, 0, 0);
+        ib.create<scf::YieldOp>();
+      });
+  loop->setAttr(kParallelAttrName, b.getUnitAttr());
+  rewriter.eraseOp(op);
+  return success();
+}
+
+} // namespace
+
+void mlir::tern::detail::populateLinearLoweringPatterns(
+    RewritePatternSet &patterns, bool mcaMarkers) {
+  patterns.add<LinearLowering>(patterns.getContext(), mcaMarkers);
+}
