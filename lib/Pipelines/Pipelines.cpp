@@ -22,6 +22,7 @@ using namespace mlir;
 
 void tern::buildTernTransformPipeline(OpPassManager &pm,
                                       const TernPipelineOptions &options) {
+  pm.addNestedPass<func::FuncOp>(createTernFuseLinears());
   TernSelectLayoutOptions layout;
   layout.chunk = options.chunk;
   pm.addPass(createTernSelectLayout(layout));
@@ -64,7 +65,7 @@ void tern::buildTernCompilePipeline(OpPassManager &pm,
 void tern::registerTernPipelines() {
   PassPipelineRegistration<TernPipelineOptions>(
       "tern-transform",
-      "Target-specific tern-to-tern steps (layout selection, blob layout)",
+      "tern-to-tern steps (fusion, layout selection, blob layout)",
       buildTernTransformPipeline);
   PassPipelineRegistration<>(
       "tern-lower", "Lower tern ops through vector to the LLVM dialect",

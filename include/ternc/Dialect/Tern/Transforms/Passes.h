@@ -3,6 +3,7 @@
 #ifndef TERNC_DIALECT_TERN_TRANSFORMS_PASSES_H
 #define TERNC_DIALECT_TERN_TRANSFORMS_PASSES_H
 
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/Pass/Pass.h"
 

@@ -5,6 +5,22 @@
 
 include "mlir/Pass/PassBase.td"
 
+def TernFuseLinears : Pass<"tern-fuse-linears", "::mlir::func::FuncOp"> {
+  let summary = "fuse tern.linear ops that share their input";
+  let description = [{
+    Two `tern.linear` ops of a block with the same input, input scales and
+    scheme, with nothing between them but ops free of memory effects (views,
+    constants, index arithmetic), become one `tern.linear` with the weights
+    and outputs of both, in order, at the place of the later one. Applied
+    until nothing changes, a layer's Q, K and V projections become one op,
+    and so do the FFN's gate and up projections: the thread pool then runs
+    once for them instead of three or two times, and every output element
+    is still computed exactly as before. Outputs are distinct buffers in
+    the IR the importers build; the pass does not check for overlap.
+  }];
+  let dependentDialects = ["::mlir::tern::TernDialect"];
+}
+
 def TernSelectLayout : Pass<"tern-select-layout", "::mlir::ModuleOp"> {
   let summary = "choose the storage layout of every weight for the target";
   let description = [{
