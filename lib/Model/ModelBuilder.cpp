@@ -115,6 +115,39 @@ private:
                                        sizes, strides);
   }
 
+  /// Positions [start, start + n) of layer `layer` of a transposed key
+  /// cache [layers, kv_dim, context], as a 2-D [n, kv_dim] memref (strides
+  /// [1, context]): the linear that computes the keys writes them straight
+  /// into their columns.
+  Value keyColumns(Value cache, int64_t layer, Value start, OpFoldResult n) {
+    std::optional<int64_t> staticN = getConstantIntValue(n);
+    auto type = MemRefType::get(
+        {staticN ? *staticN : ShapedType::kDynamic, md.kvDim()},
+        b.getF32Type(),
+        StridedLayoutAttr::get(b.getContext(), ShapedType::kDynamic,
+                               {1, context}));
+    Value offset = b.create<arith::AddIOp>(
+        idx(layer * md.kvDim() * context), start);
+    return b.create<memref::ReinterpretCastOp>(
+        type, cache, OpFoldResult(offset),
+        ArrayRef<OpFoldResult>{n, b.getIndexAttr(md.kvDim())},
+        ArrayRef<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(context)});
+  }
+  /// Layer `layer` of a transposed key cache, [kv_dim, context].
+  Value keyLayer(Value cache, int64_t layer) {
+    auto src = cast<MemRefType>(cache.getType());
+    SmallVector<OpFoldResult> offsets = {b.getIndexAttr(layer),
+                                         b.getIndexAttr(0), b.getIndexAttr(0)};
+    SmallVector<OpFoldResult> sizes = {b.getIndexAttr(1),
+                                       b.getIndexAttr(md.kvDim()),
+                                       b.getIndexAttr(context)};
+    SmallVector<OpFoldResult> strides(3, b.getIndexAttr(1));
+    auto type = memref::SubViewOp::inferRankReducedResultType(
+        {md.kvDim(), context}, src, offsets, sizes, strides);
+    return b.create<memref::SubViewOp>(cast<MemRefType>(type), cache, offsets,
+                                       sizes, strides);
+  }
+
   /// The run-time memref of a declared parameter (its declared type).
   Value param(StringRef name) {
     auto module = b.getBlock()->getParentOp()->getParentOfType<ModuleOp>();
@@ -197,14 +230,14 @@ void ForwardEmitter::emit(Value tokens, Value n, Value pos, Value kc, Value vc,
     // Attention block.
     Value xin = norm(ln.attnNorm, h, x);
     auto qx = quantize(xin, d, n);
-    Value kNew = cacheSlice(kc, l, pos, nFold);
+    Value kNew = keyColumns(kc, l, pos, nFold);
     Value vNew = cacheSlice(vc, l, pos, nFold);
     linear(ln.wq, qx, qv);
     linear(ln.wk, qx, kNew);
     linear(ln.wv, qx, vNew);
     rope(qv);
     rope(kNew);
-    Value kAll = cacheSlice(kc, l, idx(0), b.getIndexAttr(context));
+    Value kAll = keyLayer(kc, l);
     Value vAll = cacheSlice(vc, l, idx(0), b.getIndexAttr(context));
     b.create<AttentionOp>(
         qv, kAll, vAll, pos, att, b.getI64IntegerAttr(md.heads),
@@ -367,6 +400,9 @@ ternc::buildModel(MLIRContext *ctx, const ModelDescription &md,
   const int64_t scratchBytes = std::max(ForwardEmitter::scratchBytes(md, 1),
                                         ForwardEmitter::scratchBytes(md, p));
   auto f32 = ob.getF32Type();
+  // Keys transposed (one column per position, see tern.attention), values
+  // one row per position.
+  auto keyCacheType = MemRefType::get({md.layers, md.kvDim(), context}, f32);
   auto cacheType = MemRefType::get({md.layers, context, md.kvDim()}, f32);
   auto scratchType = MemRefType::get({scratchBytes}, ob.getI8Type());
   auto logitsType = MemRefType::get({1, md.vocab}, f32);
@@ -374,7 +410,7 @@ ternc::buildModel(MLIRContext *ctx, const ModelDescription &md,
   // ternc_decode(token, pos, kc, vc, scratch, logits)
   {
     auto type =
-        ob.getFunctionType({ob.getI32Type(), ob.getIndexType(), cacheType,
+        ob.getFunctionType({ob.getI32Type(), ob.getIndexType(), keyCacheType,
                             cacheType, scratchType, logitsType},
                            {});
     auto fn = ob.create<func::FuncOp>(loc, "ternc_decode", type);
@@ -396,7 +432,7 @@ ternc::buildModel(MLIRContext *ctx, const ModelDescription &md,
   {
     auto type = ob.getFunctionType(
         {MemRefType::get({p}, ob.getI32Type()), ob.getIndexType(),
-         ob.getIndexType(), cacheType, cacheType, scratchType, logitsType},
+         ob.getIndexType(), keyCacheType, cacheType, scratchType, logitsType},
         {});
     auto fn = ob.create<func::FuncOp>(loc, "ternc_prefill", type);
     Block *entry = fn.addEntryBlock();

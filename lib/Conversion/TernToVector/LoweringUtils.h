@@ -3,6 +3,8 @@
 #ifndef TERNC_LIB_CONVERSION_TERNTOVECTOR_LOWERINGUTILS_H
 #define TERNC_LIB_CONVERSION_TERNTOVECTOR_LOWERINGUTILS_H
 
+#include "ternc/Dialect/Tern/IR/TernAttrs.h"
+
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/IR/ImplicitLocOpBuilder.h"
@@ -34,6 +36,13 @@ inline Value splat(ImplicitLocOpBuilder &b, VectorType type, double value) {
                          : TypedAttr(b.getIntegerAttr(elem, int64_t(value)));
   return b.create<arith::ConstantOp>(type,
                                      SplatElementsAttr::get(type, scalar));
+}
+
+/// Number of f32 lanes for the module's target (128-bit vectors without one).
+inline int64_t floatLanes(Operation *op) {
+  TargetAttr target = TargetAttr::lookup(op);
+  int64_t bits = target ? target.getVectorBits() : 128;
+  return std::max<int64_t>(4, bits / 32);
 }
 
 /// tern.linear to vector kernels (LinearLowering.cpp).

@@ -15,6 +15,9 @@
 
 #include "LoweringUtils.h"
 
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/ImplicitLocOpBuilder.h"
 #include "mlir/Transforms/DialectConversion.h"
 
@@ -204,92 +207,133 @@ struct RopeLowering : public OpConversionPattern<RopeOp> {
   }
 };
 
+/// Vectors over positions (scores) and over features (outputs), each lane
+/// summing in order exactly as the scalar definition: the same bits.
 struct AttentionLowering : public OpConversionPattern<AttentionOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult
   matchAndRewrite(AttentionOp op, OpAdaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
     ImplicitLocOpBuilder b(op.getLoc(), rewriter);
-    Value q = adaptor.getQuery(), k = adaptor.getKeys(),
+    Value q = adaptor.getQuery(), kT = adaptor.getKeys(),
           v = adaptor.getValues(), out = adaptor.getOutput(),
           start = adaptor.getStart();
-    int64_t hd = op.getHeadDim(), heads = op.getHeads();
-    int64_t group = heads / op.getKvHeads();
-    Value c0 = indexConst(b, 0), c1 = indexConst(b, 1);
+    const int64_t hd = op.getHeadDim(), heads = op.getHeads();
+    const int64_t group = heads / op.getKvHeads();
+    const int64_t L = floatLanes(op);
+    auto f32 = b.getF32Type();
+    auto vF = VectorType::get({L}, f32);
+    Value c0 = indexConst(b, 0), c1 = indexConst(b, 1), cL = indexConst(b, L);
     Value cHd = indexConst(b, hd), cGroup = indexConst(b, group);
-    Value zero = f32Const(b, 0.0f);
+    Value zero = f32Const(b, 0.0f), vZero = splat(b, vF, 0.0);
     Value sqrtHd = b.create<math::SqrtOp>(f32Const(b, float(hd)));
-    // Scores for one (row, head): as long as the cache.
-    Value cacheLen = dimOf(b, k, 0);
+    Value sqrtHdV = b.create<vector::BroadcastOp>(vF, sqrtHd);
+    // Scores for one (row, head): as long as the cache, rounded up to whole
+    // vectors.
+    Value cacheLen = dimOf(b, kT, 1);
+    Value padded = b.create<arith::MulIOp>(
+        b.create<arith::CeilDivUIOp>(cacheLen, cL), cL);
     Value scores = b.create<memref::AllocaOp>(
-        MemRefType::get({ShapedType::kDynamic}, b.getF32Type()),
-        ValueRange{cacheLen});
+        MemRefType::get({ShapedType::kDynamic}, f32), ValueRange{padded});
+    // Features of a head in vectors of L (the last one masked).
+    const int64_t featureVecs = (hd + L - 1) / L;
     loop(b, c0, dimOf(b, q, 0), {}, [&](auto &mb, Value m, ValueRange) {
       Value len = mb.template create<arith::AddIOp>(
           mb.template create<arith::AddIOp>(start, m), c1);
-      loop(mb, c0, indexConst(mb, heads), {},
-           [&](auto &hb, Value h, ValueRange) {
-             Value qBase = hb.template create<arith::MulIOp>(h, cHd);
-             Value kvBase = hb.template create<arith::MulIOp>(
-                 hb.template create<arith::DivUIOp>(h, cGroup), cHd);
-             // scores[t] = dot(q, k[t]) / sqrt(hd); track the maximum.
-             Value maxScore = loop(
-                 hb, c0, len,
+      loop(mb, c0, indexConst(mb, heads), {}, [&](auto &hb, Value h,
+                                                   ValueRange) {
+        Value qBase = hb.template create<arith::MulIOp>(h, cHd);
+        Value kvBase = hb.template create<arith::MulIOp>(
+            hb.template create<arith::DivUIOp>(h, cGroup), cHd);
+        // scores[t0 + l] = (sum_j q[j] * kT[j, t0 + l], j in order) /
+        // sqrt(hd) for L positions at a time; lanes past the cache read 0.
+        hb.template create<scf::ForOp>(
+            c0, len, cL, ValueRange{},
+            [&](OpBuilder &tb0, Location tl, Value t0, ValueRange) {
+              ImplicitLocOpBuilder tb(tl, tb0);
+              auto dot = tb.create<scf::ForOp>(
+                  c0, cHd, c1, ValueRange{vZero},
+                  [&](OpBuilder &jb0, Location jl, Value j, ValueRange acc) {
+                    ImplicitLocOpBuilder jb(jl, jb0);
+                    Value qv = jb.create<vector::BroadcastOp>(
+                        vF, jb.create<memref::LoadOp>(
+                                q, ValueRange{m, jb.create<arith::AddIOp>(
+                                                     qBase, j)}));
+                    Value kv = jb.create<vector::TransferReadOp>(
+                        vF, kT,
+                        ValueRange{jb.create<arith::AddIOp>(kvBase, j), t0},
+                        zero);
+                    jb.create<scf::YieldOp>(ValueRange{jb.create<arith::AddFOp>(
+                        acc[0], jb.create<arith::MulFOp>(qv, kv))});
+                  });
+              tb.create<vector::StoreOp>(
+                  tb.create<arith::DivFOp>(dot.getResult(0), sqrtHdV), scores,
+                  ValueRange{t0});
+              tb.create<scf::YieldOp>();
+            });
+        // p[t] = exp(scores[t] - max), summed in order, then normalised.
+        Value maxScore =
+            loop(hb, c0, len,
                  {f32Const(hb, -std::numeric_limits<float>::infinity())},
                  [&](auto &tb, Value t, ValueRange acc) {
-                   Value dot = loop(
-                       tb, c0, cHd, {zero},
-                       [&](auto &jb, Value j, ValueRange s) {
-                         Value qv = jb.template create<memref::LoadOp>(
-                             q, ValueRange{m, jb.template create<arith::AddIOp>(
-                                                  qBase, j)});
-                         Value kv = jb.template create<memref::LoadOp>(
-                             k, ValueRange{t, jb.template create<arith::AddIOp>(
-                                                  kvBase, j)});
-                         yield(jb, {jb.template create<arith::AddFOp>(
-                                       s[0], jb.template create<arith::MulFOp>(
-                                                 qv, kv))});
-                       })[0];
-                   Value sc = tb.template create<arith::DivFOp>(dot, sqrtHd);
-                   tb.template create<memref::StoreOp>(sc, scores, t);
-                   yield(tb,
-                         {tb.template create<arith::MaximumFOp>(acc[0], sc)});
+                   yield(tb, {tb.template create<arith::MaximumFOp>(
+                                 acc[0], tb.template create<memref::LoadOp>(
+                                             scores, t))});
                  })[0];
-             // p[t] = exp(scores[t] - max), summed in order, then normalised.
-             Value sum = loop(
-                 hb, c0, len, {zero}, [&](auto &tb, Value t, ValueRange acc) {
-                   Value e = tb.template create<math::ExpOp>(
-                       tb.template create<arith::SubFOp>(
-                           tb.template create<memref::LoadOp>(scores, t),
-                           maxScore));
-                   tb.template create<memref::StoreOp>(e, scores, t);
-                   yield(tb, {tb.template create<arith::AddFOp>(acc[0], e)});
-                 })[0];
-             loop(hb, c0, len, {}, [&](auto &tb, Value t, ValueRange) {
-               Value p = tb.template create<arith::DivFOp>(
-                   tb.template create<memref::LoadOp>(scores, t), sum);
-               tb.template create<memref::StoreOp>(p, scores, t);
-               yield(tb);
-             });
-             // out[j] = sum_t p[t] * v[t, j], t in order.
-             loop(hb, c0, cHd, {}, [&](auto &jb, Value j, ValueRange) {
-               Value vj = jb.template create<arith::AddIOp>(kvBase, j);
-               Value acc = loop(
-                   jb, c0, len, {zero}, [&](auto &tb, Value t, ValueRange s) {
-                     Value p = tb.template create<memref::LoadOp>(scores, t);
-                     Value vv = tb.template create<memref::LoadOp>(
-                         v, ValueRange{t, vj});
-                     yield(tb, {tb.template create<arith::AddFOp>(
-                                   s[0],
-                                   tb.template create<arith::MulFOp>(p, vv))});
-                   })[0];
-               jb.template create<memref::StoreOp>(
-                   acc, out,
-                   ValueRange{m, jb.template create<arith::AddIOp>(qBase, j)});
-               yield(jb);
-             });
-             yield(hb);
-           });
+        Value sum = loop(
+            hb, c0, len, {zero}, [&](auto &tb, Value t, ValueRange acc) {
+              Value e = tb.template create<math::ExpOp>(
+                  tb.template create<arith::SubFOp>(
+                      tb.template create<memref::LoadOp>(scores, t),
+                      maxScore));
+              tb.template create<memref::StoreOp>(e, scores, t);
+              yield(tb, {tb.template create<arith::AddFOp>(acc[0], e)});
+            })[0];
+        loop(hb, c0, len, {}, [&](auto &tb, Value t, ValueRange) {
+          Value p = tb.template create<arith::DivFOp>(
+              tb.template create<memref::LoadOp>(scores, t), sum);
+          tb.template create<memref::StoreOp>(p, scores, t);
+          yield(tb);
+        });
+        // out[j] = sum_t p[t] * v[t, j], t in order, for every feature of
+        // the head at once (hd / L vectors).
+        SmallVector<Value> inits(featureVecs, vZero);
+        auto acc = hb.template create<scf::ForOp>(
+            c0, len, c1, inits,
+            [&](OpBuilder &tb0, Location tl, Value t, ValueRange s) {
+              ImplicitLocOpBuilder tb(tl, tb0);
+              Value p = tb.create<vector::BroadcastOp>(
+                  vF, tb.create<memref::LoadOp>(scores, t));
+              SmallVector<Value> next;
+              for (int64_t i = 0; i < featureVecs; ++i) {
+                Value vv = tb.create<vector::TransferReadOp>(
+                    vF, v,
+                    ValueRange{t, tb.create<arith::AddIOp>(
+                                      kvBase, indexConst(tb, i * L))},
+                    zero);
+                next.push_back(tb.create<arith::AddFOp>(
+                    s[i], tb.create<arith::MulFOp>(p, vv)));
+              }
+              tb.create<scf::YieldOp>(next);
+            });
+        for (int64_t i = 0; i < featureVecs; ++i) {
+          Value col = hb.template create<arith::AddIOp>(qBase,
+                                                        indexConst(hb, i * L));
+          const int64_t lanesLeft = std::min(L, hd - i * L);
+          if (lanesLeft == L) {
+            hb.template create<vector::StoreOp>(acc.getResult(i), out,
+                                                ValueRange{m, col});
+            continue;
+          }
+          // The last vector of a head narrower than L lanes is masked.
+          Value mask = hb.template create<vector::CreateMaskOp>(
+              VectorType::get({L}, hb.getI1Type()),
+              ValueRange{indexConst(hb, lanesLeft)});
+          hb.template create<vector::MaskedStoreOp>(out, ValueRange{m, col},
+                                                    mask, acc.getResult(i));
+        }
+        yield(hb);
+      });
       yield(mb);
     });
     rewriter.eraseOp(op);

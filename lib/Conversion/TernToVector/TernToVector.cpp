@@ -27,13 +27,6 @@ using namespace mlir::tern::detail;
 
 namespace {
 
-/// Number of f32 lanes for the module's target (128-bit vectors without one).
-int64_t floatLanes(Operation *op) {
-  TargetAttr target = TargetAttr::lookup(op);
-  int64_t bits = target ? target.getVectorBits() : 128;
-  return std::max<int64_t>(4, bits / 32);
-}
-
 //===----------------------------------------------------------------------===//
 // tern.quantize
 //===----------------------------------------------------------------------===//

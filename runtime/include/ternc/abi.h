@@ -69,7 +69,8 @@ enum {
 };
 
 /* One token at position `pos`: appends its keys and values to the caches
- * (f32 [layers][context][kv_dim] each) and writes the next-token logits
+ * (f32 keys [layers][kv_dim][context], one column per position; values
+ * [layers][context][kv_dim]) and writes the next-token logits
  * (f32 [vocab]). `scratch` holds TERNC_CONFIG_SCRATCH bytes, 64-aligned. */
 void ternc_decode(int32_t token, int64_t pos, float *kcache, float *vcache,
                   uint8_t *scratch, float *logits);

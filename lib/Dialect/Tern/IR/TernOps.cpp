@@ -348,11 +348,13 @@ LogicalResult AttentionOp::verify() {
     return emitOpError() << "queries have "
                          << getQuery().getType().getDimSize(1)
                          << " features, not heads * head_dim = " << heads * hd;
-  for (Value v : {getKeys(), getValues()})
-    if (cast<MemRefType>(v.getType()).getDimSize(1) != kvHeads * hd)
-      return emitOpError() << "the caches must have kv_heads * head_dim = "
-                           << kvHeads * hd << " features";
-  if (!compatible(getKeys().getType().getDimSize(0),
+  if (getKeys().getType().getDimSize(0) != kvHeads * hd ||
+      getValues().getType().getDimSize(1) != kvHeads * hd)
+    return emitOpError() << "the caches must have kv_heads * head_dim = "
+                         << kvHeads * hd
+                         << " features (rows of the transposed key cache, "
+                            "columns of the value cache)";
+  if (!compatible(getKeys().getType().getDimSize(1),
                   getValues().getType().getDimSize(0)))
     return emitOpError() << "key and value caches differ in length";
   return verifySameRows(*this, getQuery(), getOutput(), "query", "output");

@@ -294,19 +294,25 @@ def Tern_RopeOp : Tern_Op<"rope"> {
 def Tern_AttentionOp : Tern_Op<"attention"> {
   let summary = "causal grouped-query attention over a KV cache";
   let description = [{
-    Query row m sits at position `start + m` and attends to cache rows
+    Query row m sits at position `start + m` and attends to cache positions
     [0, start + m]. Query head h reads KV head `h / (heads / kv_heads)`.
     `scores[t] = dot(q, k[t]) / sqrt(head_dim)`, softmax in f32 (max
     subtracted), `output = sum_t p[t] * v[t]`; sums in order.
 
+    The key cache is stored transposed, one column per position
+    (`keys[f, t]` is feature f of position t): the dot products of a query
+    with consecutive positions then read consecutive memory, so they run as
+    vectors over positions with every sum still in order. The value cache
+    has one row per position.
+
     ```mlir
     tern.attention %q, %kc, %vc at %pos into %o {head_dim = 16 : i64, heads = 8 : i64, kv_heads = 4 : i64}
-        : memref<1x128xf32>, memref<512x64xf32>, memref<512x64xf32>, memref<1x128xf32>
+        : memref<1x128xf32>, memref<64x512xf32>, memref<512x64xf32>, memref<1x128xf32>
     ```
   }];
   let arguments = (ins
     Arg<MemRefRankOf<[F32], [2]>, "queries [M, heads*head_dim]", [MemRead]>:$query,
-    Arg<MemRefRankOf<[F32], [2]>, "key cache [S, kv_heads*head_dim]", [MemRead]>:$keys,
+    Arg<MemRefRankOf<[F32], [2]>, "key cache, transposed [kv_heads*head_dim, S]", [MemRead]>:$keys,
     Arg<MemRefRankOf<[F32], [2]>, "value cache [S, kv_heads*head_dim]", [MemRead]>:$values,
     Index:$start,
     Arg<MemRefRankOf<[F32], [2]>, "output [M, heads*head_dim]", [MemWrite]>:$output,
