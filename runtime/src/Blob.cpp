@@ -1,6 +1,7 @@
-//===- Blob.cpp - find and map the weight blob ----------------------------===//
+//===- Blob.cpp - find and load the weight blob ---------------------------===//
 
 #include "Blob.h"
+#include "HugePages.h"
 #include "ternc/abi.h"
 #include "ternc/checksum.h"
 
@@ -24,6 +25,9 @@ extern const uint64_t ternc_weights_checksum __attribute__((weak));
 }
 
 namespace {
+/// Weight files from this size on are read into huge pages.
+constexpr size_t kHugePageMinBytes = size_t(64) << 20;
+
 struct ChecksumWork {
   const uint8_t *data;
   uint64_t size;
@@ -91,15 +95,28 @@ bool Blob::open(const std::string &path, const std::string &programPath,
       return false;
     }
     if (size_ > 0) {
-      // mmap returns page-aligned memory: the 64-byte alignment holds.
-      mapping_ = mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd, 0);
-      if (mapping_ == MAP_FAILED) {
-        mapping_ = nullptr;
-        error = source_ + ": cannot map: " + strerror(errno);
-        ::close(fd);
-        return false;
+      // Large files are read into huge pages (small ones gain nothing);
+      // otherwise, or where that is not possible, the file is mapped.
+      if (size_ >= kHugePageMinBytes) {
+        std::string why;
+        mapping_ = readIntoHugePages(fd, size_, mappingSize_, why);
+        if (!why.empty()) {
+          error = source_ + ": " + why;
+          ::close(fd);
+          return false;
+        }
       }
-      mappingSize_ = size_;
+      if (!mapping_) {
+        // mmap returns page-aligned memory: the 64-byte alignment holds.
+        mapping_ = mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd, 0);
+        if (mapping_ == MAP_FAILED) {
+          mapping_ = nullptr;
+          error = source_ + ": cannot map: " + strerror(errno);
+          ::close(fd);
+          return false;
+        }
+        mappingSize_ = size_;
+      }
       data_ = static_cast<const uint8_t *>(mapping_);
     }
     ::close(fd);

@@ -13,6 +13,7 @@
 #include "ThreadPool.h"
 #include "ternc/abi.h"
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -63,20 +64,26 @@ struct Pool {
   // (release), read by workers after they see it (acquire).
   ternc_body_fn fn = nullptr;
   void *ctx = nullptr;
-  int64_t begin = 0, end = 0;
-  int parts = 1;
+  int64_t begin = 0, end = 0, grain = 1;
+  // The next unclaimed iteration: threads claim `grain` at a time, so one
+  // slowed down (by another process on its core, say) leaves its share to
+  // the others instead of holding everyone at the barrier. Which thread
+  // computes an iteration never changes its result.
+  std::atomic<int64_t> next{0};
   std::atomic<uint64_t> generation{0};
   std::atomic<int> pending{0};
   bool stopping = false; // guarded by mutex
 
-  void part(int i) {
-    int64_t n = end - begin;
-    int64_t lo = begin + n * i / parts, hi = begin + n * (i + 1) / parts;
-    if (lo < hi)
-      fn(ctx, lo, hi);
+  void work() {
+    for (;;) {
+      int64_t lo = next.fetch_add(grain, std::memory_order_relaxed);
+      if (lo >= end)
+        return;
+      fn(ctx, lo, std::min(lo + grain, end));
+    }
   }
 
-  void worker(int index) {
+  void worker() {
     uint64_t seen = 0;
     for (;;) {
       if (!spinUntil([&] {
@@ -90,7 +97,7 @@ struct Pool {
           return;
       }
       seen = generation.load(std::memory_order_acquire);
-      part(index);
+      work();
       if (pending.fetch_sub(1, std::memory_order_acq_rel) == 1) {
         std::lock_guard<std::mutex> lock(mutex);
         done.notify_one();
@@ -109,7 +116,10 @@ struct Pool {
     ctx = c;
     begin = b;
     end = e;
-    parts = threads;
+    // About 8 claims per thread: fine enough to even out, few enough that
+    // the atomic and the per-call setup of the body stay negligible.
+    grain = std::max<int64_t>(1, (e - b) / (8 * threads));
+    next.store(b, std::memory_order_relaxed);
     pending.store(threads - 1, std::memory_order_relaxed);
     {
       // Under the mutex, so a worker between its check and its wait cannot
@@ -118,7 +128,7 @@ struct Pool {
       generation.fetch_add(1, std::memory_order_release);
     }
     wake.notify_all();
-    part(0);
+    work();
     if (!spinUntil(
             [&] { return pending.load(std::memory_order_acquire) == 0; })) {
       std::unique_lock<std::mutex> lock(mutex);
@@ -139,7 +149,7 @@ struct Pool {
     stopping = false;
     generation.store(0);
     for (int i = 1; i < threads; ++i)
-      workers.emplace_back([this, i] { worker(i); });
+      workers.emplace_back([this] { worker(); });
   }
 
   /// resize, or the reason it failed (with the pool back at one thread).
