@@ -147,7 +147,7 @@ cl::opt<HeadPrecision> headPrecision(
 cl::opt<int64_t> prefillTokens("prefill-tokens",
                                cl::desc("Tokens per prefill call in a "
                                         "compiled model"),
-                               cl::init(16), cl::cat(cat));
+                               cl::init(128), cl::cat(cat));
 cl::opt<int64_t> contextLength("context",
                                cl::desc("KV-cache length of a compiled model "
                                         "(0: the model's own context)"),
