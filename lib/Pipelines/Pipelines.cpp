@@ -23,6 +23,7 @@ using namespace mlir;
 void tern::buildTernTransformPipeline(OpPassManager &pm,
                                       const TernPipelineOptions &options) {
   pm.addNestedPass<func::FuncOp>(createTernFuseLinears());
+  pm.addNestedPass<func::FuncOp>(createTernFuseNormQuantize());
   TernSelectLayoutOptions layout;
   layout.chunk = options.chunk;
   pm.addPass(createTernSelectLayout(layout));

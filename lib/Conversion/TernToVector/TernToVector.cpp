@@ -31,6 +31,50 @@ namespace {
 // tern.quantize
 //===----------------------------------------------------------------------===//
 
+/// The bitnet rounding of row m: q = clamp(roundeven(x * scale), -128, 127)
+/// in vectors of `vf`, masked at the K tail; `normalised` maps each vector
+/// read first (bitllama2.c's prescaling, else identity), and `bitllama`
+/// rounds half away from zero without a clamp instead.
+void storeQuantizedRow(ImplicitLocOpBuilder &rb, Value x, Value m, int64_t k,
+                       VectorType vf, Value scaleVec, Value q, bool bitllama,
+                       function_ref<Value(ImplicitLocOpBuilder &, Value)>
+                           normalised) {
+  auto vi8 = VectorType::get(vf.getShape(), rb.getI8Type());
+  Value zero = f32Const(rb, 0.0f);
+  Value lo = splat(rb, vf, -128.0), hi = splat(rb, vf, 127.0);
+  rb.create<scf::ForOp>(
+      indexConst(rb, 0), indexConst(rb, k), indexConst(rb, vf.getDimSize(0)),
+      ValueRange{}, [&](OpBuilder &lb, Location l, Value kk, ValueRange) {
+        ImplicitLocOpBuilder ib(l, lb);
+        Value v = normalised(ib, ib.create<vector::TransferReadOp>(
+                                     vf, x, ValueRange{m, kk}, zero));
+        Value p = ib.create<arith::MulFOp>(v, scaleVec);
+        // Round half to even as (p + 1.5*2^23) - 1.5*2^23: exact for
+        // |p| < 2^22 (here |p| <= 127) in the default rounding mode, and
+        // selectable on every ISA (32-bit ARM has no vector roundeven).
+        Value r;
+        if (bitllama) {
+          r = ib.create<math::RoundOp>(p);
+        } else {
+          Value magic = splat(ib, vf, 12582912.0);
+          r = ib.create<arith::SubFOp>(ib.create<arith::AddFOp>(p, magic),
+                                       magic);
+        }
+        Value c =
+            ib.create<arith::MinimumFOp>(ib.create<arith::MaximumFOp>(r, lo), hi);
+        Value i = ib.create<arith::FPToSIOp>(vi8, c);
+        ib.create<vector::TransferWriteOp>(i, q, ValueRange{m, kk});
+        ib.create<scf::YieldOp>();
+      });
+}
+
+/// 127 / max(absmax, 1e-5), the bitnet scale.
+Value bitnetScale(ImplicitLocOpBuilder &b, Value absmax) {
+  return b.create<arith::DivFOp>(
+      f32Const(b, 127.0f),
+      b.create<arith::MaximumFOp>(absmax, f32Const(b, 1e-5f)));
+}
+
 struct QuantizeLowering : public OpConversionPattern<QuantizeOp> {
   using OpConversionPattern::OpConversionPattern;
 
@@ -44,7 +88,6 @@ struct QuantizeLowering : public OpConversionPattern<QuantizeOp> {
     int64_t lanes = floatLanes(op);
     auto f32 = b.getF32Type();
     auto vf = VectorType::get({lanes}, f32);
-    auto vi8 = VectorType::get({lanes}, b.getI8Type());
 
     Value c0 = indexConst(b, 0), c1 = indexConst(b, 1);
     Value cK = indexConst(b, k), cStep = indexConst(b, lanes);
@@ -101,43 +144,93 @@ struct QuantizeLowering : public OpConversionPattern<QuantizeOp> {
             Value one = rb.create<arith::ConstantOp>(rb.getF32FloatAttr(1.0f));
             mulBy = rb.create<arith::DivFOp>(one, scale);
           } else {
-            Value floor =
-                rb.create<arith::ConstantOp>(rb.getF32FloatAttr(1e-5f));
-            scale = rb.create<arith::DivFOp>(
-                c127, rb.create<arith::MaximumFOp>(absmax, floor));
+            scale = bitnetScale(rb, absmax);
             mulBy = scale;
           }
           rb.create<memref::StoreOp>(scale, s, ValueRange{m});
 
           // Pass 2: q = clamp(roundeven(x * scale), -128, 127), or for
           // bitllama2.c round half away from zero (|x/a| <= 127 already).
-          Value scaleVec = rb.create<vector::BroadcastOp>(vf, mulBy);
-          Value lo = splat(rb, vf, -128.0), hi = splat(rb, vf, 127.0);
-          rb.create<scf::ForOp>(
-              c0, cK, cStep, ValueRange{},
-              [&](OpBuilder &lb, Location l, Value kk, ValueRange) {
+          storeQuantizedRow(rb, x, m, k, vf,
+                            rb.create<vector::BroadcastOp>(vf, mulBy), q,
+                            bitllama, normalised);
+          rb.create<scf::YieldOp>();
+        });
+    rewriter.eraseOp(op);
+    return success();
+  }
+};
+
+//===----------------------------------------------------------------------===//
+// tern.rms_norm_quantize
+//===----------------------------------------------------------------------===//
+
+/// Per row: the sum of squares in order (scalar, as tern.rms_norm), then one
+/// vector pass that writes the normalised row and tracks its absmax, then
+/// the rounding pass of tern.quantize over the row just written (in L1).
+struct RMSNormQuantizeLowering
+    : public OpConversionPattern<RMSNormQuantizeOp> {
+  using OpConversionPattern::OpConversionPattern;
+
+  LogicalResult
+  matchAndRewrite(RMSNormQuantizeOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    ImplicitLocOpBuilder b(op.getLoc(), rewriter);
+    Value x = adaptor.getInput(), w = adaptor.getWeight(),
+          y = adaptor.getOutput(), q = adaptor.getQuantized(),
+          s = adaptor.getScale();
+    const int64_t d = op.getInput().getType().getDimSize(1);
+    const int64_t lanes = floatLanes(op);
+    auto vf = VectorType::get({lanes}, b.getF32Type());
+    Value c0 = indexConst(b, 0), c1 = indexConst(b, 1);
+    Value cD = indexConst(b, d), cStep = indexConst(b, lanes);
+    Value zero = f32Const(b, 0.0f);
+    Value eps = b.create<arith::ConstantOp>(op.getEpsAttr());
+    b.create<scf::ForOp>(
+        c0, dimOf(b, x, 0), c1, ValueRange{},
+        [&](OpBuilder &nb, Location loc, Value m, ValueRange) {
+          ImplicitLocOpBuilder rb(loc, nb);
+          auto ss = rb.create<scf::ForOp>(
+              c0, cD, c1, ValueRange{zero},
+              [&](OpBuilder &lb, Location l, Value j, ValueRange acc) {
                 ImplicitLocOpBuilder ib(l, lb);
-                Value v = normalised(ib, ib.create<vector::TransferReadOp>(
-                                             vf, x, ValueRange{m, kk}, zero));
-                Value p = ib.create<arith::MulFOp>(v, scaleVec);
-                // Round half to even as (p + 1.5*2^23) - 1.5*2^23: exact
-                // for |p| < 2^22 (here |p| <= 127) in the default rounding
-                // mode, and selectable on every ISA (32-bit ARM has no
-                // vector roundeven).
-                Value r;
-                if (bitllama) {
-                  r = ib.create<math::RoundOp>(p);
-                } else {
-                  Value magic = splat(ib, vf, 12582912.0);
-                  r = ib.create<arith::SubFOp>(
-                      ib.create<arith::AddFOp>(p, magic), magic);
-                }
-                Value c = ib.create<arith::MinimumFOp>(
-                    ib.create<arith::MaximumFOp>(r, lo), hi);
-                Value i = ib.create<arith::FPToSIOp>(vi8, c);
-                ib.create<vector::TransferWriteOp>(i, q, ValueRange{m, kk});
-                ib.create<scf::YieldOp>();
+                Value v = ib.create<memref::LoadOp>(x, ValueRange{m, j});
+                ib.create<scf::YieldOp>(ValueRange{ib.create<arith::AddFOp>(
+                    acc[0], ib.create<arith::MulFOp>(v, v))});
               });
+          // r = 1 / sqrt(ss / D + eps), as tern.rms_norm.
+          Value mean =
+              rb.create<arith::DivFOp>(ss.getResult(0), f32Const(rb, float(d)));
+          Value r = rb.create<arith::DivFOp>(
+              f32Const(rb, 1.0f),
+              rb.create<math::SqrtOp>(rb.create<arith::AddFOp>(mean, eps)));
+          Value rVec = rb.create<vector::BroadcastOp>(vf, r);
+          // y = w * (r * x), and its absmax; lanes past D read 0 (which
+          // never raises the maximum) and are not written.
+          auto pass = rb.create<scf::ForOp>(
+              c0, cD, cStep, ValueRange{splat(rb, vf, 0.0)},
+              [&](OpBuilder &lb, Location l, Value j, ValueRange acc) {
+                ImplicitLocOpBuilder ib(l, lb);
+                Value v = ib.create<vector::TransferReadOp>(
+                    vf, x, ValueRange{m, j}, zero);
+                Value o = ib.create<arith::MulFOp>(rVec, v);
+                if (w)
+                  o = ib.create<arith::MulFOp>(
+                      ib.create<vector::TransferReadOp>(vf, w, ValueRange{j},
+                                                        zero),
+                      o);
+                ib.create<vector::TransferWriteOp>(o, y, ValueRange{m, j});
+                ib.create<scf::YieldOp>(ValueRange{ib.create<arith::MaximumFOp>(
+                    acc[0], ib.create<math::AbsFOp>(o))});
+              });
+          Value scale = bitnetScale(
+              rb, rb.create<vector::ReductionOp>(
+                      vector::CombiningKind::MAXIMUMF, pass.getResult(0)));
+          rb.create<memref::StoreOp>(scale, s, ValueRange{m});
+          storeQuantizedRow(rb, y, m, d, vf,
+                            rb.create<vector::BroadcastOp>(vf, scale), q,
+                            /*bitllama=*/false,
+                            [](ImplicitLocOpBuilder &, Value v) { return v; });
           rb.create<scf::YieldOp>();
         });
     rewriter.eraseOp(op);
@@ -180,7 +273,7 @@ struct ConvertTernToVectorPass
                            LLVM::LLVMDialect, math::MathDialect,
                            memref::MemRefDialect, scf::SCFDialect,
                            vector::VectorDialect, TernDialect>();
-    target.addIllegalOp<QuantizeOp, LinearOp, EmbeddingOp, RMSNormOp, RopeOp,
+    target.addIllegalOp<QuantizeOp, RMSNormQuantizeOp, LinearOp, EmbeddingOp, RMSNormOp, RopeOp,
                         AttentionOp, GluOp, AddOp, MatmulOp>();
     RewritePatternSet patterns(&getContext());
     populateTernToVectorPatterns(patterns, mcaMarkers);
@@ -194,6 +287,7 @@ struct ConvertTernToVectorPass
 
 void mlir::tern::populateTernToVectorPatterns(RewritePatternSet &patterns,
                                               bool mcaMarkers) {
-  patterns.add<QuantizeLowering>(patterns.getContext());
+  patterns.add<QuantizeLowering, RMSNormQuantizeLowering>(
+      patterns.getContext());
   detail::populateLinearLoweringPatterns(patterns, mcaMarkers);
 }

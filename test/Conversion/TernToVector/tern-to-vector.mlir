@@ -260,3 +260,36 @@ func.func @fused(%q: memref<1x64xi8>, %s: memref<1xf32>, %ya: memref<1x3xf32>, %
   return
 }
 }
+
+// -----
+
+// tern.rms_norm_quantize: the sum of squares in order (scalar), then one
+// vector pass writing y = w * (r * x) and tracking |y|'s maximum, then the
+// rounding pass of tern.quantize over y. 8 f32 lanes (AVX2), D = 20 (the
+// tail masked).
+module attributes {tern.target = #tern.target<triple = "x86_64-unknown-linux-gnu", cpu = "haswell", isa = ["avx2"], vector_bits = 256>} {
+// CHECK-LABEL: func.func @norm_quantize
+// CHECK: scf.for %[[M:.*]] =
+// CHECK:   %[[SS:.*]] = scf.for {{.*}} -> (f32) {
+// CHECK:     memref.load
+// CHECK:     arith.mulf {{.*}} : f32
+// CHECK:   math.sqrt
+// CHECK:   %[[MAX:.*]] = scf.for {{.*}} -> (vector<8xf32>) {
+// CHECK:     %[[X:.*]] = vector.transfer_read %{{.*}}[%[[M]], %{{.*}}], %{{.*}} : memref<2x20xf32>, vector<8xf32>
+// CHECK:     %[[RX:.*]] = arith.mulf %{{.*}}, %[[X]] : vector<8xf32>
+// CHECK:     %[[WV:.*]] = vector.transfer_read %{{.*}} : memref<20xf32>, vector<8xf32>
+// CHECK:     %[[O:.*]] = arith.mulf %[[WV]], %[[RX]] : vector<8xf32>
+// CHECK:     vector.transfer_write %[[O]], %{{.*}}[%[[M]], %{{.*}}] : vector<8xf32>, memref<2x20xf32>
+// CHECK:     math.absf %[[O]]
+// CHECK:   vector.reduction <maximumf>, %[[MAX]]
+// CHECK:   memref.store %{{.*}} : memref<2xf32>
+// CHECK:   scf.for
+// CHECK:     vector.transfer_read %{{.*}} : memref<2x20xf32>, vector<8xf32>
+// CHECK:     arith.fptosi %{{.*}} : vector<8xf32> to vector<8xi8>
+// CHECK:     vector.transfer_write %{{.*}} : vector<8xi8>, memref<2x20xi8>
+// CHECK-NOT: tern.rms_norm_quantize
+func.func @norm_quantize(%x: memref<2x20xf32>, %w: memref<20xf32>, %y: memref<2x20xf32>, %q: memref<2x20xi8>, %s: memref<2xf32>) {
+  tern.rms_norm_quantize %x weight(%w : memref<20xf32>) into %y, %q, %s {eps = 1.0e-05 : f32} : memref<2x20xf32>, memref<2x20xf32>, memref<2x20xi8>, memref<2xf32>
+  return
+}
+}

@@ -373,3 +373,27 @@ func.func @matmul_lanes(%x: memref<1x8xf32>, %w: memref<4x8xf16>, %y: memref<1x4
   tern.matmul %x, %w into %y {lanes = 12 : i64} : memref<1x8xf32>, memref<4x8xf16>, memref<1x4xf32>
   return
 }
+
+// -----
+
+func.func @norm_quantize_shape(%x: memref<2x64xf32>, %q: memref<2x32xi8>, %s: memref<2xf32>) {
+  // expected-error@+1 {{'tern.rms_norm_quantize' op quantized rows must have the input's shape}}
+  tern.rms_norm_quantize %x into %x, %q, %s {eps = 1.0e-05 : f32} : memref<2x64xf32>, memref<2x64xf32>, memref<2x32xi8>, memref<2xf32>
+  return
+}
+
+// -----
+
+func.func @norm_quantize_scale(%x: memref<2x64xf32>, %q: memref<2x64xi8>, %s: memref<3xf32>) {
+  // expected-error@+1 {{'tern.rms_norm_quantize' op has 2 input rows but scale has 3 entries}}
+  tern.rms_norm_quantize %x into %x, %q, %s {eps = 1.0e-05 : f32} : memref<2x64xf32>, memref<2x64xf32>, memref<2x64xi8>, memref<3xf32>
+  return
+}
+
+// -----
+
+func.func @norm_quantize_weight(%x: memref<2x64xf32>, %w: memref<32xf32>, %q: memref<2x64xi8>, %s: memref<2xf32>) {
+  // expected-error@+1 {{'tern.rms_norm_quantize' op weight has 32 entries for rows of 64}}
+  tern.rms_norm_quantize %x weight(%w : memref<32xf32>) into %x, %q, %s {eps = 1.0e-05 : f32} : memref<2x64xf32>, memref<2x64xf32>, memref<2x64xi8>, memref<2xf32>
+  return
+}

@@ -34,6 +34,13 @@ func.func @prefill(%x: memref<?x2560xf32>, %q: memref<?x2560xi8>, %s: memref<?xf
   return
 }
 
+// CHECK-LABEL: func.func @norm_quantize
+func.func @norm_quantize(%x: memref<?x2560xf32>, %w: memref<2560xf32>, %q: memref<?x2560xi8>, %s: memref<?xf32>) {
+  // CHECK: tern.rms_norm_quantize %{{.*}} weight(%{{.*}} : memref<2560xf32>) into %{{.*}}, %{{.*}}, %{{.*}} {eps = 9.99999974E-6 : f32} : memref<?x2560xf32>, memref<?x2560xf32>, memref<?x2560xi8>, memref<?xf32>
+  tern.rms_norm_quantize %x weight(%w : memref<2560xf32>) into %x, %q, %s {eps = 1.0e-05 : f32} : memref<?x2560xf32>, memref<?x2560xf32>, memref<?x2560xi8>, memref<?xf32>
+  return
+}
+
 // CHECK-LABEL: func.func @fused
 // Several weights sharing the input, one output each.
 func.func @fused(%q: memref<?x2560xi8>, %s: memref<?xf32>, %y: memref<?x640xf32>, %z: memref<?x640xf32>) {

@@ -323,6 +323,26 @@ LogicalResult RMSNormOp::verify() {
   return success();
 }
 
+LogicalResult RMSNormQuantizeOp::verify() {
+  if (failed(verifyStaticCols(*this, getInput(), "input")) ||
+      failed(verifySameRows(*this, getInput(), getOutput(), "input", "output")))
+    return failure();
+  if (getEps().convertToFloat() < 0.0f)
+    return emitOpError() << "eps must not be negative";
+  int64_t d = getInput().getType().getDimSize(1);
+  if (Value w = getWeight())
+    if (cast<MemRefType>(w.getType()).getDimSize(0) != d)
+      return emitOpError() << "weight has "
+                           << dimStr(
+                                  cast<MemRefType>(w.getType()).getDimSize(0))
+                           << " entries for rows of " << d;
+  MemRefType q = getQuantized().getType();
+  if (!compatible(q.getDimSize(0), getInput().getType().getDimSize(0)) ||
+      q.getDimSize(1) != d)
+    return emitOpError() << "quantized rows must have the input's shape";
+  return verifyRows(*this, q, getScale().getType(), "scale");
+}
+
 LogicalResult RopeOp::verify() {
   if (failed(verifyStaticCols(*this, getData(), "data")))
     return failure();

@@ -265,6 +265,35 @@ def Tern_RMSNormOp : Tern_Op<"rms_norm"> {
   let hasVerifier = 1;
 }
 
+def Tern_RMSNormQuantizeOp : Tern_Op<"rms_norm_quantize"> {
+  let summary = "tern.rms_norm and the tern.quantize of its result, in one";
+  let description = [{
+    Computes `output` exactly as `tern.rms_norm` does, then `quantized` and
+    `scale` from it exactly as `tern.quantize` (`bitnet` scheme) does, in
+    one pass over each row: the absmax is taken while the normalised row
+    is written. `tern-fuse-norm-quantize` makes it from the two ops.
+
+    ```mlir
+    tern.rms_norm_quantize %x weight(%w : memref<128xf32>) into %y, %q, %s {eps = 1.0e-05 : f32}
+        : memref<1x128xf32>, memref<1x128xf32>, memref<1x128xi8>, memref<1xf32>
+    ```
+  }];
+  let arguments = (ins
+    Arg<MemRefRankOf<[F32], [2]>, "rows [M, D]", [MemRead]>:$input,
+    Arg<Optional<MemRefRankOf<[F32], [1]>>, "weight [D]", [MemRead]>:$weight,
+    Arg<MemRefRankOf<[F32], [2]>, "normalised rows [M, D]", [MemWrite]>:$output,
+    Arg<MemRefRankOf<[I8], [2]>, "quantized rows [M, D]", [MemWrite]>:$quantized,
+    Arg<MemRefRankOf<[F32], [1]>, "per-row scales [M]", [MemWrite]>:$scale,
+    F32Attr:$eps
+  );
+  let assemblyFormat = [{
+    $input (`weight` `(` $weight^ `:` type($weight) `)`)? `into` $output `,`
+    $quantized `,` $scale attr-dict `:` type($input) `,` type($output) `,`
+    type($quantized) `,` type($scale)
+  }];
+  let hasVerifier = 1;
+}
+
 def Tern_RopeOp : Tern_Op<"rope"> {
   let summary = "rotary position embedding, in place";
   let description = [{

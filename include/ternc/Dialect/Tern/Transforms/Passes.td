@@ -21,6 +21,18 @@ def TernFuseLinears : Pass<"tern-fuse-linears", "::mlir::func::FuncOp"> {
   let dependentDialects = ["::mlir::tern::TernDialect"];
 }
 
+def TernFuseNormQuantize : Pass<"tern-fuse-norm-quantize", "::mlir::func::FuncOp"> {
+  let summary = "fuse activation quantization into the RMSNorm producing it";
+  let description = [{
+    A `tern.quantize` (`bitnet` scheme) of the result of the `tern.rms_norm`
+    just before it (only ops free of memory effects between) becomes one
+    `tern.rms_norm_quantize`: the absmax is found while the normalised row
+    is written, so the row is read once less. The normalised row is still
+    written (other ops may read it); the results are the same bits.
+  }];
+  let dependentDialects = ["::mlir::tern::TernDialect"];
+}
+
 def TernSelectLayout : Pass<"tern-select-layout", "::mlir::ModuleOp"> {
   let summary = "choose the storage layout of every weight for the target";
   let description = [{
