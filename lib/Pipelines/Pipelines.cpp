@@ -24,6 +24,7 @@ void tern::buildTernTransformPipeline(OpPassManager &pm,
                                       const TernPipelineOptions &options) {
   pm.addNestedPass<func::FuncOp>(createTernFuseLinears());
   pm.addNestedPass<func::FuncOp>(createTernFuseNormQuantize());
+  pm.addNestedPass<func::FuncOp>(createTernFuseEpilogues());
   TernSelectLayoutOptions layout;
   layout.chunk = options.chunk;
   pm.addPass(createTernSelectLayout(layout));

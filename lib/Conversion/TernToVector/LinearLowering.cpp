@@ -102,6 +102,8 @@ DotKernel selectKernel(TargetAttr target, int64_t part, bool perBlock) {
 struct WeightPlan {
   TernaryType wt;
   Value output;
+  /// The residual stream the outputs are also added to, or null.
+  Value residual;
   DotKernel kernel;
   int64_t part = 0;
   /// Register tile: rows x tokens.
@@ -138,6 +140,8 @@ private:
                 int64_t rc) const;
     void perBlockRow(ImplicitLocOpBuilder &b, const WeightPlan &p,
                      Value n) const;
+    void storeOutput(ImplicitLocOpBuilder &b, const WeightPlan &p, Value out,
+                     Value m, Value n) const;
     void unit(ImplicitLocOpBuilder &b, const WeightPlan &p, Value u) const;
   };
 };
@@ -295,11 +299,24 @@ void LinearLowering::Emitter::tile(ImplicitLocOpBuilder &b, const WeightPlan &p,
           op.getScheme() == QuantScheme::BitLlama2c
               ? b.create<arith::MulFOp>(acc, b.create<arith::MulFOp>(w, sxm))
               : b.create<arith::MulFOp>(b.create<arith::DivFOp>(acc, sxm), w);
-      b.create<memref::StoreOp>(out, p.output, ValueRange{mIdx[t], n});
+      storeOutput(b, p, out, mIdx[t], n);
     }
   }
   if (mcaMarkers)
     mcaMarker(b, op, "END");
+}
+
+/// Writes output element (m, n) and adds it to the residual stream, if any
+/// (residual + output, the operand order of the tern.add it replaces).
+void LinearLowering::Emitter::storeOutput(ImplicitLocOpBuilder &b,
+                                          const WeightPlan &p, Value out,
+                                          Value m, Value n) const {
+  b.create<memref::StoreOp>(out, p.output, ValueRange{m, n});
+  if (p.residual) {
+    Value h = b.create<memref::LoadOp>(p.residual, ValueRange{m, n});
+    b.create<memref::StoreOp>(b.create<arith::AddFOp>(h, out), p.residual,
+                              ValueRange{m, n});
+  }
 }
 
 /// Every token of rows [n0, n0 + rc): whole tiles, then one token at a time.
@@ -390,9 +407,9 @@ void LinearLowering::Emitter::perBlockRow(ImplicitLocOpBuilder &b,
                   facc[0], kb.create<arith::MulFOp>(acc, w))});
             });
         Value sxm = ib.create<memref::LoadOp>(sx, ValueRange{m});
-        ib.create<memref::StoreOp>(
-            ib.create<arith::DivFOp>(blockLoop.getResult(0), sxm), p.output,
-            ValueRange{m, n});
+        storeOutput(ib, p,
+                    ib.create<arith::DivFOp>(blockLoop.getResult(0), sxm), m,
+                    n);
         if (mcaMarkers)
           mcaMarker(ib, op, "END");
         ib.create<scf::YieldOp>();
@@ -475,6 +492,7 @@ LinearLowering::matchAndRewrite(LinearOp op, OpAdaptor adaptor,
     if (p.wt.getLayout() != WeightLayout::Interleaved)
       return rewriter.notifyMatchFailure(op, "weight is not interleaved");
     p.output = output;
+    p.residual = adaptor.getResidual();
     p.part = p.wt.getChunk() / 4;
     const bool perBlock = p.wt.getScale() == ScaleGranularity::PerBlock;
     p.kernel = selectKernel(target, p.part, perBlock);

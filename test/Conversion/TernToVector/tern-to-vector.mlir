@@ -293,3 +293,22 @@ func.func @norm_quantize(%x: memref<2x20xf32>, %w: memref<20xf32>, %y: memref<2x
   return
 }
 }
+
+// -----
+
+// A residual epilogue: each output element is stored, then added to the
+// residual stream (h + y, the order of the tern.add it replaced).
+module attributes {tern.target = #tern.target<triple = "x86_64-unknown-linux-gnu", cpu = "x86-64", isa = [], vector_bits = 128>} {
+tern.weight @w : !tern.ternary<3x64, per_row, interleaved<16>> from "w" at 0
+// CHECK-LABEL: func.func @residual
+// CHECK-SAME: %[[Y:[^:]*]]: memref<1x3xf32>, %[[H:[^:]*]]: memref<1x3xf32>)
+// CHECK: %[[OUT:.*]] = arith.mulf %{{.*}}, %{{.*}} : f32
+// CHECK: memref.store %[[OUT]], %[[Y]][%[[M:.*]], %[[N:.*]]] : memref<1x3xf32>
+// CHECK: %[[OLD:.*]] = memref.load %[[H]][%[[M]], %[[N]]] : memref<1x3xf32>
+// CHECK: %[[NEW:.*]] = arith.addf %[[OLD]], %[[OUT]] : f32
+// CHECK: memref.store %[[NEW]], %[[H]][%[[M]], %[[N]]] : memref<1x3xf32>
+func.func @residual(%q: memref<1x64xi8>, %s: memref<1xf32>, %y: memref<1x3xf32>, %h: memref<1x3xf32>) {
+  tern.linear @w(%q, %s) into %y residual(%h : memref<1x3xf32>) : memref<1x64xi8>, memref<1xf32>, memref<1x3xf32>
+  return
+}
+}

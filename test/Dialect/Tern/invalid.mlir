@@ -397,3 +397,21 @@ func.func @norm_quantize_weight(%x: memref<2x64xf32>, %w: memref<32xf32>, %q: me
   tern.rms_norm_quantize %x weight(%w : memref<32xf32>) into %x, %q, %s {eps = 1.0e-05 : f32} : memref<2x64xf32>, memref<2x64xf32>, memref<2x64xi8>, memref<2xf32>
   return
 }
+
+// -----
+
+tern.weight @w : !tern.ternary<8x64, per_row, canonical> from "w"
+func.func @linear_residual_weights(%q: memref<2x64xi8>, %s: memref<2xf32>, %y: memref<2x8xf32>, %h: memref<2x8xf32>) {
+  // expected-error@+1 {{'tern.linear' op takes a residual with one weight only}}
+  tern.linear @w, @w(%q, %s) into %y, %y residual(%h : memref<2x8xf32>) : memref<2x64xi8>, memref<2xf32>, memref<2x8xf32>, memref<2x8xf32>
+  return
+}
+
+// -----
+
+tern.weight @w : !tern.ternary<8x64, per_row, canonical> from "w"
+func.func @linear_residual_shape(%q: memref<2x64xi8>, %s: memref<2xf32>, %y: memref<2x8xf32>, %h: memref<2x9xf32>) {
+  // expected-error@+1 {{'tern.linear' op residual and output shapes differ}}
+  tern.linear @w(%q, %s) into %y residual(%h : memref<2x9xf32>) : memref<2x64xi8>, memref<2xf32>, memref<2x8xf32>
+  return
+}

@@ -41,6 +41,13 @@ func.func @norm_quantize(%x: memref<?x2560xf32>, %w: memref<2560xf32>, %q: memre
   return
 }
 
+// CHECK-LABEL: func.func @residual
+func.func @residual(%q: memref<?x2560xi8>, %s: memref<?xf32>, %y: memref<?x640xf32>, %h: memref<?x640xf32>) {
+  // CHECK: tern.linear @w(%{{.*}}, %{{.*}}) into %{{.*}} residual(%{{.*}} : memref<?x640xf32>) : memref<?x2560xi8>, memref<?xf32>, memref<?x640xf32>
+  tern.linear @w(%q, %s) into %y residual(%h : memref<?x640xf32>) : memref<?x2560xi8>, memref<?xf32>, memref<?x640xf32>
+  return
+}
+
 // CHECK-LABEL: func.func @fused
 // Several weights sharing the input, one output each.
 func.func @fused(%q: memref<?x2560xi8>, %s: memref<?xf32>, %y: memref<?x640xf32>, %z: memref<?x640xf32>) {

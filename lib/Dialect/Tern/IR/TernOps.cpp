@@ -128,6 +128,15 @@ LogicalResult LinearOp::verify() {
                            << " input rows but " << dimStr(out.getDimSize(0))
                            << " output rows";
   }
+  if (Value residual = getResidual()) {
+    if (getOutputs().size() != 1)
+      return emitOpError() << "takes a residual with one weight only";
+    auto r = cast<MemRefType>(residual.getType());
+    auto out = cast<MemRefType>(getOutputs()[0].getType());
+    if (!compatible(r.getDimSize(0), out.getDimSize(0)) ||
+        r.getDimSize(1) != out.getDimSize(1))
+      return emitOpError() << "residual and output shapes differ";
+  }
   return verifyRows(*this, in, getInputScale().getType(), "input_scale");
 }
 

@@ -42,6 +42,8 @@ struct FuseWithNextLinear : public OpRewritePattern<LinearOp> {
     }
     if (!second)
       return rewriter.notifyMatchFailure(first, "no later tern.linear");
+    if (first.getResidual() || second.getResidual())
+      return rewriter.notifyMatchFailure(first, "has a residual epilogue");
     if (second.getInput() != first.getInput() ||
         second.getInputScale() != first.getInputScale() ||
         second.getScheme() != first.getScheme())
@@ -57,7 +59,8 @@ struct FuseWithNextLinear : public OpRewritePattern<LinearOp> {
     auto fused = rewriter.create<LinearOp>(
         rewriter.getFusedLoc({first.getLoc(), second.getLoc()}),
         first.getSchemeAttr(), rewriter.getArrayAttr(weights),
-        first.getInput(), first.getInputScale(), outputs);
+        first.getInput(), first.getInputScale(), outputs,
+        /*residual=*/Value());
     fused->setDiscardableAttrs(first->getDiscardableAttrDictionary());
     rewriter.eraseOp(first);
     rewriter.eraseOp(second);

@@ -157,7 +157,8 @@ def Tern_QuantizeOp : Tern_Op<"quantize"> {
 }
 
 def Tern_LinearOp : Tern_Op<"linear",
-    [DeclareOpInterfaceMethods<SymbolUserOpInterface>]> {
+    [DeclareOpInterfaceMethods<SymbolUserOpInterface>,
+     AttrSizedOperandSegments]> {
   let summary = "int8 activations times one or more ternary weight matrices";
   let description = [{
     `outputs[i][m, n]` for int8 `input` [M, K] with per-row scales
@@ -177,10 +178,16 @@ def Tern_LinearOp : Tern_Op<"linear",
     thread pool over all their rows, each result written to its own output.
     Every output element is computed exactly as a single linear would.
 
+    With `residual` (one weight only), each output element is also added
+    to the residual stream in the same step: `residual[m, n] =
+    residual[m, n] + output[m, n]`, as the `tern.add` that
+    `tern-fuse-epilogues` folds in did.
+
     ```mlir
     tern.linear @wq(%q, %s) into %y : memref<1x2560xi8>, memref<1xf32>, memref<1x640xf32>
     tern.linear bitllama2c @wq(%q, %s) into %y : memref<1x128xi8>, memref<1xf32>, memref<1x128xf32>
     tern.linear @wq, @wk, @wv(%q, %s) into %yq, %yk, %yv : memref<1x128xi8>, memref<1xf32>, memref<1x128xf32>, memref<1x32xf32>, memref<1x32xf32>
+    tern.linear @wo(%q, %s) into %y residual(%h : memref<1x128xf32>) : memref<1x128xi8>, memref<1xf32>, memref<1x128xf32>
     ```
   }];
   let arguments = (ins
@@ -189,12 +196,15 @@ def Tern_LinearOp : Tern_Op<"linear",
     Arg<MemRefRankOf<[I8], [2]>, "quantized activations [M, K]", [MemRead]>:$input,
     Arg<MemRefRankOf<[F32], [1]>, "activation scales [M]", [MemRead]>:$input_scale,
     Arg<Variadic<MemRefRankOf<[F32], [2]>>, "results [M, N_i], one per weight",
-        [MemWrite]>:$outputs
+        [MemWrite]>:$outputs,
+    Arg<Optional<MemRefRankOf<[F32], [2]>>, "residual stream [M, N]",
+        [MemRead, MemWrite]>:$residual
   );
   let assemblyFormat = [{
     custom<Scheme>($scheme) custom<WeightList>($weights) `(` $input `,`
-    $input_scale `)` `into` $outputs attr-dict `:` type($input) `,`
-    type($input_scale) `,` type($outputs)
+    $input_scale `)` `into` $outputs
+    (`residual` `(` $residual^ `:` type($residual) `)`)? attr-dict `:`
+    type($input) `,` type($input_scale) `,` type($outputs)
   }];
   let builders = [
     // A single linear.
@@ -202,7 +212,8 @@ def Tern_LinearOp : Tern_Op<"linear",
                    "::mlir::FlatSymbolRefAttr":$weight, "::mlir::Value":$input,
                    "::mlir::Value":$input_scale, "::mlir::Value":$output), [{
       build($_builder, $_state, scheme, $_builder.getArrayAttr({weight}),
-            input, input_scale, ::mlir::ValueRange{output});
+            input, input_scale, ::mlir::ValueRange{output},
+            /*residual=*/::mlir::Value());
     }]>
   ];
   let extraClassDeclaration = [{

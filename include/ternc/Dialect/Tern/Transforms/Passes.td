@@ -33,6 +33,19 @@ def TernFuseNormQuantize : Pass<"tern-fuse-norm-quantize", "::mlir::func::FuncOp
   let dependentDialects = ["::mlir::tern::TernDialect"];
 }
 
+def TernFuseEpilogues : Pass<"tern-fuse-epilogues", "::mlir::func::FuncOp"> {
+  let summary = "fold the residual add after a linear into its epilogue";
+  let description = [{
+    `tern.add %h, %y into %h` right after the single-weight `tern.linear`
+    that writes %y (only ops free of memory effects between) is removed and
+    the linear gets `residual(%h)`: each output element is added to the
+    residual stream as soon as it is computed, by the same thread. %y is
+    still written, so later readers of it see the same values; h gets the
+    same bits (h + y, in that order).
+  }];
+  let dependentDialects = ["::mlir::tern::TernDialect"];
+}
+
 def TernSelectLayout : Pass<"tern-select-layout", "::mlir::ModuleOp"> {
   let summary = "choose the storage layout of every weight for the target";
   let description = [{

@@ -1,0 +1,72 @@
+//===- FuseEpilogues.cpp - fold what follows a linear into its kernel -----===//
+//
+// The output projection and the FFN's down projection are each followed by
+// the residual add h = h + y. Done in the linear's epilogue, while y is in
+// a register, the add needs no pass of its own over y and h on the serial
+// path between two parallel linears.
+//
+//===----------------------------------------------------------------------===//
+
+#include "ternc/Dialect/Tern/IR/TernOps.h"
+#include "ternc/Dialect/Tern/Transforms/Passes.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+
+namespace mlir::tern {
+#define GEN_PASS_DEF_TERNFUSEEPILOGUES
+#include "ternc/Dialect/Tern/Transforms/Passes.h.inc"
+} // namespace mlir::tern
+
+using namespace mlir;
+using namespace mlir::tern;
+
+namespace {
+
+/// `tern.add %h, %y into %h` right after the single-weight linear writing
+/// %y becomes that linear's residual(%h).
+struct FuseResidualAdd : public OpRewritePattern<AddOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(AddOp add,
+                                PatternRewriter &rewriter) const override {
+    Value h = add.getLhs(), y = add.getRhs();
+    if (add.getOutput() != h || h == y)
+      return rewriter.notifyMatchFailure(add, "not an in-place h = h + y");
+    LinearOp linear;
+    for (Operation *op = add->getPrevNode(); op; op = op->getPrevNode()) {
+      if ((linear = dyn_cast<LinearOp>(op)))
+        break;
+      // Anything with memory effects may read or change h or y between.
+      if (!isMemoryEffectFree(op))
+        return rewriter.notifyMatchFailure(add, "memory effects between");
+    }
+    if (!linear || linear.getOutputs().size() != 1 ||
+        linear.getOutputs()[0] != y || linear.getResidual())
+      return rewriter.notifyMatchFailure(add, "y is not a linear's output");
+    // The linear's operands must not be h itself (it reads them while it
+    // updates h).
+    if (linear.getInput() == h || linear.getInputScale() == h)
+      return rewriter.notifyMatchFailure(add, "the linear reads h");
+    rewriter.modifyOpInPlace(linear,
+                             [&] { linear.getResidualMutable().assign(h); });
+    rewriter.eraseOp(add);
+    return success();
+  }
+};
+
+struct FuseEpiloguesPass
+    : public tern::impl::TernFuseEpiloguesBase<FuseEpiloguesPass> {
+  void runOnOperation() override {
+    RewritePatternSet patterns(&getContext());
+    patterns.add<FuseResidualAdd>(&getContext());
+    GreedyRewriteConfig config;
+    config.enableRegionSimplification = GreedySimplifyRegionLevel::Disabled;
+    if (failed(applyPatternsAndFoldGreedily(getOperation(),
+                                            std::move(patterns), config)))
+      signalPassFailure();
+  }
+};
+
+} // namespace
