@@ -60,7 +60,7 @@ Blob::~Blob() {
 }
 
 bool Blob::open(const std::string &path, const std::string &programPath,
-                std::string &error) {
+                bool map, std::string &error) {
   const uint64_t want = ternc_weights_size;
   if (path.empty() && ternc_embedded_weights) {
     data_ = ternc_embedded_weights;
@@ -97,7 +97,7 @@ bool Blob::open(const std::string &path, const std::string &programPath,
     if (size_ > 0) {
       // Large files are read into huge pages (small ones gain nothing);
       // otherwise, or where that is not possible, the file is mapped.
-      if (size_ >= kHugePageMinBytes) {
+      if (!map && size_ >= kHugePageMinBytes) {
         std::string why;
         mapping_ = readIntoHugePages(fd, size_, mappingSize_, why);
         if (!why.empty()) {

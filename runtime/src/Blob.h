@@ -9,7 +9,7 @@
 
 namespace ternc::rt {
 
-/// The weight blob: embedded in the executable, or mapped from a file.
+/// The weight blob: embedded in the executable, or loaded from a file.
 class Blob {
 public:
   Blob() = default;
@@ -17,10 +17,12 @@ public:
   Blob &operator=(const Blob &) = delete;
   ~Blob();
 
-  /// Uses the embedded blob if the program has one, else maps `path` (empty:
-  /// `<program>.weights`). Checks size and alignment against what the code
-  /// was compiled for. On failure returns false and sets `error`.
-  bool open(const std::string &path, const std::string &programPath,
+  /// Uses the embedded blob if the program has one, else loads `path`
+  /// (empty: `<program>.weights`): a large file is read into huge pages
+  /// unless `map` asks for a plain file mapping. Checks size, alignment
+  /// and checksum against what the code was compiled for. On failure
+  /// returns false and sets `error`.
+  bool open(const std::string &path, const std::string &programPath, bool map,
             std::string &error);
 
   const uint8_t *data() const { return data_; }

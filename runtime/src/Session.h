@@ -22,6 +22,8 @@ class Session {
 public:
   explicit Session(int64_t contextLimit = 0);
   const ModelConfig &config() const { return cfg_; }
+  /// False when the caches or the scratch could not be allocated.
+  bool ok() const { return kcache_ && vcache_ && scratch_; }
   /// Tokens the caches hold so far.
   int64_t position() const { return pos_; }
   /// Usable context (the compiled one, or less if asked).
@@ -39,8 +41,9 @@ private:
   ModelConfig cfg_;
   int64_t context_;
   int64_t pos_ = 0;
-  std::vector<float> kcache_, vcache_, logits_;
+  std::unique_ptr<float, void (*)(void *)> kcache_, vcache_;
   std::unique_ptr<uint8_t, void (*)(void *)> scratch_;
+  std::vector<float> logits_;
   std::vector<int32_t> chunk_;
 };
 

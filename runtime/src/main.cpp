@@ -49,6 +49,7 @@ struct Options {
   bool bench = false;
   bool printIds = false;
   std::string weights;
+  bool mapWeights = false;
   std::string dumpLogits;
   bool interactive = false;
   std::string perplexityFile;
@@ -81,6 +82,9 @@ void usage(const char *prog) {
       "generation (tg64) speed\n"
       "  --weights FILE        weight file (default: embedded, else "
       "PROGRAM.weights)\n"
+      "  --map-weights         map the weight file instead of reading it "
+      "into huge pages\n"
+      "                        (starts sooner, decodes slower)\n"
       "  --dump-logits FILE    feed the prompt one token at a time and write "
       "the logits\n"
       "                        after each as f32 [tokens][vocab] (for "
@@ -154,6 +158,8 @@ Options parse(int argc, char **argv) {
       o.bench = true;
     } else if (a == "--weights") {
       o.weights = value();
+    } else if (a == "--map-weights") {
+      o.mapWeights = true;
     } else if (a == "-i" || a == "--interactive") {
       o.interactive = true;
     } else if (a == "--perplexity") {
@@ -351,11 +357,16 @@ int main(int argc, char **argv) {
     die(why);
   Blob blob;
   std::string error;
-  if (!blob.open(o.weights, self, error))
+  if (!blob.open(o.weights, self, o.mapWeights, error))
     die(error);
   ternc_weights = blob.data();
   Session s(o.context);
   const ModelConfig &c = s.config();
+  if (!s.ok())
+    die("cannot allocate the KV cache (" +
+        std::to_string(2 * c.layers * c.context * c.kvDim * 4 >> 20) +
+        " MiB for a context of " + std::to_string(c.context) +
+        " tokens; ternc --context N compiles a shorter one)");
   if (o.context > c.context)
     die("-c " + std::to_string(o.context) +
         ": this program was compiled for a context of at most " +
