@@ -27,6 +27,7 @@ void tern::buildTernTransformPipeline(OpPassManager &pm,
   pm.addNestedPass<func::FuncOp>(createTernFuseEpilogues());
   TernSelectLayoutOptions layout;
   layout.chunk = options.chunk;
+  layout.kernel = options.kernel;
   pm.addPass(createTernSelectLayout(layout));
   pm.addPass(createTernPackWeights());
 }

@@ -6,8 +6,8 @@
 # usage: run-e2e.sh TARGET CPU WORKDIR SEEDS...
 #   TARGET  x86_64 or aarch64
 #   SEEDS   numbers (random shapes) or M,N,K,SCALE tuples (fixed shapes)
-# Tools come from PATH (ternc, ternc-e2e-gen). Prints one line per case and
-# a closing "N passed, N failed".
+# Tools come from PATH (ternc, ternc-e2e-gen); TERNC_E2E_FLAGS adds ternc
+# options. Prints one line per case and a closing "N passed, N failed".
 set -u
 target=$1 cpu=$2 work=$3
 shift 3
@@ -39,7 +39,7 @@ for spec in "$@"; do
   fi
   if ! desc=$("${gen[@]}" 2>&1) ||
      ! ternc -q "$dir/case.mlir" -o "$dir/case.o" --target "$triple" --cpu "$cpu" \
-        --weight-store "$dir/store.safetensors" 2>"$dir/ternc.err" ||
+        --weight-store "$dir/store.safetensors" ${TERNC_E2E_FLAGS:-} 2>"$dir/ternc.err" ||
      ! "$cxx" -static "$work/harness.o" "$dir/case.o" -o "$dir/harness" 2>"$dir/link.err" ||
      ! out=$("${run[@]}" "$dir/harness" "$dir/ref.bin" "$dir/case.o.weights" 2>&1); then
     fail=$((fail + 1))

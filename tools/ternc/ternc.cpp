@@ -128,6 +128,17 @@ cl::opt<int64_t> chunk("chunk",
                        cl::desc("Weights per interleaved chunk (0: derive "
                                 "from the target)"),
                        cl::init(0), cl::cat(cat));
+enum class KernelFamily { Auto, Portable };
+cl::opt<KernelFamily> kernelFamily(
+    "kernel", cl::desc("Kernel family of the ternary linears"),
+    cl::init(KernelFamily::Auto),
+    cl::values(clEnumValN(KernelFamily::Auto, "auto",
+                          "the target's int8 dot product where it has one "
+                          "(sdot, vpdpbusd, vpmaddubsw), else portable "
+                          "(default)"),
+               clEnumValN(KernelFamily::Portable, "portable",
+                          "plain vector code that LLVM maps to any ISA")),
+    cl::cat(cat));
 cl::opt<std::string>
     tokenizerFile("tokenizer",
                   cl::desc("Tokenizer to embed (tokenizer.bin, GGUF, "
@@ -356,6 +367,8 @@ int main(int argc, char **argv) {
 
   tern::TernPipelineOptions options;
   options.chunk = static_cast<int64_t>(chunk);
+  options.kernel =
+      kernelFamily == KernelFamily::Portable ? "portable" : "auto";
   if (failed(runPipeline([&](mlir::PassManager &pm) {
         tern::buildTernTransformPipeline(pm, options);
       })))

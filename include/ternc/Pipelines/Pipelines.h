@@ -18,6 +18,11 @@ struct TernPipelineOptions : public PassPipelineOptions<TernPipelineOptions> {
                         llvm::cl::desc("weights per interleaved chunk (0: "
                                        "derive from the target)"),
                         llvm::cl::init(0)};
+  Option<std::string> kernel{
+      *this, "kernel",
+      llvm::cl::desc("kernel family: auto (the target's int8 dot product "
+                     "where it has one) or portable"),
+      llvm::cl::init("auto")};
 };
 
 /// Target-specific tern-to-tern steps: layout selection, blob layout.

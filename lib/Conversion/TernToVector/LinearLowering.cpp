@@ -13,6 +13,7 @@
 
 #include "ternc/Conversion/Passes.h"
 #include "ternc/Dialect/Tern/IR/TernOps.h"
+#include "ternc/Dialect/Tern/Transforms/Passes.h"
 
 #include "LoweringUtils.h"
 
@@ -65,10 +66,15 @@ struct DotKernel {
 };
 
 /// Chooses the kernel family for bit planes of `part` weights on `target`.
-DotKernel selectKernel(TargetAttr target, int64_t part, bool perBlock) {
+DotKernel selectKernel(Operation *op, TargetAttr target, int64_t part,
+                       bool perBlock) {
   DotKernel k;
   k.accLanes = part;
-  if (!target)
+  auto module = op->getParentOfType<ModuleOp>();
+  auto family =
+      module ? module->getAttrOfType<StringAttr>(kKernelFamilyAttrName)
+             : StringAttr();
+  if (!target || (family && family.getValue() == "portable"))
     return k;
   StringRef triple = target.getTriple();
   if (triple.starts_with("aarch64") && target.has("dotprod") && part == 16) {
@@ -495,7 +501,7 @@ LinearLowering::matchAndRewrite(LinearOp op, OpAdaptor adaptor,
     p.residual = adaptor.getResidual();
     p.part = p.wt.getChunk() / 4;
     const bool perBlock = p.wt.getScale() == ScaleGranularity::PerBlock;
-    p.kernel = selectKernel(target, p.part, perBlock);
+    p.kernel = selectKernel(op, target, p.part, perBlock);
     // u8 x s8 needs sum(a) per token in a stack buffer sized by the static
     // bound of the token count; without one, the portable kernel.
     if (p.kernel.family == DotKernel::U8S8 && !maxTokens)

@@ -312,3 +312,19 @@ func.func @residual(%q: memref<1x64xi8>, %s: memref<1xf32>, %y: memref<1x3xf32>,
   return
 }
 }
+
+// -----
+
+// tern.kernel_family = "portable" (from tern-select-layout kernel=portable):
+// no dot-product intrinsic on a VNNI target.
+module attributes {tern.kernel_family = "portable", tern.target = #tern.target<triple = "x86_64-unknown-linux-gnu", cpu = "znver4", isa = ["avx2", "avx512f", "avx512bw", "avx512vnni"], vector_bits = 512>} {
+tern.weight @w : !tern.ternary<4x256, per_tensor, interleaved<256>> from "w" at 0
+// CHECK-LABEL: func.func @portable
+// CHECK-NOT: llvm.call_intrinsic
+// CHECK: arith.muli {{.*}} : vector<64xi32>
+// CHECK-NOT: llvm.call_intrinsic
+func.func @portable(%q: memref<1x256xi8>, %s: memref<1xf32>, %y: memref<1x4xf32>) {
+  tern.linear @w(%q, %s) into %y : memref<1x256xi8>, memref<1xf32>, memref<1x4xf32>
+  return
+}
+}

@@ -3,6 +3,17 @@
 // RUN: not tern-opt %s --split-input-file --tern-select-layout=chunk=128 > %t 2> %t.err
 // RUN: FileCheck %s --check-prefix=FORCED < %t
 // RUN: FileCheck %s --check-prefix=FORCED-ERR < %t.err
+// kernel=portable: the portable kernel's chunks (vector_bits / 8) even
+// where the target has a dot product, recorded on the module.
+// (Some splits fail on purpose; their errors are checked above.)
+// RUN: not tern-opt %s --split-input-file --tern-select-layout=kernel=portable > %t.portable 2>/dev/null
+// RUN: FileCheck %s --check-prefix=PORTABLE < %t.portable
+// RUN: not tern-opt %s --split-input-file --tern-select-layout=kernel=lut 2>&1 | FileCheck %s --check-prefix=BAD-KERNEL
+// PORTABLE: module attributes {tern.kernel_family = "portable", tern.target = #tern.target<{{.*}}cpu = "znver4"
+// PORTABLE: tern.weight @a : !tern.ternary<640x2560, per_tensor, interleaved<64>>
+// PORTABLE: cpu = "haswell"
+// PORTABLE: tern.weight @a : !tern.ternary<640x2560, per_tensor, interleaved<32>>
+// BAD-KERNEL: error: tern-select-layout: unknown kernel family 'lut' (auto or portable)
 
 // AVX-512BW: a bit plane of a 256-weight chunk fills one zmm of bytes for
 // the u8 x s8 kernels; a short row whose padding would grow by more than 1/8

@@ -24,6 +24,15 @@ struct SelectLayoutPass
 
   void runOnOperation() override {
     ModuleOp module = getOperation();
+    if (kernel != "auto" && kernel != "portable") {
+      module.emitError() << "tern-select-layout: unknown kernel family '"
+                         << kernel << "' (auto or portable)";
+      return signalPassFailure();
+    }
+    const bool portable = kernel == "portable";
+    if (portable)
+      module->setAttr(kKernelFamilyAttrName,
+                      StringAttr::get(&getContext(), "portable"));
     int64_t preferred = chunk;
     if (preferred == 0) {
       TargetAttr target = TargetAttr::lookup(module);
@@ -38,14 +47,14 @@ struct SelectLayoutPass
       // chunk of vector_bits/8 weights fills the widest vector exactly.
       preferred = std::max<int64_t>(16, target.getVectorBits() / 8);
       // AArch64 dotprod: bit planes of 16 weights feed `sdot` whole.
-      if (target.has("dotprod") &&
+      if (!portable && target.has("dotprod") &&
           StringRef(target.getTriple()).starts_with("aarch64"))
         preferred = 64;
       // x86 u8 x s8 kernels (vpdpbusd, vpmaddubsw): a bit plane fills a
       // whole vector of bytes, 64 weights with AVX-512BW, 32 with AVX2 (per
       // weight below: only where the padding costs little).
       StringRef triple = target.getTriple();
-      if (triple.starts_with("x86_64")) {
+      if (!portable && triple.starts_with("x86_64")) {
         if (target.getVectorBits() >= 512 &&
             (target.has("avx512bw") || target.has("avx512vnni")))
           preferred = 256;

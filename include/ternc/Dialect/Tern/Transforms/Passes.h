@@ -16,6 +16,11 @@ inline constexpr llvm::StringLiteral kWeightsSizeAttrName = "tern.weights_size";
 inline constexpr llvm::StringLiteral kWeightsChecksumAttrName =
     "tern.weights_checksum";
 
+/// Set by tern-select-layout when a kernel family is forced (e.g.
+/// "portable"); the lowering follows it.
+inline constexpr llvm::StringLiteral kKernelFamilyAttrName =
+    "tern.kernel_family";
+
 #define GEN_PASS_DECL
 #include "ternc/Dialect/Tern/Transforms/Passes.h.inc"
 

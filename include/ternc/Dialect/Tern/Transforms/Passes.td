@@ -50,14 +50,23 @@ def TernSelectLayout : Pass<"tern-select-layout", "::mlir::ModuleOp"> {
   let summary = "choose the storage layout of every weight for the target";
   let description = [{
     Rewrites every canonical `tern.weight` to the `interleaved<B>` layout the
-    lowering consumes. B is the number of weights one vector iteration of
-    the kernel covers: `vector_bits / 8` of the module's `#tern.target`
-    (64 for AVX-512, 32 for AVX2, 16 for NEON), halved until it divides the
-    scale block size. `chunk` overrides the choice.
+    lowering consumes, B weights per chunk, a quarter of them per bit plane.
+    With `kernel=auto` (default) the kernel family is the target's int8 dot
+    product where it has one, and B makes a bit plane fill one of its
+    vectors: 256 with AVX-512BW or AVX-512 VNNI (`vpdpbusd`/`vpmaddubsw` on
+    zmm), 128 with AVX2 (ymm), 64 with AArch64 dotprod (`sdot`); elsewhere
+    the portable kernel with B = `vector_bits / 8` of the module's
+    `#tern.target` (at least 16). A row that B would pad by more than 1/8
+    takes B / 4 (down to 64); with block scales B halves until it divides
+    the block. `kernel=portable` forces the portable kernel (and its B)
+    everywhere and records it as the module's `tern.kernel_family =
+    "portable"`, which `convert-tern-to-vector` follows. `chunk` overrides B.
   }];
   let options = [
     Option<"chunk", "chunk", "int64_t", /*default=*/"0",
-           "weights per interleaved chunk (0: derive from the target)">
+           "weights per interleaved chunk (0: derive from the target)">,
+    Option<"kernel", "kernel", "std::string", /*default=*/"\"auto\"",
+           "kernel family: auto (the target's int8 dot product where it has one) or portable">
   ];
 }
 
