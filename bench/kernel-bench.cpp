@@ -19,6 +19,8 @@
 
 #include "ternc/abi.h"
 
+#include "HugePages.h"
+
 #include <benchmark/benchmark.h>
 
 #include <chrono>
@@ -172,7 +174,17 @@ int main(int argc, char **argv) {
                  argv[1], (unsigned long long)ternc_weights_size);
     return 1;
   }
-  void *p = mmap(nullptr, size_t(st.st_size), PROT_READ, MAP_PRIVATE, fd, 0);
+  // As the programs do (runtime/src/HugePages.cpp): huge pages, else a
+  // file mapping.
+  size_t length = 0;
+  std::string error;
+  void *p = ternc::rt::readIntoHugePages(fd, size_t(st.st_size), length, error);
+  if (!p && !error.empty()) {
+    std::fprintf(stderr, "kernel-bench: %s: %s\n", argv[1], error.c_str());
+    return 1;
+  }
+  if (!p)
+    p = mmap(nullptr, size_t(st.st_size), PROT_READ, MAP_PRIVATE, fd, 0);
   if (p == MAP_FAILED) {
     std::perror("kernel-bench: mmap");
     return 1;

@@ -14,7 +14,8 @@ if [ ! -f "$W/kernel-store.safetensors" ]; then
 fi
 build/bin/ternc -q bench/kernels.mlir --cpu=native \
   --weight-store "$W/kernel-store.safetensors" --emit=obj -o "$W/kernels.o"
-clang++-19 -O2 -std=c++17 -I runtime/include bench/kernel-bench.cpp \
+clang++-19 -O2 -std=c++17 -I runtime/include -I runtime/src \
+  bench/kernel-bench.cpp runtime/src/HugePages.cpp \
   "$W/kernels.o" -lbenchmark -lpthread -o "$W/kernel-bench"
 "$W/kernel-bench" "$W/kernels.o.weights" --benchmark_repetitions=3 \
   --benchmark_report_aggregates_only=true "$@"
