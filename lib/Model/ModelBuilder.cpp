@@ -122,12 +122,11 @@ private:
   Value keyColumns(Value cache, int64_t layer, Value start, OpFoldResult n) {
     std::optional<int64_t> staticN = getConstantIntValue(n);
     auto type = MemRefType::get(
-        {staticN ? *staticN : ShapedType::kDynamic, md.kvDim()},
-        b.getF32Type(),
+        {staticN ? *staticN : ShapedType::kDynamic, md.kvDim()}, b.getF32Type(),
         StridedLayoutAttr::get(b.getContext(), ShapedType::kDynamic,
                                {1, context}));
-    Value offset = b.create<arith::AddIOp>(
-        idx(layer * md.kvDim() * context), start);
+    Value offset =
+        b.create<arith::AddIOp>(idx(layer * md.kvDim() * context), start);
     return b.create<memref::ReinterpretCastOp>(
         type, cache, OpFoldResult(offset),
         ArrayRef<OpFoldResult>{n, b.getIndexAttr(md.kvDim())},
@@ -138,9 +137,8 @@ private:
     auto src = cast<MemRefType>(cache.getType());
     SmallVector<OpFoldResult> offsets = {b.getIndexAttr(layer),
                                          b.getIndexAttr(0), b.getIndexAttr(0)};
-    SmallVector<OpFoldResult> sizes = {b.getIndexAttr(1),
-                                       b.getIndexAttr(md.kvDim()),
-                                       b.getIndexAttr(context)};
+    SmallVector<OpFoldResult> sizes = {
+        b.getIndexAttr(1), b.getIndexAttr(md.kvDim()), b.getIndexAttr(context)};
     SmallVector<OpFoldResult> strides(3, b.getIndexAttr(1));
     auto type = memref::SubViewOp::inferRankReducedResultType(
         {md.kvDim(), context}, src, offsets, sizes, strides);

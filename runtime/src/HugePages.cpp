@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 void *ternc::rt::readIntoHugePages(int fd, size_t size, size_t &length,
-                                  std::string &error) {
+                                   std::string &error) {
 #ifdef MADV_HUGEPAGE
   constexpr size_t kHuge = size_t(2) << 20;
   length = (size + kHuge - 1) / kHuge * kHuge;
@@ -49,4 +49,3 @@ void *ternc::rt::readIntoHugePages(int fd, size_t size, size_t &length,
   return nullptr;
 #endif
 }
-

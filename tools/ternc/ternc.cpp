@@ -367,8 +367,7 @@ int main(int argc, char **argv) {
 
   tern::TernPipelineOptions options;
   options.chunk = static_cast<int64_t>(chunk);
-  options.kernel =
-      kernelFamily == KernelFamily::Portable ? "portable" : "auto";
+  options.kernel = kernelFamily == KernelFamily::Portable ? "portable" : "auto";
   if (failed(runPipeline([&](mlir::PassManager &pm) {
         tern::buildTernTransformPipeline(pm, options);
       })))

@@ -71,9 +71,9 @@ DotKernel selectKernel(Operation *op, TargetAttr target, int64_t part,
   DotKernel k;
   k.accLanes = part;
   auto module = op->getParentOfType<ModuleOp>();
-  auto family =
-      module ? module->getAttrOfType<StringAttr>(kKernelFamilyAttrName)
-             : StringAttr();
+  auto family = module
+                    ? module->getAttrOfType<StringAttr>(kKernelFamilyAttrName)
+                    : StringAttr();
   if (!target || (family && family.getValue() == "portable"))
     return k;
   StringRef triple = target.getTriple();
@@ -136,8 +136,8 @@ private:
     Value q, sx, cM, sumA;
     bool exactChunksAll = true;
 
-    Value loadActivations(ImplicitLocOpBuilder &b, const WeightPlan &p,
-                          Value m, Value k) const;
+    Value loadActivations(ImplicitLocOpBuilder &b, const WeightPlan &p, Value m,
+                          Value k) const;
     Value step(ImplicitLocOpBuilder &b, const WeightPlan &p, Value acc,
                Value plane, Value a) const;
     void tile(ImplicitLocOpBuilder &b, const WeightPlan &p, Value n0,
@@ -165,8 +165,8 @@ Value LinearLowering::Emitter::loadActivations(ImplicitLocOpBuilder &b,
 }
 
 Value LinearLowering::Emitter::step(ImplicitLocOpBuilder &b,
-                                    const WeightPlan &p, Value acc,
-                                    Value plane, Value a) const {
+                                    const WeightPlan &p, Value acc, Value plane,
+                                    Value a) const {
   const DotKernel &k = p.kernel;
   auto i32 = b.getI32Type();
   auto vAcc = VectorType::get({k.accLanes}, i32);
@@ -228,8 +228,7 @@ void LinearLowering::Emitter::tile(ImplicitLocOpBuilder &b, const WeightPlan &p,
   // vpmaddubsw's i16 pair sums of the four planes add up in i16 (at most
   // 4 * 512 in magnitude) before one vpmaddwd per chunk widens them.
   const DotKernel &kern = p.kernel;
-  const bool pairSums =
-      kern.family == DotKernel::U8S8 && kern.dpbusd.empty();
+  const bool pairSums = kern.family == DotKernel::U8S8 && kern.dpbusd.empty();
   auto v16 = VectorType::get({p.part / 2}, b.getI16Type());
   // A small tile splits each output over P accumulators (one per bit
   // plane): otherwise every step waits for the previous one's multiply-add
@@ -278,8 +277,8 @@ void LinearLowering::Emitter::tile(ImplicitLocOpBuilder &b, const WeightPlan &p,
           for (int64_t i = 0; i < rc * tc; ++i)
             sums[i] = cb.create<arith::AddIOp>(
                 sums[i], cb.create<LLVM::CallIntrinsicOp>(
-                                TypeRange{vAcc}, cb.getStringAttr(kern.maddwd),
-                                ValueRange{pairs[i], splat(cb, v16, 1)})
+                               TypeRange{vAcc}, cb.getStringAttr(kern.maddwd),
+                               ValueRange{pairs[i], splat(cb, v16, 1)})
                              .getResult(0));
         cb.create<scf::YieldOp>(sums);
       });
@@ -291,8 +290,8 @@ void LinearLowering::Emitter::tile(ImplicitLocOpBuilder &b, const WeightPlan &p,
     for (int64_t t = 0; t < tc; ++t) {
       Value partial = loop.getResult((r * tc + t) * P);
       for (int64_t i = 1; i < P; ++i)
-        partial = b.create<arith::AddIOp>(
-            partial, loop.getResult((r * tc + t) * P + i));
+        partial = b.create<arith::AddIOp>(partial,
+                                          loop.getResult((r * tc + t) * P + i));
       Value total =
           b.create<vector::ReductionOp>(vector::CombiningKind::ADD, partial);
       if (p.kernel.family == DotKernel::U8S8)
@@ -397,8 +396,8 @@ void LinearLowering::Emitter::perBlockRow(ImplicitLocOpBuilder &b,
                           splat(cb, vCodes, 3));
                       Value k = cb.create<arith::AddIOp>(
                           kBase, indexConst(cb, j * p.part));
-                      sum = step(cb, p, sum, plane,
-                                 loadActivations(cb, p, m, k));
+                      sum =
+                          step(cb, p, sum, plane, loadActivations(cb, p, m, k));
                     }
                     cb.create<scf::YieldOp>(ValueRange{sum});
                   });
@@ -413,9 +412,8 @@ void LinearLowering::Emitter::perBlockRow(ImplicitLocOpBuilder &b,
                   facc[0], kb.create<arith::MulFOp>(acc, w))});
             });
         Value sxm = ib.create<memref::LoadOp>(sx, ValueRange{m});
-        storeOutput(ib, p,
-                    ib.create<arith::DivFOp>(blockLoop.getResult(0), sxm), m,
-                    n);
+        storeOutput(
+            ib, p, ib.create<arith::DivFOp>(blockLoop.getResult(0), sxm), m, n);
         if (mcaMarkers)
           mcaMarker(ib, op, "END");
         ib.create<scf::YieldOp>();
@@ -425,8 +423,8 @@ void LinearLowering::Emitter::perBlockRow(ImplicitLocOpBuilder &b,
 /// Iteration `u` of this weight's share of the parallel loop: a group of
 /// tileRows rows (the last group takes the N % tileRows left), or one row
 /// with per-block scales.
-void LinearLowering::Emitter::unit(ImplicitLocOpBuilder &b,
-                                   const WeightPlan &p, Value u) const {
+void LinearLowering::Emitter::unit(ImplicitLocOpBuilder &b, const WeightPlan &p,
+                                   Value u) const {
   if (p.wt.getScale() == ScaleGranularity::PerBlock)
     return perBlockRow(b, p, u);
   const int64_t R = p.tileRows;
@@ -471,7 +469,7 @@ LinearLowering::matchAndRewrite(LinearOp op, OpAdaptor adaptor,
                                 ConversionPatternRewriter &rewriter) const {
   TargetAttr target = TargetAttr::lookup(op);
   ImplicitLocOpBuilder b(op.getLoc(), rewriter);
-  Emitter e{op, mcaMarkers, adaptor.getInput(), adaptor.getInputScale(),
+  Emitter e{op,      mcaMarkers, adaptor.getInput(), adaptor.getInputScale(),
             Value(), Value()};
   e.cM = dimOf(b, e.q, 0);
   auto qType = cast<MemRefType>(e.q.getType());
@@ -489,8 +487,8 @@ LinearLowering::matchAndRewrite(LinearOp op, OpAdaptor adaptor,
   SmallVector<WeightPlan> plans;
   bool needSumA = false;
   for (auto [i, output] : llvm::enumerate(adaptor.getOutputs())) {
-    auto weight = SymbolTable::lookupNearestSymbolFrom<WeightOp>(
-        op, op.getWeight(i));
+    auto weight =
+        SymbolTable::lookupNearestSymbolFrom<WeightOp>(op, op.getWeight(i));
     if (!weight)
       return rewriter.notifyMatchFailure(op, "weight symbol not found");
     WeightPlan p;
@@ -543,8 +541,8 @@ LinearLowering::matchAndRewrite(LinearOp op, OpAdaptor adaptor,
         [&](OpBuilder &sb, Location sl, Value m, ValueRange) {
           ImplicitLocOpBuilder mb(sl, sb);
           auto loop = mb.create<scf::ForOp>(
-              c0, indexConst(mb, p.wt.getPaddedCols()),
-              indexConst(mb, p.part), ValueRange{splat(mb, vWide, 0)},
+              c0, indexConst(mb, p.wt.getPaddedCols()), indexConst(mb, p.part),
+              ValueRange{splat(mb, vWide, 0)},
               [&](OpBuilder &lb, Location l, Value k, ValueRange acc) {
                 ImplicitLocOpBuilder kb(l, lb);
                 Value a = kb.create<arith::ExtSIOp>(

@@ -35,10 +35,10 @@ namespace {
 /// in vectors of `vf`, masked at the K tail; `normalised` maps each vector
 /// read first (bitllama2.c's prescaling, else identity), and `bitllama`
 /// rounds half away from zero without a clamp instead.
-void storeQuantizedRow(ImplicitLocOpBuilder &rb, Value x, Value m, int64_t k,
-                       VectorType vf, Value scaleVec, Value q, bool bitllama,
-                       function_ref<Value(ImplicitLocOpBuilder &, Value)>
-                           normalised) {
+void storeQuantizedRow(
+    ImplicitLocOpBuilder &rb, Value x, Value m, int64_t k, VectorType vf,
+    Value scaleVec, Value q, bool bitllama,
+    function_ref<Value(ImplicitLocOpBuilder &, Value)> normalised) {
   auto vi8 = VectorType::get(vf.getShape(), rb.getI8Type());
   Value zero = f32Const(rb, 0.0f);
   Value lo = splat(rb, vf, -128.0), hi = splat(rb, vf, 127.0);
@@ -60,8 +60,8 @@ void storeQuantizedRow(ImplicitLocOpBuilder &rb, Value x, Value m, int64_t k,
           r = ib.create<arith::SubFOp>(ib.create<arith::AddFOp>(p, magic),
                                        magic);
         }
-        Value c =
-            ib.create<arith::MinimumFOp>(ib.create<arith::MaximumFOp>(r, lo), hi);
+        Value c = ib.create<arith::MinimumFOp>(
+            ib.create<arith::MaximumFOp>(r, lo), hi);
         Value i = ib.create<arith::FPToSIOp>(vi8, c);
         ib.create<vector::TransferWriteOp>(i, q, ValueRange{m, kk});
         ib.create<scf::YieldOp>();
@@ -168,8 +168,7 @@ struct QuantizeLowering : public OpConversionPattern<QuantizeOp> {
 /// Per row: the sum of squares in order (scalar, as tern.rms_norm), then one
 /// vector pass that writes the normalised row and tracks its absmax, then
 /// the rounding pass of tern.quantize over the row just written (in L1).
-struct RMSNormQuantizeLowering
-    : public OpConversionPattern<RMSNormQuantizeOp> {
+struct RMSNormQuantizeLowering : public OpConversionPattern<RMSNormQuantizeOp> {
   using OpConversionPattern::OpConversionPattern;
 
   LogicalResult
@@ -273,8 +272,9 @@ struct ConvertTernToVectorPass
                            LLVM::LLVMDialect, math::MathDialect,
                            memref::MemRefDialect, scf::SCFDialect,
                            vector::VectorDialect, TernDialect>();
-    target.addIllegalOp<QuantizeOp, RMSNormQuantizeOp, LinearOp, EmbeddingOp, RMSNormOp, RopeOp,
-                        AttentionOp, GluOp, AddOp, MatmulOp>();
+    target
+        .addIllegalOp<QuantizeOp, RMSNormQuantizeOp, LinearOp, EmbeddingOp,
+                      RMSNormOp, RopeOp, AttentionOp, GluOp, AddOp, MatmulOp>();
     RewritePatternSet patterns(&getContext());
     populateTernToVectorPatterns(patterns, mcaMarkers);
     populateTernModelOpsToLoopsPatterns(patterns);

@@ -58,8 +58,8 @@ struct FuseWithNextLinear : public OpRewritePattern<LinearOp> {
     rewriter.setInsertionPoint(second);
     auto fused = rewriter.create<LinearOp>(
         rewriter.getFusedLoc({first.getLoc(), second.getLoc()}),
-        first.getSchemeAttr(), rewriter.getArrayAttr(weights),
-        first.getInput(), first.getInputScale(), outputs,
+        first.getSchemeAttr(), rewriter.getArrayAttr(weights), first.getInput(),
+        first.getInputScale(), outputs,
         /*residual=*/Value());
     fused->setDiscardableAttrs(first->getDiscardableAttrDictionary());
     rewriter.eraseOp(first);
@@ -76,9 +76,8 @@ struct FuseLinearsPass
     GreedyRewriteConfig config;
     // Only tern.linear ops change; leave the control flow as it is.
     config.enableRegionSimplification = GreedySimplifyRegionLevel::Disabled;
-    if (failed(
-            applyPatternsAndFoldGreedily(getOperation(), std::move(patterns),
-                                         config)))
+    if (failed(applyPatternsAndFoldGreedily(getOperation(), std::move(patterns),
+                                            config)))
       signalPassFailure();
   }
 };
