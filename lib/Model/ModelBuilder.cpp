@@ -34,8 +34,9 @@ public:
       : b(b), md(md), rows(rows), context(context), scratch(scratch) {}
 
   /// Scratch bytes a forward pass of `rows` tokens needs.
-  static int64_t scratchBytes(const ModelDescription &md, int64_t rows) {
-    ScratchPlan plan(md, rows);
+  static int64_t scratchBytes(const ModelDescription &md, int64_t rows,
+                              int64_t context) {
+    ScratchPlan plan(md, rows, context);
     return plan.total;
   }
 
@@ -45,8 +46,8 @@ public:
 private:
   /// Byte offsets of the scratch buffers for `rows` tokens.
   struct ScratchPlan {
-    int64_t h, x, q, att, y, gate, up, mid, qi8, qs, total;
-    ScratchPlan(const ModelDescription &md, int64_t rows) {
+    int64_t h, x, q, att, y, gate, up, mid, qi8, qs, scores, total;
+    ScratchPlan(const ModelDescription &md, int64_t rows, int64_t context) {
       int64_t off = 0;
       auto take = [&](int64_t bytes) {
         int64_t at = off;
@@ -64,11 +65,17 @@ private:
       mid = take(4 * rows * f);
       qi8 = take(rows * std::max(d, f));
       qs = take(4 * rows);
+      // Attention scores: one row per head (the heads run in parallel).
+      scores = take(4 * md.heads * scoresLen(context));
       total = off;
     }
   };
 
   Value idx(int64_t v) { return b.create<arith::ConstantIndexOp>(v); }
+  /// Scores per head: the cache length rounded up to whole vectors.
+  static int64_t scoresLen(int64_t context) {
+    return llvm::alignTo(context, 64);
+  }
 
   /// A [rows, cols] f32 (or i8) view of the scratch at `offset`, cut to the
   /// first `n` rows.
@@ -193,7 +200,7 @@ private:
   const ModelDescription &md;
   int64_t rows, context;
   Value scratch;
-  ScratchPlan plan{md, rows};
+  ScratchPlan plan{md, rows, context};
 };
 
 void ForwardEmitter::emit(Value tokens, Value n, Value pos, Value kc, Value vc,
@@ -207,6 +214,9 @@ void ForwardEmitter::emit(Value tokens, Value n, Value pos, Value kc, Value vc,
   Value g = view(plan.gate, f, n, b.getF32Type());
   Value u = view(plan.up, f, n, b.getF32Type());
   Value mid = view(plan.mid, f, n, b.getF32Type());
+  Value scores = b.create<memref::ViewOp>(
+      MemRefType::get({md.heads, scoresLen(context)}, b.getF32Type()), scratch,
+      idx(plan.scores), ValueRange{});
   Value ids = tokens;
   if (rows != 1)
     ids = b.create<memref::SubViewOp>(
@@ -238,7 +248,7 @@ void ForwardEmitter::emit(Value tokens, Value n, Value pos, Value kc, Value vc,
     Value kAll = keyLayer(kc, l);
     Value vAll = cacheSlice(vc, l, idx(0), b.getIndexAttr(context));
     b.create<AttentionOp>(
-        qv, kAll, vAll, pos, att, b.getI64IntegerAttr(md.heads),
+        qv, kAll, vAll, pos, att, scores, b.getI64IntegerAttr(md.heads),
         b.getI64IntegerAttr(md.kvHeads), b.getI64IntegerAttr(md.headDim()));
     Value ao = norm(ln.attnSubNorm, att, x);
     linear(ln.wo, quantize(ao, d, n), y);
@@ -395,8 +405,9 @@ ternc::buildModel(MLIRContext *ctx, const ModelDescription &md,
 
   const int64_t context = options.context ? options.context : md.context;
   const int64_t p = std::max<int64_t>(1, options.prefillTokens);
-  const int64_t scratchBytes = std::max(ForwardEmitter::scratchBytes(md, 1),
-                                        ForwardEmitter::scratchBytes(md, p));
+  const int64_t scratchBytes =
+      std::max(ForwardEmitter::scratchBytes(md, 1, context),
+               ForwardEmitter::scratchBytes(md, p, context));
   auto f32 = ob.getF32Type();
   // Keys transposed (one column per position, see tern.attention), values
   // one row per position.

@@ -217,7 +217,7 @@ struct AttentionLowering : public OpConversionPattern<AttentionOp> {
     ImplicitLocOpBuilder b(op.getLoc(), rewriter);
     Value q = adaptor.getQuery(), kT = adaptor.getKeys(),
           v = adaptor.getValues(), out = adaptor.getOutput(),
-          start = adaptor.getStart();
+          start = adaptor.getStart(), ws = adaptor.getScores();
     const int64_t hd = op.getHeadDim(), heads = op.getHeads();
     const int64_t group = heads / op.getKvHeads();
     const int64_t L = floatLanes(op);
@@ -228,117 +228,126 @@ struct AttentionLowering : public OpConversionPattern<AttentionOp> {
     Value zero = f32Const(b, 0.0f), vZero = splat(b, vF, 0.0);
     Value sqrtHd = b.create<math::SqrtOp>(f32Const(b, float(hd)));
     Value sqrtHdV = b.create<vector::BroadcastOp>(vF, sqrtHd);
-    // Scores for one (row, head): as long as the cache, rounded up to whole
-    // vectors.
-    Value cacheLen = dimOf(b, kT, 1);
-    Value padded =
-        b.create<arith::MulIOp>(b.create<arith::CeilDivUIOp>(cacheLen, cL), cL);
-    Value scores = b.create<memref::AllocaOp>(
-        MemRefType::get({ShapedType::kDynamic}, f32), ValueRange{padded});
     // Features of a head in vectors of L (the last one masked).
     const int64_t featureVecs = (hd + L - 1) / L;
-    loop(b, c0, dimOf(b, q, 0), {}, [&](auto &mb, Value m, ValueRange) {
-      Value len = mb.template create<arith::AddIOp>(
-          mb.template create<arith::AddIOp>(start, m), c1);
-      loop(
-          mb, c0, indexConst(mb, heads), {},
-          [&](auto &hb, Value h, ValueRange) {
-            Value qBase = hb.template create<arith::MulIOp>(h, cHd);
-            Value kvBase = hb.template create<arith::MulIOp>(
-                hb.template create<arith::DivUIOp>(h, cGroup), cHd);
-            // scores[t0 + l] = (sum_j q[j] * kT[j, t0 + l], j in order) /
-            // sqrt(hd) for L positions at a time; lanes past the cache read 0.
-            hb.template create<scf::ForOp>(
-                c0, len, cL, ValueRange{},
-                [&](OpBuilder &tb0, Location tl, Value t0, ValueRange) {
-                  ImplicitLocOpBuilder tb(tl, tb0);
-                  auto dot = tb.create<scf::ForOp>(
-                      c0, cHd, c1, ValueRange{vZero},
-                      [&](OpBuilder &jb0, Location jl, Value j,
-                          ValueRange acc) {
-                        ImplicitLocOpBuilder jb(jl, jb0);
-                        Value qv = jb.create<vector::BroadcastOp>(
-                            vF, jb.create<memref::LoadOp>(
-                                    q, ValueRange{m, jb.create<arith::AddIOp>(
-                                                         qBase, j)}));
-                        Value kv = jb.create<vector::TransferReadOp>(
-                            vF, kT,
-                            ValueRange{jb.create<arith::AddIOp>(kvBase, j), t0},
-                            zero);
-                        jb.create<scf::YieldOp>(
-                            ValueRange{jb.create<arith::AddFOp>(
-                                acc[0], jb.create<arith::MulFOp>(qv, kv))});
-                      });
-                  tb.create<vector::StoreOp>(
-                      tb.create<arith::DivFOp>(dot.getResult(0), sqrtHdV),
-                      scores, ValueRange{t0});
-                  tb.create<scf::YieldOp>();
-                });
-            // p[t] = exp(scores[t] - max), summed in order, then normalised.
-            Value maxScore =
-                loop(hb, c0, len,
-                     {f32Const(hb, -std::numeric_limits<float>::infinity())},
-                     [&](auto &tb, Value t, ValueRange acc) {
-                       yield(tb, {tb.template create<arith::MaximumFOp>(
-                                     acc[0], tb.template create<memref::LoadOp>(
-                                                 scores, t))});
-                     })[0];
-            Value sum = loop(
-                hb, c0, len, {zero}, [&](auto &tb, Value t, ValueRange acc) {
-                  Value e = tb.template create<math::ExpOp>(
-                      tb.template create<arith::SubFOp>(
-                          tb.template create<memref::LoadOp>(scores, t),
-                          maxScore));
-                  tb.template create<memref::StoreOp>(e, scores, t);
-                  yield(tb, {tb.template create<arith::AddFOp>(acc[0], e)});
-                })[0];
-            loop(hb, c0, len, {}, [&](auto &tb, Value t, ValueRange) {
-              Value p = tb.template create<arith::DivFOp>(
-                  tb.template create<memref::LoadOp>(scores, t), sum);
-              tb.template create<memref::StoreOp>(p, scores, t);
-              yield(tb);
-            });
-            // out[j] = sum_t p[t] * v[t, j], t in order, for every feature of
-            // the head at once (hd / L vectors).
-            SmallVector<Value> inits(featureVecs, vZero);
-            auto acc = hb.template create<scf::ForOp>(
-                c0, len, c1, inits,
-                [&](OpBuilder &tb0, Location tl, Value t, ValueRange s) {
-                  ImplicitLocOpBuilder tb(tl, tb0);
-                  Value p = tb.create<vector::BroadcastOp>(
-                      vF, tb.create<memref::LoadOp>(scores, t));
-                  SmallVector<Value> next;
-                  for (int64_t i = 0; i < featureVecs; ++i) {
-                    Value vv = tb.create<vector::TransferReadOp>(
-                        vF, v,
-                        ValueRange{t, tb.create<arith::AddIOp>(
-                                          kvBase, indexConst(tb, i * L))},
-                        zero);
-                    next.push_back(tb.create<arith::AddFOp>(
-                        s[i], tb.create<arith::MulFOp>(p, vv)));
-                  }
-                  tb.create<scf::YieldOp>(next);
-                });
-            for (int64_t i = 0; i < featureVecs; ++i) {
-              Value col = hb.template create<arith::AddIOp>(
-                  qBase, indexConst(hb, i * L));
-              const int64_t lanesLeft = std::min(L, hd - i * L);
-              if (lanesLeft == L) {
-                hb.template create<vector::StoreOp>(acc.getResult(i), out,
-                                                    ValueRange{m, col});
-                continue;
+    // Heads in parallel, each with its own row of the workspace for its
+    // scores; every query row of a head in order.
+    auto wsType = cast<MemRefType>(ws.getType());
+    loop(
+        b, c0, indexConst(b, heads), {},
+        [&](ImplicitLocOpBuilder &mb, Value h, ValueRange) {
+          Value scores = mb.create<memref::SubViewOp>(
+              ws, ArrayRef<OpFoldResult>{h, mb.getIndexAttr(0)},
+              ArrayRef<OpFoldResult>{mb.getIndexAttr(1),
+                                     mb.getIndexAttr(wsType.getDimSize(1))},
+              ArrayRef<OpFoldResult>{mb.getIndexAttr(1), mb.getIndexAttr(1)});
+          scores = mb.create<memref::CollapseShapeOp>(
+              scores, ArrayRef<ReassociationIndices>{{0, 1}});
+          loop(mb, c0, dimOf(mb, q, 0), {}, [&](auto &hb, Value m, ValueRange) {
+            Value len = hb.template create<arith::AddIOp>(
+                hb.template create<arith::AddIOp>(start, m), c1);
+            {
+              Value qBase = hb.template create<arith::MulIOp>(h, cHd);
+              Value kvBase = hb.template create<arith::MulIOp>(
+                  hb.template create<arith::DivUIOp>(h, cGroup), cHd);
+              // scores[t0 + l] = (sum_j q[j] * kT[j, t0 + l], j in order) /
+              // sqrt(hd) for L positions at a time; lanes past the cache read
+              // 0.
+              hb.template create<scf::ForOp>(
+                  c0, len, cL, ValueRange{},
+                  [&](OpBuilder &tb0, Location tl, Value t0, ValueRange) {
+                    ImplicitLocOpBuilder tb(tl, tb0);
+                    auto dot = tb.create<scf::ForOp>(
+                        c0, cHd, c1, ValueRange{vZero},
+                        [&](OpBuilder &jb0, Location jl, Value j,
+                            ValueRange acc) {
+                          ImplicitLocOpBuilder jb(jl, jb0);
+                          Value qv = jb.create<vector::BroadcastOp>(
+                              vF, jb.create<memref::LoadOp>(
+                                      q, ValueRange{m, jb.create<arith::AddIOp>(
+                                                           qBase, j)}));
+                          Value kv = jb.create<vector::TransferReadOp>(
+                              vF, kT,
+                              ValueRange{jb.create<arith::AddIOp>(kvBase, j),
+                                         t0},
+                              zero);
+                          jb.create<scf::YieldOp>(
+                              ValueRange{jb.create<arith::AddFOp>(
+                                  acc[0], jb.create<arith::MulFOp>(qv, kv))});
+                        });
+                    // Lanes past the workspace row are not written.
+                    tb.create<vector::TransferWriteOp>(
+                        tb.create<arith::DivFOp>(dot.getResult(0), sqrtHdV),
+                        scores, ValueRange{t0});
+                    tb.create<scf::YieldOp>();
+                  });
+              // p[t] = exp(scores[t] - max), summed in order, then normalised.
+              Value maxScore = loop(
+                  hb, c0, len,
+                  {f32Const(hb, -std::numeric_limits<float>::infinity())},
+                  [&](auto &tb, Value t, ValueRange acc) {
+                    yield(tb, {tb.template create<arith::MaximumFOp>(
+                                  acc[0], tb.template create<memref::LoadOp>(
+                                              scores, t))});
+                  })[0];
+              Value sum = loop(
+                  hb, c0, len, {zero}, [&](auto &tb, Value t, ValueRange acc) {
+                    Value e = tb.template create<math::ExpOp>(
+                        tb.template create<arith::SubFOp>(
+                            tb.template create<memref::LoadOp>(scores, t),
+                            maxScore));
+                    tb.template create<memref::StoreOp>(e, scores, t);
+                    yield(tb, {tb.template create<arith::AddFOp>(acc[0], e)});
+                  })[0];
+              loop(hb, c0, len, {}, [&](auto &tb, Value t, ValueRange) {
+                Value p = tb.template create<arith::DivFOp>(
+                    tb.template create<memref::LoadOp>(scores, t), sum);
+                tb.template create<memref::StoreOp>(p, scores, t);
+                yield(tb);
+              });
+              // out[j] = sum_t p[t] * v[t, j], t in order, for every feature of
+              // the head at once (hd / L vectors).
+              SmallVector<Value> inits(featureVecs, vZero);
+              auto acc = hb.template create<scf::ForOp>(
+                  c0, len, c1, inits,
+                  [&](OpBuilder &tb0, Location tl, Value t, ValueRange s) {
+                    ImplicitLocOpBuilder tb(tl, tb0);
+                    Value p = tb.create<vector::BroadcastOp>(
+                        vF, tb.create<memref::LoadOp>(scores, t));
+                    SmallVector<Value> next;
+                    for (int64_t i = 0; i < featureVecs; ++i) {
+                      Value vv = tb.create<vector::TransferReadOp>(
+                          vF, v,
+                          ValueRange{t, tb.create<arith::AddIOp>(
+                                            kvBase, indexConst(tb, i * L))},
+                          zero);
+                      next.push_back(tb.create<arith::AddFOp>(
+                          s[i], tb.create<arith::MulFOp>(p, vv)));
+                    }
+                    tb.create<scf::YieldOp>(next);
+                  });
+              for (int64_t i = 0; i < featureVecs; ++i) {
+                Value col = hb.template create<arith::AddIOp>(
+                    qBase, indexConst(hb, i * L));
+                const int64_t lanesLeft = std::min(L, hd - i * L);
+                if (lanesLeft == L) {
+                  hb.template create<vector::StoreOp>(acc.getResult(i), out,
+                                                      ValueRange{m, col});
+                  continue;
+                }
+                // The last vector of a head narrower than L lanes is masked.
+                Value mask = hb.template create<vector::CreateMaskOp>(
+                    VectorType::get({L}, hb.getI1Type()),
+                    ValueRange{indexConst(hb, lanesLeft)});
+                hb.template create<vector::MaskedStoreOp>(
+                    out, ValueRange{m, col}, mask, acc.getResult(i));
               }
-              // The last vector of a head narrower than L lanes is masked.
-              Value mask = hb.template create<vector::CreateMaskOp>(
-                  VectorType::get({L}, hb.getI1Type()),
-                  ValueRange{indexConst(hb, lanesLeft)});
-              hb.template create<vector::MaskedStoreOp>(out, ValueRange{m, col},
-                                                        mask, acc.getResult(i));
             }
             yield(hb);
           });
-      yield(mb);
-    });
+          yield(mb);
+        },
+        /*parallel=*/true);
     rewriter.eraseOp(op);
     return success();
   }

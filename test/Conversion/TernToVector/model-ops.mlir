@@ -55,29 +55,35 @@ func.func @rope(%x: memref<1x16xf32>, %p: index) {
 
 // -----
 
-// Scores into a stack buffer as long as the cache; KV head = query head /
-// (heads / kv_heads). The keys are transposed ([kv_dim, S]): the scores of 4
-// positions at a time are vectors (lanes read consecutive positions), each
-// lane summing its dot product over the head's features in order; then a
-// max-subtracted softmax; then the output as head_dim / 4 vectors of
-// features, each lane summing over positions in order.
+// The heads run in parallel (tern.parallel), each with its row of the
+// scores workspace; KV head = query head / (heads / kv_heads). The keys are
+// transposed ([kv_dim, S]): the scores of 4 positions at a time are vectors
+// (lanes read consecutive positions), each lane summing its dot product over
+// the head's features in order; then a max-subtracted softmax; then the
+// output as head_dim / 4 vectors of features, each lane summing over
+// positions in order.
 // CHECK-LABEL: func.func @attention
-// CHECK: %[[SCORES:.*]] = memref.alloca() : memref<32xf32>
-// CHECK: arith.divui %{{.*}}, %c2 : index
-// CHECK: scf.for %[[T0:.*]] = %c0 to %{{.*}} step %c4 {
-// CHECK:   scf.for %[[J:.*]] = %c0 to %c16 step %c1 iter_args(%{{.*}}) -> (vector<4xf32>) {
-// CHECK:     vector.broadcast %{{.*}} : f32 to vector<4xf32>
-// CHECK:     vector.transfer_read %{{.*}}[%{{.*}}, %[[T0]]], %{{.*}} : memref<32x32xf32>, vector<4xf32>
-// CHECK:   arith.divf %{{.*}} : vector<4xf32>
-// CHECK:   vector.store %{{.*}}, %[[SCORES]][%[[T0]]] : memref<32xf32>, vector<4xf32>
-// CHECK: arith.maximumf
-// CHECK: math.exp
-// CHECK: arith.divf
-// CHECK: scf.for {{.*}} -> (vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>) {
+// CHECK-SAME: %[[WS:[^:]*]]: memref<4x32xf32>
+// (One query row: its loop folds away.)
+// CHECK: scf.for %[[H:.*]] = %c0 to %c4 step %c1 {
+// CHECK:   %[[ROW:.*]] = memref.subview %[[WS]][%[[H]], 0] [1, 32] [1, 1]
+// CHECK:   %[[SCORES:.*]] = memref.collapse_shape %[[ROW]]
+// CHECK:   arith.divui %[[H]], %c2 : index
+// CHECK:     scf.for %[[T0:.*]] = %c0 to %{{.*}} step %c4 {
+// CHECK:       scf.for %[[J:.*]] = %c0 to %c16 step %c1 iter_args(%{{.*}}) -> (vector<4xf32>) {
+// CHECK:         vector.broadcast %{{.*}} : f32 to vector<4xf32>
+// CHECK:         vector.transfer_read %{{.*}}[%{{.*}}, %[[T0]]], %{{.*}} : memref<32x32xf32>, vector<4xf32>
+// CHECK:       arith.divf %{{.*}} : vector<4xf32>
+// CHECK:       vector.transfer_write %{{.*}}, %[[SCORES]][%[[T0]]]
+// CHECK:     arith.maximumf
+// CHECK:     math.exp
+// CHECK:     arith.divf
+// CHECK:     scf.for {{.*}} -> (vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>) {
 // CHECK-COUNT-4: vector.transfer_read
-// CHECK: vector.store %{{.*}}, %{{.*}} : memref<1x64xf32>, vector<4xf32>
-func.func @attention(%q: memref<1x64xf32>, %k: memref<32x32xf32>, %v: memref<32x32xf32>, %o: memref<1x64xf32>, %p: index) {
-  tern.attention %q, %k, %v at %p into %o {head_dim = 16 : i64, heads = 4 : i64, kv_heads = 2 : i64} : memref<1x64xf32>, memref<32x32xf32>, memref<32x32xf32>, memref<1x64xf32>
+// CHECK:     vector.store %{{.*}}, %{{.*}} : memref<1x64xf32>, vector<4xf32>
+// CHECK: } {tern.parallel}
+func.func @attention(%q: memref<1x64xf32>, %k: memref<32x32xf32>, %v: memref<32x32xf32>, %o: memref<1x64xf32>, %ws: memref<4x32xf32>, %p: index) {
+  tern.attention %q, %k, %v at %p into %o using %ws {head_dim = 16 : i64, heads = 4 : i64, kv_heads = 2 : i64} : memref<1x64xf32>, memref<32x32xf32>, memref<32x32xf32>, memref<1x64xf32>, memref<4x32xf32>
   return
 }
 

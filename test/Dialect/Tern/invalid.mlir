@@ -290,25 +290,25 @@ func.func @rope_theta(%x: memref<1x24xf32>, %p: index) {
 
 // -----
 
-func.func @attention_heads(%q: memref<1x48xf32>, %k: memref<8x32xf32>, %o: memref<1x48xf32>, %p: index) {
+func.func @attention_heads(%q: memref<1x48xf32>, %k: memref<8x32xf32>, %o: memref<1x48xf32>, %w: memref<3x8xf32>, %p: index) {
   // expected-error@+1 {{'tern.attention' op heads (3) must be a positive multiple of kv_heads (2)}}
-  tern.attention %q, %k, %k at %p into %o {head_dim = 16 : i64, heads = 3 : i64, kv_heads = 2 : i64} : memref<1x48xf32>, memref<8x32xf32>, memref<8x32xf32>, memref<1x48xf32>
+  tern.attention %q, %k, %k at %p into %o using %w {head_dim = 16 : i64, heads = 3 : i64, kv_heads = 2 : i64} : memref<1x48xf32>, memref<8x32xf32>, memref<8x32xf32>, memref<1x48xf32>, memref<3x8xf32>
   return
 }
 
 // -----
 
-func.func @attention_q(%q: memref<1x40xf32>, %k: memref<8x32xf32>, %o: memref<1x40xf32>, %p: index) {
+func.func @attention_q(%q: memref<1x40xf32>, %k: memref<8x32xf32>, %o: memref<1x40xf32>, %w: memref<4x8xf32>, %p: index) {
   // expected-error@+1 {{'tern.attention' op queries have 40 features, not heads * head_dim = 64}}
-  tern.attention %q, %k, %k at %p into %o {head_dim = 16 : i64, heads = 4 : i64, kv_heads = 2 : i64} : memref<1x40xf32>, memref<8x32xf32>, memref<8x32xf32>, memref<1x40xf32>
+  tern.attention %q, %k, %k at %p into %o using %w {head_dim = 16 : i64, heads = 4 : i64, kv_heads = 2 : i64} : memref<1x40xf32>, memref<8x32xf32>, memref<8x32xf32>, memref<1x40xf32>, memref<4x8xf32>
   return
 }
 
 // -----
 
-func.func @attention_kv(%q: memref<1x64xf32>, %k: memref<8x48xf32>, %o: memref<1x64xf32>, %p: index) {
+func.func @attention_kv(%q: memref<1x64xf32>, %k: memref<8x48xf32>, %o: memref<1x64xf32>, %w: memref<4x8xf32>, %p: index) {
   // expected-error@+1 {{'tern.attention' op the caches must have kv_heads * head_dim = 32 features}}
-  tern.attention %q, %k, %k at %p into %o {head_dim = 16 : i64, heads = 4 : i64, kv_heads = 2 : i64} : memref<1x64xf32>, memref<8x48xf32>, memref<8x48xf32>, memref<1x64xf32>
+  tern.attention %q, %k, %k at %p into %o using %w {head_dim = 16 : i64, heads = 4 : i64, kv_heads = 2 : i64} : memref<1x64xf32>, memref<8x48xf32>, memref<8x48xf32>, memref<1x64xf32>, memref<4x8xf32>
   return
 }
 
@@ -413,5 +413,13 @@ tern.weight @w : !tern.ternary<8x64, per_row, canonical> from "w"
 func.func @linear_residual_shape(%q: memref<2x64xi8>, %s: memref<2xf32>, %y: memref<2x8xf32>, %h: memref<2x9xf32>) {
   // expected-error@+1 {{'tern.linear' op residual and output shapes differ}}
   tern.linear @w(%q, %s) into %y residual(%h : memref<2x9xf32>) : memref<2x64xi8>, memref<2xf32>, memref<2x8xf32>
+  return
+}
+
+// -----
+
+func.func @attention_workspace(%q: memref<1x64xf32>, %k: memref<32x8xf32>, %v: memref<8x32xf32>, %o: memref<1x64xf32>, %w: memref<4x7xf32>, %p: index) {
+  // expected-error@+1 {{'tern.attention' op the scores workspace must be [heads, >= cache length] = [4, >= 8]}}
+  tern.attention %q, %k, %v at %p into %o using %w {head_dim = 16 : i64, heads = 4 : i64, kv_heads = 2 : i64} : memref<1x64xf32>, memref<32x8xf32>, memref<8x32xf32>, memref<1x64xf32>, memref<4x7xf32>
   return
 }

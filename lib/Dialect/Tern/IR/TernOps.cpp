@@ -386,6 +386,14 @@ LogicalResult AttentionOp::verify() {
   if (!compatible(getKeys().getType().getDimSize(1),
                   getValues().getType().getDimSize(0)))
     return emitOpError() << "key and value caches differ in length";
+  MemRefType ws = getScores().getType();
+  int64_t cacheLen = getKeys().getType().getDimSize(1);
+  if (ws.getDimSize(0) != heads ||
+      (!ShapedType::isDynamic(cacheLen) &&
+       (ws.isDynamicDim(1) || ws.getDimSize(1) < cacheLen)))
+    return emitOpError() << "the scores workspace must be [heads, >= cache "
+                            "length] = ["
+                         << heads << ", >= " << dimStr(cacheLen) << "]";
   return verifySameRows(*this, getQuery(), getOutput(), "query", "output");
 }
 

@@ -343,11 +343,13 @@ def Tern_AttentionOp : Tern_Op<"attention"> {
     (`keys[f, t]` is feature f of position t): the dot products of a query
     with consecutive positions then read consecutive memory, so they run as
     vectors over positions with every sum still in order. The value cache
-    has one row per position.
+    has one row per position. `scores` is a workspace of one row per query
+    head, at least as long as the cache: the heads are independent, and
+    the lowering runs them on the thread pool.
 
     ```mlir
-    tern.attention %q, %kc, %vc at %pos into %o {head_dim = 16 : i64, heads = 8 : i64, kv_heads = 4 : i64}
-        : memref<1x128xf32>, memref<64x512xf32>, memref<512x64xf32>, memref<1x128xf32>
+    tern.attention %q, %kc, %vc at %pos into %o using %ws {head_dim = 16 : i64, heads = 8 : i64, kv_heads = 4 : i64}
+        : memref<1x128xf32>, memref<64x512xf32>, memref<512x64xf32>, memref<1x128xf32>, memref<8x512xf32>
     ```
   }];
   let arguments = (ins
@@ -356,13 +358,15 @@ def Tern_AttentionOp : Tern_Op<"attention"> {
     Arg<MemRefRankOf<[F32], [2]>, "value cache [S, kv_heads*head_dim]", [MemRead]>:$values,
     Index:$start,
     Arg<MemRefRankOf<[F32], [2]>, "output [M, heads*head_dim]", [MemWrite]>:$output,
+    Arg<MemRefRankOf<[F32], [2]>, "workspace [heads, >= S]", [MemRead, MemWrite]>:$scores,
     I64Attr:$heads,
     I64Attr:$kv_heads,
     I64Attr:$head_dim
   );
   let assemblyFormat = [{
-    $query `,` $keys `,` $values `at` $start `into` $output attr-dict `:`
-    type($query) `,` type($keys) `,` type($values) `,` type($output)
+    $query `,` $keys `,` $values `at` $start `into` $output `using` $scores
+    attr-dict `:` type($query) `,` type($keys) `,` type($values) `,`
+    type($output) `,` type($scores)
   }];
   let hasVerifier = 1;
 }
