@@ -68,6 +68,22 @@ void storeQuantizedRow(
       });
 }
 
+/// The sum of squares of row m of `x`, k in order (a scalar loop: the ops
+/// define the order).
+Value sumOfSquaresInOrder(ImplicitLocOpBuilder &b, Value x, Value m,
+                          int64_t k) {
+  auto loop = b.create<scf::ForOp>(
+      indexConst(b, 0), indexConst(b, k), indexConst(b, 1),
+      ValueRange{f32Const(b, 0.0f)},
+      [&](OpBuilder &lb, Location l, Value kk, ValueRange acc) {
+        ImplicitLocOpBuilder ib(l, lb);
+        Value v = ib.create<memref::LoadOp>(x, ValueRange{m, kk});
+        ib.create<scf::YieldOp>(ValueRange{
+            ib.create<arith::AddFOp>(acc[0], ib.create<arith::MulFOp>(v, v))});
+      });
+  return loop.getResult(0);
+}
+
 /// 127 / max(absmax, 1e-5), the bitnet scale.
 Value bitnetScale(ImplicitLocOpBuilder &b, Value absmax) {
   return b.create<arith::DivFOp>(
@@ -102,18 +118,11 @@ struct QuantizeLowering : public OpConversionPattern<QuantizeOp> {
           // squares runs in order, so it is a scalar loop.
           Value rowScale, rowScaleVec;
           if (bitllama) {
-            auto ssLoop = rb.create<scf::ForOp>(
-                c0, cK, c1, ValueRange{zero},
-                [&](OpBuilder &lb, Location l, Value kk, ValueRange acc) {
-                  ImplicitLocOpBuilder ib(l, lb);
-                  Value v = ib.create<memref::LoadOp>(x, ValueRange{m, kk});
-                  ib.create<scf::YieldOp>(ValueRange{ib.create<arith::AddFOp>(
-                      acc[0], ib.create<arith::MulFOp>(v, v))});
-                });
+            Value ss = sumOfSquaresInOrder(rb, x, m, k);
             Value kF = rb.create<arith::ConstantOp>(rb.getF32FloatAttr(k));
             Value one = rb.create<arith::ConstantOp>(rb.getF32FloatAttr(1.0f));
-            Value rms = rb.create<math::SqrtOp>(
-                rb.create<arith::DivFOp>(ssLoop.getResult(0), kF));
+            Value rms =
+                rb.create<math::SqrtOp>(rb.create<arith::DivFOp>(ss, kF));
             rowScale = rb.create<arith::DivFOp>(
                 rb.create<arith::DivFOp>(one, rms), kF);
             rowScaleVec = rb.create<vector::BroadcastOp>(vf, rowScale);
@@ -189,17 +198,9 @@ struct RMSNormQuantizeLowering : public OpConversionPattern<RMSNormQuantizeOp> {
         c0, dimOf(b, x, 0), c1, ValueRange{},
         [&](OpBuilder &nb, Location loc, Value m, ValueRange) {
           ImplicitLocOpBuilder rb(loc, nb);
-          auto ss = rb.create<scf::ForOp>(
-              c0, cD, c1, ValueRange{zero},
-              [&](OpBuilder &lb, Location l, Value j, ValueRange acc) {
-                ImplicitLocOpBuilder ib(l, lb);
-                Value v = ib.create<memref::LoadOp>(x, ValueRange{m, j});
-                ib.create<scf::YieldOp>(ValueRange{ib.create<arith::AddFOp>(
-                    acc[0], ib.create<arith::MulFOp>(v, v))});
-              });
+          Value ss = sumOfSquaresInOrder(rb, x, m, d);
           // r = 1 / sqrt(ss / D + eps), as tern.rms_norm.
-          Value mean =
-              rb.create<arith::DivFOp>(ss.getResult(0), f32Const(rb, float(d)));
+          Value mean = rb.create<arith::DivFOp>(ss, f32Const(rb, float(d)));
           Value r = rb.create<arith::DivFOp>(
               f32Const(rb, 1.0f),
               rb.create<math::SqrtOp>(rb.create<arith::AddFOp>(mean, eps)));

@@ -315,36 +315,32 @@ LogicalResult EmbeddingOp::verify() {
   return success();
 }
 
-LogicalResult RMSNormOp::verify() {
-  if (failed(verifyStaticCols(*this, getInput(), "input")) ||
-      failed(verifySameRows(*this, getInput(), getOutput(), "input", "output")))
+/// What tern.rms_norm and tern.rms_norm_quantize require of their input,
+/// output, eps and optional weight.
+static LogicalResult verifyNorm(Operation *op, TypedValue<MemRefType> input,
+                                Value output, Value weight, APFloat eps) {
+  if (failed(verifyStaticCols(op, input, "input")) ||
+      failed(verifySameRows(op, input, output, "input", "output")))
     return failure();
-  if (getEps().convertToFloat() < 0.0f)
-    return emitOpError() << "eps must not be negative";
-  if (Value w = getWeight()) {
-    int64_t d = getInput().getType().getDimSize(1);
-    if (cast<MemRefType>(w.getType()).getDimSize(0) != d)
-      return emitOpError() << "weight has "
-                           << dimStr(
-                                  cast<MemRefType>(w.getType()).getDimSize(0))
-                           << " entries for rows of " << d;
-  }
+  if (eps.convertToFloat() < 0.0f)
+    return op->emitOpError() << "eps must not be negative";
+  int64_t d = input.getType().getDimSize(1);
+  if (weight && cast<MemRefType>(weight.getType()).getDimSize(0) != d)
+    return op->emitOpError()
+           << "weight has "
+           << dimStr(cast<MemRefType>(weight.getType()).getDimSize(0))
+           << " entries for rows of " << d;
   return success();
 }
 
+LogicalResult RMSNormOp::verify() {
+  return verifyNorm(*this, getInput(), getOutput(), getWeight(), getEps());
+}
+
 LogicalResult RMSNormQuantizeOp::verify() {
-  if (failed(verifyStaticCols(*this, getInput(), "input")) ||
-      failed(verifySameRows(*this, getInput(), getOutput(), "input", "output")))
+  if (failed(verifyNorm(*this, getInput(), getOutput(), getWeight(), getEps())))
     return failure();
-  if (getEps().convertToFloat() < 0.0f)
-    return emitOpError() << "eps must not be negative";
   int64_t d = getInput().getType().getDimSize(1);
-  if (Value w = getWeight())
-    if (cast<MemRefType>(w.getType()).getDimSize(0) != d)
-      return emitOpError() << "weight has "
-                           << dimStr(
-                                  cast<MemRefType>(w.getType()).getDimSize(0))
-                           << " entries for rows of " << d;
   MemRefType q = getQuantized().getType();
   if (!compatible(q.getDimSize(0), getInput().getType().getDimSize(0)) ||
       q.getDimSize(1) != d)

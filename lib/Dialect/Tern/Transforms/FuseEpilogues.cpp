@@ -10,9 +10,9 @@
 #include "ternc/Dialect/Tern/IR/TernOps.h"
 #include "ternc/Dialect/Tern/Transforms/Passes.h"
 
+#include "FusionUtils.h"
+
 #include "mlir/Dialect/Func/IR/FuncOps.h"
-#include "mlir/Interfaces/SideEffectInterfaces.h"
-#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
 namespace mlir::tern {
 #define GEN_PASS_DEF_TERNFUSEEPILOGUES
@@ -21,6 +21,7 @@ namespace mlir::tern {
 
 using namespace mlir;
 using namespace mlir::tern;
+using namespace mlir::tern::detail;
 
 namespace {
 
@@ -34,14 +35,8 @@ struct FuseResidualAdd : public OpRewritePattern<AddOp> {
     Value h = add.getLhs(), y = add.getRhs();
     if (add.getOutput() != h || h == y)
       return rewriter.notifyMatchFailure(add, "not an in-place h = h + y");
-    LinearOp linear;
-    for (Operation *op = add->getPrevNode(); op; op = op->getPrevNode()) {
-      if ((linear = dyn_cast<LinearOp>(op)))
-        break;
-      // Anything with memory effects may read or change h or y between.
-      if (!isMemoryEffectFree(op))
-        return rewriter.notifyMatchFailure(add, "memory effects between");
-    }
+    // Anything with memory effects between may read or change h or y.
+    auto linear = neighbourAcrossPureOps<LinearOp>(add, /*backwards=*/true);
     if (!linear || linear.getOutputs().size() != 1 ||
         linear.getOutputs()[0] != y || linear.getResidual())
       return rewriter.notifyMatchFailure(add, "y is not a linear's output");
@@ -61,10 +56,7 @@ struct FuseEpiloguesPass
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
     patterns.add<FuseResidualAdd>(&getContext());
-    GreedyRewriteConfig config;
-    config.enableRegionSimplification = GreedySimplifyRegionLevel::Disabled;
-    if (failed(applyPatternsAndFoldGreedily(getOperation(), std::move(patterns),
-                                            config)))
+    if (failed(applyFusionPatterns(getOperation(), std::move(patterns))))
       signalPassFailure();
   }
 };

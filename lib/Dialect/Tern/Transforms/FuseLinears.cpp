@@ -10,9 +10,9 @@
 #include "ternc/Dialect/Tern/IR/TernOps.h"
 #include "ternc/Dialect/Tern/Transforms/Passes.h"
 
+#include "FusionUtils.h"
+
 #include "mlir/Dialect/Func/IR/FuncOps.h"
-#include "mlir/Interfaces/SideEffectInterfaces.h"
-#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
 namespace mlir::tern {
 #define GEN_PASS_DEF_TERNFUSELINEARS
@@ -21,6 +21,7 @@ namespace mlir::tern {
 
 using namespace mlir;
 using namespace mlir::tern;
+using namespace mlir::tern::detail;
 
 namespace {
 
@@ -31,17 +32,11 @@ struct FuseWithNextLinear : public OpRewritePattern<LinearOp> {
 
   LogicalResult matchAndRewrite(LinearOp first,
                                 PatternRewriter &rewriter) const override {
-    LinearOp second;
-    for (Operation *op = first->getNextNode(); op; op = op->getNextNode()) {
-      if ((second = dyn_cast<LinearOp>(op)))
-        break;
-      // Anything that may read or write memory could observe the first
-      // op's outputs before they are written, or change the input.
-      if (!isMemoryEffectFree(op))
-        return rewriter.notifyMatchFailure(first, "memory effects between");
-    }
+    // Anything with memory effects between could observe the first op's
+    // outputs before they are written, or change the input.
+    auto second = neighbourAcrossPureOps<LinearOp>(first);
     if (!second)
-      return rewriter.notifyMatchFailure(first, "no later tern.linear");
+      return rewriter.notifyMatchFailure(first, "no later tern.linear next");
     if (first.getResidual() || second.getResidual())
       return rewriter.notifyMatchFailure(first, "has a residual epilogue");
     if (second.getInput() != first.getInput() ||
@@ -73,11 +68,7 @@ struct FuseLinearsPass
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
     patterns.add<FuseWithNextLinear>(&getContext());
-    GreedyRewriteConfig config;
-    // Only tern.linear ops change; leave the control flow as it is.
-    config.enableRegionSimplification = GreedySimplifyRegionLevel::Disabled;
-    if (failed(applyPatternsAndFoldGreedily(getOperation(), std::move(patterns),
-                                            config)))
+    if (failed(applyFusionPatterns(getOperation(), std::move(patterns))))
       signalPassFailure();
   }
 };

@@ -10,9 +10,9 @@
 #include "ternc/Dialect/Tern/IR/TernOps.h"
 #include "ternc/Dialect/Tern/Transforms/Passes.h"
 
+#include "FusionUtils.h"
+
 #include "mlir/Dialect/Func/IR/FuncOps.h"
-#include "mlir/Interfaces/SideEffectInterfaces.h"
-#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
 namespace mlir::tern {
 #define GEN_PASS_DEF_TERNFUSENORMQUANTIZE
@@ -21,6 +21,7 @@ namespace mlir::tern {
 
 using namespace mlir;
 using namespace mlir::tern;
+using namespace mlir::tern::detail;
 
 namespace {
 
@@ -31,14 +32,8 @@ struct FuseQuantizeIntoNorm : public OpRewritePattern<QuantizeOp> {
                                 PatternRewriter &rewriter) const override {
     if (quantize.getScheme() != QuantScheme::BitNet)
       return rewriter.notifyMatchFailure(quantize, "not the bitnet scheme");
-    RMSNormOp norm;
-    for (Operation *op = quantize->getPrevNode(); op; op = op->getPrevNode()) {
-      if ((norm = dyn_cast<RMSNormOp>(op)))
-        break;
-      // Anything with memory effects may change the normalised row.
-      if (!isMemoryEffectFree(op))
-        return rewriter.notifyMatchFailure(quantize, "memory effects between");
-    }
+    // Anything with memory effects between may change the normalised row.
+    auto norm = neighbourAcrossPureOps<RMSNormOp>(quantize, /*backwards=*/true);
     if (!norm || norm.getOutput() != quantize.getInput())
       return rewriter.notifyMatchFailure(quantize, "not a norm's result");
     // At the quantize: its outputs may be views made after the norm.
@@ -58,10 +53,7 @@ struct FuseNormQuantizePass
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
     patterns.add<FuseQuantizeIntoNorm>(&getContext());
-    GreedyRewriteConfig config;
-    config.enableRegionSimplification = GreedySimplifyRegionLevel::Disabled;
-    if (failed(applyPatternsAndFoldGreedily(getOperation(), std::move(patterns),
-                                            config)))
+    if (failed(applyFusionPatterns(getOperation(), std::move(patterns))))
       signalPassFailure();
   }
 };
