@@ -178,18 +178,9 @@ Value LinearLowering::Emitter::step(ImplicitLocOpBuilder &b,
               ValueRange{acc, b.create<vector::BitCastOp>(vAcc, plane),
                          b.create<vector::BitCastOp>(vAcc, a)})
           .getResult(0);
-    // Pairs of u8 x s8 products sum to at most 2 * 2 * 128 in magnitude:
-    // vpmaddubsw's i16 saturation never triggers, so the sum stays exact.
-    auto v16 = VectorType::get({p.part / 2}, b.getI16Type());
-    Value pairs = b.create<LLVM::CallIntrinsicOp>(TypeRange{v16},
-                                                  b.getStringAttr(k.maddubs),
-                                                  ValueRange{plane, a})
-                      .getResult(0);
-    Value quads = b.create<LLVM::CallIntrinsicOp>(
-                       TypeRange{vAcc}, b.getStringAttr(k.maddwd),
-                       ValueRange{pairs, splat(b, v16, 1)})
-                      .getResult(0);
-    return b.create<arith::AddIOp>(acc, quads);
+    // vpmaddubsw kernels add the planes' pair sums in i16 first: tile()
+    // emits them; per-block scales never use u8 x s8.
+    llvm_unreachable("vpmaddubsw steps are emitted by tile()");
   }
   auto vCodes = VectorType::get({p.part}, b.getI8Type());
   Value t = b.create<arith::SubIOp>(plane, splat(b, vCodes, 1));
