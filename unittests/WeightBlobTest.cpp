@@ -55,4 +55,38 @@ TEST(WeightBlob, InterleavedRoundTripsEveryChunkSize) {
   }
 }
 
+/// Value of element (row, k) of a lut<R> block, decoded from the
+/// documented layout: the pair index 3*c0 + c1 in a nibble.
+int lookupValue(const std::vector<uint8_t> &block, int64_t r, int64_t row,
+                int64_t k) {
+  uint8_t byte = block[(k / 4) * r + row];
+  int index = (k % 4 < 2) ? byte & 15 : byte >> 4;
+  EXPECT_LT(index, 9) << "pair index out of the table";
+  int code = (k % 2 == 0) ? index / 3 : index % 3;
+  return code - 1;
+}
+
+TEST(WeightBlob, LookupBlocksRoundTripWithPaddedRowsAndColumns) {
+  MLIRContext ctx;
+  ctx.loadDialect<TernDialect>();
+  std::mt19937 rng(11);
+  for (int64_t r : {8, 16, 32, 64}) {
+    const int64_t k = 37, rows = r - 3; // padded columns and rows
+    auto t = TernaryType::get(&ctx, rows, k, ScaleGranularity::PerRow, 0,
+                              WeightLayout::Lookup, r);
+    ASSERT_EQ(t.getPaddedRows(), r);
+    ASSERT_EQ(t.getRowBytes(), 10);
+    std::vector<int8_t> values(rows * k);
+    for (auto &v : values)
+      v = int8_t(int(rng() % 3) - 1);
+    std::vector<uint8_t> out(r * t.getRowBytes());
+    ternc::packTernaryRowBlock(t, values.data(), rows, out.data());
+    for (int64_t row = 0; row < r; ++row)
+      for (int64_t i = 0; i < t.getPaddedCols(); ++i)
+        ASSERT_EQ(lookupValue(out, r, row, i),
+                  row < rows && i < k ? values[row * k + i] : 0)
+            << "R " << r << " row " << row << " element " << i;
+  }
+}
+
 } // namespace

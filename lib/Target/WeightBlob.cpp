@@ -43,6 +43,21 @@ void ternc::packTernaryRow(TernaryType type, const int8_t *values,
     }
 }
 
+void ternc::packTernaryRowBlock(TernaryType type, const int8_t *values,
+                                int64_t rows, uint8_t *out) {
+  const int64_t cols = type.getCols(), r = type.getChunk();
+  // Rows past `rows` and columns past `cols` are zero weights (code 1).
+  auto at = [&](int64_t row, int64_t k) -> uint8_t {
+    return row < rows && k < cols ? code(values[row * cols + k]) : 1;
+  };
+  auto pair = [&](int64_t row, int64_t k) -> uint8_t {
+    return 3 * at(row, k) + at(row, k + 1);
+  };
+  for (int64_t j = 0; j < type.getRowBytes(); ++j)
+    for (int64_t l = 0; l < r; ++l)
+      out[j * r + l] = pair(l, 4 * j) | pair(l, 4 * j + 2) << 4;
+}
+
 static ScaleKind scaleKindOf(TernaryType type) {
   switch (type.getScale()) {
   case ScaleGranularity::PerTensor:
@@ -225,9 +240,25 @@ static Error writeBlobEntries(mlir::ModuleOp module,
                   t.groupSize(), typeString(type))
               .str());
 
+    if (type.getLayout() == WeightLayout::Lookup) {
+      // A block of R rows at a time: its bytes interleave the rows.
+      const int64_t r = type.getChunk(), cols = type.getCols();
+      values.resize(r * cols);
+      packed.resize(r * type.getRowBytes());
+      for (int64_t first = 0; first < type.getRows(); first += r) {
+        int64_t rows = std::min(r, type.getRows() - first);
+        for (int64_t i = 0; i < rows; ++i)
+          if (Error e = t.decodeRow(first + i, values.data() + i * cols))
+            return e;
+        ternc::packTernaryRowBlock(type, values.data(), rows, packed.data());
+        os.write(reinterpret_cast<const char *>(packed.data()), packed.size());
+        written += packed.size();
+      }
+    }
     values.resize(type.getCols());
     packed.resize(type.getRowBytes());
-    for (int64_t r = 0; r < type.getRows(); ++r) {
+    for (int64_t r = 0;
+         type.getLayout() != WeightLayout::Lookup && r < type.getRows(); ++r) {
       if (Error e = t.decodeRow(r, values.data()))
         return e;
       ternc::packTernaryRow(type, values.data(), packed.data());

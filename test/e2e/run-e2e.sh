@@ -4,7 +4,7 @@
 # reference) and run it natively or under qemu.
 #
 # usage: run-e2e.sh TARGET CPU WORKDIR SEEDS...
-#   TARGET  x86_64 or aarch64
+#   TARGET  x86_64, aarch64 or armv7
 #   SEEDS   numbers (random shapes) or M,N,K,SCALE tuples (fixed shapes)
 # Tools come from PATH (ternc, ternc-e2e-gen); TERNC_E2E_FLAGS adds ternc
 # options. Prints one line per case and a closing "N passed, N failed".
@@ -18,6 +18,9 @@ x86_64)
 aarch64)
   triple=aarch64-linux-gnu; cxx=aarch64-linux-gnu-g++
   run=(qemu-aarch64 -L /usr/aarch64-linux-gnu) ;;
+armv7)
+  triple=armv7-linux-gnueabihf; cxx=arm-linux-gnueabihf-g++
+  run=(qemu-arm -L /usr/arm-linux-gnueabihf) ;;
 *)
   echo "unknown target $target"; exit 2 ;;
 esac

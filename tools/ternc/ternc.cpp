@@ -11,6 +11,7 @@
 
 #include "ternc/Dialect/Tern/IR/TernDialect.h"
 #include "ternc/Dialect/Tern/IR/TernOps.h"
+#include "ternc/Dialect/Tern/Transforms/KernelChoice.h"
 #include "ternc/Import/ModelDescription.h"
 #include "ternc/Import/WeightStore.h"
 #include "ternc/Model/ModelBuilder.h"
@@ -128,17 +129,14 @@ cl::opt<int64_t> chunk("chunk",
                        cl::desc("Weights per interleaved chunk (0: derive "
                                 "from the target)"),
                        cl::init(0), cl::cat(cat));
-enum class KernelFamily { Auto, Portable };
-cl::opt<KernelFamily> kernelFamily(
-    "kernel", cl::desc("Kernel family of the ternary linears"),
-    cl::init(KernelFamily::Auto),
-    cl::values(clEnumValN(KernelFamily::Auto, "auto",
-                          "the target's int8 dot product where it has one "
-                          "(sdot, vpdpbusd, vpmaddubsw), else portable "
-                          "(default)"),
-               clEnumValN(KernelFamily::Portable, "portable",
-                          "plain vector code that LLVM maps to any ISA")),
-    cl::cat(cat));
+cl::opt<std::string> kernelFamily(
+    "kernel",
+    cl::desc("Kernel family of the ternary linears: auto (default; the cost "
+             "model's choice: dot where the target has an int8 dot product, "
+             "else lut where it has a byte table lookup, else portable), "
+             "dot (sdot, vpdpbusd, vpmaddubsw), lut (tables looked up with "
+             "vpshufb, vpermb, tbl or vtbl) or portable (plain vector code)"),
+    cl::value_desc("auto|dot|lut|portable"), cl::init("auto"), cl::cat(cat));
 cl::opt<std::string>
     tokenizerFile("tokenizer",
                   cl::desc("Tokenizer to embed (tokenizer.bin, GGUF, "
@@ -226,6 +224,10 @@ int main(int argc, char **argv) {
       "--mlir-print-ir-before=PASS, --mlir-timing, ... (tern-opt --help "
       "lists them).\n");
 
+  if (kernelFamily != "auto" &&
+      !mlir::tern::symbolizeKernelFamily(kernelFamily))
+    return fail("unknown --kernel '" + kernelFamily +
+                "' (auto, dot, lut or portable)");
   if (targetCPU == "help") {
     listCPUs(targetTriple);
     return 0;
@@ -367,7 +369,7 @@ int main(int argc, char **argv) {
 
   tern::TernPipelineOptions options;
   options.chunk = static_cast<int64_t>(chunk);
-  options.kernel = kernelFamily == KernelFamily::Portable ? "portable" : "auto";
+  options.kernel = std::string(kernelFamily);
   if (failed(runPipeline([&](mlir::PassManager &pm) {
         tern::buildTernTransformPipeline(pm, options);
       })))

@@ -24,6 +24,12 @@ class WeightStore;
 void packTernaryRow(mlir::tern::TernaryType type, const int8_t *values,
                     uint8_t *out);
 
+/// Packs one block of a `lut<R>` layout: `rows` (<= R) rows of
+/// `type.getCols()` values, row-major, into R * `type.getRowBytes()` bytes
+/// (missing rows are zero weights).
+void packTernaryRowBlock(mlir::tern::TernaryType type, const int8_t *values,
+                         int64_t rows, uint8_t *out);
+
 /// Writes the blob of a packed module (see tern-pack-weights) to `os`.
 llvm::Error writeWeightBlob(mlir::ModuleOp module, const WeightStore &store,
                             llvm::raw_ostream &os);

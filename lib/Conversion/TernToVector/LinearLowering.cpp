@@ -15,6 +15,7 @@
 #include "ternc/Dialect/Tern/IR/TernOps.h"
 #include "ternc/Dialect/Tern/Transforms/Passes.h"
 
+#include "LinearKernels.h"
 #include "LoweringUtils.h"
 
 #include "mlir/Dialect/ArmNeon/ArmNeonDialect.h"
@@ -45,25 +46,6 @@ void mcaMarker(ImplicitLocOpBuilder &b, Operation *op, StringRef what) {
       /*has_side_effects=*/true, /*is_align_stack=*/false,
       LLVM::AsmDialectAttr(), ArrayAttr());
 }
-
-/// The int8 dot product one kernel step uses: a bit plane of `part` codes
-/// times `part` activations added into an i32 accumulator.
-struct DotKernel {
-  enum Family {
-    /// Portable vector code: widen t = c - 1 and a to i32, multiply, add.
-    Generic,
-    /// AArch64 dotprod: `sdot` (s8 x s8) of t and a into 4 i32 lanes.
-    Sdot,
-    /// x86: the codes c = t + 1 in {0, 1, 2} as u8 times a as s8, with
-    /// `vpdpbusd` (VNNI) or `vpmaddubsw` + `vpmaddwd` (AVX2, AVX-512BW);
-    /// the exact sum is sum(c * a) - sum(a), sum(a) once per token.
-    U8S8,
-  } family = Generic;
-  /// U8S8: the LLVM intrinsics; `dpbusd` empty means maddubs + maddwd.
-  StringRef dpbusd, maddubs, maddwd;
-  /// i32 lanes of the accumulator.
-  int64_t accLanes = 0;
-};
 
 /// Chooses the kernel family for bit planes of `part` weights on `target`.
 DotKernel selectKernel(Operation *op, TargetAttr target, int64_t part,
@@ -104,21 +86,6 @@ DotKernel selectKernel(Operation *op, TargetAttr target, int64_t part,
   return k;
 }
 
-/// Everything the lowering knows about one weight of the op.
-struct WeightPlan {
-  TernaryType wt;
-  Value output;
-  /// The residual stream the outputs are also added to, or null.
-  Value residual;
-  DotKernel kernel;
-  int64_t part = 0;
-  /// Register tile: rows x tokens.
-  int64_t tileRows = 1, tileTokens = 1;
-  /// Iterations of the shared parallel loop that this weight takes.
-  int64_t units = 0;
-  Value data, scales;
-};
-
 struct LinearLowering : public OpConversionPattern<LinearOp> {
   LinearLowering(MLIRContext *ctx, bool mcaMarkers)
       : OpConversionPattern(ctx), mcaMarkers(mcaMarkers) {}
@@ -127,32 +94,11 @@ struct LinearLowering : public OpConversionPattern<LinearOp> {
   LogicalResult
   matchAndRewrite(LinearOp op, OpAdaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override;
-
-private:
-  /// The state of one lowering.
-  struct Emitter {
-    mutable LinearOp op;
-    bool mcaMarkers;
-    Value q, sx, cM, sumA;
-    bool exactChunksAll = true;
-
-    Value loadActivations(ImplicitLocOpBuilder &b, const WeightPlan &p, Value m,
-                          Value k) const;
-    Value step(ImplicitLocOpBuilder &b, const WeightPlan &p, Value acc,
-               Value plane, Value a) const;
-    void tile(ImplicitLocOpBuilder &b, const WeightPlan &p, Value n0,
-              int64_t rc, Value m0, int64_t tc) const;
-    void tokens(ImplicitLocOpBuilder &b, const WeightPlan &p, Value n0,
-                int64_t rc) const;
-    void perBlockRow(ImplicitLocOpBuilder &b, const WeightPlan &p,
-                     Value n) const;
-    void storeOutput(ImplicitLocOpBuilder &b, const WeightPlan &p, Value out,
-                     Value m, Value n) const;
-    void unit(ImplicitLocOpBuilder &b, const WeightPlan &p, Value u) const;
-  };
 };
 
-Value LinearLowering::Emitter::loadActivations(ImplicitLocOpBuilder &b,
+} // namespace
+
+Value LinearEmitter::loadActivations(ImplicitLocOpBuilder &b,
                                                const WeightPlan &p, Value m,
                                                Value k) const {
   auto vCodes = VectorType::get({p.part}, b.getI8Type());
@@ -164,7 +110,7 @@ Value LinearLowering::Emitter::loadActivations(ImplicitLocOpBuilder &b,
   return b.create<vector::TransferReadOp>(vCodes, q, ValueRange{m, k}, zero);
 }
 
-Value LinearLowering::Emitter::step(ImplicitLocOpBuilder &b,
+Value LinearEmitter::step(ImplicitLocOpBuilder &b,
                                     const WeightPlan &p, Value acc, Value plane,
                                     Value a) const {
   const DotKernel &k = p.kernel;
@@ -195,14 +141,14 @@ Value LinearLowering::Emitter::step(ImplicitLocOpBuilder &b,
 /// of rc rows are loaded once and tc activation vectors once for rc * tc
 /// kernel steps: in prefill this reuse makes the linear a GEMM rather than
 /// a loop of GEMVs.
-void LinearLowering::Emitter::tile(ImplicitLocOpBuilder &b, const WeightPlan &p,
+void LinearEmitter::tile(ImplicitLocOpBuilder &b, const WeightPlan &p,
                                    Value n0, int64_t rc, Value m0,
                                    int64_t tc) const {
   if (mcaMarkers)
     mcaMarker(b, op, "BEGIN");
   const TernaryType &wt = p.wt;
   const int64_t chunk = wt.getChunk();
-  Type i8 = b.getI8Type(), f32 = b.getF32Type();
+  Type i8 = b.getI8Type();
   auto vCodes = VectorType::get({p.part}, i8);
   auto vAcc = VectorType::get({p.kernel.accLanes}, b.getI32Type());
   Value mask2 = splat(b, vCodes, 3);
@@ -275,9 +221,6 @@ void LinearLowering::Emitter::tile(ImplicitLocOpBuilder &b, const WeightPlan &p,
       });
   for (int64_t r = 0; r < rc; ++r) {
     Value n = b.create<arith::AddIOp>(n0, indexConst(b, r));
-    Value w = b.create<memref::LoadOp>(
-        p.scales,
-        ValueRange{wt.getScale() == ScaleGranularity::PerRow ? n : c0});
     for (int64_t t = 0; t < tc; ++t) {
       Value partial = loop.getResult((r * tc + t) * P);
       for (int64_t i = 1; i < P; ++i)
@@ -288,23 +231,32 @@ void LinearLowering::Emitter::tile(ImplicitLocOpBuilder &b, const WeightPlan &p,
       if (p.kernel.family == DotKernel::U8S8)
         total = b.create<arith::SubIOp>(
             total, b.create<memref::LoadOp>(sumA, ValueRange{mIdx[t]}));
-      Value acc = b.create<arith::SIToFPOp>(f32, total);
-      Value sxm = b.create<memref::LoadOp>(sx, ValueRange{mIdx[t]});
-      // bitllama2.c: acc * (w * a); BitNet: (acc / s) * w.
-      Value out =
-          op.getScheme() == QuantScheme::BitLlama2c
-              ? b.create<arith::MulFOp>(acc, b.create<arith::MulFOp>(w, sxm))
-              : b.create<arith::MulFOp>(b.create<arith::DivFOp>(acc, sxm), w);
-      storeOutput(b, p, out, mIdx[t], n);
+      finish(b, p, total, mIdx[t], n);
     }
   }
   if (mcaMarkers)
     mcaMarker(b, op, "END");
 }
 
+void LinearEmitter::finish(ImplicitLocOpBuilder &b, const WeightPlan &p,
+                           Value total, Value m, Value n) const {
+  Value w = b.create<memref::LoadOp>(
+      p.scales, ValueRange{p.wt.getScale() == ScaleGranularity::PerRow
+                               ? n
+                               : indexConst(b, 0)});
+  Value acc = b.create<arith::SIToFPOp>(b.getF32Type(), total);
+  Value sxm = b.create<memref::LoadOp>(sx, ValueRange{m});
+  // bitllama2.c: acc * (w * a); BitNet: (acc / s) * w.
+  Value out =
+      op.getScheme() == QuantScheme::BitLlama2c
+          ? b.create<arith::MulFOp>(acc, b.create<arith::MulFOp>(w, sxm))
+          : b.create<arith::MulFOp>(b.create<arith::DivFOp>(acc, sxm), w);
+  storeOutput(b, p, out, m, n);
+}
+
 /// Writes output element (m, n) and adds it to the residual stream, if any
 /// (residual + output, the operand order of the tern.add it replaces).
-void LinearLowering::Emitter::storeOutput(ImplicitLocOpBuilder &b,
+void LinearEmitter::storeOutput(ImplicitLocOpBuilder &b,
                                           const WeightPlan &p, Value out,
                                           Value m, Value n) const {
   b.create<memref::StoreOp>(out, p.output, ValueRange{m, n});
@@ -316,7 +268,7 @@ void LinearLowering::Emitter::storeOutput(ImplicitLocOpBuilder &b,
 }
 
 /// Every token of rows [n0, n0 + rc): whole tiles, then one token at a time.
-void LinearLowering::Emitter::tokens(ImplicitLocOpBuilder &b,
+void LinearEmitter::tokens(ImplicitLocOpBuilder &b,
                                      const WeightPlan &p, Value n0,
                                      int64_t rc) const {
   const int64_t T = p.tileTokens;
@@ -343,7 +295,7 @@ void LinearLowering::Emitter::tokens(ImplicitLocOpBuilder &b,
 /// Per-block scales: one row, every token, one output element at a time,
 /// `sum_b acc_b * w[n, b]` over blocks in order, then / sx. The row's
 /// weights stay in L1 across the tokens of a prefill chunk.
-void LinearLowering::Emitter::perBlockRow(ImplicitLocOpBuilder &b,
+void LinearEmitter::perBlockRow(ImplicitLocOpBuilder &b,
                                           const WeightPlan &p, Value n) const {
   const TernaryType &wt = p.wt;
   const int64_t chunk = wt.getChunk(), blocks = wt.getBlocksPerRow();
@@ -414,8 +366,10 @@ void LinearLowering::Emitter::perBlockRow(ImplicitLocOpBuilder &b,
 /// Iteration `u` of this weight's share of the parallel loop: a group of
 /// tileRows rows (the last group takes the N % tileRows left), or one row
 /// with per-block scales.
-void LinearLowering::Emitter::unit(ImplicitLocOpBuilder &b, const WeightPlan &p,
+void LinearEmitter::unit(ImplicitLocOpBuilder &b, const WeightPlan &p,
                                    Value u) const {
+  if (p.lookup)
+    return lookupUnit(b, p, u);
   if (p.wt.getScale() == ScaleGranularity::PerBlock)
     return perBlockRow(b, p, u);
   const int64_t R = p.tileRows;
@@ -439,6 +393,8 @@ void LinearLowering::Emitter::unit(ImplicitLocOpBuilder &b, const WeightPlan &p,
       });
 }
 
+namespace {
+
 /// The static bound of a token count: the static row count of `v` or of
 /// the buffer it is a view of.
 std::optional<int64_t> tokenBound(Value v) {
@@ -460,8 +416,11 @@ LinearLowering::matchAndRewrite(LinearOp op, OpAdaptor adaptor,
                                 ConversionPatternRewriter &rewriter) const {
   TargetAttr target = TargetAttr::lookup(op);
   ImplicitLocOpBuilder b(op.getLoc(), rewriter);
-  Emitter e{op,      mcaMarkers, adaptor.getInput(), adaptor.getInputScale(),
-            Value(), Value()};
+  LinearEmitter e;
+  e.op = op;
+  e.mcaMarkers = mcaMarkers;
+  e.q = adaptor.getInput();
+  e.sx = adaptor.getInputScale();
   e.cM = dimOf(b, e.q, 0);
   auto qType = cast<MemRefType>(e.q.getType());
   // Decode (a static single token) keeps 1 x 1 tiles: measured on Zen 5,
@@ -484,10 +443,26 @@ LinearLowering::matchAndRewrite(LinearOp op, OpAdaptor adaptor,
       return rewriter.notifyMatchFailure(op, "weight symbol not found");
     WeightPlan p;
     p.wt = weight.getTernaryType();
-    if (p.wt.getLayout() != WeightLayout::Interleaved)
-      return rewriter.notifyMatchFailure(op, "weight is not interleaved");
     p.output = output;
     p.residual = adaptor.getResidual();
+    auto dataType = MemRefType::get({p.wt.getPackedBytes()}, b.getI8Type());
+    if (p.wt.getLayout() == WeightLayout::Lookup) {
+      p.lookup = selectLookup(target, p.wt.getChunk());
+      if (!p.lookup)
+        return op.emitOpError()
+               << "weight @" << op.getWeight(i) << " has layout lut<"
+               << p.wt.getChunk()
+               << ">, but the target has no table lookup of that width";
+      p.units = p.wt.getPaddedRows() / p.wt.getChunk();
+      p.data = b.create<WeightDataOp>(dataType, op.getWeight(i));
+      p.scales = b.create<memref::ViewOp>(
+          MemRefType::get({p.wt.getNumScales()}, b.getF32Type()), p.data,
+          indexConst(b, p.wt.getScaleOffset()), ValueRange{});
+      plans.push_back(p);
+      continue;
+    }
+    if (p.wt.getLayout() != WeightLayout::Interleaved)
+      return rewriter.notifyMatchFailure(op, "weight is not laid out");
     p.part = p.wt.getChunk() / 4;
     const bool perBlock = p.wt.getScale() == ScaleGranularity::PerBlock;
     p.kernel = selectKernel(op, target, p.part, perBlock);
@@ -502,7 +477,6 @@ LinearLowering::matchAndRewrite(LinearOp op, OpAdaptor adaptor,
     }
     p.units = perBlock ? p.wt.getRows()
                        : (p.wt.getRows() + p.tileRows - 1) / p.tileRows;
-    auto dataType = MemRefType::get({p.wt.getPackedBytes()}, b.getI8Type());
     p.data = b.create<WeightDataOp>(dataType, op.getWeight(i));
     p.scales = b.create<memref::ViewOp>(
         MemRefType::get({p.wt.getNumScales()}, b.getF32Type()), p.data,
@@ -524,7 +498,7 @@ LinearLowering::matchAndRewrite(LinearOp op, OpAdaptor adaptor,
           op.getLoc(), MemRefType::get({*maxTokens}, b.getI32Type()));
     }
     const WeightPlan &p = *llvm::find_if(plans, [](const WeightPlan &p) {
-      return p.kernel.family == DotKernel::U8S8;
+      return !p.lookup && p.kernel.family == DotKernel::U8S8;
     });
     auto vWide = VectorType::get({p.part}, b.getI32Type());
     b.create<scf::ForOp>(
@@ -548,6 +522,12 @@ LinearLowering::matchAndRewrite(LinearOp op, OpAdaptor adaptor,
           mb.create<scf::YieldOp>();
         });
   }
+
+  // Lookup kernels: the tables of every token, shared by all the weights.
+  auto lookupPlan = llvm::find_if(
+      plans, [](const WeightPlan &p) { return p.lookup.has_value(); });
+  if (lookupPlan != plans.end())
+    e.buildTables(b, lookupPlan->wt.getCols());
 
   // One parallel loop over the units of every weight, so the thread pool
   // runs once per op; iteration u dispatches to the weight whose range
@@ -586,6 +566,8 @@ LinearLowering::matchAndRewrite(LinearOp op, OpAdaptor adaptor,
         ib.create<scf::YieldOp>();
       });
   loop->setAttr(kParallelAttrName, b.getUnitAttr());
+  if (e.tables)
+    e.freeTables(b);
   rewriter.eraseOp(op);
   return success();
 }

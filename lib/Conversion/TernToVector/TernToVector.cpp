@@ -252,7 +252,7 @@ struct ConvertTernToVectorPass
             op, cast<FlatSymbolRefAttr>(symbol));
         if (!weight)
           continue;
-        if (weight.getTernaryType().getLayout() != WeightLayout::Interleaved) {
+        if (weight.getTernaryType().getLayout() == WeightLayout::Canonical) {
           op.emitOpError() << "weight " << symbol
                            << " still has the canonical layout: run "
                               "tern-select-layout before lowering";

@@ -54,8 +54,15 @@ LogicalResult TernaryType::verify(function_ref<InFlightDiagnostic()> emitError,
     if (scale == ScaleGranularity::PerBlock && groupSize % chunk != 0)
       return emitError() << "interleaved chunk " << chunk
                          << " must divide the scale block size " << groupSize;
+  } else if (layout == WeightLayout::Lookup) {
+    if (chunk != 8 && chunk != 16 && chunk != 32 && chunk != 64)
+      return emitError() << "lut row block must be 8, 16, 32 or 64, got "
+                         << chunk;
+    if (scale == ScaleGranularity::PerBlock)
+      return emitError() << "lut layouts take per_tensor or per_row scales";
   } else if (chunk != 0) {
-    return emitError() << "a chunk size is only valid with interleaved<B>";
+    return emitError() << "a chunk size is only valid with interleaved<B> or "
+                          "lut<R>";
   }
   return success();
 }
@@ -82,6 +89,12 @@ int64_t TernaryType::getPaddedCols() const {
   return llvm::alignTo(getCols(), unit);
 }
 
+int64_t TernaryType::getPaddedRows() const {
+  return getLayout() == WeightLayout::Lookup
+             ? llvm::alignTo(getRows(), getChunk())
+             : getRows();
+}
+
 int64_t TernaryType::getRowBytes() const { return getPaddedCols() / 4; }
 
 int64_t TernaryType::getScaleOffset() const {
@@ -99,7 +112,7 @@ TernaryType TernaryType::withLayout(WeightLayout layout, int64_t chunk) const {
 
 // Syntax: `<` N `x` K `,` scale `,` layout `>` where
 //   scale  ::= `per_tensor` | `per_row` | `block` `<` G `>`
-//   layout ::= `canonical` | `interleaved` `<` B `>`
+//   layout ::= `canonical` | `interleaved` `<` B `>` | `lut` `<` R `>`
 Type TernaryType::parse(AsmParser &parser) {
   SMLoc loc = parser.getCurrentLocation();
   SmallVector<int64_t, 2> dims;
@@ -139,11 +152,12 @@ Type TernaryType::parse(AsmParser &parser) {
   std::optional<WeightLayout> layout = symbolizeWeightLayout(layoutWord);
   if (!layout) {
     parser.emitError(layoutLoc)
-        << "expected canonical or interleaved<B>, got '" << layoutWord << "'";
+        << "expected canonical, interleaved<B> or lut<R>, got '"
+        << layoutWord << "'";
     return {};
   }
   int64_t chunk = 0;
-  if (*layout == WeightLayout::Interleaved &&
+  if (*layout != WeightLayout::Canonical &&
       (parser.parseLess() || parser.parseInteger(chunk) ||
        parser.parseGreater()))
     return {};
@@ -159,7 +173,7 @@ void TernaryType::print(AsmPrinter &printer) const {
   if (getScale() == ScaleGranularity::PerBlock)
     printer << "<" << getGroupSize() << ">";
   printer << ", " << stringifyWeightLayout(getLayout());
-  if (getLayout() == WeightLayout::Interleaved)
+  if (getLayout() != WeightLayout::Canonical)
     printer << "<" << getChunk() << ">";
   printer << ">";
 }

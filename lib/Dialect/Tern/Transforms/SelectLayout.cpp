@@ -7,6 +7,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "ternc/Dialect/Tern/IR/TernOps.h"
+#include "ternc/Dialect/Tern/Transforms/KernelChoice.h"
 #include "ternc/Dialect/Tern/Transforms/Passes.h"
 
 namespace mlir::tern {
@@ -24,49 +25,59 @@ struct SelectLayoutPass
 
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    if (kernel != "auto" && kernel != "portable") {
-      module.emitError() << "tern-select-layout: unknown kernel family '"
-                         << kernel << "' (auto or portable)";
-      return signalPassFailure();
-    }
-    const bool portable = kernel == "portable";
-    if (portable)
-      module->setAttr(kKernelFamilyAttrName,
-                      StringAttr::get(&getContext(), "portable"));
-    int64_t preferred = chunk;
-    if (preferred == 0) {
-      TargetAttr target = TargetAttr::lookup(module);
-      if (!target) {
-        module.emitError() << "tern-select-layout needs a #tern.target in the "
-                              "module's '"
-                           << TargetAttr::kModuleAttrName
-                           << "' attribute, or an explicit chunk option";
+    std::optional<KernelFamily> forced;
+    if (kernel != "auto") {
+      forced = symbolizeKernelFamily(kernel);
+      if (!forced) {
+        module.emitError() << "tern-select-layout: unknown kernel family '"
+                           << kernel << "' (auto, dot, lut or portable)";
         return signalPassFailure();
       }
-      // One vector of i32 accumulators holds a quarter of a chunk, so a
-      // chunk of vector_bits/8 weights fills the widest vector exactly.
-      preferred = std::max<int64_t>(16, target.getVectorBits() / 8);
-      // AArch64 dotprod: bit planes of 16 weights feed `sdot` whole.
-      if (!portable && target.has("dotprod") &&
-          StringRef(target.getTriple()).starts_with("aarch64"))
-        preferred = 64;
-      // x86 u8 x s8 kernels (vpdpbusd, vpmaddubsw): a bit plane fills a
-      // whole vector of bytes, 64 weights with AVX-512BW, 32 with AVX2 (per
-      // weight below: only where the padding costs little).
-      StringRef triple = target.getTriple();
-      if (!portable && triple.starts_with("x86_64")) {
-        if (target.getVectorBits() >= 512 &&
-            (target.has("avx512bw") || target.has("avx512vnni")))
-          preferred = 256;
-        else if (target.getVectorBits() >= 256 && target.has("avx2"))
-          preferred = 128;
-      }
     }
+    if (forced == KernelFamily::Portable)
+      module->setAttr(kKernelFamilyAttrName,
+                      StringAttr::get(&getContext(), "portable"));
+    TargetAttr target = TargetAttr::lookup(module);
+    if (chunk == 0 && !target) {
+      module.emitError() << "tern-select-layout needs a #tern.target in the "
+                            "module's '"
+                         << TargetAttr::kModuleAttrName
+                         << "' attribute, or an explicit chunk option";
+      return signalPassFailure();
+    }
+    if (chunk == 0 && forced == KernelFamily::Dot && !hasDotKernel(target)) {
+      module.emitError() << "kernel family 'dot' needs an int8 dot product "
+                            "(AArch64 dotprod, x86 AVX2 or AVX-512); "
+                         << target.getCpu() << " has none";
+      return signalPassFailure();
+    }
+    const int64_t lutRows = target ? lookupVectorBytes(target) : 0;
+    if (chunk == 0 && forced == KernelFamily::Lookup && lutRows == 0) {
+      module.emitError() << "kernel family 'lut' needs a byte table lookup "
+                            "(x86 SSSE3/AVX2/AVX-512BW, AArch64 or ARMv7 "
+                            "NEON); "
+                         << target.getCpu() << " has none";
+      return signalPassFailure();
+    }
+    const int64_t preferred =
+        chunk ? int64_t(chunk)
+              : interleavedChunk(target, forced == KernelFamily::Portable);
 
     module.walk([&](WeightOp weight) {
       TernaryType type = weight.getTernaryType();
       if (type.getLayout() != WeightLayout::Canonical)
         return;
+      // Table lookups take per-tensor or per-row scales only.
+      const bool lutAllowed = chunk == 0 && lutRows != 0 &&
+                              type.getScale() != ScaleGranularity::PerBlock;
+      KernelFamily family =
+          forced ? *forced
+                 : chooseKernelFamily(target, type.getRows(), type.getCols());
+      if (family == KernelFamily::Lookup && lutAllowed) {
+        weight.setTypeAttr(TypeAttr::get(
+            type.withLayout(WeightLayout::Lookup, lutRows)));
+        return;
+      }
       int64_t b = preferred;
       // Rows are padded to whole chunks: a short row takes the smaller
       // chunk when the large one would pad it by more than 1/8 over it.

@@ -26,7 +26,14 @@ def Tern_WeightLayout : I32EnumAttr<"WeightLayout",
       // Rows cut into chunks of B elements stored in B/4 bytes; byte p of a
       // chunk holds elements p + j*B/4 in bits 2j (j = 0..3), so unpacking is
       // four shift-and-mask operations on one vector with no shuffle.
-      I32EnumAttrCase<"Interleaved", 1, "interleaved">
+      I32EnumAttrCase<"Interleaved", 1, "interleaved">,
+      // For table-lookup kernels: rows in blocks of R (the bytes of the
+      // target's lookup vector), columns padded to a multiple of 4. Byte
+      // j*R + l of block b holds, for row b*R + l, the table index of the
+      // weight pair (4j, 4j+1) in its low nibble and of (4j+2, 4j+3) in its
+      // high nibble; the index of a pair with codes (c0, c1) is 3*c0 + c1.
+      // One byte load then gives the indices of R rows for one lookup.
+      I32EnumAttrCase<"Lookup", 2, "lut">
     ]> {
   let cppNamespace = "::mlir::tern";
   let genSpecializedAttr = 0;
@@ -45,7 +52,14 @@ def Tern_RopeStyle : I32EnumAttr<"RopeStyle",
       // Pairs (j, j + head_dim/2) within a head (GPT-NeoX, BitNet 2B4T).
       I32EnumAttrCase<"HalfSplit", 0, "half_split">,
       // Pairs (2i, 2i + 1) (llama2.c).
-      I32EnumAttrCase<"Interleaved", 1, "interleaved">
+      I32EnumAttrCase<"Interleaved", 1, "interleaved">,
+      // For table-lookup kernels: rows in blocks of R (the bytes of the
+      // target's lookup vector), columns padded to a multiple of 4. Byte
+      // j*R + l of block b holds, for row b*R + l, the table index of the
+      // weight pair (4j, 4j+1) in its low nibble and of (4j+2, 4j+3) in its
+      // high nibble; the index of a pair with codes (c0, c1) is 3*c0 + c1.
+      // One byte load then gives the indices of R rows for one lookup.
+      I32EnumAttrCase<"Lookup", 2, "lut">
     ]> {
   let cppNamespace = "::mlir::tern";
 }

@@ -19,6 +19,7 @@ def Tern_TernaryType : TypeDef<Tern_Dialect, "Ternary"> {
     !tern.ternary<640x2560, per_tensor, canonical>
     !tern.ternary<640x2560, per_row, interleaved<64>>
     !tern.ternary<640x2560, block<128>, interleaved<64>>
+    !tern.ternary<640x2560, per_row, lut<32>>
     ```
   }];
   let parameters = (ins
@@ -28,7 +29,7 @@ def Tern_TernaryType : TypeDef<Tern_Dialect, "Ternary"> {
     // G for `block<G>`; 0 otherwise.
     "int64_t":$groupSize,
     "::mlir::tern::WeightLayout":$layout,
-    // B for `interleaved<B>`; 0 otherwise.
+    // B for `interleaved<B>`, R for `lut<R>`; 0 otherwise.
     "int64_t":$chunk
   );
   let hasCustomAssemblyFormat = 1;
@@ -40,10 +41,12 @@ def Tern_TernaryType : TypeDef<Tern_Dialect, "Ternary"> {
     int64_t getBlocksPerRow() const;
     /// Elements of one row as stored, including padding.
     int64_t getPaddedCols() const;
+    /// Rows as stored, including the padding of a `lut<R>` row block.
+    int64_t getPaddedRows() const;
     /// Bytes of 2-bit codes for one row.
     int64_t getRowBytes() const;
     /// Bytes of 2-bit codes for the whole matrix.
-    int64_t getCodeBytes() const { return getRows() * getRowBytes(); }
+    int64_t getCodeBytes() const { return getPaddedRows() * getRowBytes(); }
     /// Byte offset of the f32 scales inside the packed entry (codes first,
     /// scales aligned to kEntryAlign).
     int64_t getScaleOffset() const;

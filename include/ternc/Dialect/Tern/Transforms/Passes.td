@@ -49,24 +49,36 @@ def TernFuseEpilogues : Pass<"tern-fuse-epilogues", "::mlir::func::FuncOp"> {
 def TernSelectLayout : Pass<"tern-select-layout", "::mlir::ModuleOp"> {
   let summary = "choose the storage layout of every weight for the target";
   let description = [{
-    Rewrites every canonical `tern.weight` to the `interleaved<B>` layout the
-    lowering consumes, B weights per chunk, a quarter of them per bit plane.
-    With `kernel=auto` (default) the kernel family is the target's int8 dot
-    product where it has one, and B makes a bit plane fill one of its
-    vectors: 256 with AVX-512BW or AVX-512 VNNI (`vpdpbusd`/`vpmaddubsw` on
-    zmm), 128 with AVX2 (ymm), 64 with AArch64 dotprod (`sdot`); elsewhere
-    the portable kernel with B = `vector_bits / 8` of the module's
-    `#tern.target` (at least 16). A row that B would pad by more than 1/8
-    takes B / 4 (down to 64); with block scales B halves until it divides
-    the block. `kernel=portable` forces the portable kernel (and its B)
-    everywhere and records it as the module's `tern.kernel_family =
-    "portable"`, which `convert-tern-to-vector` follows. `chunk` overrides B.
+    Chooses the kernel family of every canonical `tern.weight` and rewrites
+    it to the layout that family consumes. The cost model
+    (`KernelChoice.h`) counts each family's instructions per weight for the
+    module's `#tern.target` (vector width, table lookup and dot
+    instructions, issue width, bytes per cycle) and keeps the cheapest:
+
+    - `dot`: the target's int8 dot product on bit planes of an
+      `interleaved<B>` layout, B making a bit plane fill one vector: 256
+      with AVX-512BW or AVX-512 VNNI (`vpdpbusd`/`vpmaddubsw` on zmm), 128
+      with AVX2 (ymm), 64 with AArch64 dotprod (`sdot`);
+    - `lut`: `lut<R>` for tables looked up with the target's byte shuffle,
+      R its bytes: 64 (AVX-512BW `vpshufb` zmm, VBMI `vpermb`), 32 (AVX2),
+      16 (SSSE3, AArch64 `tbl`), 8 (ARMv7 NEON `vtbl`); per-tensor and
+      per-row scales only;
+    - `portable`: `interleaved<B>`, B = `vector_bits / 8` (at least 16).
+
+    On the targets ternc knows this gives `dot` wherever an int8 dot product
+    exists, `lut` on AArch64 without dotprod, ARMv7 NEON and SSSE3-only x86,
+    `portable` elsewhere. A row that B would pad by more than 1/8 takes
+    B / 4 (down to 64); with block scales B halves until it divides the
+    block. `kernel=dot|lut|portable` forces a family (an error if the target
+    lacks it); `portable` is also recorded as the module's
+    `tern.kernel_family = "portable"`, which `convert-tern-to-vector`
+    follows. `chunk` forces `interleaved<chunk>` everywhere.
   }];
   let options = [
     Option<"chunk", "chunk", "int64_t", /*default=*/"0",
            "weights per interleaved chunk (0: derive from the target)">,
     Option<"kernel", "kernel", "std::string", /*default=*/"\"auto\"",
-           "kernel family: auto (the target's int8 dot product where it has one) or portable">
+           "kernel family: auto (the cost model), dot, lut or portable">
   ];
 }
 

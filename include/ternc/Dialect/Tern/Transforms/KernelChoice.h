@@ -1,0 +1,62 @@
+//===- KernelChoice.h - which kernel family a ternary linear uses -*- C++ -*-===//
+//
+// What the target offers each kernel family of tern.linear, and the cost
+// model that picks one. tern-select-layout makes the choice (it decides the
+// weight layout); the lowering asks the same functions for the instructions.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef TERNC_DIALECT_TERN_TRANSFORMS_KERNELCHOICE_H
+#define TERNC_DIALECT_TERN_TRANSFORMS_KERNELCHOICE_H
+
+#include "ternc/Dialect/Tern/IR/TernAttrs.h"
+
+#include "llvm/ADT/StringRef.h"
+
+#include <optional>
+
+namespace mlir::tern {
+
+/// The kernel families of tern.linear.
+enum class KernelFamily {
+  /// Plain vector code: widen weights and activations to i32, multiply, add.
+  Portable,
+  /// The target's int8 dot product on bit planes of an interleaved<B>
+  /// layout: AArch64 `sdot`, x86 `vpdpbusd` or `vpmaddubsw` + `vpmaddwd`.
+  Dot,
+  /// Tables of the exact sums of every weight pair, looked up with the
+  /// target's byte shuffle (`vpshufb`, `vpermb`, `tbl`, `vtbl`) on a lut<R>
+  /// layout.
+  Lookup,
+};
+
+llvm::StringRef stringifyKernelFamily(KernelFamily family);
+std::optional<KernelFamily> symbolizeKernelFamily(llvm::StringRef name);
+
+/// Bytes of the target's table-lookup vector: 64 (AVX-512BW `vpshufb` zmm,
+/// AVX-512 VBMI `vpermb`), 32 (AVX2 `vpshufb` ymm), 16 (SSSE3 `pshufb`,
+/// AArch64 `tbl`), 8 (ARMv7 NEON `vtbl`); 0 without one.
+int64_t lookupVectorBytes(TargetAttr target);
+
+/// Whether the target has an int8 dot-product kernel (sdot, vpdpbusd,
+/// vpmaddubsw).
+bool hasDotKernel(TargetAttr target);
+
+/// B of interleaved<B> for the dot family (or for the portable kernel when
+/// `portable` or the target has no dot kernel).
+int64_t interleavedChunk(TargetAttr target, bool portable);
+
+/// Estimated cycles per weight and token of `family` for an N x K linear:
+/// instructions per step over the issue width, or the bytes per weight over
+/// the bytes per cycle the memory delivers when that is slower, for one
+/// decoded token plus one token of a prefill tile. A coarse model: counts,
+/// not measurements (see docs/passes.md).
+double estimateCyclesPerWeight(KernelFamily family, TargetAttr target,
+                               int64_t rows, int64_t cols);
+
+/// The family of least estimated cost that the target can run.
+KernelFamily chooseKernelFamily(TargetAttr target, int64_t rows, int64_t cols);
+
+} // namespace mlir::tern
+
+#endif // TERNC_DIALECT_TERN_TRANSFORMS_KERNELCHOICE_H

@@ -1,0 +1,115 @@
+//===- LinearKernels.h - the tern.linear lowering's shared state -*- C++ -*-===//
+//
+// What LinearLowering.cpp (the dot-product and portable kernels, the op's
+// parallel loop) and LookupKernel.cpp (the table-lookup kernels) share.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef TERNC_LIB_CONVERSION_TERNTOVECTOR_LINEARKERNELS_H
+#define TERNC_LIB_CONVERSION_TERNTOVECTOR_LINEARKERNELS_H
+
+#include "ternc/Dialect/Tern/IR/TernOps.h"
+
+#include "mlir/IR/ImplicitLocOpBuilder.h"
+
+namespace mlir::tern::detail {
+
+/// The int8 dot product one kernel step uses: a bit plane of `part` codes
+/// times `part` activations added into an i32 accumulator.
+struct DotKernel {
+  enum Family {
+    /// Portable vector code: widen t = c - 1 and a to i32, multiply, add.
+    Generic,
+    /// AArch64 dotprod: `sdot` (s8 x s8) of t and a into 4 i32 lanes.
+    Sdot,
+    /// x86: the codes c = t + 1 in {0, 1, 2} as u8 times a as s8, with
+    /// `vpdpbusd` (VNNI) or `vpmaddubsw` + `vpmaddwd` (AVX2, AVX-512BW);
+    /// the exact sum is sum(c * a) - sum(a), sum(a) once per token.
+    U8S8,
+  } family = Generic;
+  /// U8S8: the LLVM intrinsics; `dpbusd` empty means maddubs + maddwd.
+  StringRef dpbusd, maddubs, maddwd;
+  /// i32 lanes of the accumulator.
+  int64_t accLanes = 0;
+};
+
+/// The table lookup of one kernel step: a vector of R indices (< 16) into
+/// a 16-byte table (the low or high bytes of 16 exact int16 sums) gives R
+/// bytes, one per row.
+struct LookupKernel {
+  enum Instr {
+    /// x86 `pshufb` on xmm (SSSE3), ymm (AVX2) or zmm (AVX-512BW): the
+    /// 16-byte table repeated in every 128-bit lane.
+    Pshufb,
+    /// AVX-512 VBMI `vpermb`: one zmm holds the low and high tables of two
+    /// weight pairs (64 bytes), indexed across the whole register.
+    Vpermb,
+    /// AArch64 `tbl` with a one-register table.
+    Tbl,
+    /// ARMv7 NEON `vtbl` with the table in two d-registers.
+    Vtbl2,
+  } instr = Pshufb;
+  StringRef intrinsic;
+  /// R: bytes (rows) per lookup vector.
+  int64_t rows = 0;
+};
+
+/// The lookup kernel for lut<rows> weights on `target`, or none.
+std::optional<LookupKernel> selectLookup(TargetAttr target, int64_t rows);
+
+/// Everything the lowering knows about one weight of the op.
+struct WeightPlan {
+  TernaryType wt;
+  Value output;
+  /// The residual stream the outputs are also added to, or null.
+  Value residual;
+  DotKernel kernel;
+  /// Set for lut<R> weights.
+  std::optional<LookupKernel> lookup;
+  int64_t part = 0;
+  /// Register tile: rows x tokens.
+  int64_t tileRows = 1, tileTokens = 1;
+  /// Iterations of the shared parallel loop that this weight takes.
+  int64_t units = 0;
+  Value data, scales;
+};
+
+/// The state of one tern.linear lowering.
+struct LinearEmitter {
+  mutable LinearOp op;
+  bool mcaMarkers = false;
+  Value q, sx, cM, sumA;
+  /// Lookup kernels: the tables of every token (tablesFor()).
+  Value tables;
+  /// Weight pairs (table groups) per token row of `tables`.
+  int64_t tableGroups = 0;
+
+  Value loadActivations(ImplicitLocOpBuilder &b, const WeightPlan &p, Value m,
+                        Value k) const;
+  Value step(ImplicitLocOpBuilder &b, const WeightPlan &p, Value acc,
+             Value plane, Value a) const;
+  void tile(ImplicitLocOpBuilder &b, const WeightPlan &p, Value n0, int64_t rc,
+            Value m0, int64_t tc) const;
+  void tokens(ImplicitLocOpBuilder &b, const WeightPlan &p, Value n0,
+              int64_t rc) const;
+  void perBlockRow(ImplicitLocOpBuilder &b, const WeightPlan &p,
+                   Value n) const;
+  /// The scaled output (m, n) of an exact int32 dot product `total`.
+  void finish(ImplicitLocOpBuilder &b, const WeightPlan &p, Value total,
+              Value m, Value n) const;
+  void storeOutput(ImplicitLocOpBuilder &b, const WeightPlan &p, Value out,
+                   Value m, Value n) const;
+  void unit(ImplicitLocOpBuilder &b, const WeightPlan &p, Value u) const;
+
+  /// LookupKernel.cpp: the tables of every token for K = `cols`, before
+  /// the parallel loop (freed by freeTables() after it).
+  void buildTables(ImplicitLocOpBuilder &b, int64_t cols);
+  void freeTables(ImplicitLocOpBuilder &b) const;
+  /// Rows [u*R, u*R + R) of a lut<R> weight, every token.
+  void lookupUnit(ImplicitLocOpBuilder &b, const WeightPlan &p,
+                  Value u) const;
+};
+
+} // namespace mlir::tern::detail
+
+#endif // TERNC_LIB_CONVERSION_TERNTOVECTOR_LINEARKERNELS_H

@@ -1,0 +1,171 @@
+//===- KernelChoice.cpp - the kernel cost model ---------------------------===//
+//
+// Instruction counts per step of each kernel family as the lowering emits
+// it (LinearLowering.cpp, LookupKernel.cpp), over a per-architecture issue
+// width; weights cost 2 bits each in every layout, so the memory term only
+// decides when decoding is bandwidth-bound. Coarse on purpose: it has to
+// rank the families, not predict times (`ternc --report` asks llvm-mca for
+// cycles).
+//
+//===----------------------------------------------------------------------===//
+
+#include "ternc/Dialect/Tern/Transforms/KernelChoice.h"
+
+#include <algorithm>
+
+using namespace mlir;
+using namespace mlir::tern;
+
+StringRef mlir::tern::stringifyKernelFamily(KernelFamily family) {
+  switch (family) {
+  case KernelFamily::Portable:
+    return "portable";
+  case KernelFamily::Dot:
+    return "dot";
+  case KernelFamily::Lookup:
+    return "lut";
+  }
+  return "";
+}
+
+std::optional<KernelFamily> mlir::tern::symbolizeKernelFamily(StringRef name) {
+  for (KernelFamily f :
+       {KernelFamily::Portable, KernelFamily::Dot, KernelFamily::Lookup})
+    if (stringifyKernelFamily(f) == name)
+      return f;
+  return std::nullopt;
+}
+
+static bool isX86(TargetAttr t) {
+  return StringRef(t.getTriple()).starts_with("x86_64");
+}
+static bool isAArch64(TargetAttr t) {
+  return StringRef(t.getTriple()).starts_with("aarch64");
+}
+static bool isARM32(TargetAttr t) {
+  StringRef triple = t.getTriple();
+  return triple.starts_with("arm") || triple.starts_with("thumb");
+}
+
+int64_t mlir::tern::lookupVectorBytes(TargetAttr target) {
+  if (!target)
+    return 0;
+  if (isX86(target)) {
+    if (target.getVectorBits() >= 512 &&
+        (target.has("avx512bw") || target.has("avx512vbmi")))
+      return 64;
+    if (target.has("avx2"))
+      return 32;
+    return target.has("ssse3") ? 16 : 0;
+  }
+  if (isAArch64(target))
+    return target.has("neon") ? 16 : 0;
+  if (isARM32(target))
+    return target.has("neon") ? 8 : 0;
+  return 0;
+}
+
+/// Bytes of the dot family's vectors (a bit plane), 0 without the family.
+static int64_t dotVectorBytes(TargetAttr target) {
+  if (!target)
+    return 0;
+  if (isAArch64(target) && target.has("dotprod"))
+    return 16;
+  if (!isX86(target))
+    return 0;
+  if (target.getVectorBits() >= 512 &&
+      (target.has("avx512bw") || target.has("avx512vnni")))
+    return 64;
+  return target.getVectorBits() >= 256 && target.has("avx2") ? 32 : 0;
+}
+
+bool mlir::tern::hasDotKernel(TargetAttr target) {
+  return dotVectorBytes(target) != 0;
+}
+
+int64_t mlir::tern::interleavedChunk(TargetAttr target, bool portable) {
+  if (!portable && hasDotKernel(target))
+    return 4 * dotVectorBytes(target);
+  // One vector of i32 accumulators holds a quarter of a chunk, so a chunk
+  // of vector_bits/8 weights fills the widest vector exactly.
+  return std::max<int64_t>(16, target ? target.getVectorBits() / 8 : 16);
+}
+
+namespace {
+/// What one core of the architecture sustains, roughly: vector
+/// instructions per cycle and DRAM bytes per cycle.
+struct Machine {
+  double issue, bytesPerCycle;
+};
+
+Machine machineOf(TargetAttr target) {
+  if (isX86(target))
+    return {3.0, 8.0};
+  if (isAArch64(target))
+    return {2.0, 4.0};
+  return {1.0, 2.0};
+}
+} // namespace
+
+double mlir::tern::estimateCyclesPerWeight(KernelFamily family,
+                                           TargetAttr target, int64_t rows,
+                                           int64_t cols) {
+  (void)cols;
+  const Machine m = machineOf(target);
+  const double memory = 0.25 / m.bytesPerCycle; // 2-bit codes
+  double decode = 0, prefill = 0;               // instructions per weight
+  switch (family) {
+  case KernelFamily::Portable: {
+    // Per bit plane of V/4 weights: shift, mask, subtract 1, load, two
+    // widenings, multiply, add; one code load per chunk. No register tile.
+    double v = interleavedChunk(target, /*portable=*/true);
+    decode = prefill = 33.0 / v;
+    break;
+  }
+  case KernelFamily::Dot: {
+    double v = dotVectorBytes(target);
+    if (v == 0)
+      return 1e9;
+    const bool vnni = isAArch64(target) || target.has("avx512vnni") ||
+                      (v == 32 && target.has("avxvnni"));
+    // Decode, a chunk of 4V weights: one code load, per plane shift, mask,
+    // activation load and dot (vpmaddubsw: + an i16 add per plane, one
+    // vpmaddwd and add per chunk).
+    decode = (vnni ? 17.0 : 23.0) / (4 * v);
+    // Prefill, an R x T register tile (4 x 4 with 32 registers, 2 x 4 with
+    // AVX2's 16): R code loads, 8R unpacks, 4T activation loads and 4RT
+    // dots (vpmaddubsw: twice that, plus 2RT for the widening) per chunk.
+    const double r = (v == 32 && isX86(target)) ? 2 : 4, t = 4;
+    const double perChunk =
+        r + 8 * r + 4 * t + 4 * r * t * (vnni ? 1.0 : 2.0) + (vnni ? 0 : 2 * r * t);
+    prefill = perChunk / (4 * v * r * t);
+    break;
+  }
+  case KernelFamily::Lookup: {
+    double r = lookupVectorBytes(target);
+    if (r == 0)
+      return 1e9;
+    // Per byte vector (4R weights): a load, three index operations, four
+    // table loads, four lookups, four lo/hi interleaves, four adds; the
+    // tables cost ~6 instructions per column and token, shared by the rows.
+    decode = prefill = 20.0 / (4 * r) + 6.0 / double(std::max<int64_t>(rows, 1));
+    break;
+  }
+  }
+  return std::max(decode / m.issue, memory) + prefill / m.issue;
+}
+
+KernelFamily mlir::tern::chooseKernelFamily(TargetAttr target, int64_t rows,
+                                            int64_t cols) {
+  KernelFamily best = KernelFamily::Portable;
+  double bestCost =
+      estimateCyclesPerWeight(KernelFamily::Portable, target, rows, cols);
+  for (KernelFamily f : {KernelFamily::Dot, KernelFamily::Lookup}) {
+    double cost = estimateCyclesPerWeight(f, target, rows, cols);
+    if (cost < bestCost) {
+      best = f;
+      bestCost = cost;
+    }
+  }
+  return best;
+}
