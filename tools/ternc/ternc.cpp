@@ -274,6 +274,11 @@ int main(int argc, char **argv) {
                   scf::SCFDialect, vector::VectorDialect>();
   MLIRContext context(registry);
   context.loadAllAvailableDialects();
+  // An error on the module would print the whole module after it: only
+  // when asked for.
+  if (!cl::getRegisteredOptions()["mlir-print-op-on-diagnostic"]
+           ->getNumOccurrences())
+    context.printOpOnDiagnostic(false);
 
   std::string errorMessage;
   // Input: a .mlir module in the tern dialect, or a checkpoint, which is
@@ -354,6 +359,16 @@ int main(int argc, char **argv) {
     WithColor::note(errs(), "ternc") << "target " << target->describe() << "\n";
   (*module)->setAttr(tern::TargetAttr::kModuleAttrName,
                      target->toAttr(&context));
+  if (chunk == 0 && kernelFamily == "lut" &&
+      !tern::lookupVectorBytes(target->toAttr(&context)))
+    return fail("--kernel=lut: the target has no byte table lookup (x86 "
+                "SSSE3, AVX2 or AVX-512BW; AArch64 or ARMv7 NEON): " +
+                target->describe());
+  if (chunk == 0 && kernelFamily == "dot" &&
+      !tern::hasDotKernel(target->toAttr(&context)))
+    return fail("--kernel=dot: the target has no int8 dot product (x86 AVX2 "
+                "or AVX-512, AArch64 dotprod): " +
+                target->describe());
 
   DefaultTimingManager timing;
   applyDefaultTimingManagerCLOptions(timing);

@@ -1,4 +1,5 @@
-//===- LinearKernels.h - the tern.linear lowering's shared state -*- C++ -*-===//
+//===- LinearKernels.h - the tern.linear lowering's shared state -*- C++
+//-*-===//
 //
 // What LinearLowering.cpp (the dot-product and portable kernels, the op's
 // parallel loop) and LookupKernel.cpp (the table-lookup kernels) share.
@@ -92,8 +93,7 @@ struct LinearEmitter {
             Value m0, int64_t tc) const;
   void tokens(ImplicitLocOpBuilder &b, const WeightPlan &p, Value n0,
               int64_t rc) const;
-  void perBlockRow(ImplicitLocOpBuilder &b, const WeightPlan &p,
-                   Value n) const;
+  void perBlockRow(ImplicitLocOpBuilder &b, const WeightPlan &p, Value n) const;
   /// The scaled output (m, n) of an exact int32 dot product `total`.
   void finish(ImplicitLocOpBuilder &b, const WeightPlan &p, Value total,
               Value m, Value n) const;
@@ -106,8 +106,7 @@ struct LinearEmitter {
   void buildTables(ImplicitLocOpBuilder &b, int64_t cols);
   void freeTables(ImplicitLocOpBuilder &b) const;
   /// Rows [u*R, u*R + R) of a lut<R> weight, every token.
-  void lookupUnit(ImplicitLocOpBuilder &b, const WeightPlan &p,
-                  Value u) const;
+  void lookupUnit(ImplicitLocOpBuilder &b, const WeightPlan &p, Value u) const;
 };
 
 } // namespace mlir::tern::detail

@@ -99,8 +99,8 @@ struct LinearLowering : public OpConversionPattern<LinearOp> {
 } // namespace
 
 Value LinearEmitter::loadActivations(ImplicitLocOpBuilder &b,
-                                               const WeightPlan &p, Value m,
-                                               Value k) const {
+                                     const WeightPlan &p, Value m,
+                                     Value k) const {
   auto vCodes = VectorType::get({p.part}, b.getI8Type());
   if (p.wt.getPaddedCols() == p.wt.getCols())
     return b.create<vector::LoadOp>(vCodes, q, ValueRange{m, k});
@@ -110,9 +110,8 @@ Value LinearEmitter::loadActivations(ImplicitLocOpBuilder &b,
   return b.create<vector::TransferReadOp>(vCodes, q, ValueRange{m, k}, zero);
 }
 
-Value LinearEmitter::step(ImplicitLocOpBuilder &b,
-                                    const WeightPlan &p, Value acc, Value plane,
-                                    Value a) const {
+Value LinearEmitter::step(ImplicitLocOpBuilder &b, const WeightPlan &p,
+                          Value acc, Value plane, Value a) const {
   const DotKernel &k = p.kernel;
   auto i32 = b.getI32Type();
   auto vAcc = VectorType::get({k.accLanes}, i32);
@@ -141,9 +140,8 @@ Value LinearEmitter::step(ImplicitLocOpBuilder &b,
 /// of rc rows are loaded once and tc activation vectors once for rc * tc
 /// kernel steps: in prefill this reuse makes the linear a GEMM rather than
 /// a loop of GEMVs.
-void LinearEmitter::tile(ImplicitLocOpBuilder &b, const WeightPlan &p,
-                                   Value n0, int64_t rc, Value m0,
-                                   int64_t tc) const {
+void LinearEmitter::tile(ImplicitLocOpBuilder &b, const WeightPlan &p, Value n0,
+                         int64_t rc, Value m0, int64_t tc) const {
   if (mcaMarkers)
     mcaMarker(b, op, "BEGIN");
   const TernaryType &wt = p.wt;
@@ -256,9 +254,8 @@ void LinearEmitter::finish(ImplicitLocOpBuilder &b, const WeightPlan &p,
 
 /// Writes output element (m, n) and adds it to the residual stream, if any
 /// (residual + output, the operand order of the tern.add it replaces).
-void LinearEmitter::storeOutput(ImplicitLocOpBuilder &b,
-                                          const WeightPlan &p, Value out,
-                                          Value m, Value n) const {
+void LinearEmitter::storeOutput(ImplicitLocOpBuilder &b, const WeightPlan &p,
+                                Value out, Value m, Value n) const {
   b.create<memref::StoreOp>(out, p.output, ValueRange{m, n});
   if (p.residual) {
     Value h = b.create<memref::LoadOp>(p.residual, ValueRange{m, n});
@@ -268,9 +265,8 @@ void LinearEmitter::storeOutput(ImplicitLocOpBuilder &b,
 }
 
 /// Every token of rows [n0, n0 + rc): whole tiles, then one token at a time.
-void LinearEmitter::tokens(ImplicitLocOpBuilder &b,
-                                     const WeightPlan &p, Value n0,
-                                     int64_t rc) const {
+void LinearEmitter::tokens(ImplicitLocOpBuilder &b, const WeightPlan &p,
+                           Value n0, int64_t rc) const {
   const int64_t T = p.tileTokens;
   Value c0 = indexConst(b, 0), c1 = indexConst(b, 1);
   Value mTiles = c0;
@@ -295,8 +291,8 @@ void LinearEmitter::tokens(ImplicitLocOpBuilder &b,
 /// Per-block scales: one row, every token, one output element at a time,
 /// `sum_b acc_b * w[n, b]` over blocks in order, then / sx. The row's
 /// weights stay in L1 across the tokens of a prefill chunk.
-void LinearEmitter::perBlockRow(ImplicitLocOpBuilder &b,
-                                          const WeightPlan &p, Value n) const {
+void LinearEmitter::perBlockRow(ImplicitLocOpBuilder &b, const WeightPlan &p,
+                                Value n) const {
   const TernaryType &wt = p.wt;
   const int64_t chunk = wt.getChunk(), blocks = wt.getBlocksPerRow();
   const int64_t chunksPerBlock = wt.getPaddedCols() / chunk / blocks;
@@ -367,7 +363,7 @@ void LinearEmitter::perBlockRow(ImplicitLocOpBuilder &b,
 /// tileRows rows (the last group takes the N % tileRows left), or one row
 /// with per-block scales.
 void LinearEmitter::unit(ImplicitLocOpBuilder &b, const WeightPlan &p,
-                                   Value u) const {
+                         Value u) const {
   if (p.lookup)
     return lookupUnit(b, p, u);
   if (p.wt.getScale() == ScaleGranularity::PerBlock)
@@ -448,11 +444,8 @@ LinearLowering::matchAndRewrite(LinearOp op, OpAdaptor adaptor,
     auto dataType = MemRefType::get({p.wt.getPackedBytes()}, b.getI8Type());
     if (p.wt.getLayout() == WeightLayout::Lookup) {
       p.lookup = selectLookup(target, p.wt.getChunk());
-      if (!p.lookup)
-        return op.emitOpError()
-               << "weight @" << op.getWeight(i) << " has layout lut<"
-               << p.wt.getChunk()
-               << ">, but the target has no table lookup of that width";
+      if (!p.lookup) // checked before the conversion starts
+        return rewriter.notifyMatchFailure(op, "no table lookup for lut<R>");
       p.units = p.wt.getPaddedRows() / p.wt.getChunk();
       p.data = b.create<WeightDataOp>(dataType, op.getWeight(i));
       p.scales = b.create<memref::ViewOp>(

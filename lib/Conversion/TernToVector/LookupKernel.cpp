@@ -62,8 +62,8 @@ std::optional<LookupKernel> mlir::tern::detail::selectLookup(TargetAttr target,
     k.intrinsic = "llvm.aarch64.neon.tbl1.v16i8";
     return k;
   }
-  if ((triple.starts_with("arm") || triple.starts_with("thumb")) &&
-      rows == 8 && target.has("neon")) {
+  if ((triple.starts_with("arm") || triple.starts_with("thumb")) && rows == 8 &&
+      target.has("neon")) {
     k.instr = LookupKernel::Vtbl2;
     k.intrinsic = "llvm.arm.neon.vtbl2";
     return k;
@@ -153,8 +153,7 @@ struct LookupSteps {
   Value tables;
   Type i8;
 
-  Value call(ImplicitLocOpBuilder &b, VectorType type,
-             ValueRange args) const {
+  Value call(ImplicitLocOpBuilder &b, VectorType type, ValueRange args) const {
     return b
         .create<LLVM::CallIntrinsicOp>(TypeRange{type},
                                        b.getStringAttr(k.intrinsic), args)
@@ -299,8 +298,8 @@ void LinearEmitter::lookupUnit(ImplicitLocOpBuilder &b, const WeightPlan &p,
               finish(tb, p, total, m, n);
               continue;
             }
-            Value inside = tb.create<arith::CmpIOp>(
-                arith::CmpIPredicate::ult, n, indexConst(tb, rows));
+            Value inside = tb.create<arith::CmpIOp>(arith::CmpIPredicate::ult,
+                                                    n, indexConst(tb, rows));
             tb.create<scf::IfOp>(inside, [&](OpBuilder &ib, Location il) {
               ImplicitLocOpBuilder xb(il, ib);
               finish(xb, p, total, m, n);

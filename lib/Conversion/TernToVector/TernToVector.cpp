@@ -9,6 +9,7 @@
 #include "ternc/Conversion/Passes.h"
 #include "ternc/Dialect/Tern/IR/TernOps.h"
 
+#include "LinearKernels.h"
 #include "LoweringUtils.h"
 
 #include "mlir/Dialect/ArmNeon/ArmNeonDialect.h"
@@ -256,6 +257,15 @@ struct ConvertTernToVectorPass
           op.emitOpError() << "weight " << symbol
                            << " still has the canonical layout: run "
                               "tern-select-layout before lowering";
+          ok = false;
+        } else if (TernaryType t = weight.getTernaryType();
+                   t.getLayout() == WeightLayout::Lookup &&
+                   !tern::detail::selectLookup(TargetAttr::lookup(op),
+                                               t.getChunk())) {
+          op.emitOpError() << "weight " << symbol << " has layout lut<"
+                           << t.getChunk()
+                           << ">, but the target has no table lookup of that "
+                              "width";
           ok = false;
         } else if (!weight.getOffset()) {
           op.emitOpError() << "weight " << symbol

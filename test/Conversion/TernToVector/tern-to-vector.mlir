@@ -58,11 +58,11 @@ tern.weight @w : !tern.ternary<8x70, per_row, interleaved<32>> from "w" at 0
 // CHECK:       arith.muli {{.*}} : vector<8xi32>
 // CHECK-COUNT-3: arith.shrui %[[CODES]]
 // CHECK:       scf.yield %{{.*}} : vector<8xi32>, vector<8xi32>, vector<8xi32>, vector<8xi32>
-// CHECK:     %[[W:.*]] = memref.load %[[SCALES]][%{{.*}}] : memref<8xf32>
 // CHECK:     %[[S1:.*]] = arith.addi %[[SUM]]#0, %[[SUM]]#1 : vector<8xi32>
 // CHECK:     %[[S2:.*]] = arith.addi %[[S1]], %[[SUM]]#2 : vector<8xi32>
 // CHECK:     %[[S3:.*]] = arith.addi %[[S2]], %[[SUM]]#3 : vector<8xi32>
 // CHECK:     %[[RED:.*]] = vector.reduction <add>, %[[S3]] : vector<8xi32> into i32
+// CHECK:     %[[W:.*]] = memref.load %[[SCALES]][%{{.*}}] : memref<8xf32>
 // CHECK:     %[[F:.*]] = arith.sitofp %[[RED]] : i32 to f32
 // CHECK:     %[[SX:.*]] = memref.load %{{.*}}[%{{.*}}] : memref<2xf32>
 // CHECK:     %[[DIV:.*]] = arith.divf %[[F]], %[[SX]] : f32
@@ -325,6 +325,118 @@ tern.weight @w : !tern.ternary<4x256, per_tensor, interleaved<256>> from "w" at 
 // CHECK-NOT: llvm.call_intrinsic
 func.func @portable(%q: memref<1x256xi8>, %s: memref<1xf32>, %y: memref<1x4xf32>) {
   tern.linear @w(%q, %s) into %y : memref<1x256xi8>, memref<1xf32>, memref<1x4xf32>
+  return
+}
+}
+// -----
+
+// Lookup family, AVX-512 VBMI: per token, tables of the nine pair sums
+// (int16 split into 16 low and 16 high bytes) are built in parallel over
+// the tokens; each weight byte vector gives the indices of two pairs for 64
+// rows, looked up with vpermb in one zmm holding both pairs' tables (low
+// and high quarters picked by index bits 4 and 5). Low and high bytes are
+// zipped into int16, summed in int16 for at most 32 index bytes, then
+// widened into int32. Rows past N (70 of the 128 in two blocks) are
+// skipped.
+module attributes {tern.target = #tern.target<triple = "x86_64-unknown-linux-gnu", cpu = "znver4", isa = ["avx2", "avx512bw", "avx512vbmi"], vector_bits = 512>} {
+tern.weight @w : !tern.ternary<70x37, per_row, lut<64>> from "w" at 0
+// CHECK-LABEL: func.func @lut_vpermb
+// CHECK: %[[TABLES:.*]] = memref.alloc(%{{.*}}) {alignment = 64 : i64} : memref<?xi8>
+// CHECK: scf.for
+// CHECK:   scf.for
+// CHECK:     arith.muli %{{.*}}, %{{.*}} : vector<16xi16>
+// CHECK:     %[[LO:.*]] = arith.trunci %{{.*}} : vector<16xi16> to vector<16xi8>
+// CHECK:     arith.shrsi
+// CHECK:     %[[HI:.*]] = arith.trunci %{{.*}} : vector<16xi16> to vector<16xi8>
+// CHECK:     vector.store %[[LO]], %[[TABLES]]
+// CHECK:     vector.store %[[HI]], %[[TABLES]]
+// CHECK: } {tern.parallel}
+// CHECK: scf.for %[[U:.*]] = %{{.*}} to %c2
+// CHECK:   scf.for %[[M:.*]] =
+// CHECK:     scf.for {{.*}} -> (vector<32xi32>, vector<32xi32>) {
+// CHECK:       scf.for {{.*}} -> (vector<32xi16>, vector<32xi16>) {
+// CHECK:         %[[BYTES:.*]] = vector.load %{{.*}} : memref<{{.*}}xi8>, vector<64xi8>
+// CHECK:         arith.andi %[[BYTES]], %{{.*}} : vector<64xi8>
+// CHECK:         arith.shrui %[[BYTES]], %{{.*}} : vector<64xi8>
+// CHECK:         vector.load %[[TABLES]][%{{.*}}] : memref<?xi8>, vector<64xi8>
+// CHECK:         llvm.call_intrinsic "llvm.x86.avx512.permvar.qi.512"
+// CHECK:         llvm.call_intrinsic "llvm.x86.avx512.permvar.qi.512"
+// CHECK:         vector.shuffle %{{.*}}, %{{.*}} [0, 64, 1, 65, 2, 66, 3, 67, 4, 68, 5, 69, 6, 70, 7, 71, 16, 80,
+// CHECK:         vector.bitcast %{{.*}} : vector<64xi8> to vector<32xi16>
+// CHECK:         vector.shuffle %{{.*}}, %{{.*}} [8, 72, 9, 73,
+// CHECK-COUNT-2: llvm.call_intrinsic "llvm.x86.avx512.permvar.qi.512"
+// CHECK:         scf.yield %{{.*}}, %{{.*}} : vector<32xi16>, vector<32xi16>
+// CHECK:       arith.extsi %{{.*}} : vector<32xi16> to vector<32xi32>
+// CHECK:       arith.extsi %{{.*}} : vector<32xi16> to vector<32xi32>
+// CHECK:     vector.extract %{{.*}}[0] : i32 from vector<32xi32>
+// CHECK:     arith.sitofp
+// Row 6 of a block is row 70 of the second: only rows < 70 are stored.
+// CHECK:     vector.extract %{{.*}}[6] : i32 from vector<32xi32>
+// CHECK:     arith.cmpi ult, %{{.*}}, %c70
+// CHECK:     scf.if
+// CHECK: } {tern.parallel}
+// CHECK: memref.dealloc %[[TABLES]] : memref<?xi8>
+func.func @lut_vpermb(%q: memref<3x37xi8>, %s: memref<3xf32>, %y: memref<3x70xf32>) {
+  tern.linear @w(%q, %s) into %y : memref<3x37xi8>, memref<3xf32>, memref<3x70xf32>
+  return
+}
+}
+
+// -----
+
+// AVX2: vpshufb on ymm looks up within each 128-bit lane, so each 16-byte
+// table is repeated into both; 32 rows per index vector.
+module attributes {tern.target = #tern.target<triple = "x86_64-unknown-linux-gnu", cpu = "haswell", isa = ["ssse3", "avx2"], vector_bits = 256>} {
+tern.weight @w : !tern.ternary<32x64, per_tensor, lut<32>> from "w" at 0
+// CHECK-LABEL: func.func @lut_pshufb
+// CHECK: %[[T:.*]] = vector.load %{{.*}} : memref<?xi8>, vector<16xi8>
+// CHECK: %[[T2:.*]] = vector.shuffle %[[T]], %[[T]] [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15] : vector<16xi8>, vector<16xi8>
+// CHECK: llvm.call_intrinsic "llvm.x86.avx2.pshuf.b"(%[[T2]], %{{.*}}) : (vector<32xi8>, vector<32xi8>) -> vector<32xi8>
+// CHECK: vector.bitcast %{{.*}} : vector<32xi8> to vector<16xi16>
+func.func @lut_pshufb(%q: memref<1x64xi8>, %s: memref<1xf32>, %y: memref<1x32xf32>) {
+  tern.linear @w(%q, %s) into %y : memref<1x64xi8>, memref<1xf32>, memref<1x32xf32>
+  return
+}
+}
+
+// -----
+
+// AArch64 NEON: tbl with the 16-byte table in one register, 16 rows.
+module attributes {tern.target = #tern.target<triple = "aarch64-unknown-linux-gnu", cpu = "cortex-a72", isa = ["neon"], vector_bits = 128>} {
+tern.weight @w : !tern.ternary<16x64, per_row, lut<16>> from "w" at 0
+// CHECK-LABEL: func.func @lut_tbl
+// CHECK: %[[T:.*]] = vector.load %{{.*}} : memref<?xi8>, vector<16xi8>
+// CHECK: llvm.call_intrinsic "llvm.aarch64.neon.tbl1.v16i8"(%[[T]], %{{.*}}) : (vector<16xi8>, vector<16xi8>) -> vector<16xi8>
+// CHECK: vector.bitcast %{{.*}} : vector<16xi8> to vector<8xi16>
+func.func @lut_tbl(%q: memref<1x64xi8>, %s: memref<1xf32>, %y: memref<1x16xf32>) {
+  tern.linear @w(%q, %s) into %y : memref<1x64xi8>, memref<1xf32>, memref<1x16xf32>
+  return
+}
+}
+
+// -----
+
+// ARMv7 NEON: vtbl with the table in two d-registers, 8 rows.
+module attributes {tern.target = #tern.target<triple = "armv7-unknown-linux-gnueabihf", cpu = "cortex-a72", isa = ["neon"], vector_bits = 128>} {
+tern.weight @w : !tern.ternary<8x64, per_row, lut<8>> from "w" at 0
+// CHECK-LABEL: func.func @lut_vtbl
+// CHECK: llvm.call_intrinsic "llvm.arm.neon.vtbl2"(%{{.*}}, %{{.*}}, %{{.*}}) : (vector<8xi8>, vector<8xi8>, vector<8xi8>) -> vector<8xi8>
+// CHECK: vector.shuffle %{{.*}}, %{{.*}} [0, 8, 1, 9, 2, 10, 3, 11] : vector<8xi8>, vector<8xi8>
+// CHECK: vector.bitcast %{{.*}} : vector<8xi8> to vector<4xi16>
+func.func @lut_vtbl(%q: memref<1x64xi8>, %s: memref<1xf32>, %y: memref<1x8xf32>) {
+  tern.linear @w(%q, %s) into %y : memref<1x64xi8>, memref<1xf32>, memref<1x8xf32>
+  return
+}
+}
+
+// -----
+
+// A lut<R> layout the target cannot look up.
+module attributes {tern.target = #tern.target<triple = "aarch64-unknown-linux-gnu", cpu = "cortex-a72", isa = ["neon"], vector_bits = 128>} {
+tern.weight @w : !tern.ternary<32x64, per_row, lut<32>> from "w" at 0
+func.func @lut_too_wide(%q: memref<1x64xi8>, %s: memref<1xf32>, %y: memref<1x32xf32>) {
+  // expected-error@+1 {{weight @w has layout lut<32>, but the target has no table lookup of that width}}
+  tern.linear @w(%q, %s) into %y : memref<1x64xi8>, memref<1xf32>, memref<1x32xf32>
   return
 }
 }

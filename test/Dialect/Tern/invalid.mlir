@@ -20,8 +20,18 @@ tern.weight @w : !tern.ternary<4x16, per_col, canonical> from "w"
 
 // -----
 
-// expected-error@+1 {{expected canonical or interleaved<B>, got 'tiled'}}
+// expected-error@+1 {{expected canonical, interleaved<B> or lut<R>, got 'tiled'}}
 tern.weight @w : !tern.ternary<4x16, per_row, tiled> from "w"
+
+// -----
+
+// expected-error@+1 {{lut row block must be 8, 16, 32 or 64, got 12}}
+tern.weight @w : !tern.ternary<4x16, per_row, lut<12>> from "w"
+
+// -----
+
+// expected-error@+1 {{lut layouts take per_tensor or per_row scales}}
+tern.weight @w : !tern.ternary<4x16, block<8>, lut<16>> from "w"
 
 // -----
 

@@ -8,12 +8,30 @@
 // (Some splits fail on purpose; their errors are checked above.)
 // RUN: not tern-opt %s --split-input-file --tern-select-layout=kernel=portable > %t.portable 2>/dev/null
 // RUN: FileCheck %s --check-prefix=PORTABLE < %t.portable
-// RUN: not tern-opt %s --split-input-file --tern-select-layout=kernel=lut 2>&1 | FileCheck %s --check-prefix=BAD-KERNEL
+// RUN: not tern-opt %s --split-input-file --tern-select-layout=kernel=lookup 2>&1 | FileCheck %s --check-prefix=BAD-KERNEL
+// kernel=lut: lut<R> wherever the target has a byte table lookup (R its
+// bytes), block scales stay interleaved; a target without one is an error.
+// RUN: not tern-opt %s --split-input-file --tern-select-layout=kernel=lut > %t.lut 2> %t.lut.err
+// RUN: FileCheck %s --check-prefix=LUT < %t.lut
+// RUN: FileCheck %s --check-prefix=LUT-ERR < %t.lut.err
+// kernel=dot: an error where the target has no int8 dot product.
+// RUN: not tern-opt %s --split-input-file --tern-select-layout=kernel=dot > %t.dot 2> %t.dot.err
+// RUN: FileCheck %s --check-prefix=DOT < %t.dot
+// RUN: FileCheck %s --check-prefix=DOT-ERR < %t.dot.err
 // PORTABLE: module attributes {tern.kernel_family = "portable", tern.target = #tern.target<{{.*}}cpu = "znver4"
 // PORTABLE: tern.weight @a : !tern.ternary<640x2560, per_tensor, interleaved<64>>
 // PORTABLE: cpu = "haswell"
 // PORTABLE: tern.weight @a : !tern.ternary<640x2560, per_tensor, interleaved<32>>
-// BAD-KERNEL: error: tern-select-layout: unknown kernel family 'lut' (auto or portable)
+// BAD-KERNEL: error: tern-select-layout: unknown kernel family 'lookup' (auto, dot, lut or portable)
+// LUT: cpu = "znver4"
+// LUT: tern.weight @a : !tern.ternary<640x2560, per_tensor, lut<64>>
+// LUT: tern.weight @c : !tern.ternary<8x192, block<96>, interleaved<32>>
+// LUT: cpu = "haswell"
+// LUT: tern.weight @a : !tern.ternary<640x2560, per_tensor, lut<32>>
+// LUT-ERR: error: kernel family 'lut' needs a byte table lookup {{.*}}; generic has none
+// DOT: cpu = "znver4"
+// DOT: tern.weight @a : !tern.ternary<640x2560, per_tensor, interleaved<256>>
+// DOT-ERR: error: kernel family 'dot' needs an int8 dot product {{.*}}; cortex-a72 has none
 
 // AVX-512BW: a bit plane of a 256-weight chunk fills one zmm of bytes for
 // the u8 x s8 kernels; a short row whose padding would grow by more than 1/8
@@ -48,11 +66,46 @@ module attributes {tern.target = #tern.target<triple = "x86_64-unknown-linux-gnu
 
 // -----
 
-// NEON: 128-bit vectors, chunks of 16.
+// AArch64 NEON without dotprod: the cost model takes the tbl lookups (16
+// rows per table index vector) over widening multiplies; block scales keep
+// the portable kernel, chunks of 16.
 // CHECK-LABEL: cpu = "cortex-a72"
-// CHECK: tern.weight @a : !tern.ternary<640x2560, per_row, interleaved<16>>
+// CHECK: tern.weight @a : !tern.ternary<640x2560, per_row, lut<16>>
+// CHECK: tern.weight @b : !tern.ternary<4x256, block<128>, interleaved<16>>
+// PORTABLE: cpu = "cortex-a72"
+// PORTABLE: tern.weight @a : !tern.ternary<640x2560, per_row, interleaved<16>>
+// LUT: cpu = "cortex-a72"
+// LUT: tern.weight @a : !tern.ternary<640x2560, per_row, lut<16>>
 module attributes {tern.target = #tern.target<triple = "aarch64-unknown-linux-gnu", cpu = "cortex-a72", isa = ["neon"], vector_bits = 128>} {
   tern.weight @a : !tern.ternary<640x2560, per_row, canonical> from "a"
+  tern.weight @b : !tern.ternary<4x256, block<128>, canonical> from "b"
+}
+
+// -----
+
+// ARMv7 NEON: vtbl looks up 8 rows at a time.
+// CHECK-LABEL: triple = "armv7-unknown-linux-gnueabihf", cpu = "cortex-a72"
+// CHECK: tern.weight @a : !tern.ternary<100x64, per_tensor, lut<8>>
+module attributes {tern.target = #tern.target<triple = "armv7-unknown-linux-gnueabihf", cpu = "cortex-a72", isa = ["neon"], vector_bits = 128>} {
+  tern.weight @a : !tern.ternary<100x64, per_tensor, canonical> from "a"
+}
+
+// -----
+
+// ARMv7 without NEON, x86-64 with SSSE3 only: no dot product; pshufb is a
+// table lookup, the baseline ARM core has none (portable).
+// CHECK-LABEL: cpu = "generic"
+// CHECK: tern.weight @a : !tern.ternary<100x64, per_tensor, interleaved<16>>
+module attributes {tern.target = #tern.target<triple = "armv7-unknown-linux-gnueabihf", cpu = "generic", isa = [], vector_bits = 64>} {
+  tern.weight @a : !tern.ternary<100x64, per_tensor, canonical> from "a"
+}
+
+// -----
+
+// CHECK-LABEL: cpu = "x86-64-v2"
+// CHECK: tern.weight @a : !tern.ternary<100x64, per_tensor, lut<16>>
+module attributes {tern.target = #tern.target<triple = "x86_64-unknown-linux-gnu", cpu = "x86-64-v2", isa = ["ssse3"], vector_bits = 128>} {
+  tern.weight @a : !tern.ternary<100x64, per_tensor, canonical> from "a"
 }
 
 // -----

@@ -152,8 +152,8 @@ Type TernaryType::parse(AsmParser &parser) {
   std::optional<WeightLayout> layout = symbolizeWeightLayout(layoutWord);
   if (!layout) {
     parser.emitError(layoutLoc)
-        << "expected canonical, interleaved<B> or lut<R>, got '"
-        << layoutWord << "'";
+        << "expected canonical, interleaved<B> or lut<R>, got '" << layoutWord
+        << "'";
     return {};
   }
   int64_t chunk = 0;

@@ -111,6 +111,8 @@ double mlir::tern::estimateCyclesPerWeight(KernelFamily family,
                                            TargetAttr target, int64_t rows,
                                            int64_t cols) {
   (void)cols;
+  if (!target)
+    return family == KernelFamily::Portable ? 1.0 : 1e9;
   const Machine m = machineOf(target);
   const double memory = 0.25 / m.bytesPerCycle; // 2-bit codes
   double decode = 0, prefill = 0;               // instructions per weight
@@ -136,8 +138,8 @@ double mlir::tern::estimateCyclesPerWeight(KernelFamily family,
     // AVX2's 16): R code loads, 8R unpacks, 4T activation loads and 4RT
     // dots (vpmaddubsw: twice that, plus 2RT for the widening) per chunk.
     const double r = (v == 32 && isX86(target)) ? 2 : 4, t = 4;
-    const double perChunk =
-        r + 8 * r + 4 * t + 4 * r * t * (vnni ? 1.0 : 2.0) + (vnni ? 0 : 2 * r * t);
+    const double perChunk = r + 8 * r + 4 * t + 4 * r * t * (vnni ? 1.0 : 2.0) +
+                            (vnni ? 0 : 2 * r * t);
     prefill = perChunk / (4 * v * r * t);
     break;
   }
@@ -148,7 +150,8 @@ double mlir::tern::estimateCyclesPerWeight(KernelFamily family,
     // Per byte vector (4R weights): a load, three index operations, four
     // table loads, four lookups, four lo/hi interleaves, four adds; the
     // tables cost ~6 instructions per column and token, shared by the rows.
-    decode = prefill = 20.0 / (4 * r) + 6.0 / double(std::max<int64_t>(rows, 1));
+    decode = prefill =
+        20.0 / (4 * r) + 6.0 / double(std::max<int64_t>(rows, 1));
     break;
   }
   }
@@ -157,6 +160,8 @@ double mlir::tern::estimateCyclesPerWeight(KernelFamily family,
 
 KernelFamily mlir::tern::chooseKernelFamily(TargetAttr target, int64_t rows,
                                             int64_t cols) {
+  if (!target)
+    return KernelFamily::Portable;
   KernelFamily best = KernelFamily::Portable;
   double bestCost =
       estimateCyclesPerWeight(KernelFamily::Portable, target, rows, cols);

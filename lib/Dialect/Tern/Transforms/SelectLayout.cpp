@@ -70,12 +70,12 @@ struct SelectLayoutPass
       // Table lookups take per-tensor or per-row scales only.
       const bool lutAllowed = chunk == 0 && lutRows != 0 &&
                               type.getScale() != ScaleGranularity::PerBlock;
-      KernelFamily family =
-          forced ? *forced
-                 : chooseKernelFamily(target, type.getRows(), type.getCols());
-      if (family == KernelFamily::Lookup && lutAllowed) {
-        weight.setTypeAttr(TypeAttr::get(
-            type.withLayout(WeightLayout::Lookup, lutRows)));
+      if (lutAllowed && (forced ? *forced
+                                : chooseKernelFamily(target, type.getRows(),
+                                                     type.getCols())) ==
+                            KernelFamily::Lookup) {
+        weight.setTypeAttr(
+            TypeAttr::get(type.withLayout(WeightLayout::Lookup, lutRows)));
         return;
       }
       int64_t b = preferred;

@@ -1,4 +1,5 @@
-//===- KernelChoice.h - which kernel family a ternary linear uses -*- C++ -*-===//
+//===- KernelChoice.h - which kernel family a ternary linear uses -*- C++
+//-*-===//
 //
 // What the target offers each kernel family of tern.linear, and the cost
 // model that picks one. tern-select-layout makes the choice (it decides the
