@@ -1,11 +1,12 @@
 //===- Report.cpp - what ternc chose, and what it should cost -------------===//
 //
-// The cycle estimate compiles one kernel (a single-row tern.linear with the
-// layout the module uses) with llvm-mca region markers around the body of
-// its chunk loop, and asks llvm-mca for the cycles per iteration of that
-// region on the target CPU. A layer of N x K then costs about
-// N * ceil(K / chunk) iterations per token (the per-row epilogue is left
-// out). These are LLVM scheduling-model figures, not measurements.
+// The cycle estimate compiles one kernel (a tern.linear of one row with the
+// interleaved<B> layout the module uses) with llvm-mca region markers around
+// one token's pass, for one and for two chunks of B weights, and asks
+// llvm-mca for the cycles of that region on the target CPU: the difference
+// is a chunk, the rest the per-row cost. For lut<R> the region is one step
+// of the loop (an index vector: 4 weights x R rows), the per-row epilogue
+// left out. These are LLVM scheduling-model figures, not measurements.
 //
 //===----------------------------------------------------------------------===//
 
@@ -34,27 +35,26 @@ static Error fail(const Twine &msg) {
   return createStringError(inconvertibleErrorCode(), msg.str());
 }
 
-/// Cycles per output element of a one-row kernel of `chunks` chunks of
-/// `chunk` weights, by llvm-mca. Few chunks unroll fully, so the marked
-/// region is straight-line code, which is what llvm-mca models.
-static Expected<double> rowCycles(MLIRContext *ctx,
-                                  const ternc::TargetInfo &target,
-                                  int64_t chunk, int64_t chunks) {
-  const int64_t k = chunks * chunk;
+/// Cycles of one token's pass of a kernel over a weight of `type` (one row
+/// of interleaved<B>, one block of R rows of lut<R>), by llvm-mca. Few
+/// steps unroll fully, so the marked region is straight-line code, which
+/// is what llvm-mca models.
+static Expected<double> kernelCycles(MLIRContext *ctx,
+                                     const ternc::TargetInfo &target,
+                                     TernaryType type) {
+  const int64_t k = type.getCols(), n = type.getRows();
   OpBuilder b(ctx);
   Location loc = UnknownLoc::get(ctx);
   OwningOpRef<ModuleOp> module = ModuleOp::create(loc);
   (*module)->setAttr(TargetAttr::kModuleAttrName, target.toAttr(ctx));
   b.setInsertionPointToEnd(module->getBody());
-  auto type = TernaryType::get(ctx, 1, k, ScaleGranularity::PerTensor, 0,
-                               WeightLayout::Interleaved, chunk);
   b.create<WeightOp>(loc, b.getStringAttr("w"), TypeAttr::get(type),
                      b.getStringAttr("w"), b.getI64IntegerAttr(0));
   (*module)->setAttr(kWeightsSizeAttrName,
                      b.getI64IntegerAttr(type.getPackedBytes()));
   auto q = MemRefType::get({1, k}, b.getI8Type());
   auto s = MemRefType::get({1}, b.getF32Type());
-  auto y = MemRefType::get({1, 1}, b.getF32Type());
+  auto y = MemRefType::get({1, n}, b.getF32Type());
   auto fn =
       b.create<func::FuncOp>(loc, "kernel", b.getFunctionType({q, s, y}, {}));
   Block *entry = fn.addEntryBlock();
@@ -148,11 +148,13 @@ Error ternc::printReport(ModuleOp module, const TargetInfo &target,
   os << "cycles are ESTIMATES from LLVM's scheduling model (llvm-mca) for "
      << target.cpu << ", not measurements\n\n";
 
-  // Per chunk size: cycles of a row's fixed part and of each chunk.
+  // Per layout: cycles of the fixed part of a unit (a row of
+  // interleaved<B>, a block of R rows of lut<R>) and of each step (a chunk
+  // of B weights of one row; an index vector of 4 weights of R rows).
   struct Cost {
-    double base, perChunk;
+    double base, perStep;
   };
-  std::map<int64_t, Cost> costs;
+  std::map<std::pair<WeightLayout, int64_t>, Cost> costs;
   os << formatv("{0,-28} {1,-12} {2,-34} {3,12} {4,16}\n", "weight", "N x K",
                 "kernel", "bytes/token", "est. cycles/token");
   uint64_t ternaryBytes = 0, denseBytes = 0;
@@ -162,49 +164,79 @@ Error ternc::printReport(ModuleOp module, const TargetInfo &target,
       // A dense parameter read per token: an LM head entirely, an
       // embedding one row, norms entirely.
       MemRefType t = param.getMemRefType();
-      uint64_t bytes = t.getNumElements() * t.getElementTypeBitWidth() / 8;
-      bool table = t.getRank() == 2;
-      (void)table;
-      denseBytes += bytes;
+      denseBytes += t.getNumElements() * t.getElementTypeBitWidth() / 8;
       continue;
     }
     auto weight = cast<WeightOp>(entry.getOperation());
     TernaryType t = weight.getTernaryType();
-    if (t.getLayout() != WeightLayout::Interleaved) {
+    if (t.getLayout() == WeightLayout::Canonical) {
       os << formatv("{0,-28} {1,-12} (not laid out)\n", weight.getSymName(),
                     formatv("{0}x{1}", t.getRows(), t.getCols()).str());
       continue;
     }
-    int64_t chunk = t.getChunk();
-    if (!costs.count(chunk)) {
-      Expected<double> one = rowCycles(ctx, target, chunk, 1);
+    const bool lut = t.getLayout() == WeightLayout::Lookup;
+    const int64_t chunk = t.getChunk();
+    auto key = std::make_pair(t.getLayout(), chunk);
+    if (!costs.count(key) && lut) {
+      // The marked region is one step: its cycles in a loop of steps.
+      Expected<double> step = kernelCycles(
+          ctx, target,
+          TernaryType::get(ctx, chunk, 4, ScaleGranularity::PerTensor, 0,
+                           WeightLayout::Lookup, chunk));
+      if (!step)
+        return step.takeError();
+      costs[key] = {0.0, *step};
+    }
+    if (!costs.count(key)) {
+      // One and two steps: the difference is a step, the rest fixed.
+      auto sample = [&](int64_t steps) {
+        return lut ? TernaryType::get(ctx, chunk, 4 * steps,
+                                      ScaleGranularity::PerTensor, 0,
+                                      WeightLayout::Lookup, chunk)
+                   : TernaryType::get(ctx, 1, steps * chunk,
+                                      ScaleGranularity::PerTensor, 0,
+                                      WeightLayout::Interleaved, chunk);
+      };
+      Expected<double> one = kernelCycles(ctx, target, sample(1));
       if (!one)
         return one.takeError();
-      Expected<double> two = rowCycles(ctx, target, chunk, 2);
+      Expected<double> two = kernelCycles(ctx, target, sample(2));
       if (!two)
         return two.takeError();
       double per = std::max(*two - *one, 0.0);
       // Two samples of a noisy model: keep the fixed part non-negative.
-      costs[chunk] = {std::max(*one - per, 0.0), per};
+      costs[key] = {std::max(*one - per, 0.0), per};
     }
-    const Cost &cost = costs[chunk];
+    const Cost &cost = costs[key];
     double cycles =
-        double(t.getRows()) *
-        (cost.base + double(t.getPaddedCols() / chunk) * cost.perChunk);
+        lut ? double(t.getPaddedRows() / chunk) *
+                  (cost.base + double(t.getRowBytes()) * cost.perStep)
+            : double(t.getRows()) *
+                  (cost.base +
+                   double(t.getPaddedCols() / chunk) * cost.perStep);
     totalCycles += cycles;
     uint64_t bytes = t.getPackedBytes();
     ternaryBytes += bytes;
+    std::string kernel =
+        lut ? formatv("LUT pairs, lut<{0}>, i16/i32 acc", chunk).str()
+            : formatv("MAD i8, interleaved<{0}>, i32 acc", chunk).str();
     os << formatv("{0,-28} {1,-12} {2,-34} {3,12} {4,16:f0}\n",
                   weight.getSymName(),
-                  formatv("{0}x{1}", t.getRows(), t.getCols()).str(),
-                  formatv("MAD i8, interleaved<{0}>, i32 acc", chunk).str(),
+                  formatv("{0}x{1}", t.getRows(), t.getCols()).str(), kernel,
                   bytes, cycles);
   }
   os << "\n";
-  for (auto &[chunk, c] : costs)
-    os << formatv("kernel interleaved<{0}>: estimated {1:f1} cycles per "
-                  "{0}-weight chunk + {2:f1} per output element\n",
-                  chunk, c.perChunk, c.base);
+  for (auto &[key, c] : costs) {
+    if (key.first == WeightLayout::Lookup)
+      os << formatv("kernel lut<{0}>: estimated {1:f1} cycles per index "
+                    "vector (4 weights x {0} rows; the per-row epilogue and "
+                    "the tables, built once per token, are not counted)\n",
+                    key.second, c.perStep);
+    else
+      os << formatv("kernel interleaved<{0}>: estimated {1:f1} cycles per "
+                    "{0}-weight chunk + {2:f1} per output element\n",
+                    key.second, c.perStep, c.base);
+  }
   // Dense parameters are read whole per token except the embedding table,
   // which is read one row; when it doubles as the LM head it is read whole.
   uint64_t perToken = ternaryBytes + denseBytes;

@@ -34,6 +34,10 @@ struct DotKernel {
   int64_t accLanes = 0;
 };
 
+/// An llvm-mca region marker ("LLVM-MCA-BEGIN/END tern_chunk") as an
+/// assembly comment of the target, around one step of a kernel's loop.
+void mcaMarker(ImplicitLocOpBuilder &b, Operation *op, StringRef what);
+
 /// The table lookup of one kernel step: a vector of R indices (< 16) into
 /// a 16-byte table (the low or high bytes of 16 exact int16 sums) gives R
 /// bytes, one per row.

@@ -32,21 +32,6 @@ using namespace mlir::tern::detail;
 
 namespace {
 
-/// An llvm-mca region marker as an assembly comment of the target.
-void mcaMarker(ImplicitLocOpBuilder &b, Operation *op, StringRef what) {
-  TargetAttr target = TargetAttr::lookup(op);
-  StringRef triple = target ? target.getTriple() : "";
-  // llvm-mca reads its markers from comments: '@' on 32-bit ARM, '#'
-  // elsewhere (AArch64's lexer takes '#' comments too).
-  StringRef comment =
-      (triple.starts_with("arm") || triple.starts_with("thumb")) ? "@" : "#";
-  b.create<LLVM::InlineAsmOp>(
-      TypeRange{}, ValueRange{},
-      (comment + " LLVM-MCA-" + what + " tern_chunk").str(), "",
-      /*has_side_effects=*/true, /*is_align_stack=*/false,
-      LLVM::AsmDialectAttr(), ArrayAttr());
-}
-
 /// Chooses the kernel family for bit planes of `part` weights on `target`.
 DotKernel selectKernel(Operation *op, TargetAttr target, int64_t part,
                        bool perBlock) {
@@ -97,6 +82,22 @@ struct LinearLowering : public OpConversionPattern<LinearOp> {
 };
 
 } // namespace
+
+/// An llvm-mca region marker as an assembly comment of the target.
+void mlir::tern::detail::mcaMarker(ImplicitLocOpBuilder &b, Operation *op,
+                                   StringRef what) {
+  TargetAttr target = TargetAttr::lookup(op);
+  StringRef triple = target ? target.getTriple() : "";
+  // llvm-mca reads its markers from comments: '@' on 32-bit ARM, '#'
+  // elsewhere (AArch64's lexer takes '#' comments too).
+  StringRef comment =
+      (triple.starts_with("arm") || triple.starts_with("thumb")) ? "@" : "#";
+  b.create<LLVM::InlineAsmOp>(
+      TypeRange{}, ValueRange{},
+      (comment + " LLVM-MCA-" + what + " tern_chunk").str(), "",
+      /*has_side_effects=*/true, /*is_align_stack=*/false,
+      LLVM::AsmDialectAttr(), ArrayAttr());
+}
 
 Value LinearEmitter::loadActivations(ImplicitLocOpBuilder &b,
                                      const WeightPlan &p, Value m,

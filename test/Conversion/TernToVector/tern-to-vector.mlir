@@ -335,15 +335,17 @@ func.func @portable(%q: memref<1x256xi8>, %s: memref<1xf32>, %y: memref<1x4xf32>
 // the tokens; each weight byte vector gives the indices of two pairs for 64
 // rows, looked up with vpermb in one zmm holding both pairs' tables (low
 // and high quarters picked by index bits 4 and 5). Low and high bytes are
-// zipped into int16, summed in int16 for at most 32 index bytes, then
-// widened into int32. Rows past N (70 of the 128 in two blocks) are
-// skipped.
+// zipped into int16, summed in int16 for at most 32 index bytes (K = 517:
+// 130 index bytes, 5 runs), then widened into int32. Rows past N (70 of the
+// 128 in two blocks) are skipped. Activations past K read as 0.
 module attributes {tern.target = #tern.target<triple = "x86_64-unknown-linux-gnu", cpu = "znver4", isa = ["avx2", "avx512bw", "avx512vbmi"], vector_bits = 512>} {
-tern.weight @w : !tern.ternary<70x37, per_row, lut<64>> from "w" at 0
+tern.weight @w : !tern.ternary<70x517, per_row, lut<64>> from "w" at 0
 // CHECK-LABEL: func.func @lut_vpermb
 // CHECK: %[[TABLES:.*]] = memref.alloc(%{{.*}}) {alignment = 64 : i64} : memref<?xi8>
 // CHECK: scf.for
 // CHECK:   scf.for
+// CHECK:     arith.minui
+// CHECK:     arith.cmpi ult, %{{.*}}, %c517
 // CHECK:     arith.muli %{{.*}}, %{{.*}} : vector<16xi16>
 // CHECK:     %[[LO:.*]] = arith.trunci %{{.*}} : vector<16xi16> to vector<16xi8>
 // CHECK:     arith.shrsi
@@ -376,8 +378,8 @@ tern.weight @w : !tern.ternary<70x37, per_row, lut<64>> from "w" at 0
 // CHECK:     scf.if
 // CHECK: } {tern.parallel}
 // CHECK: memref.dealloc %[[TABLES]] : memref<?xi8>
-func.func @lut_vpermb(%q: memref<3x37xi8>, %s: memref<3xf32>, %y: memref<3x70xf32>) {
-  tern.linear @w(%q, %s) into %y : memref<3x37xi8>, memref<3xf32>, memref<3x70xf32>
+func.func @lut_vpermb(%q: memref<3x517xi8>, %s: memref<3xf32>, %y: memref<3x70xf32>) {
+  tern.linear @w(%q, %s) into %y : memref<3x517xi8>, memref<3xf32>, memref<3x70xf32>
   return
 }
 }
