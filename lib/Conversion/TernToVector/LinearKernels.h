@@ -30,6 +30,9 @@ struct DotKernel {
   } family = Generic;
   /// U8S8: the LLVM intrinsics; `dpbusd` empty means maddubs + maddwd.
   StringRef dpbusd, maddubs, maddwd;
+  /// Sdot with i8mm: prefill tiles of even rows and tokens use `smmla`
+  /// (a 2x8 by 8x2 int8 product per instruction) instead.
+  bool mmla = false;
   /// i32 lanes of the accumulator.
   int64_t accLanes = 0;
 };
@@ -95,6 +98,9 @@ struct LinearEmitter {
              Value plane, Value a) const;
   void tile(ImplicitLocOpBuilder &b, const WeightPlan &p, Value n0, int64_t rc,
             Value m0, int64_t tc) const;
+  /// tile() with `smmla` (even rc and tc).
+  void mmlaTile(ImplicitLocOpBuilder &b, const WeightPlan &p, Value n0,
+                int64_t rc, Value m0, int64_t tc) const;
   void tokens(ImplicitLocOpBuilder &b, const WeightPlan &p, Value n0,
               int64_t rc) const;
   void perBlockRow(ImplicitLocOpBuilder &b, const WeightPlan &p, Value n) const;

@@ -47,6 +47,7 @@ DotKernel selectKernel(Operation *op, TargetAttr target, int64_t part,
   if (triple.starts_with("aarch64") && target.has("dotprod") && part == 16) {
     k.family = DotKernel::Sdot;
     k.accLanes = 4;
+    k.mmla = target.has("i8mm");
     return k;
   }
   // sum(a) per token covers a whole row; per-block scales would need it per
@@ -143,6 +144,8 @@ Value LinearEmitter::step(ImplicitLocOpBuilder &b, const WeightPlan &p,
 /// a loop of GEMVs.
 void LinearEmitter::tile(ImplicitLocOpBuilder &b, const WeightPlan &p, Value n0,
                          int64_t rc, Value m0, int64_t tc) const {
+  if (p.kernel.mmla && rc % 2 == 0 && tc % 2 == 0)
+    return mmlaTile(b, p, n0, rc, m0, tc);
   if (mcaMarkers)
     mcaMarker(b, op, "BEGIN");
   const TernaryType &wt = p.wt;
@@ -233,6 +236,89 @@ void LinearEmitter::tile(ImplicitLocOpBuilder &b, const WeightPlan &p, Value n0,
       finish(b, p, total, mIdx[t], n);
     }
   }
+  if (mcaMarkers)
+    mcaMarker(b, op, "END");
+}
+
+/// Outputs [n0, n0 + rc) x [m0, m0 + tc) with AArch64 i8mm: per bit plane
+/// (16 weights) and pair of rows, the weights t = c - 1 of both rows as two
+/// 2x8 matrices (weights 0-7, 8-15), times the same halves of two tokens'
+/// activations, by `smmla` into a 2x2 block of int32 sums: twice the
+/// products of an `sdot` per instruction.
+void LinearEmitter::mmlaTile(ImplicitLocOpBuilder &b, const WeightPlan &p,
+                             Value n0, int64_t rc, Value m0, int64_t tc) const {
+  if (mcaMarkers)
+    mcaMarker(b, op, "BEGIN");
+  const TernaryType &wt = p.wt;
+  const int64_t chunk = wt.getChunk(), rp = rc / 2, tp = tc / 2;
+  Type i8 = b.getI8Type();
+  auto vCodes = VectorType::get({p.part}, i8);
+  auto vAcc = VectorType::get({4}, b.getI32Type());
+  Value c0 = indexConst(b, 0), c1 = indexConst(b, 1);
+  Value cPart = indexConst(b, p.part), cChunk = indexConst(b, chunk);
+  Value cRowBytes = indexConst(b, wt.getRowBytes());
+  SmallVector<Value> rowBase, mIdx;
+  for (int64_t r = 0; r < rc; ++r)
+    rowBase.push_back(b.create<arith::MulIOp>(
+        b.create<arith::AddIOp>(n0, indexConst(b, r)), cRowBytes));
+  for (int64_t t = 0; t < tc; ++t)
+    mIdx.push_back(b.create<arith::AddIOp>(m0, indexConst(b, t)));
+  // Halves h of two 16-byte vectors as one: [x[8h..8h+8), y[8h..8h+8)].
+  auto pairHalf = [](ImplicitLocOpBuilder &cb, Value x, Value y, int h) {
+    SmallVector<int64_t> mask;
+    for (int i = 0; i < 8; ++i)
+      mask.push_back(8 * h + i);
+    for (int i = 0; i < 8; ++i)
+      mask.push_back(16 + 8 * h + i);
+    return cb.create<vector::ShuffleOp>(x, y, mask).getResult();
+  };
+  SmallVector<Value> inits(rp * tp, splat(b, vAcc, 0));
+  auto loop = b.create<scf::ForOp>(
+      c0, indexConst(b, wt.getPaddedCols() / chunk), c1, inits,
+      [&](OpBuilder &lb, Location l, Value c, ValueRange acc) {
+        ImplicitLocOpBuilder cb(l, lb);
+        Value off = cb.create<arith::MulIOp>(c, cPart);
+        SmallVector<Value> codes;
+        for (int64_t r = 0; r < rc; ++r)
+          codes.push_back(cb.create<vector::LoadOp>(
+              vCodes, p.data,
+              ValueRange{cb.create<arith::AddIOp>(rowBase[r], off)}));
+        Value kBase = cb.create<arith::MulIOp>(c, cChunk);
+        SmallVector<Value> sums(acc.begin(), acc.end());
+        for (int j = 0; j < 4; ++j) {
+          SmallVector<Value> t;
+          for (int64_t r = 0; r < rc; ++r)
+            t.push_back(cb.create<arith::SubIOp>(
+                cb.create<arith::AndIOp>(
+                    cb.create<arith::ShRUIOp>(codes[r],
+                                              splat(cb, vCodes, 2 * j)),
+                    splat(cb, vCodes, 3)),
+                splat(cb, vCodes, 1)));
+          Value k = cb.create<arith::AddIOp>(kBase, indexConst(cb, j * p.part));
+          SmallVector<Value> a;
+          for (int64_t m = 0; m < tc; ++m)
+            a.push_back(loadActivations(cb, p, mIdx[m], k));
+          for (int h = 0; h < 2; ++h)
+            for (int64_t i = 0; i < rp; ++i) {
+              Value w = pairHalf(cb, t[2 * i], t[2 * i + 1], h);
+              for (int64_t q = 0; q < tp; ++q) {
+                Value x = pairHalf(cb, a[2 * q], a[2 * q + 1], h);
+                Value &sum = sums[i * tp + q];
+                sum = cb.create<arm_neon::SmmlaOp>(vAcc, sum, w, x);
+              }
+            }
+        }
+        cb.create<scf::YieldOp>(sums);
+      });
+  // Lane 2*di + dj of block (i, q) is row 2i + di, token 2q + dj.
+  for (int64_t i = 0; i < rp; ++i)
+    for (int64_t q = 0; q < tp; ++q)
+      for (int64_t lane = 0; lane < 4; ++lane) {
+        Value total = b.create<vector::ExtractOp>(loop.getResult(i * tp + q),
+                                                  ArrayRef<int64_t>{lane});
+        Value n = b.create<arith::AddIOp>(n0, indexConst(b, 2 * i + lane / 2));
+        finish(b, p, total, mIdx[2 * q + lane % 2], n);
+      }
   if (mcaMarkers)
     mcaMarker(b, op, "END");
 }
@@ -462,8 +548,10 @@ LinearLowering::matchAndRewrite(LinearOp op, OpAdaptor adaptor,
     p.kernel = selectKernel(op, target, p.part, perBlock);
     // u8 x s8 needs sum(a) per token in a stack buffer sized by the static
     // bound of the token count; without one, the portable kernel.
-    if (p.kernel.family == DotKernel::U8S8 && !maxTokens)
-      p.kernel = DotKernel{DotKernel::Generic, {}, {}, {}, p.part};
+    if (p.kernel.family == DotKernel::U8S8 && !maxTokens) {
+      p.kernel = DotKernel();
+      p.kernel.accLanes = p.part;
+    }
     needSumA |= p.kernel.family == DotKernel::U8S8;
     if (!perBlock && !mcaMarkers && p.kernel.family != DotKernel::Generic) {
       p.tileRows = singleToken ? 1 : (manyRegisters ? 4 : 2);

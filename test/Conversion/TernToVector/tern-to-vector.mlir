@@ -330,6 +330,28 @@ func.func @portable(%q: memref<1x256xi8>, %s: memref<1xf32>, %y: memref<1x4xf32>
 }
 // -----
 
+// AArch64 with i8mm: prefill tiles (4 rows x 4 tokens) use smmla: per bit
+// plane, the weights of a pair of rows and the activations of a pair of
+// tokens, halves of 8, as 2x8 matrices; each smmla adds a 2x2 block of
+// sums. Lane 2*i + j of a block is row i, token j of the pair.
+module attributes {tern.target = #tern.target<triple = "aarch64-unknown-linux-gnu", cpu = "neoverse-v1", isa = ["neon", "dotprod", "i8mm"], vector_bits = 128>} {
+tern.weight @w : !tern.ternary<4x64, per_row, interleaved<64>> from "w" at 0
+// CHECK-LABEL: func.func @smmla
+// CHECK: scf.for {{.*}} -> (vector<4xi32>, vector<4xi32>, vector<4xi32>, vector<4xi32>) {
+// CHECK:   %[[W:.*]] = vector.shuffle %{{.*}}, %{{.*}} [0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23] : vector<16xi8>, vector<16xi8>
+// CHECK:   %[[A:.*]] = vector.shuffle %{{.*}}, %{{.*}} [0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23] : vector<16xi8>, vector<16xi8>
+// CHECK:   arm_neon.intr.smmla %{{.*}}, %[[W]], %[[A]] : vector<16xi8> to vector<4xi32>
+// CHECK-COUNT-31: arm_neon.intr.smmla
+// CHECK-NOT: arm_neon.intr.sdot
+// CHECK: vector.extract %{{.*}}[3] : i32 from vector<4xi32>
+func.func @smmla(%q: memref<4x64xi8>, %s: memref<4xf32>, %y: memref<4x4xf32>) {
+  tern.linear @w(%q, %s) into %y : memref<4x64xi8>, memref<4xf32>, memref<4x4xf32>
+  return
+}
+}
+
+// -----
+
 // Lookup family, AVX-512 VBMI: per token, tables of the nine pair sums
 // (int16 split into 16 low and 16 high bytes) are built in parallel over
 // the tokens; each weight byte vector gives the indices of two pairs for 64
