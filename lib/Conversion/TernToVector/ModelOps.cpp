@@ -410,6 +410,8 @@ struct MatmulLowering : public OpConversionPattern<MatmulOp> {
     Type wElem = cast<MemRefType>(w.getType()).getElementType();
     auto vW = VectorType::get({lanes}, wElem);
     auto vF = VectorType::get({lanes}, b.getF32Type());
+    const int64_t prefetchElems =
+        4096 / std::max<int64_t>(1, wElem.getIntOrFloatBitWidth() / 8);
     Value wPad = b.create<arith::ConstantOp>(b.getZeroAttr(wElem));
     Value vZero = b.create<arith::ConstantOp>(b.getZeroAttr(vF));
     // Widens a vector of weights to f32 like loadF32 does for scalars.
@@ -462,6 +464,17 @@ struct MatmulLowering : public OpConversionPattern<MatmulOp> {
                         c0, kDim, indexConst(nb, lanes), ValueRange{vZero},
                         [&](OpBuilder &lb, Location l, Value k, ValueRange s) {
                           ImplicitLocOpBuilder kb(l, lb);
+                          // The head streams its weights once per token:
+                          // prefetch 4 KiB ahead, like the linears (the
+                          // address may run past the row: no fault). 2B4T
+                          // tg64, 2 threads: 42.9-44.3 vs 40.1-43.4 tok/s.
+                          kb.create<memref::PrefetchOp>(
+                              w,
+                              ValueRange{n,
+                                         kb.create<arith::AddIOp>(
+                                             k, indexConst(kb, prefetchElems))},
+                              /*isWrite=*/false, /*localityHint=*/0,
+                              /*isDataCache=*/true);
                           Value wv = widen(
                               kb, kb.create<vector::TransferReadOp>(
                                       vW, w, ValueRange{n, k}, wPad, inBounds));

@@ -122,6 +122,9 @@ module attributes {tern.target = #tern.target<triple = "aarch64-unknown-linux-gn
 tern.weight @w : !tern.ternary<4x64, per_row, interleaved<64>> from "w" at 0
 // CHECK-LABEL: func.func @sdot
 // CHECK: scf.for {{.*}} -> (vector<4xi32>, vector<4xi32>, vector<4xi32>, vector<4xi32>) {
+// Decode streams the weights: a non-temporal prefetch 4096 bytes ahead.
+// CHECK: %[[AHEAD:.*]] = arith.addi %{{.*}}, %c4096
+// CHECK: memref.prefetch %{{.*}}[%[[AHEAD]]], read, locality<0>, data
 // CHECK-COUNT-4: arm_neon.intr.sdot %{{.*}}, %{{.*}}, %{{.*}} : vector<16xi8>, vector<16xi8> to vector<4xi32>
 // CHECK-COUNT-3: arith.addi {{.*}} : vector<4xi32>
 // CHECK: vector.reduction <add>, %{{.*}} : vector<4xi32> into i32
