@@ -45,6 +45,14 @@ inline int64_t floatLanes(Operation *op) {
   return std::max<int64_t>(4, bits / 32);
 }
 
+/// Whether a loop over the rows (tokens) of `memref` is worth the thread
+/// pool: unless it has a static single row (decode), where the hand-off
+/// would cost more than the row.
+inline bool rowsWorthThreads(Value memref) {
+  auto type = cast<MemRefType>(memref.getType());
+  return type.isDynamicDim(0) || type.getDimSize(0) > 1;
+}
+
 /// tern.linear to vector kernels (LinearLowering.cpp).
 void populateLinearLoweringPatterns(RewritePatternSet &patterns,
                                     bool mcaMarkers);

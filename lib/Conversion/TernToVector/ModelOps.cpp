@@ -65,6 +65,18 @@ Value loadF32(ImplicitLocOpBuilder &b, Value memref, ValueRange indices) {
     v = b.create<arith::ExtFOp>(b.getF32Type(), v);
   return v;
 }
+/// exp(x) with the bits of the C library's expf but without its underflow
+/// call: below -0x1.9fe368p6 (log 2^-150) expf returns +0 through a slow
+/// path that raises the underflow flag, and softmax meets such arguments
+/// often (2.5% of a 2B4T prefill). The argument is clamped there and the
+/// result selected to +0.
+Value expNoUnderflowCall(ImplicitLocOpBuilder &b, Value x) {
+  Value limit = f32Const(b, -0x1.9fe368p6f);
+  Value e = b.create<math::ExpOp>(b.create<arith::MaximumFOp>(x, limit));
+  Value under = b.create<arith::CmpFOp>(arith::CmpFPredicate::OLT, x, limit);
+  return b.create<arith::SelectOp>(under, f32Const(b, 0.0f), e);
+}
+
 void yield(ImplicitLocOpBuilder &b, ValueRange values = {}) {
   b.create<scf::YieldOp>(values);
 }
@@ -152,56 +164,60 @@ struct RopeLowering : public OpConversionPattern<RopeOp> {
     Value c0 = indexConst(b, 0), c2 = indexConst(b, 2);
     Value theta = b.create<arith::ConstantOp>(op.getThetaAttr());
     Value hdF = f32Const(b, float(hd)), one = f32Const(b, 1.0f);
-    loop(b, c0, dimOf(b, x, 0), {}, [&](auto &ib, Value m, ValueRange) {
-      Value posIdx = ib.template create<arith::AddIOp>(start, m);
-      Value pos = ib.template create<arith::UIToFPOp>(
-          ib.getF32Type(),
-          ib.template create<arith::IndexCastOp>(ib.getI64Type(), posIdx));
-      loop(
-          ib, c0, indexConst(ib, hd / 2), {},
-          [&](auto &pb, Value i, ValueRange) {
-            // freq = 1 / theta^(2i / head_dim), angle = pos * freq, all f32.
-            Value twoI = pb.template create<arith::MulIOp>(i, c2);
-            Value twoIF = pb.template create<arith::UIToFPOp>(
-                pb.getF32Type(),
-                pb.template create<arith::IndexCastOp>(pb.getI64Type(), twoI));
-            Value freq = pb.template create<arith::DivFOp>(
-                one, pb.template create<math::PowFOp>(
+    loop(
+        b, c0, dimOf(b, x, 0), {},
+        [&](auto &ib, Value m, ValueRange) {
+          Value posIdx = ib.template create<arith::AddIOp>(start, m);
+          Value pos = ib.template create<arith::UIToFPOp>(
+              ib.getF32Type(),
+              ib.template create<arith::IndexCastOp>(ib.getI64Type(), posIdx));
+          loop(ib, c0, indexConst(ib, hd / 2), {},
+               [&](auto &pb, Value i, ValueRange) {
+                 // freq = 1 / theta^(2i / head_dim), angle = pos * freq, all
+                 // f32.
+                 Value twoI = pb.template create<arith::MulIOp>(i, c2);
+                 Value twoIF = pb.template create<arith::UIToFPOp>(
+                     pb.getF32Type(), pb.template create<arith::IndexCastOp>(
+                                          pb.getI64Type(), twoI));
+                 Value freq = pb.template create<arith::DivFOp>(
+                     one,
+                     pb.template create<math::PowFOp>(
                          theta, pb.template create<arith::DivFOp>(twoIF, hdF)));
-            Value angle = pb.template create<arith::MulFOp>(pos, freq);
-            Value cs = pb.template create<math::CosOp>(angle);
-            Value sn = pb.template create<math::SinOp>(angle);
-            Value ia = interleaved ? twoI : i;
-            Value ib2 =
-                interleaved
-                    ? pb.template create<arith::AddIOp>(twoI, indexConst(pb, 1))
-                    : pb.template create<arith::AddIOp>(i,
-                                                        indexConst(pb, hd / 2));
-            loop(
-                pb, c0, indexConst(pb, heads), {},
-                [&](auto &hb, Value h, ValueRange) {
-                  Value base =
-                      hb.template create<arith::MulIOp>(h, indexConst(hb, hd));
-                  Value ja = hb.template create<arith::AddIOp>(base, ia);
-                  Value jb = hb.template create<arith::AddIOp>(base, ib2);
-                  Value va =
-                      hb.template create<memref::LoadOp>(x, ValueRange{m, ja});
-                  Value vb =
-                      hb.template create<memref::LoadOp>(x, ValueRange{m, jb});
-                  Value ra = hb.template create<arith::SubFOp>(
-                      hb.template create<arith::MulFOp>(va, cs),
-                      hb.template create<arith::MulFOp>(vb, sn));
-                  Value rb = hb.template create<arith::AddFOp>(
-                      hb.template create<arith::MulFOp>(va, sn),
-                      hb.template create<arith::MulFOp>(vb, cs));
-                  hb.template create<memref::StoreOp>(ra, x, ValueRange{m, ja});
-                  hb.template create<memref::StoreOp>(rb, x, ValueRange{m, jb});
-                  yield(hb);
-                });
-            yield(pb);
-          });
-      yield(ib);
-    });
+                 Value angle = pb.template create<arith::MulFOp>(pos, freq);
+                 Value cs = pb.template create<math::CosOp>(angle);
+                 Value sn = pb.template create<math::SinOp>(angle);
+                 Value ia = interleaved ? twoI : i;
+                 Value ib2 = interleaved ? pb.template create<arith::AddIOp>(
+                                               twoI, indexConst(pb, 1))
+                                         : pb.template create<arith::AddIOp>(
+                                               i, indexConst(pb, hd / 2));
+                 loop(pb, c0, indexConst(pb, heads), {},
+                      [&](auto &hb, Value h, ValueRange) {
+                        Value base = hb.template create<arith::MulIOp>(
+                            h, indexConst(hb, hd));
+                        Value ja = hb.template create<arith::AddIOp>(base, ia);
+                        Value jb = hb.template create<arith::AddIOp>(base, ib2);
+                        Value va = hb.template create<memref::LoadOp>(
+                            x, ValueRange{m, ja});
+                        Value vb = hb.template create<memref::LoadOp>(
+                            x, ValueRange{m, jb});
+                        Value ra = hb.template create<arith::SubFOp>(
+                            hb.template create<arith::MulFOp>(va, cs),
+                            hb.template create<arith::MulFOp>(vb, sn));
+                        Value rb = hb.template create<arith::AddFOp>(
+                            hb.template create<arith::MulFOp>(va, sn),
+                            hb.template create<arith::MulFOp>(vb, cs));
+                        hb.template create<memref::StoreOp>(ra, x,
+                                                            ValueRange{m, ja});
+                        hb.template create<memref::StoreOp>(rb, x,
+                                                            ValueRange{m, jb});
+                        yield(hb);
+                      });
+                 yield(pb);
+               });
+          yield(ib);
+        },
+        rowsWorthThreads(x));
     rewriter.eraseOp(op);
     return success();
   }
@@ -292,10 +308,10 @@ struct AttentionLowering : public OpConversionPattern<AttentionOp> {
                   })[0];
               Value sum = loop(
                   hb, c0, len, {zero}, [&](auto &tb, Value t, ValueRange acc) {
-                    Value e = tb.template create<math::ExpOp>(
-                        tb.template create<arith::SubFOp>(
-                            tb.template create<memref::LoadOp>(scores, t),
-                            maxScore));
+                    Value e = expNoUnderflowCall(
+                        tb, tb.template create<arith::SubFOp>(
+                                tb.template create<memref::LoadOp>(scores, t),
+                                maxScore));
                     tb.template create<memref::StoreOp>(e, scores, t);
                     yield(tb, {tb.template create<arith::AddFOp>(acc[0], e)});
                   })[0];
@@ -365,32 +381,39 @@ struct ElementwiseLowering : public OpConversionPattern<OpTy> {
           out = adaptor.getOutput();
     Value c0 = indexConst(b, 0), one = f32Const(b, 1.0f),
           zero = f32Const(b, 0.0f);
-    loop(b, c0, dimOf(b, out, 0), {}, [&](auto &ib, Value m, ValueRange) {
-      loop(ib, c0, dimOf(ib, out, 1), {}, [&](auto &jb, Value j, ValueRange) {
-        Value a = jb.template create<memref::LoadOp>(lhs, ValueRange{m, j});
-        Value c = jb.template create<memref::LoadOp>(rhs, ValueRange{m, j});
-        Value r;
-        if constexpr (std::is_same_v<OpTy, AddOp>) {
-          r = jb.template create<arith::AddFOp>(a, c);
-        } else if (op.getActivation() == GluActivation::SiLU) {
-          // (g * (1 / (1 + exp(-g)))) * u
-          Value sig = jb.template create<arith::DivFOp>(
-              one, jb.template create<arith::AddFOp>(
-                       one, jb.template create<math::ExpOp>(
-                                jb.template create<arith::NegFOp>(a))));
-          r = jb.template create<arith::MulFOp>(
-              jb.template create<arith::MulFOp>(a, sig), c);
-        } else {
-          // (max(g, 0) * max(g, 0)) * u
-          Value p = jb.template create<arith::MaximumFOp>(a, zero);
-          r = jb.template create<arith::MulFOp>(
-              jb.template create<arith::MulFOp>(p, p), c);
-        }
-        jb.template create<memref::StoreOp>(r, out, ValueRange{m, j});
-        yield(jb);
-      });
-      yield(ib);
-    });
+    loop(
+        b, c0, dimOf(b, out, 0), {},
+        [&](auto &ib, Value m, ValueRange) {
+          loop(ib, c0, dimOf(ib, out, 1), {},
+               [&](auto &jb, Value j, ValueRange) {
+                 Value a =
+                     jb.template create<memref::LoadOp>(lhs, ValueRange{m, j});
+                 Value c =
+                     jb.template create<memref::LoadOp>(rhs, ValueRange{m, j});
+                 Value r;
+                 if constexpr (std::is_same_v<OpTy, AddOp>) {
+                   r = jb.template create<arith::AddFOp>(a, c);
+                 } else if (op.getActivation() == GluActivation::SiLU) {
+                   // (g * (1 / (1 + exp(-g)))) * u
+                   Value sig = jb.template create<arith::DivFOp>(
+                       one,
+                       jb.template create<arith::AddFOp>(
+                           one, expNoUnderflowCall(
+                                    jb, jb.template create<arith::NegFOp>(a))));
+                   r = jb.template create<arith::MulFOp>(
+                       jb.template create<arith::MulFOp>(a, sig), c);
+                 } else {
+                   // (max(g, 0) * max(g, 0)) * u
+                   Value p = jb.template create<arith::MaximumFOp>(a, zero);
+                   r = jb.template create<arith::MulFOp>(
+                       jb.template create<arith::MulFOp>(p, p), c);
+                 }
+                 jb.template create<memref::StoreOp>(r, out, ValueRange{m, j});
+                 yield(jb);
+               });
+          yield(ib);
+        },
+        rowsWorthThreads(out));
     rewriter.eraseOp(op);
     return success();
   }

@@ -110,7 +110,7 @@ struct QuantizeLowering : public OpConversionPattern<QuantizeOp> {
     Value cK = indexConst(b, k), cStep = indexConst(b, lanes);
     Value zero = b.create<arith::ConstantOp>(b.getF32FloatAttr(0.0f));
 
-    b.create<scf::ForOp>(
+    auto rows = b.create<scf::ForOp>(
         c0, dimOf(b, x, 0), c1, ValueRange{},
         [&](OpBuilder &nb, Location loc, Value m, ValueRange) {
           ImplicitLocOpBuilder rb(loc, nb);
@@ -166,6 +166,9 @@ struct QuantizeLowering : public OpConversionPattern<QuantizeOp> {
                             bitllama, normalised);
           rb.create<scf::YieldOp>();
         });
+    // Rows are independent (prefill): the thread pool takes them.
+    if (rowsWorthThreads(x))
+      rows->setAttr(kParallelAttrName, b.getUnitAttr());
     rewriter.eraseOp(op);
     return success();
   }
@@ -195,7 +198,7 @@ struct RMSNormQuantizeLowering : public OpConversionPattern<RMSNormQuantizeOp> {
     Value cD = indexConst(b, d), cStep = indexConst(b, lanes);
     Value zero = f32Const(b, 0.0f);
     Value eps = b.create<arith::ConstantOp>(op.getEpsAttr());
-    b.create<scf::ForOp>(
+    auto rows = b.create<scf::ForOp>(
         c0, dimOf(b, x, 0), c1, ValueRange{},
         [&](OpBuilder &nb, Location loc, Value m, ValueRange) {
           ImplicitLocOpBuilder rb(loc, nb);
@@ -234,6 +237,9 @@ struct RMSNormQuantizeLowering : public OpConversionPattern<RMSNormQuantizeOp> {
                             [](ImplicitLocOpBuilder &, Value v) { return v; });
           rb.create<scf::YieldOp>();
         });
+    // Rows are independent (prefill): the thread pool takes them.
+    if (rowsWorthThreads(x))
+      rows->setAttr(kParallelAttrName, b.getUnitAttr());
     rewriter.eraseOp(op);
     return success();
   }
