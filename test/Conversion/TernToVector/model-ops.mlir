@@ -89,10 +89,15 @@ func.func @attention(%q: memref<1x64xf32>, %k: memref<32x32xf32>, %v: memref<32x
 
 // -----
 
-// silu: (g * (1 / (1 + exp(-g)))) * u
+// silu: (g * (1 / (1 + exp(-g)))) * u; exp's argument is clamped at
+// log(2^-150) and the result selected to +0 below it (the bits of expf
+// without its underflow call).
 // CHECK-LABEL: func.func @silu
 // CHECK: %[[NEG:.*]] = arith.negf %[[G:.*]] : f32
-// CHECK: %[[EXP:.*]] = math.exp %[[NEG]] : f32
+// CHECK: %[[CL:.*]] = arith.maximumf %[[NEG]], %[[LIM:.*]] : f32
+// CHECK: %[[E:.*]] = math.exp %[[CL]] : f32
+// CHECK: %[[UNDER:.*]] = arith.cmpf olt, %[[NEG]], %[[LIM]] : f32
+// CHECK: %[[EXP:.*]] = arith.select %[[UNDER]], %{{.*}}, %[[E]] : f32
 // CHECK: %[[DEN:.*]] = arith.addf %[[EXP]], %{{.*}} : f32
 // CHECK: %[[SIG:.*]] = arith.divf %{{.*}}, %[[DEN]] : f32
 // CHECK: %[[GS:.*]] = arith.mulf %[[G]], %[[SIG]] : f32
