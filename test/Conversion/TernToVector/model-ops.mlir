@@ -59,7 +59,8 @@ func.func @rope(%x: memref<1x16xf32>, %p: index) {
 // scores workspace; KV head = query head / (heads / kv_heads). The keys are
 // transposed ([kv_dim, S]): the scores of 4 positions at a time are vectors
 // (lanes read consecutive positions), each lane summing its dot product over
-// the head's features in order; then a max-subtracted softmax; then the
+// the head's features in order, four such vectors side by side (independent
+// chains); then a max-subtracted softmax; then the
 // output as head_dim / 4 vectors of features, each lane summing over
 // positions in order.
 // CHECK-LABEL: func.func @attention
@@ -69,12 +70,15 @@ func.func @rope(%x: memref<1x16xf32>, %p: index) {
 // CHECK:   %[[ROW:.*]] = memref.subview %[[WS]][%[[H]], 0] [1, 32] [1, 1]
 // CHECK:   %[[SCORES:.*]] = memref.collapse_shape %[[ROW]]
 // CHECK:   arith.divui %[[H]], %c2 : index
-// CHECK:     scf.for %[[T0:.*]] = %c0 to %{{.*}} step %c4 {
-// CHECK:       scf.for %[[J:.*]] = %c0 to %c16 step %c1 iter_args(%{{.*}}) -> (vector<4xf32>) {
+// CHECK:     scf.for %[[T0:.*]] = %c0 to %{{.*}} step %c16 {
+// CHECK:       %[[T1:.*]] = arith.addi %[[T0]], %c4
+// CHECK:       scf.for %[[J:.*]] = %c0 to %c16 step %c1 iter_args(%{{.*}}) -> (vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>) {
 // CHECK:         vector.broadcast %{{.*}} : f32 to vector<4xf32>
 // CHECK:         vector.transfer_read %{{.*}}[%{{.*}}, %[[T0]]], %{{.*}} : memref<32x32xf32>, vector<4xf32>
+// CHECK:         vector.transfer_read %{{.*}}[%{{.*}}, %[[T1]]], %{{.*}} : memref<32x32xf32>, vector<4xf32>
 // CHECK:       arith.divf %{{.*}} : vector<4xf32>
 // CHECK:       vector.transfer_write %{{.*}}, %[[SCORES]][%[[T0]]]
+// CHECK:       vector.transfer_write %{{.*}}, %[[SCORES]][%[[T1]]]
 // CHECK:     arith.maximumf
 // CHECK:     math.exp
 // CHECK:     arith.divf
