@@ -290,9 +290,19 @@ module attributes {tern.target = #tern.target<triple = "x86_64-unknown-linux-gnu
 // CHECK:     vector.transfer_read %{{.*}} : memref<2x20xf32>, vector<8xf32>
 // CHECK:     arith.fptosi %{{.*}} : vector<8xf32> to vector<8xi8>
 // CHECK:     vector.transfer_write %{{.*}} : vector<8xi8>, memref<2x20xi8>
+// Two rows (tokens): the thread pool takes them.
+// CHECK: } {tern.parallel}
 // CHECK-NOT: tern.rms_norm_quantize
 func.func @norm_quantize(%x: memref<2x20xf32>, %w: memref<20xf32>, %y: memref<2x20xf32>, %q: memref<2x20xi8>, %s: memref<2xf32>) {
   tern.rms_norm_quantize %x weight(%w : memref<20xf32>) into %y, %q, %s {eps = 1.0e-05 : f32} : memref<2x20xf32>, memref<2x20xf32>, memref<2x20xi8>, memref<2xf32>
+  return
+}
+// A single row (decode) stays on the calling thread.
+// CHECK-LABEL: func.func @norm_quantize_one
+// CHECK-NOT: tern.parallel
+// CHECK: return
+func.func @norm_quantize_one(%x: memref<1x20xf32>, %w: memref<20xf32>, %y: memref<1x20xf32>, %q: memref<1x20xi8>, %s: memref<1xf32>) {
+  tern.rms_norm_quantize %x weight(%w : memref<20xf32>) into %y, %q, %s {eps = 1.0e-05 : f32} : memref<1x20xf32>, memref<1x20xf32>, memref<1x20xi8>, memref<1xf32>
   return
 }
 }
