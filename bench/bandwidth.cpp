@@ -4,8 +4,9 @@
 // buffer much larger than the caches. Each thread sums its own contiguous
 // slice of 64-bit words (the compiler vectorises the loop with -O3
 // -march=native), prefetching 4 KiB ahead as the decode kernels do; the
-// buffer is written once first so every page is resident. Prints, per thread count, the median and range over the
-// repetitions in GB/s (10^9 bytes per second):
+// buffer is written once first so every page is resident. Prints, per thread
+// count, the median and range over the repetitions in GB/s (10^9 bytes per
+// second):
 //
 //   bandwidth threads=1 median=35.2 min=33.0 max=36.1 GB/s
 //
