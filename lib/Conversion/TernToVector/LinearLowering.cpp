@@ -88,6 +88,39 @@ struct LinearLowering : public OpConversionPattern<LinearOp> {
 } // namespace
 
 /// An llvm-mca region marker as an assembly comment of the target.
+/// Byte offsets of rows [n0, n0 + rc) and indices of tokens [m0, m0 + tc)
+/// of a register tile.
+static void tileIndices(ImplicitLocOpBuilder &b, Value n0, int64_t rc,
+                        Value rowBytes, Value m0, int64_t tc,
+                        SmallVectorImpl<Value> &rowBase,
+                        SmallVectorImpl<Value> &tokens) {
+  for (int64_t r = 0; r < rc; ++r)
+    rowBase.push_back(b.create<arith::MulIOp>(
+        b.create<arith::AddIOp>(n0, indexConst(b, r)), rowBytes));
+  for (int64_t t = 0; t < tc; ++t)
+    tokens.push_back(b.create<arith::AddIOp>(m0, indexConst(b, t)));
+}
+
+/// The code bytes of one chunk (at byte `off` of each row) of every row.
+static SmallVector<Value> loadCodes(ImplicitLocOpBuilder &b,
+                                    const WeightPlan &p,
+                                    ArrayRef<Value> rowBase, Value off) {
+  auto vCodes = VectorType::get({p.part}, b.getI8Type());
+  SmallVector<Value> codes;
+  for (Value base : rowBase)
+    codes.push_back(b.create<vector::LoadOp>(
+        vCodes, p.data, ValueRange{b.create<arith::AddIOp>(base, off)}));
+  return codes;
+}
+
+/// Bit plane j of a vector of code bytes: (codes >> 2j) & 3.
+static Value bitPlane(ImplicitLocOpBuilder &b, Value codes, int j,
+                      Value mask3) {
+  auto type = cast<VectorType>(codes.getType());
+  return b.create<arith::AndIOp>(
+      b.create<arith::ShRUIOp>(codes, splat(b, type, 2 * j)), mask3);
+}
+
 void mlir::tern::detail::mcaMarker(ImplicitLocOpBuilder &b, Operation *op,
                                    StringRef what) {
   TargetAttr target = TargetAttr::lookup(op);
@@ -162,11 +195,7 @@ void LinearEmitter::tile(ImplicitLocOpBuilder &b, const WeightPlan &p, Value n0,
   Value cRowBytes = indexConst(b, wt.getRowBytes());
 
   SmallVector<Value> rowBase, mIdx;
-  for (int64_t r = 0; r < rc; ++r)
-    rowBase.push_back(b.create<arith::MulIOp>(
-        b.create<arith::AddIOp>(n0, indexConst(b, r)), cRowBytes));
-  for (int64_t t = 0; t < tc; ++t)
-    mIdx.push_back(b.create<arith::AddIOp>(m0, indexConst(b, t)));
+  tileIndices(b, n0, rc, cRowBytes, m0, tc, rowBase, mIdx);
   // vpmaddubsw's i16 pair sums of the four planes add up in i16 (at most
   // 4 * 512 in magnitude) before one vpmaddwd per chunk widens them.
   const DotKernel &kern = p.kernel;
@@ -182,11 +211,7 @@ void LinearEmitter::tile(ImplicitLocOpBuilder &b, const WeightPlan &p, Value n0,
       [&](OpBuilder &lb, Location l, Value c, ValueRange acc) {
         ImplicitLocOpBuilder cb(l, lb);
         Value off = cb.create<arith::MulIOp>(c, cPart);
-        SmallVector<Value> codes;
-        for (int64_t r = 0; r < rc; ++r)
-          codes.push_back(cb.create<vector::LoadOp>(
-              vCodes, p.data,
-              ValueRange{cb.create<arith::AddIOp>(rowBase[r], off)}));
+        SmallVector<Value> codes = loadCodes(cb, p, rowBase, off);
         // Decode streams every weight once: a software prefetch 4 KiB ahead
         // (non-temporal) keeps more lines in flight than the hardware
         // prefetcher alone (2B4T tg64 on Zen 5, 3 interleaved runs: 2
@@ -205,9 +230,7 @@ void LinearEmitter::tile(ImplicitLocOpBuilder &b, const WeightPlan &p, Value n0,
           // Bit plane j holds elements kBase + j*part + [0, part).
           SmallVector<Value> planes;
           for (int64_t r = 0; r < rc; ++r)
-            planes.push_back(cb.create<arith::AndIOp>(
-                cb.create<arith::ShRUIOp>(codes[r], splat(cb, vCodes, 2 * j)),
-                mask2));
+            planes.push_back(bitPlane(cb, codes[r], j, mask2));
           Value k = cb.create<arith::AddIOp>(kBase, indexConst(cb, j * p.part));
           for (int64_t t = 0; t < tc; ++t) {
             Value a = loadActivations(cb, p, mIdx[t], k);
@@ -272,11 +295,7 @@ void LinearEmitter::mmlaTile(ImplicitLocOpBuilder &b, const WeightPlan &p,
   Value cPart = indexConst(b, p.part), cChunk = indexConst(b, chunk);
   Value cRowBytes = indexConst(b, wt.getRowBytes());
   SmallVector<Value> rowBase, mIdx;
-  for (int64_t r = 0; r < rc; ++r)
-    rowBase.push_back(b.create<arith::MulIOp>(
-        b.create<arith::AddIOp>(n0, indexConst(b, r)), cRowBytes));
-  for (int64_t t = 0; t < tc; ++t)
-    mIdx.push_back(b.create<arith::AddIOp>(m0, indexConst(b, t)));
+  tileIndices(b, n0, rc, cRowBytes, m0, tc, rowBase, mIdx);
   // Halves h of two 16-byte vectors as one: [x[8h..8h+8), y[8h..8h+8)].
   auto pairHalf = [](ImplicitLocOpBuilder &cb, Value x, Value y, int h) {
     SmallVector<int64_t> mask;
@@ -292,35 +311,33 @@ void LinearEmitter::mmlaTile(ImplicitLocOpBuilder &b, const WeightPlan &p,
       [&](OpBuilder &lb, Location l, Value c, ValueRange acc) {
         ImplicitLocOpBuilder cb(l, lb);
         Value off = cb.create<arith::MulIOp>(c, cPart);
-        SmallVector<Value> codes;
-        for (int64_t r = 0; r < rc; ++r)
-          codes.push_back(cb.create<vector::LoadOp>(
-              vCodes, p.data,
-              ValueRange{cb.create<arith::AddIOp>(rowBase[r], off)}));
+        SmallVector<Value> codes = loadCodes(cb, p, rowBase, off);
         Value kBase = cb.create<arith::MulIOp>(c, cChunk);
         SmallVector<Value> sums(acc.begin(), acc.end());
         for (int j = 0; j < 4; ++j) {
           SmallVector<Value> t;
           for (int64_t r = 0; r < rc; ++r)
             t.push_back(cb.create<arith::SubIOp>(
-                cb.create<arith::AndIOp>(
-                    cb.create<arith::ShRUIOp>(codes[r],
-                                              splat(cb, vCodes, 2 * j)),
-                    splat(cb, vCodes, 3)),
+                bitPlane(cb, codes[r], j, splat(cb, vCodes, 3)),
                 splat(cb, vCodes, 1)));
           Value k = cb.create<arith::AddIOp>(kBase, indexConst(cb, j * p.part));
           SmallVector<Value> a;
           for (int64_t m = 0; m < tc; ++m)
             a.push_back(loadActivations(cb, p, mIdx[m], k));
-          for (int h = 0; h < 2; ++h)
+          for (int h = 0; h < 2; ++h) {
+            // Each pair of tokens' half once (at first use), for every pair
+            // of rows.
+            SmallVector<Value> x(tp);
             for (int64_t i = 0; i < rp; ++i) {
               Value w = pairHalf(cb, t[2 * i], t[2 * i + 1], h);
               for (int64_t q = 0; q < tp; ++q) {
-                Value x = pairHalf(cb, a[2 * q], a[2 * q + 1], h);
+                if (!x[q])
+                  x[q] = pairHalf(cb, a[2 * q], a[2 * q + 1], h);
                 Value &sum = sums[i * tp + q];
-                sum = cb.create<arm_neon::SmmlaOp>(vAcc, sum, w, x);
+                sum = cb.create<arm_neon::SmmlaOp>(vAcc, sum, w, x[q]);
               }
             }
+          }
         }
         cb.create<scf::YieldOp>(sums);
       });
@@ -430,10 +447,8 @@ void LinearEmitter::perBlockRow(ImplicitLocOpBuilder &b, const WeightPlan &p,
                         cb.create<arith::MulIOp>(c, indexConst(cb, chunk));
                     Value sum = acc[0];
                     for (int j = 0; j < 4; ++j) {
-                      Value plane = cb.create<arith::AndIOp>(
-                          cb.create<arith::ShRUIOp>(codes,
-                                                    splat(cb, vCodes, 2 * j)),
-                          splat(cb, vCodes, 3));
+                      Value plane =
+                          bitPlane(cb, codes, j, splat(cb, vCodes, 3));
                       Value k = cb.create<arith::AddIOp>(
                           kBase, indexConst(cb, j * p.part));
                       sum =
