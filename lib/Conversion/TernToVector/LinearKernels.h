@@ -33,6 +33,9 @@ struct DotKernel {
   /// Sdot with i8mm: prefill tiles of even rows and tokens use `smmla`
   /// (a 2x8 by 8x2 int8 product per instruction) instead.
   bool mmla = false;
+  /// x86 with GFNI: the `vgf2p8affineqb` intrinsic that extracts a bit
+  /// plane in one instruction; empty: a shift and a mask.
+  StringRef planeAffine;
   /// i32 lanes of the accumulator.
   int64_t accLanes = 0;
 };
@@ -107,6 +110,10 @@ struct LinearEmitter {
   /// The scaled output (m, n) of an exact int32 dot product `total`.
   void finish(ImplicitLocOpBuilder &b, const WeightPlan &p, Value total,
               Value m, Value n) const;
+  /// finish() of a whole rc x tc tile from reduced lane sums, on vectors.
+  void vectorFinish(ImplicitLocOpBuilder &b, const WeightPlan &p,
+                    ArrayRef<Value> totals, Value n0, int64_t rc, Value m0,
+                    int64_t tc) const;
   void storeOutput(ImplicitLocOpBuilder &b, const WeightPlan &p, Value out,
                    Value m, Value n) const;
   void unit(ImplicitLocOpBuilder &b, const WeightPlan &p, Value u) const;

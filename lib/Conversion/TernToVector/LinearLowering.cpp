@@ -47,6 +47,12 @@ DotKernel selectKernel(Operation *op, TargetAttr target, int64_t part,
   if (!target || (family && family.getValue() == "portable"))
     return k;
   StringRef triple = target.getTriple();
+  // (16, 32 or 64 bytes: xmm, ymm, zmm; smaller chunks keep shift + mask.)
+  if (triple.starts_with("x86_64") && target.has("gfni") &&
+      (part == 16 || part == 32 || part == 64))
+    k.planeAffine = part == 64   ? "llvm.x86.vgf2p8affineqb.512"
+                    : part == 32 ? "llvm.x86.vgf2p8affineqb.256"
+                                 : "llvm.x86.vgf2p8affineqb.128";
   if (triple.starts_with("aarch64") && target.has("dotprod") && part == 16) {
     k.family = DotKernel::Sdot;
     k.accLanes = 4;
@@ -113,12 +119,48 @@ static SmallVector<Value> loadCodes(ImplicitLocOpBuilder &b,
   return codes;
 }
 
-/// Bit plane j of a vector of code bytes: (codes >> 2j) & 3.
-static Value bitPlane(ImplicitLocOpBuilder &b, Value codes, int j,
-                      Value mask3) {
+/// Bit plane j of a vector of code bytes: (codes >> 2j) & 3. With GFNI
+/// (`affine` names the intrinsic) one `vgf2p8affineqb` does both: its 8x8
+/// bit matrix moves bits 2j and 2j+1 of each byte to bits 0 and 1 and
+/// clears the rest (x86 has no byte shift, so LLVM would emit an affine
+/// shift and a mask: a quarter of a prefill tile's vector operations).
+static Value bitPlane(ImplicitLocOpBuilder &b, Value codes, int j, Value mask3,
+                      StringRef affine) {
   auto type = cast<VectorType>(codes.getType());
+  if (!affine.empty() && j == 0)
+    return b.create<arith::AndIOp>(codes, mask3);
+  if (!affine.empty()) {
+    // Row i of the matrix, which picks output bit i, is byte 7 - i of
+    // each 64-bit lane.
+    const uint64_t matrix =
+        uint64_t(1) << (2 * j) << 56 | uint64_t(1) << (2 * j + 1) << 48;
+    auto lanes = VectorType::get({type.getNumElements() / 8}, b.getI64Type());
+    Value m = b.create<vector::BitCastOp>(
+        type, b.create<arith::ConstantOp>(
+                  lanes, SplatElementsAttr::get(
+                             lanes, b.getI64IntegerAttr(int64_t(matrix)))));
+    return b
+        .create<LLVM::CallIntrinsicOp>(
+            TypeRange{type}, b.getStringAttr(affine),
+            ValueRange{codes, m,
+                       b.create<arith::ConstantOp>(b.getI8IntegerAttr(0))})
+        .getResult(0);
+  }
   return b.create<arith::AndIOp>(
       b.create<arith::ShRUIOp>(codes, splat(b, type, 2 * j)), mask3);
+}
+
+static SmallVector<Value> reduceLanes(ImplicitLocOpBuilder &b,
+                                      SmallVector<Value> vecs);
+
+/// Whether the last dimension of a memref is contiguous (vector.store needs
+/// it).
+static bool unitInnerStride(Value memref) {
+  SmallVector<int64_t> strides;
+  int64_t offset;
+  return succeeded(getStridesAndOffset(cast<MemRefType>(memref.getType()),
+                                       strides, offset)) &&
+         strides.back() == 1;
 }
 
 void mlir::tern::detail::mcaMarker(ImplicitLocOpBuilder &b, Operation *op,
@@ -230,7 +272,8 @@ void LinearEmitter::tile(ImplicitLocOpBuilder &b, const WeightPlan &p, Value n0,
           // Bit plane j holds elements kBase + j*part + [0, part).
           SmallVector<Value> planes;
           for (int64_t r = 0; r < rc; ++r)
-            planes.push_back(bitPlane(cb, codes[r], j, mask2));
+            planes.push_back(
+                bitPlane(cb, codes[r], j, mask2, p.kernel.planeAffine));
           Value k = cb.create<arith::AddIOp>(kBase, indexConst(cb, j * p.part));
           for (int64_t t = 0; t < tc; ++t) {
             Value a = loadActivations(cb, p, mIdx[t], k);
@@ -258,23 +301,139 @@ void LinearEmitter::tile(ImplicitLocOpBuilder &b, const WeightPlan &p, Value n0,
                              .getResult(0));
         cb.create<scf::YieldOp>(sums);
       });
-  for (int64_t r = 0; r < rc; ++r) {
-    Value n = b.create<arith::AddIOp>(n0, indexConst(b, r));
-    for (int64_t t = 0; t < tc; ++t) {
+  // The partial sums of output (r, t), in the order of the output rows:
+  // token-major, so each token's rc outputs are adjacent.
+  SmallVector<Value> partials;
+  for (int64_t t = 0; t < tc; ++t)
+    for (int64_t r = 0; r < rc; ++r) {
       Value partial = loop.getResult((r * tc + t) * P);
       for (int64_t i = 1; i < P; ++i)
         partial = b.create<arith::AddIOp>(partial,
                                           loop.getResult((r * tc + t) * P + i));
-      Value total =
-          b.create<vector::ReductionOp>(vector::CombiningKind::ADD, partial);
-      if (p.kernel.family == DotKernel::U8S8)
-        total = b.create<arith::SubIOp>(
-            total, b.create<memref::LoadOp>(sumA, ValueRange{mIdx[t]}));
-      finish(b, p, total, mIdx[t], n);
+      partials.push_back(partial);
     }
+  if (rc * tc > 1 && llvm::isPowerOf2_64(rc) && llvm::isPowerOf2_64(tc) &&
+      llvm::isPowerOf2_64(p.kernel.accLanes)) {
+    vectorFinish(b, p, reduceLanes(b, partials), n0, rc, m0, tc);
+  } else {
+    for (int64_t t = 0; t < tc; ++t)
+      for (int64_t r = 0; r < rc; ++r) {
+        Value n = b.create<arith::AddIOp>(n0, indexConst(b, r));
+        Value total = b.create<vector::ReductionOp>(vector::CombiningKind::ADD,
+                                                    partials[t * rc + r]);
+        if (p.kernel.family == DotKernel::U8S8)
+          total = b.create<arith::SubIOp>(
+              total, b.create<memref::LoadOp>(sumA, ValueRange{mIdx[t]}));
+        finish(b, p, total, mIdx[t], n);
+      }
   }
   if (mcaMarkers)
     mcaMarker(b, op, "END");
+}
+
+/// The lane sums of N vectors of L lanes (N, L powers of two), in order:
+/// one vector of N lanes when N <= L, else N / L vectors of L lanes. Each
+/// level adds the halves of every lane group of a pair of vectors, so the
+/// N reductions take about 2N shuffles and N adds instead of N log2(L) of
+/// each.
+static SmallVector<Value> reduceLanes(ImplicitLocOpBuilder &b,
+                                      SmallVector<Value> vecs) {
+  const int64_t L = cast<VectorType>(vecs[0].getType()).getNumElements();
+  // Lanes [g*W, g*W + W) of a vector hold the partial sums of one output.
+  int64_t W = L;
+  auto halves = [&](Value x, Value y, int64_t lanes) {
+    SmallVector<int64_t> lo, hi;
+    for (int64_t base : {int64_t(0), lanes})
+      for (int64_t g = 0; g < lanes / W; ++g)
+        for (int64_t i = 0; i < W / 2; ++i) {
+          lo.push_back(base + g * W + i);
+          hi.push_back(base + g * W + W / 2 + i);
+        }
+    if (x == y) { // one vector: its own halves, half as many lanes
+      lo.resize(lo.size() / 2);
+      hi.resize(hi.size() / 2);
+    }
+    return b.create<arith::AddIOp>(b.create<vector::ShuffleOp>(x, y, lo),
+                                   b.create<vector::ShuffleOp>(x, y, hi));
+  };
+  for (; W > 1 && vecs.size() > 1; W /= 2) {
+    SmallVector<Value> next;
+    for (size_t i = 0; i < vecs.size(); i += 2)
+      next.push_back(halves(vecs[i], vecs[i + 1], L));
+    vecs = next;
+  }
+  for (int64_t lanes = L; W > 1; W /= 2, lanes /= 2)
+    vecs[0] = halves(vecs[0], vecs[0], lanes);
+  return vecs;
+}
+
+/// finish() for a whole tile at once: `totals` (reduceLanes) hold the int32
+/// dot products of outputs t * rc + r in order. The same operations per
+/// element as finish(), on vectors; each token's rc outputs are stored
+/// together.
+void LinearEmitter::vectorFinish(ImplicitLocOpBuilder &b, const WeightPlan &p,
+                                 ArrayRef<Value> totals, Value n0, int64_t rc,
+                                 Value m0, int64_t tc) const {
+  Type f32 = b.getF32Type();
+  const int64_t V = cast<VectorType>(totals[0].getType()).getNumElements();
+  // Per-token operands as vectors of tc, per-row ones of rc, spread over
+  // the lanes of one totals vector by a shuffle.
+  auto spread = [&](Value v, int64_t first, bool perToken) {
+    SmallVector<int64_t> mask;
+    for (int64_t i = first; i < first + V; ++i)
+      mask.push_back(perToken ? i / rc : i % rc);
+    return b.create<vector::ShuffleOp>(v, v, mask).getResult();
+  };
+  auto vTokensI = VectorType::get({tc}, b.getI32Type());
+  auto vTokensF = VectorType::get({tc}, f32);
+  Value sumAs;
+  if (p.kernel.family == DotKernel::U8S8)
+    sumAs = b.create<vector::LoadOp>(vTokensI, sumA, ValueRange{m0});
+  Value sxs = b.create<vector::LoadOp>(vTokensF, sx, ValueRange{m0});
+  auto vRows = VectorType::get({rc}, f32);
+  Value ws;
+  if (p.wt.getScale() == ScaleGranularity::PerRow)
+    ws = b.create<vector::LoadOp>(vRows, p.scales, ValueRange{n0});
+  else
+    ws = b.create<vector::SplatOp>(
+        vRows,
+        b.create<memref::LoadOp>(p.scales, ValueRange{indexConst(b, 0)}));
+  for (auto [j, sums] : llvm::enumerate(totals)) {
+    const int64_t first = j * V;
+    Value total = sums;
+    if (sumAs)
+      total = b.create<arith::SubIOp>(total, spread(sumAs, first, true));
+    Value acc = b.create<arith::SIToFPOp>(VectorType::get({V}, f32), total);
+    Value sxm = spread(sxs, first, true), w = spread(ws, first, false);
+    // The order of finish(): acc * (w * a) or (acc / s) * w.
+    Value out =
+        op.getScheme() == QuantScheme::BitLlama2c
+            ? b.create<arith::MulFOp>(acc, b.create<arith::MulFOp>(w, sxm))
+            : b.create<arith::MulFOp>(b.create<arith::DivFOp>(acc, sxm), w);
+    for (int64_t t = first / rc; t < (first + V) / rc; ++t) {
+      Value m = b.create<arith::AddIOp>(m0, indexConst(b, t));
+      if (!unitInnerStride(p.output)) {
+        // A transposed output (the K/V cache): element by element.
+        for (int64_t r = 0; r < rc; ++r)
+          storeOutput(b, p,
+                      b.create<vector::ExtractOp>(
+                          out, ArrayRef<int64_t>{t * rc + r - first}),
+                      m, b.create<arith::AddIOp>(n0, indexConst(b, r)));
+        continue;
+      }
+      Value row = b.create<vector::ExtractStridedSliceOp>(
+          out, ArrayRef<int64_t>{t * rc - first}, ArrayRef<int64_t>{rc},
+          ArrayRef<int64_t>{1});
+      b.create<vector::StoreOp>(row, p.output, ValueRange{m, n0});
+      if (p.residual) {
+        assert(unitInnerStride(p.residual) && "the residual stream is dense");
+        Value h =
+            b.create<vector::LoadOp>(vRows, p.residual, ValueRange{m, n0});
+        b.create<vector::StoreOp>(b.create<arith::AddFOp>(h, row), p.residual,
+                                  ValueRange{m, n0});
+      }
+    }
+  }
 }
 
 /// Outputs [n0, n0 + rc) x [m0, m0 + tc) with AArch64 i8mm: per bit plane
@@ -317,9 +476,10 @@ void LinearEmitter::mmlaTile(ImplicitLocOpBuilder &b, const WeightPlan &p,
         for (int j = 0; j < 4; ++j) {
           SmallVector<Value> t;
           for (int64_t r = 0; r < rc; ++r)
-            t.push_back(cb.create<arith::SubIOp>(
-                bitPlane(cb, codes[r], j, splat(cb, vCodes, 3)),
-                splat(cb, vCodes, 1)));
+            t.push_back(cb.create<arith::SubIOp>(bitPlane(cb, codes[r], j,
+                                                          splat(cb, vCodes, 3),
+                                                          p.kernel.planeAffine),
+                                                 splat(cb, vCodes, 1)));
           Value k = cb.create<arith::AddIOp>(kBase, indexConst(cb, j * p.part));
           SmallVector<Value> a;
           for (int64_t m = 0; m < tc; ++m)
@@ -447,8 +607,8 @@ void LinearEmitter::perBlockRow(ImplicitLocOpBuilder &b, const WeightPlan &p,
                         cb.create<arith::MulIOp>(c, indexConst(cb, chunk));
                     Value sum = acc[0];
                     for (int j = 0; j < 4; ++j) {
-                      Value plane =
-                          bitPlane(cb, codes, j, splat(cb, vCodes, 3));
+                      Value plane = bitPlane(cb, codes, j, splat(cb, vCodes, 3),
+                                             p.kernel.planeAffine);
                       Value k = cb.create<arith::AddIOp>(
                           kBase, indexConst(cb, j * p.part));
                       sum =

@@ -159,16 +159,56 @@ tern.weight @w : !tern.ternary<4x512, per_tensor, interleaved<256>> from "w" at 
 // CHECK-COUNT-4: vector.load %{{.*}} : memref{{.*}}xi8>, vector<64xi8>
 // CHECK-NOT:   arith.subi
 // CHECK-COUNT-64: llvm.call_intrinsic "llvm.x86.avx512.vpdpbusd.512"
-// CHECK-COUNT-16: vector.reduction <add>, %{{.*}} : vector<16xi32> into i32
+// The 16 accumulators reduce side by side (pairs of vectors add the halves
+// of their lane groups) into one vector of the tile's sums, token-major;
+// the epilogue runs on that vector and stores each token's 4 outputs at once.
+// CHECK-NOT: vector.reduction
+// CHECK:     vector.shuffle %{{.*}}, %{{.*}} [0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23] : vector<16xi32>, vector<16xi32>
+// CHECK:     %[[SAV:.*]] = vector.load %[[SUMA]][%[[T]]] : memref<5xi32>, vector<4xi32>
+// CHECK:     %[[SXV:.*]] = vector.load %{{.*}}[%[[T]]] : memref<5xf32>, vector<4xf32>
+// CHECK:     %[[SAS:.*]] = vector.shuffle %[[SAV]], %[[SAV]] [0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3]
+// CHECK:     %[[EXACT:.*]] = arith.subi %{{.*}}, %[[SAS]] : vector<16xi32>
+// CHECK:     %[[ACC:.*]] = arith.sitofp %[[EXACT]] : vector<16xi32> to vector<16xf32>
+// CHECK:     %[[SXS:.*]] = vector.shuffle %[[SXV]], %[[SXV]] [0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3]
+// CHECK:     arith.divf %[[ACC]], %[[SXS]] : vector<16xf32>
+// CHECK-COUNT-4: vector.store %{{.*}}, %{{.*}}[%{{.*}}, %{{.*}}] : memref<5x4xf32>, vector<4xf32>
 // CHECK:   scf.for %[[M:.*]] =
 // CHECK:     scf.for {{.*}} -> (vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>) {
 // CHECK-COUNT-16: llvm.call_intrinsic "llvm.x86.avx512.vpdpbusd.512"
-// CHECK:     %[[RED:.*]] = vector.reduction <add>, %{{.*}} : vector<16xi32> into i32
-// CHECK:     %[[SA:.*]] = memref.load %[[SUMA]][%{{.*}}] : memref<5xi32>
-// CHECK:     arith.subi %[[RED]], %[[SA]] : i32
+// CHECK-NOT: vector.reduction
+// CHECK:     %[[SA:.*]] = vector.load %[[SUMA]][%[[M]]] : memref<5xi32>, vector<1xi32>
+// CHECK:     vector.shuffle %[[SA]], %[[SA]] [0, 0, 0, 0] : vector<1xi32>, vector<1xi32>
+// CHECK:     arith.subi %{{.*}}, %{{.*}} : vector<4xi32>
+// CHECK:     vector.store %{{.*}}, %{{.*}}[%{{.*}}, %{{.*}}] : memref<5x4xf32>, vector<4xf32>
 // CHECK: } {tern.parallel}
 func.func @vnni(%q: memref<5x512xi8>, %s: memref<5xf32>, %y: memref<5x4xf32>) {
   tern.linear @w(%q, %s) into %y : memref<5x512xi8>, memref<5xf32>, memref<5x4xf32>
+  return
+}
+}
+
+// -----
+
+// GFNI: bit planes 1-3 are one vgf2p8affineqb each (x86 has no byte shift:
+// a shift and a mask otherwise). Its 8x8 bit matrix, one per 64-bit lane,
+// has in byte 7 - i the input bits of output bit i: for plane 1, bits 2
+// and 3 of every byte to bits 0 and 1 (0x0408000000000000); plane 0 is a
+// mask alone.
+module attributes {tern.target = #tern.target<triple = "x86_64-unknown-linux-gnu", cpu = "znver4", isa = ["avx2", "avx512f", "avx512bw", "avx512vnni", "gfni"], vector_bits = 512>} {
+tern.weight @w : !tern.ternary<4x256, per_tensor, interleaved<256>> from "w" at 0
+// CHECK-LABEL: func.func @gfni
+// CHECK: scf.for {{.*}} -> (vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>) {
+// CHECK: %[[CODES:.*]] = vector.load %{{.*}} : memref<{{.*}}xi8>, vector<64xi8>
+// CHECK-NOT: arith.shrui
+// CHECK: arith.andi %[[CODES]], %{{.*}} : vector<64xi8>
+// CHECK-NOT: arith.shrui
+// CHECK: %[[P1:.*]] = arith.constant dense<290482175965396992> : vector<8xi64>
+// CHECK: %[[M1:.*]] = vector.bitcast %[[P1]] : vector<8xi64> to vector<64xi8>
+// CHECK: llvm.call_intrinsic "llvm.x86.vgf2p8affineqb.512"(%[[CODES]], %[[M1]], %{{.*}}) : (vector<64xi8>, vector<64xi8>, i8) -> vector<64xi8>
+// CHECK-NOT: arith.shrui
+// CHECK: scf.yield
+func.func @gfni(%q: memref<4x256xi8>, %s: memref<4xf32>, %y: memref<4x4xf32>) {
+  tern.linear @w(%q, %s) into %y : memref<4x256xi8>, memref<4xf32>, memref<4x4xf32>
   return
 }
 }
