@@ -37,7 +37,7 @@ const Capability kX86Caps[] = {
     {"ssse3", "+ssse3"},           {"avx2", "+avx2"},
     {"avxvnni", "+avxvnni"},       {"avx512f", "+avx512f"},
     {"avx512bw", "+avx512bw"},     {"avx512vbmi", "+avx512vbmi"},
-    {"avx512vnni", "+avx512vnni"}, {"gfni", "+gfni"},
+    {"avx512vnni", "+avx512vnni"},
 };
 const Capability kAArch64Caps[] = {
     {"neon", "+neon"}, {"dotprod", "+dotprod"}, {"i8mm", "+i8mm"},

@@ -33,9 +33,6 @@ struct DotKernel {
   /// Sdot with i8mm: prefill tiles of even rows and tokens use `smmla`
   /// (a 2x8 by 8x2 int8 product per instruction) instead.
   bool mmla = false;
-  /// x86 with GFNI: the `vgf2p8affineqb` intrinsic that extracts a bit
-  /// plane in one instruction; empty: a shift and a mask.
-  StringRef planeAffine;
   /// i32 lanes of the accumulator.
   int64_t accLanes = 0;
 };

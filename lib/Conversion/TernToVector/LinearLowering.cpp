@@ -47,12 +47,6 @@ DotKernel selectKernel(Operation *op, TargetAttr target, int64_t part,
   if (!target || (family && family.getValue() == "portable"))
     return k;
   StringRef triple = target.getTriple();
-  // (16, 32 or 64 bytes: xmm, ymm, zmm; smaller chunks keep shift + mask.)
-  if (triple.starts_with("x86_64") && target.has("gfni") &&
-      (part == 16 || part == 32 || part == 64))
-    k.planeAffine = part == 64   ? "llvm.x86.vgf2p8affineqb.512"
-                    : part == 32 ? "llvm.x86.vgf2p8affineqb.256"
-                                 : "llvm.x86.vgf2p8affineqb.128";
   if (triple.starts_with("aarch64") && target.has("dotprod") && part == 16) {
     k.family = DotKernel::Sdot;
     k.accLanes = 4;
@@ -119,33 +113,10 @@ static SmallVector<Value> loadCodes(ImplicitLocOpBuilder &b,
   return codes;
 }
 
-/// Bit plane j of a vector of code bytes: (codes >> 2j) & 3. With GFNI
-/// (`affine` names the intrinsic) one `vgf2p8affineqb` does both: its 8x8
-/// bit matrix moves bits 2j and 2j+1 of each byte to bits 0 and 1 and
-/// clears the rest (x86 has no byte shift, so LLVM would emit an affine
-/// shift and a mask: a quarter of a prefill tile's vector operations).
-static Value bitPlane(ImplicitLocOpBuilder &b, Value codes, int j, Value mask3,
-                      StringRef affine) {
+/// Bit plane j of a vector of code bytes: (codes >> 2j) & 3.
+static Value bitPlane(ImplicitLocOpBuilder &b, Value codes, int j,
+                      Value mask3) {
   auto type = cast<VectorType>(codes.getType());
-  if (!affine.empty() && j == 0)
-    return b.create<arith::AndIOp>(codes, mask3);
-  if (!affine.empty()) {
-    // Row i of the matrix, which picks output bit i, is byte 7 - i of
-    // each 64-bit lane.
-    const uint64_t matrix =
-        uint64_t(1) << (2 * j) << 56 | uint64_t(1) << (2 * j + 1) << 48;
-    auto lanes = VectorType::get({type.getNumElements() / 8}, b.getI64Type());
-    Value m = b.create<vector::BitCastOp>(
-        type, b.create<arith::ConstantOp>(
-                  lanes, SplatElementsAttr::get(
-                             lanes, b.getI64IntegerAttr(int64_t(matrix)))));
-    return b
-        .create<LLVM::CallIntrinsicOp>(
-            TypeRange{type}, b.getStringAttr(affine),
-            ValueRange{codes, m,
-                       b.create<arith::ConstantOp>(b.getI8IntegerAttr(0))})
-        .getResult(0);
-  }
   return b.create<arith::AndIOp>(
       b.create<arith::ShRUIOp>(codes, splat(b, type, 2 * j)), mask3);
 }
@@ -272,8 +243,7 @@ void LinearEmitter::tile(ImplicitLocOpBuilder &b, const WeightPlan &p, Value n0,
           // Bit plane j holds elements kBase + j*part + [0, part).
           SmallVector<Value> planes;
           for (int64_t r = 0; r < rc; ++r)
-            planes.push_back(
-                bitPlane(cb, codes[r], j, mask2, p.kernel.planeAffine));
+            planes.push_back(bitPlane(cb, codes[r], j, mask2));
           Value k = cb.create<arith::AddIOp>(kBase, indexConst(cb, j * p.part));
           for (int64_t t = 0; t < tc; ++t) {
             Value a = loadActivations(cb, p, mIdx[t], k);
@@ -476,10 +446,9 @@ void LinearEmitter::mmlaTile(ImplicitLocOpBuilder &b, const WeightPlan &p,
         for (int j = 0; j < 4; ++j) {
           SmallVector<Value> t;
           for (int64_t r = 0; r < rc; ++r)
-            t.push_back(cb.create<arith::SubIOp>(bitPlane(cb, codes[r], j,
-                                                          splat(cb, vCodes, 3),
-                                                          p.kernel.planeAffine),
-                                                 splat(cb, vCodes, 1)));
+            t.push_back(cb.create<arith::SubIOp>(
+                bitPlane(cb, codes[r], j, splat(cb, vCodes, 3)),
+                splat(cb, vCodes, 1)));
           Value k = cb.create<arith::AddIOp>(kBase, indexConst(cb, j * p.part));
           SmallVector<Value> a;
           for (int64_t m = 0; m < tc; ++m)
@@ -607,8 +576,8 @@ void LinearEmitter::perBlockRow(ImplicitLocOpBuilder &b, const WeightPlan &p,
                         cb.create<arith::MulIOp>(c, indexConst(cb, chunk));
                     Value sum = acc[0];
                     for (int j = 0; j < 4; ++j) {
-                      Value plane = bitPlane(cb, codes, j, splat(cb, vCodes, 3),
-                                             p.kernel.planeAffine);
+                      Value plane =
+                          bitPlane(cb, codes, j, splat(cb, vCodes, 3));
                       Value k = cb.create<arith::AddIOp>(
                           kBase, indexConst(cb, j * p.part));
                       sum =

@@ -189,32 +189,6 @@ func.func @vnni(%q: memref<5x512xi8>, %s: memref<5xf32>, %y: memref<5x4xf32>) {
 
 // -----
 
-// GFNI: bit planes 1-3 are one vgf2p8affineqb each (x86 has no byte shift:
-// a shift and a mask otherwise). Its 8x8 bit matrix, one per 64-bit lane,
-// has in byte 7 - i the input bits of output bit i: for plane 1, bits 2
-// and 3 of every byte to bits 0 and 1 (0x0408000000000000); plane 0 is a
-// mask alone.
-module attributes {tern.target = #tern.target<triple = "x86_64-unknown-linux-gnu", cpu = "znver4", isa = ["avx2", "avx512f", "avx512bw", "avx512vnni", "gfni"], vector_bits = 512>} {
-tern.weight @w : !tern.ternary<4x256, per_tensor, interleaved<256>> from "w" at 0
-// CHECK-LABEL: func.func @gfni
-// CHECK: scf.for {{.*}} -> (vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>) {
-// CHECK: %[[CODES:.*]] = vector.load %{{.*}} : memref<{{.*}}xi8>, vector<64xi8>
-// CHECK-NOT: arith.shrui
-// CHECK: arith.andi %[[CODES]], %{{.*}} : vector<64xi8>
-// CHECK-NOT: arith.shrui
-// CHECK: %[[P1:.*]] = arith.constant dense<290482175965396992> : vector<8xi64>
-// CHECK: %[[M1:.*]] = vector.bitcast %[[P1]] : vector<8xi64> to vector<64xi8>
-// CHECK: llvm.call_intrinsic "llvm.x86.vgf2p8affineqb.512"(%[[CODES]], %[[M1]], %{{.*}}) : (vector<64xi8>, vector<64xi8>, i8) -> vector<64xi8>
-// CHECK-NOT: arith.shrui
-// CHECK: scf.yield
-func.func @gfni(%q: memref<4x256xi8>, %s: memref<4xf32>, %y: memref<4x4xf32>) {
-  tern.linear @w(%q, %s) into %y : memref<4x256xi8>, memref<4xf32>, memref<4x4xf32>
-  return
-}
-}
-
-// -----
-
 // AVX2, 32-weight bit planes: codes (u8) x activations (s8) with vpmaddubsw,
 // whose i16 pair sums of the four planes add up in i16 before one vpmaddwd
 // per chunk; then sum(a) is subtracted. Tiles of 2 rows x 4 tokens (16
