@@ -111,6 +111,11 @@ struct LinearEmitter {
   void vectorFinish(ImplicitLocOpBuilder &b, const WeightPlan &p,
                     ArrayRef<Value> totals, Value n0, int64_t rc, Value m0,
                     int64_t tc) const;
+  /// The f32 output of f32 sums `acc`, row scale `w`, token scale `sxm`
+  /// (scalars or vectors alike), in the op's scheme's order.
+  Value scale(ImplicitLocOpBuilder &b, Value acc, Value w, Value sxm) const;
+  /// Writes output (m, n), or a vector of outputs from (m, n) on, and adds
+  /// it to the residual stream, if any.
   void storeOutput(ImplicitLocOpBuilder &b, const WeightPlan &p, Value out,
                    Value m, Value n) const;
   void unit(ImplicitLocOpBuilder &b, const WeightPlan &p, Value u) const;

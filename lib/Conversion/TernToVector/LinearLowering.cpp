@@ -87,7 +87,6 @@ struct LinearLowering : public OpConversionPattern<LinearOp> {
 
 } // namespace
 
-/// An llvm-mca region marker as an assembly comment of the target.
 /// Byte offsets of rows [n0, n0 + rc) and indices of tokens [m0, m0 + tc)
 /// of a register tile.
 static void tileIndices(ImplicitLocOpBuilder &b, Value n0, int64_t rc,
@@ -121,8 +120,41 @@ static Value bitPlane(ImplicitLocOpBuilder &b, Value codes, int j,
       b.create<arith::ShRUIOp>(codes, splat(b, type, 2 * j)), mask3);
 }
 
+/// The lane sums of N vectors of L lanes (N, L powers of two), in order:
+/// one vector of N lanes when N <= L, else N / L vectors of L lanes. Each
+/// level adds the halves of every lane group of a pair of vectors, so the
+/// N reductions take about 2N shuffles and N adds instead of N log2(L) of
+/// each.
 static SmallVector<Value> reduceLanes(ImplicitLocOpBuilder &b,
-                                      SmallVector<Value> vecs);
+                                      SmallVector<Value> vecs) {
+  const int64_t L = cast<VectorType>(vecs[0].getType()).getNumElements();
+  // Lanes [g*W, g*W + W) of a vector hold the partial sums of one output.
+  int64_t W = L;
+  auto halves = [&](Value x, Value y, int64_t lanes) {
+    SmallVector<int64_t> lo, hi;
+    for (int64_t base : {int64_t(0), lanes})
+      for (int64_t g = 0; g < lanes / W; ++g)
+        for (int64_t i = 0; i < W / 2; ++i) {
+          lo.push_back(base + g * W + i);
+          hi.push_back(base + g * W + W / 2 + i);
+        }
+    if (x == y) { // one vector: its own halves, half as many lanes
+      lo.resize(lo.size() / 2);
+      hi.resize(hi.size() / 2);
+    }
+    return b.create<arith::AddIOp>(b.create<vector::ShuffleOp>(x, y, lo),
+                                   b.create<vector::ShuffleOp>(x, y, hi));
+  };
+  for (; W > 1 && vecs.size() > 1; W /= 2) {
+    SmallVector<Value> next;
+    for (size_t i = 0; i < vecs.size(); i += 2)
+      next.push_back(halves(vecs[i], vecs[i + 1], L));
+    vecs = next;
+  }
+  for (int64_t lanes = L; W > 1; W /= 2, lanes /= 2)
+    vecs[0] = halves(vecs[0], vecs[0], lanes);
+  return vecs;
+}
 
 /// Whether the last dimension of a memref is contiguous (vector.store needs
 /// it).
@@ -134,6 +166,7 @@ static bool unitInnerStride(Value memref) {
          strides.back() == 1;
 }
 
+/// An llvm-mca region marker as an assembly comment of the target.
 void mlir::tern::detail::mcaMarker(ImplicitLocOpBuilder &b, Operation *op,
                                    StringRef what) {
   TargetAttr target = TargetAttr::lookup(op);
@@ -301,42 +334,6 @@ void LinearEmitter::tile(ImplicitLocOpBuilder &b, const WeightPlan &p, Value n0,
     mcaMarker(b, op, "END");
 }
 
-/// The lane sums of N vectors of L lanes (N, L powers of two), in order:
-/// one vector of N lanes when N <= L, else N / L vectors of L lanes. Each
-/// level adds the halves of every lane group of a pair of vectors, so the
-/// N reductions take about 2N shuffles and N adds instead of N log2(L) of
-/// each.
-static SmallVector<Value> reduceLanes(ImplicitLocOpBuilder &b,
-                                      SmallVector<Value> vecs) {
-  const int64_t L = cast<VectorType>(vecs[0].getType()).getNumElements();
-  // Lanes [g*W, g*W + W) of a vector hold the partial sums of one output.
-  int64_t W = L;
-  auto halves = [&](Value x, Value y, int64_t lanes) {
-    SmallVector<int64_t> lo, hi;
-    for (int64_t base : {int64_t(0), lanes})
-      for (int64_t g = 0; g < lanes / W; ++g)
-        for (int64_t i = 0; i < W / 2; ++i) {
-          lo.push_back(base + g * W + i);
-          hi.push_back(base + g * W + W / 2 + i);
-        }
-    if (x == y) { // one vector: its own halves, half as many lanes
-      lo.resize(lo.size() / 2);
-      hi.resize(hi.size() / 2);
-    }
-    return b.create<arith::AddIOp>(b.create<vector::ShuffleOp>(x, y, lo),
-                                   b.create<vector::ShuffleOp>(x, y, hi));
-  };
-  for (; W > 1 && vecs.size() > 1; W /= 2) {
-    SmallVector<Value> next;
-    for (size_t i = 0; i < vecs.size(); i += 2)
-      next.push_back(halves(vecs[i], vecs[i + 1], L));
-    vecs = next;
-  }
-  for (int64_t lanes = L; W > 1; W /= 2, lanes /= 2)
-    vecs[0] = halves(vecs[0], vecs[0], lanes);
-  return vecs;
-}
-
 /// finish() for a whole tile at once: `totals` (reduceLanes) hold the int32
 /// dot products of outputs t * rc + r in order. The same operations per
 /// element as finish(), on vectors; each token's rc outputs are stored
@@ -368,6 +365,9 @@ void LinearEmitter::vectorFinish(ImplicitLocOpBuilder &b, const WeightPlan &p,
     ws = b.create<vector::SplatOp>(
         vRows,
         b.create<memref::LoadOp>(p.scales, ValueRange{indexConst(b, 0)}));
+  // vector.store needs contiguous output rows (the residual stream always
+  // is).
+  const bool denseRows = unitInnerStride(p.output);
   for (auto [j, sums] : llvm::enumerate(totals)) {
     const int64_t first = j * V;
     Value total = sums;
@@ -375,14 +375,10 @@ void LinearEmitter::vectorFinish(ImplicitLocOpBuilder &b, const WeightPlan &p,
       total = b.create<arith::SubIOp>(total, spread(sumAs, first, true));
     Value acc = b.create<arith::SIToFPOp>(VectorType::get({V}, f32), total);
     Value sxm = spread(sxs, first, true), w = spread(ws, first, false);
-    // The order of finish(): acc * (w * a) or (acc / s) * w.
-    Value out =
-        op.getScheme() == QuantScheme::BitLlama2c
-            ? b.create<arith::MulFOp>(acc, b.create<arith::MulFOp>(w, sxm))
-            : b.create<arith::MulFOp>(b.create<arith::DivFOp>(acc, sxm), w);
+    Value out = scale(b, acc, w, sxm);
     for (int64_t t = first / rc; t < (first + V) / rc; ++t) {
       Value m = b.create<arith::AddIOp>(m0, indexConst(b, t));
-      if (!unitInnerStride(p.output)) {
+      if (!denseRows) {
         // A transposed output (the K/V cache): element by element.
         for (int64_t r = 0; r < rc; ++r)
           storeOutput(b, p,
@@ -391,17 +387,11 @@ void LinearEmitter::vectorFinish(ImplicitLocOpBuilder &b, const WeightPlan &p,
                       m, b.create<arith::AddIOp>(n0, indexConst(b, r)));
         continue;
       }
-      Value row = b.create<vector::ExtractStridedSliceOp>(
-          out, ArrayRef<int64_t>{t * rc - first}, ArrayRef<int64_t>{rc},
-          ArrayRef<int64_t>{1});
-      b.create<vector::StoreOp>(row, p.output, ValueRange{m, n0});
-      if (p.residual) {
-        assert(unitInnerStride(p.residual) && "the residual stream is dense");
-        Value h =
-            b.create<vector::LoadOp>(vRows, p.residual, ValueRange{m, n0});
-        b.create<vector::StoreOp>(b.create<arith::AddFOp>(h, row), p.residual,
-                                  ValueRange{m, n0});
-      }
+      storeOutput(b, p,
+                  b.create<vector::ExtractStridedSliceOp>(
+                      out, ArrayRef<int64_t>{t * rc - first},
+                      ArrayRef<int64_t>{rc}, ArrayRef<int64_t>{1}),
+                  m, n0);
     }
   }
 }
@@ -491,23 +481,37 @@ void LinearEmitter::finish(ImplicitLocOpBuilder &b, const WeightPlan &p,
                                : indexConst(b, 0)});
   Value acc = b.create<arith::SIToFPOp>(b.getF32Type(), total);
   Value sxm = b.create<memref::LoadOp>(sx, ValueRange{m});
-  // bitllama2.c: acc * (w * a); BitNet: (acc / s) * w.
-  Value out =
-      op.getScheme() == QuantScheme::BitLlama2c
-          ? b.create<arith::MulFOp>(acc, b.create<arith::MulFOp>(w, sxm))
-          : b.create<arith::MulFOp>(b.create<arith::DivFOp>(acc, sxm), w);
-  storeOutput(b, p, out, m, n);
+  storeOutput(b, p, scale(b, acc, w, sxm), m, n);
 }
 
-/// Writes output element (m, n) and adds it to the residual stream, if any
-/// (residual + output, the operand order of the tern.add it replaces).
+Value LinearEmitter::scale(ImplicitLocOpBuilder &b, Value acc, Value w,
+                           Value sxm) const {
+  // bitllama2.c: acc * (w * a); BitNet: (acc / s) * w.
+  if (op.getScheme() == QuantScheme::BitLlama2c)
+    return b.create<arith::MulFOp>(acc, b.create<arith::MulFOp>(w, sxm));
+  return b.create<arith::MulFOp>(b.create<arith::DivFOp>(acc, sxm), w);
+}
+
+/// Writes output element (m, n), or a vector of them from (m, n) on, and
+/// adds it to the residual stream, if any (residual + output, the operand
+/// order of the tern.add it replaces).
 void LinearEmitter::storeOutput(ImplicitLocOpBuilder &b, const WeightPlan &p,
                                 Value out, Value m, Value n) const {
-  b.create<memref::StoreOp>(out, p.output, ValueRange{m, n});
+  SmallVector<Value, 2> at{m, n};
+  if (auto type = dyn_cast<VectorType>(out.getType())) {
+    // Outputs (m, n), (m, n + 1), ...
+    b.create<vector::StoreOp>(out, p.output, at);
+    if (p.residual) {
+      Value h = b.create<vector::LoadOp>(type, p.residual, at);
+      b.create<vector::StoreOp>(b.create<arith::AddFOp>(h, out), p.residual,
+                                at);
+    }
+    return;
+  }
+  b.create<memref::StoreOp>(out, p.output, at);
   if (p.residual) {
-    Value h = b.create<memref::LoadOp>(p.residual, ValueRange{m, n});
-    b.create<memref::StoreOp>(b.create<arith::AddFOp>(h, out), p.residual,
-                              ValueRange{m, n});
+    Value h = b.create<memref::LoadOp>(p.residual, at);
+    b.create<memref::StoreOp>(b.create<arith::AddFOp>(h, out), p.residual, at);
   }
 }
 
