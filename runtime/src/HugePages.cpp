@@ -1,19 +1,19 @@
-//===- HugePages.cpp - read a file into transparent huge pages ------------===//
+//===- HugePages.cpp - memory in transparent huge pages -------------------===//
 
 #include "HugePages.h"
 
 #include <algorithm>
 #include <cerrno>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <sys/mman.h>
 #include <unistd.h>
 
-void *ternc::rt::readIntoHugePages(int fd, size_t size, size_t &length,
-                                   std::string &error) {
+void *ternc::rt::mapHugePages(size_t size, size_t &length) {
 #ifdef MADV_HUGEPAGE
   constexpr size_t kHuge = size_t(2) << 20;
-  length = (size + kHuge - 1) / kHuge * kHuge;
+  length = (std::max<size_t>(size, 1) + kHuge - 1) / kHuge * kHuge;
   // Over-allocate by one huge page and trim, so the range is 2 MiB aligned.
   size_t span = length + kHuge;
   void *raw = mmap(nullptr, span, PROT_READ | PROT_WRITE,
@@ -27,8 +27,45 @@ void *ternc::rt::readIntoHugePages(int fd, size_t size, size_t &length,
   if (uintptr_t end = start + span; end > aligned + length)
     munmap(reinterpret_cast<void *>(aligned + length),
            end - (aligned + length));
-  auto *p = reinterpret_cast<uint8_t *>(aligned);
+  auto *p = reinterpret_cast<void *>(aligned);
   madvise(p, length, MADV_HUGEPAGE);
+  return p;
+#else
+  (void)size, (void)length;
+  return nullptr;
+#endif
+}
+
+void ternc::rt::unmapHugePages(void *p, size_t length) {
+  if (p)
+    munmap(p, length);
+}
+
+ternc::rt::ZeroedMemory::ZeroedMemory(size_t size) {
+  p_ = mapHugePages(size, length_);
+  if (!p_) {
+    // 64-byte aligned like the mapping (the generated code's scratch needs
+    // it), zeroed here.
+    length_ = 0;
+    size_t rounded = (std::max<size_t>(size, 1) + 63) / 64 * 64;
+    p_ = std::aligned_alloc(64, rounded);
+    if (p_)
+      std::memset(p_, 0, rounded);
+  }
+}
+
+ternc::rt::ZeroedMemory::~ZeroedMemory() {
+  if (length_)
+    unmapHugePages(p_, length_);
+  else
+    std::free(p_);
+}
+
+void *ternc::rt::readIntoHugePages(int fd, size_t size, size_t &length,
+                                   std::string &error) {
+  auto *p = static_cast<uint8_t *>(mapHugePages(size, length));
+  if (!p)
+    return nullptr;
   for (size_t done = 0; done < size;) {
     ssize_t got = pread(fd, p + done, std::min<size_t>(size - done, 1u << 30),
                         off_t(done));
@@ -44,8 +81,4 @@ void *ternc::rt::readIntoHugePages(int fd, size_t size, size_t &length,
   }
   mprotect(p, length, PROT_READ);
   return p;
-#else
-  (void)fd, (void)size, (void)length, (void)error;
-  return nullptr;
-#endif
 }

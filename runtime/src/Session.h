@@ -3,9 +3,12 @@
 #ifndef TERNC_RUNTIME_SESSION_H
 #define TERNC_RUNTIME_SESSION_H
 
+#include "HugePages.h"
+
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace ternc::rt {
@@ -21,9 +24,12 @@ struct ModelConfig {
 class Session {
 public:
   explicit Session(int64_t contextLimit = 0);
+  ~Session();
+  Session(const Session &) = delete;
+  Session &operator=(const Session &) = delete;
   const ModelConfig &config() const { return cfg_; }
   /// False when the caches or the scratch could not be allocated.
-  bool ok() const { return kcache_ && vcache_ && scratch_; }
+  bool ok() const { return keys() && values() && scratch(); }
   /// Tokens the caches hold so far.
   int64_t position() const { return pos_; }
   /// Usable context (the compiled one, or less if asked).
@@ -41,8 +47,15 @@ private:
   ModelConfig cfg_;
   int64_t context_;
   int64_t pos_ = 0;
-  std::unique_ptr<float, void (*)(void *)> kcache_, vcache_;
-  std::unique_ptr<uint8_t, void (*)(void *)> scratch_;
+  float *keys() const { return static_cast<float *>(kcache_.get()); }
+  float *values() const { return static_cast<float *>(vcache_.get()); }
+  uint8_t *scratch() const { return static_cast<uint8_t *>(scratch_.get()); }
+
+  /// Waits for the key cache's pages (see the constructor).
+  void settle();
+
+  ZeroedMemory kcache_, vcache_, scratch_;
+  std::thread faultKeys_;
   std::vector<float> logits_;
   std::vector<int32_t> chunk_;
 };
