@@ -156,16 +156,6 @@ static SmallVector<Value> reduceLanes(ImplicitLocOpBuilder &b,
   return vecs;
 }
 
-/// Whether the last dimension of a memref is contiguous (vector.store needs
-/// it).
-static bool unitInnerStride(Value memref) {
-  SmallVector<int64_t> strides;
-  int64_t offset;
-  return succeeded(getStridesAndOffset(cast<MemRefType>(memref.getType()),
-                                       strides, offset)) &&
-         strides.back() == 1;
-}
-
 /// An llvm-mca region marker as an assembly comment of the target.
 void mlir::tern::detail::mcaMarker(ImplicitLocOpBuilder &b, Operation *op,
                                    StringRef what) {

@@ -45,6 +45,16 @@ inline int64_t floatLanes(Operation *op) {
   return std::max<int64_t>(4, bits / 32);
 }
 
+/// Whether the last dimension of a memref is contiguous (vector.store needs
+/// it; a transposed operand, such as the key cache, has not).
+inline bool unitInnerStride(Value memref) {
+  SmallVector<int64_t> strides;
+  int64_t offset;
+  return succeeded(getStridesAndOffset(cast<MemRefType>(memref.getType()),
+                                       strides, offset)) &&
+         strides.back() == 1;
+}
+
 /// Whether a loop over the rows (tokens) of `memref` is worth the thread
 /// pool: unless it has a static single row (decode), where the hand-off
 /// would cost more than the row.

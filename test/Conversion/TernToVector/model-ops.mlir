@@ -55,6 +55,37 @@ func.func @rope(%x: memref<1x16xf32>, %p: index) {
 
 // -----
 
+// Token rows on the pool for a row-major operand: the parallel loop is the
+// one over tokens, the pairs inside it.
+// CHECK-LABEL: func.func @rope_rows
+// CHECK: scf.for %[[M:.*]] = %c0 to %{{.*}} step %c1 {
+// CHECK:   scf.for %[[I:.*]] = %c0 to %c4 step %c1 {
+// CHECK:     math.powf
+// CHECK:     memref.store %{{.*}}, %{{.*}}[%[[M]], %{{.*}}] : memref<?x16xf32>
+// CHECK: } {tern.parallel}
+func.func @rope_rows(%x: memref<?x16xf32>, %p: index) {
+  tern.rope half_split %x at %p {head_dim = 8 : i64, theta = 1.0e4 : f32} : memref<?x16xf32>
+  return
+}
+
+// -----
+
+// A transposed operand (the key cache, strides [1, S]): the pairs on the
+// pool and the tokens inside, so that no two threads write the cache lines
+// of adjacent positions; the same operations per element.
+// CHECK-LABEL: func.func @rope_transposed
+// CHECK: scf.for %[[I:.*]] = %c0 to %c4 step %c1 {
+// CHECK:   scf.for %[[M:.*]] = %c0 to %{{.*}} step %c1 {
+// CHECK:     math.powf
+// CHECK:     memref.store %{{.*}}, %{{.*}}[%[[M]], %{{.*}}] : memref<?x16xf32, strided<[1, 64]>>
+// CHECK: } {tern.parallel}
+func.func @rope_transposed(%x: memref<?x16xf32, strided<[1, 64]>>, %p: index) {
+  tern.rope half_split %x at %p {head_dim = 8 : i64, theta = 1.0e4 : f32} : memref<?x16xf32, strided<[1, 64]>>
+  return
+}
+
+// -----
+
 // The heads run in parallel (tern.parallel), each with its row of the
 // scores workspace; KV head = query head / (heads / kv_heads). The keys are
 // transposed ([kv_dim, S]): the scores of 4 positions at a time are vectors
