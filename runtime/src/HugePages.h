@@ -30,7 +30,7 @@ public:
 
 private:
   void *p_ = nullptr;
-  size_t length_ = 0; // mapped bytes; 0 when from calloc
+  size_t length_ = 0; // mapped bytes; 0 for heap memory
 };
 
 /// Reads the first `size` bytes of `fd` into anonymous memory backed by

@@ -6,8 +6,6 @@
 #include "HugePages.h"
 
 #include <cstdint>
-#include <memory>
-#include <string>
 #include <thread>
 #include <vector>
 
