@@ -1,4 +1,4 @@
-//===- HugePagesTest.cpp - the runtime's huge-page weight loading ---------===//
+//===- HugePagesTest.cpp - the runtime's huge-page memory -----------------===//
 
 #include "HugePages.h"
 
@@ -63,6 +63,30 @@ TEST(HugePages, AShortFileIsAnError) {
 #ifdef MADV_HUGEPAGE
   EXPECT_NE(error.find("ended early"), std::string::npos) << error;
 #endif
+}
+
+TEST(HugePages, ZeroedMemoryIsZeroAlignedAndWritable) {
+  // Sizes around the 2 MiB page and the 64-byte alignment, and zero.
+  for (size_t size : {size_t(0), size_t(1), size_t(100), (size_t(2) << 20) - 1,
+                      (size_t(3) << 20) + 7}) {
+    ternc::rt::ZeroedMemory m(size);
+    ASSERT_NE(m.get(), nullptr) << size;
+    // The generated code's scratch needs 64-byte alignment; a mapping is
+    // 2 MiB aligned.
+    const uintptr_t at = reinterpret_cast<uintptr_t>(m.get());
+    EXPECT_EQ(at % 64, 0u) << size;
+    if (m.mapped())
+      EXPECT_EQ(at % (size_t(2) << 20), 0u) << size;
+    auto *bytes = static_cast<uint8_t *>(m.get());
+    size_t nonzero = 0;
+    for (size_t i = 0; i < size; ++i)
+      nonzero += bytes[i] != 0;
+    EXPECT_EQ(nonzero, 0u) << size;
+    for (size_t i = 0; i < size; ++i)
+      bytes[i] = uint8_t(i);
+    if (size)
+      EXPECT_EQ(bytes[size - 1], uint8_t(size - 1));
+  }
 }
 
 } // namespace
