@@ -46,7 +46,7 @@ public:
 private:
   /// Byte offsets of the scratch buffers for `rows` tokens.
   struct ScratchPlan {
-    int64_t h, x, q, att, y, gate, up, mid, qi8, qs, scores, total;
+    int64_t h, x, q, k, att, y, gate, up, mid, qi8, qs, scores, total;
     ScratchPlan(const ModelDescription &md, int64_t rows, int64_t context) {
       int64_t off = 0;
       auto take = [&](int64_t bytes) {
@@ -58,6 +58,7 @@ private:
       h = take(4 * rows * d);
       x = take(4 * rows * d);
       q = take(4 * rows * d);
+      k = take(4 * rows * md.kvDim());
       att = take(4 * rows * d);
       y = take(4 * rows * d);
       gate = take(4 * rows * f);
@@ -122,33 +123,19 @@ private:
                                        sizes, strides);
   }
 
-  /// Positions [start, start + n) of layer `layer` of a transposed key
-  /// cache [layers, kv_dim, context], as a 2-D [n, kv_dim] memref (strides
-  /// [1, context]): the linear that computes the keys writes them straight
-  /// into their columns.
-  Value keyColumns(Value cache, int64_t layer, Value start, OpFoldResult n) {
-    std::optional<int64_t> staticN = getConstantIntValue(n);
-    auto type = MemRefType::get(
-        {staticN ? *staticN : ShapedType::kDynamic, md.kvDim()}, b.getF32Type(),
-        StridedLayoutAttr::get(b.getContext(), ShapedType::kDynamic,
-                               {1, context}));
-    Value offset =
-        b.create<arith::AddIOp>(idx(layer * md.kvDim() * context), start);
-    return b.create<memref::ReinterpretCastOp>(
-        type, cache, OpFoldResult(offset),
-        ArrayRef<OpFoldResult>{n, b.getIndexAttr(md.kvDim())},
-        ArrayRef<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(context)});
-  }
-  /// Layer `layer` of a transposed key cache, [kv_dim, context].
+  /// Layer `layer` of a key cache in tiles [layers, tiles, kv_dim, 16], as
+  /// [tiles, kv_dim, 16].
   Value keyLayer(Value cache, int64_t layer) {
     auto src = cast<MemRefType>(cache.getType());
-    SmallVector<OpFoldResult> offsets = {b.getIndexAttr(layer),
-                                         b.getIndexAttr(0), b.getIndexAttr(0)};
-    SmallVector<OpFoldResult> sizes = {
-        b.getIndexAttr(1), b.getIndexAttr(md.kvDim()), b.getIndexAttr(context)};
-    SmallVector<OpFoldResult> strides(3, b.getIndexAttr(1));
+    const int64_t tiles = src.getDimSize(1);
+    SmallVector<OpFoldResult> offsets(4, b.getIndexAttr(0));
+    offsets[0] = b.getIndexAttr(layer);
+    SmallVector<OpFoldResult> sizes = {b.getIndexAttr(1), b.getIndexAttr(tiles),
+                                       b.getIndexAttr(md.kvDim()),
+                                       b.getIndexAttr(kKeyTile)};
+    SmallVector<OpFoldResult> strides(4, b.getIndexAttr(1));
     auto type = memref::SubViewOp::inferRankReducedResultType(
-        {md.kvDim(), context}, src, offsets, sizes, strides);
+        {tiles, md.kvDim(), kKeyTile}, src, offsets, sizes, strides);
     return b.create<memref::SubViewOp>(cast<MemRefType>(type), cache, offsets,
                                        sizes, strides);
   }
@@ -238,7 +225,9 @@ void ForwardEmitter::emit(Value tokens, Value n, Value pos, Value kc, Value vc,
     // Attention block.
     Value xin = norm(ln.attnNorm, h, x);
     auto qx = quantize(xin, d, n);
-    Value kNew = keyColumns(kc, l, pos, nFold);
+    // The new keys go through the scratch (rotated there, row-major) into
+    // their tiles of the cache; the values straight into their rows.
+    Value kNew = view(plan.k, md.kvDim(), n, b.getF32Type());
     Value vNew = cacheSlice(vc, l, pos, nFold);
     linear(ln.wq, qx, qv);
     linear(ln.wk, qx, kNew);
@@ -246,6 +235,7 @@ void ForwardEmitter::emit(Value tokens, Value n, Value pos, Value kc, Value vc,
     rope(qv);
     rope(kNew);
     Value kAll = keyLayer(kc, l);
+    b.create<StoreKeysOp>(kNew, kAll, pos);
     Value vAll = cacheSlice(vc, l, idx(0), b.getIndexAttr(context));
     b.create<AttentionOp>(
         qv, kAll, vAll, pos, att, scores, b.getI64IntegerAttr(md.heads),
@@ -409,9 +399,12 @@ ternc::buildModel(MLIRContext *ctx, const ModelDescription &md,
       std::max(ForwardEmitter::scratchBytes(md, 1, context),
                ForwardEmitter::scratchBytes(md, p, context));
   auto f32 = ob.getF32Type();
-  // Keys transposed (one column per position, see tern.attention), values
-  // one row per position.
-  auto keyCacheType = MemRefType::get({md.layers, md.kvDim(), context}, f32);
+  // Keys in tiles of kKeyTile positions (see tern.attention), values one
+  // row per position.
+  auto keyCacheType =
+      MemRefType::get({md.layers, int64_t(llvm::divideCeil(context, kKeyTile)),
+                       md.kvDim(), kKeyTile},
+                      f32);
   auto cacheType = MemRefType::get({md.layers, context, md.kvDim()}, f32);
   auto scratchType = MemRefType::get({scratchBytes}, ob.getI8Type());
   auto logitsType = MemRefType::get({1, md.vocab}, f32);

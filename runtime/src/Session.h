@@ -6,7 +6,6 @@
 #include "HugePages.h"
 
 #include <cstdint>
-#include <thread>
 #include <vector>
 
 namespace ternc::rt {
@@ -22,7 +21,6 @@ struct ModelConfig {
 class Session {
 public:
   explicit Session(int64_t contextLimit = 0);
-  ~Session();
   Session(const Session &) = delete;
   Session &operator=(const Session &) = delete;
   const ModelConfig &config() const { return cfg_; }
@@ -49,11 +47,7 @@ private:
   float *values() const { return static_cast<float *>(vcache_.get()); }
   uint8_t *scratch() const { return static_cast<uint8_t *>(scratch_.get()); }
 
-  /// Waits for the key cache's pages (see the constructor).
-  void settle();
-
   ZeroedMemory kcache_, vcache_, scratch_;
-  std::thread faultKeys_;
   std::vector<float> logits_;
   std::vector<int32_t> chunk_;
 };

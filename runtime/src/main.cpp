@@ -360,7 +360,8 @@ int main(int argc, char **argv) {
   // Threads first: the weight file's checksum is computed on them.
   if (std::string why = setThreadCount(o.threads); !why.empty())
     die(why);
-  // The session before the weights: it prepares its key cache meanwhile.
+  // The session and -c before the weights: their errors come without the
+  // wait for the weight file.
   Session s(o.context);
   const ModelConfig &c = s.config();
   if (!s.ok())

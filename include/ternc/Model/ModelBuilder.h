@@ -8,7 +8,9 @@
 //   ternc_prefill(tokens: memref<Pxi32>, n: index, pos: index, kcache,
 //                 vcache, scratch, logits)
 //
-// kcache/vcache: f32 [layers, context, kv_dim]; scratch: bytes the runtime
+// kcache: f32 [layers, ceil(context / 16), kv_dim, 16] (tiles of 16
+// positions, see tern.attention); vcache: f32 [layers, context, kv_dim];
+// scratch: bytes the runtime
 // allocates (ternc_config gives the size); logits: f32 [1, vocab] of the last
 // token. Weights are tern.weight / tern.param declarations by name.
 //

@@ -220,11 +220,12 @@ struct RopeLowering : public OpConversionPattern<RopeOp> {
           },
           rowsWorthThreads(x));
     } else {
-      // A transposed operand (the key cache, a row per feature): the pairs
-      // on the pool, so each thread writes its own features; threads
-      // taking tokens would share the cache lines of adjacent positions
-      // (2B4T pp128 at 2 threads: this op took 8.5% of the prefill, 3.8%
-      // at 1). The same operations per element, in another order.
+      // A transposed operand (a row per feature, as the key cache was
+      // before its tiles): the pairs on the pool, so each thread writes its
+      // own features; threads taking tokens would share the cache lines of
+      // adjacent positions (2B4T pp128 at 2 threads: RoPE of such keys took
+      // 8.5% of the prefill, 3.8% at 1). The same operations per element,
+      // in another order.
       loop(
           b, c0, pairs, {},
           [&](auto &pb, Value i, ValueRange) {
@@ -262,6 +263,8 @@ struct AttentionLowering : public OpConversionPattern<AttentionOp> {
     Value zero = f32Const(b, 0.0f), vZero = splat(b, vF, 0.0);
     Value sqrtHd = b.create<math::SqrtOp>(f32Const(b, float(hd)));
     Value sqrtHdV = b.create<vector::BroadcastOp>(vF, sqrtHd);
+    Value cTile = indexConst(b, kKeyTile);
+    Value lastTile = b.create<arith::SubIOp>(dimOf(b, kT, 0), c1);
     // Features of a head in vectors of L (the last one masked).
     const int64_t featureVecs = (hd + L - 1) / L;
     // Heads in parallel, each with its own row of the workspace for its
@@ -295,10 +298,19 @@ struct AttentionLowering : public OpConversionPattern<AttentionOp> {
                   c0, len, indexConst(hb, kPositionVecs * L), ValueRange{},
                   [&](OpBuilder &tb0, Location tl, Value t0, ValueRange) {
                     ImplicitLocOpBuilder tb(tl, tb0);
-                    SmallVector<Value> ts;
-                    for (int64_t u = 0; u < kPositionVecs; ++u)
+                    // Position vector u starts at ts[u], in key tile
+                    // tiles[u] at lane lanes[u] (the lanes never straddle
+                    // two tiles: L divides kKeyTile). Past the cache's last
+                    // tile the last one is read again: those lanes are past
+                    // the query's positions and their scores never used.
+                    SmallVector<Value> ts, tiles, lanes;
+                    for (int64_t u = 0; u < kPositionVecs; ++u) {
                       ts.push_back(
                           tb.create<arith::AddIOp>(t0, indexConst(tb, u * L)));
+                      tiles.push_back(tb.create<arith::MinUIOp>(
+                          tb.create<arith::DivUIOp>(ts[u], cTile), lastTile));
+                      lanes.push_back(tb.create<arith::RemUIOp>(ts[u], cTile));
+                    }
                     auto dot = tb.create<scf::ForOp>(
                         c0, cHd, c1, SmallVector<Value>(kPositionVecs, vZero),
                         [&](OpBuilder &jb0, Location jl, Value j,
@@ -311,8 +323,8 @@ struct AttentionLowering : public OpConversionPattern<AttentionOp> {
                           Value row = jb.create<arith::AddIOp>(kvBase, j);
                           SmallVector<Value> sums;
                           for (int64_t u = 0; u < kPositionVecs; ++u) {
-                            Value kv = jb.create<vector::TransferReadOp>(
-                                vF, kT, ValueRange{row, ts[u]}, zero);
+                            Value kv = jb.create<vector::LoadOp>(
+                                vF, kT, ValueRange{tiles[u], row, lanes[u]});
                             sums.push_back(jb.create<arith::AddFOp>(
                                 acc[u], jb.create<arith::MulFOp>(qv, kv)));
                           }
@@ -392,6 +404,41 @@ struct AttentionLowering : public OpConversionPattern<AttentionOp> {
           yield(mb);
         },
         /*parallel=*/true);
+    rewriter.eraseOp(op);
+    return success();
+  }
+};
+
+/// Keys of new tokens into their tiles: the features on the pool (each
+/// thread writes its own cache lines), the tokens inside, so consecutive
+/// positions are consecutive stores.
+struct StoreKeysLowering : public OpConversionPattern<StoreKeysOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(StoreKeysOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    ImplicitLocOpBuilder b(op.getLoc(), rewriter);
+    Value keys = adaptor.getKeys(), cache = adaptor.getCache(),
+          start = adaptor.getStart();
+    Value c0 = indexConst(b, 0), cTile = indexConst(b, kKeyTile);
+    loop(
+        b, c0, dimOf(b, keys, 1), {},
+        [&](auto &fb, Value f, ValueRange) {
+          loop(fb, c0, dimOf(fb, keys, 0), {},
+               [&](auto &mb, Value m, ValueRange) {
+                 Value pos = mb.template create<arith::AddIOp>(start, m);
+                 Value k =
+                     mb.template create<memref::LoadOp>(keys, ValueRange{m, f});
+                 mb.template create<memref::StoreOp>(
+                     k, cache,
+                     ValueRange{
+                         mb.template create<arith::DivUIOp>(pos, cTile), f,
+                         mb.template create<arith::RemUIOp>(pos, cTile)});
+                 yield(mb);
+               });
+          yield(fb);
+        },
+        rowsWorthThreads(keys));
     rewriter.eraseOp(op);
     return success();
   }
@@ -558,7 +605,7 @@ struct MatmulLowering : public OpConversionPattern<MatmulOp> {
 void mlir::tern::populateTernModelOpsToLoopsPatterns(
     RewritePatternSet &patterns) {
   patterns.add<EmbeddingLowering, RMSNormLowering, RopeLowering,
-               AttentionLowering, ElementwiseLowering<GluOp>,
+               AttentionLowering, StoreKeysLowering, ElementwiseLowering<GluOp>,
                ElementwiseLowering<AddOp>, MatmulLowering>(
       patterns.getContext());
 }

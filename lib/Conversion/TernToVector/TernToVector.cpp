@@ -291,7 +291,8 @@ struct ConvertTernToVectorPass
                            vector::VectorDialect, TernDialect>();
     target
         .addIllegalOp<QuantizeOp, RMSNormQuantizeOp, LinearOp, EmbeddingOp,
-                      RMSNormOp, RopeOp, AttentionOp, GluOp, AddOp, MatmulOp>();
+                      RMSNormOp, RopeOp, AttentionOp, StoreKeysOp, GluOp, AddOp,
+                      MatmulOp>();
     RewritePatternSet patterns(&getContext());
     populateTernToVectorPatterns(patterns, mcaMarkers);
     populateTernModelOpsToLoopsPatterns(patterns);

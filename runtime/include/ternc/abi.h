@@ -68,9 +68,14 @@ enum {
   TERNC_CONFIG_EOS = 9,
 };
 
+/* Positions per tile of the key cache (mlir::tern::kKeyTile in the
+ * compiler). */
+#define TERNC_KEY_TILE 16
+
 /* One token at position `pos`: appends its keys and values to the caches
- * (f32 keys [layers][kv_dim][context], one column per position; values
- * [layers][context][kv_dim]) and writes the next-token logits
+ * (f32 keys [layers][ceil(context / TERNC_KEY_TILE)][kv_dim][TERNC_KEY_TILE],
+ * feature f of position t at [t / TERNC_KEY_TILE][f][t % TERNC_KEY_TILE];
+ * values [layers][context][kv_dim]) and writes the next-token logits
  * (f32 [vocab]). `scratch` holds TERNC_CONFIG_SCRATCH bytes, 64-aligned. */
 void ternc_decode(int32_t token, int64_t pos, float *kcache, float *vcache,
                   uint8_t *scratch, float *logits);

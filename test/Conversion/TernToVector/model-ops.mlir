@@ -70,9 +70,9 @@ func.func @rope_rows(%x: memref<?x16xf32>, %p: index) {
 
 // -----
 
-// A transposed operand (the key cache, strides [1, S]): the pairs on the
-// pool and the tokens inside, so that no two threads write the cache lines
-// of adjacent positions; the same operations per element.
+// A transposed operand (strides [1, S]): the pairs on the pool and the
+// tokens inside, so that no two threads write the cache lines of adjacent
+// positions; the same operations per element.
 // CHECK-LABEL: func.func @rope_transposed
 // CHECK: scf.for %[[I:.*]] = %c0 to %c4 step %c1 {
 // CHECK:   scf.for %[[M:.*]] = %c0 to %{{.*}} step %c1 {
@@ -88,13 +88,15 @@ func.func @rope_transposed(%x: memref<?x16xf32, strided<[1, 64]>>, %p: index) {
 
 // The heads run in parallel (tern.parallel), each with its row of the
 // scores workspace; KV head = query head / (heads / kv_heads). The keys are
-// transposed ([kv_dim, S]): the scores of 4 positions at a time are vectors
-// (lanes read consecutive positions), each lane summing its dot product over
-// the head's features in order, four such vectors side by side (independent
-// chains); then a max-subtracted softmax; then the
+// in tiles of 16 positions ([S/16, kv_dim, 16]): the scores of 4 positions
+// at a time are vectors (one load from tile t / 16 at lane t % 16, the tile
+// clamped to the last one past the cache), each lane summing its dot
+// product over the head's features in order, four such vectors side by
+// side (independent chains); then a max-subtracted softmax; then the
 // output as head_dim / 4 vectors of features, each lane summing over
 // positions in order.
 // CHECK-LABEL: func.func @attention
+// CHECK-SAME: %[[K:[^:]*]]: memref<2x32x16xf32>
 // CHECK-SAME: %[[WS:[^:]*]]: memref<4x32xf32>
 // (One query row: its loop folds away.)
 // CHECK: scf.for %[[H:.*]] = %c0 to %c4 step %c1 {
@@ -102,11 +104,17 @@ func.func @rope_transposed(%x: memref<?x16xf32, strided<[1, 64]>>, %p: index) {
 // CHECK:   %[[SCORES:.*]] = memref.collapse_shape %[[ROW]]
 // CHECK:   arith.divui %[[H]], %c2 : index
 // CHECK:     scf.for %[[T0:.*]] = %c0 to %{{.*}} step %c16 {
+// CHECK:       %[[TILE0:.*]] = arith.divui %[[T0]], %c16
+// CHECK:       %[[CLAMP0:.*]] = arith.minui %[[TILE0]], %c1
+// CHECK:       %[[LANE0:.*]] = arith.remui %[[T0]], %c16
 // CHECK:       %[[T1:.*]] = arith.addi %[[T0]], %c4
+// CHECK:       %[[TILE1:.*]] = arith.divui %[[T1]], %c16
+// CHECK:       %[[CLAMP1:.*]] = arith.minui %[[TILE1]], %c1
+// CHECK:       %[[LANE1:.*]] = arith.remui %[[T1]], %c16
 // CHECK:       scf.for %[[J:.*]] = %c0 to %c16 step %c1 iter_args(%{{.*}}) -> (vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>) {
 // CHECK:         vector.broadcast %{{.*}} : f32 to vector<4xf32>
-// CHECK:         vector.transfer_read %{{.*}}[%{{.*}}, %[[T0]]], %{{.*}} : memref<32x32xf32>, vector<4xf32>
-// CHECK:         vector.transfer_read %{{.*}}[%{{.*}}, %[[T1]]], %{{.*}} : memref<32x32xf32>, vector<4xf32>
+// CHECK:         vector.load %[[K]][%[[CLAMP0]], %[[F:.*]], %[[LANE0]]] : memref<2x32x16xf32>, vector<4xf32>
+// CHECK:         vector.load %[[K]][%[[CLAMP1]], %[[F]], %[[LANE1]]] : memref<2x32x16xf32>, vector<4xf32>
 // CHECK:       arith.divf %{{.*}} : vector<4xf32>
 // CHECK:       vector.transfer_write %{{.*}}, %[[SCORES]][%[[T0]]]
 // CHECK:       vector.transfer_write %{{.*}}, %[[SCORES]][%[[T1]]]
@@ -117,8 +125,27 @@ func.func @rope_transposed(%x: memref<?x16xf32, strided<[1, 64]>>, %p: index) {
 // CHECK-COUNT-4: vector.transfer_read
 // CHECK:     vector.store %{{.*}}, %{{.*}} : memref<1x64xf32>, vector<4xf32>
 // CHECK: } {tern.parallel}
-func.func @attention(%q: memref<1x64xf32>, %k: memref<32x32xf32>, %v: memref<32x32xf32>, %o: memref<1x64xf32>, %ws: memref<4x32xf32>, %p: index) {
-  tern.attention %q, %k, %v at %p into %o using %ws {head_dim = 16 : i64, heads = 4 : i64, kv_heads = 2 : i64} : memref<1x64xf32>, memref<32x32xf32>, memref<32x32xf32>, memref<1x64xf32>, memref<4x32xf32>
+func.func @attention(%q: memref<1x64xf32>, %k: memref<2x32x16xf32>, %v: memref<32x32xf32>, %o: memref<1x64xf32>, %ws: memref<4x32xf32>, %p: index) {
+  tern.attention %q, %k, %v at %p into %o using %ws {head_dim = 16 : i64, heads = 4 : i64, kv_heads = 2 : i64} : memref<1x64xf32>, memref<2x32x16xf32>, memref<32x32xf32>, memref<1x64xf32>, memref<4x32xf32>
+  return
+}
+
+// -----
+
+// Keys of new tokens into their tiles: features on the pool, tokens
+// inside; row m goes to tile (pos + m) / 16, lane (pos + m) % 16.
+// CHECK-LABEL: func.func @store_keys
+// CHECK-SAME: %[[KEYS:[^:]*]]: memref<?x32xf32>, %[[CACHE:[^:]*]]: memref<4x32x16xf32>, %[[POS:[^:]*]]: index
+// CHECK: scf.for %[[F:.*]] = %c0 to %c32 step %c1 {
+// CHECK:   scf.for %[[M:.*]] = %c0 to %{{.*}} step %c1 {
+// CHECK:     %[[P:.*]] = arith.addi %[[POS]], %[[M]] : index
+// CHECK:     %[[V:.*]] = memref.load %[[KEYS]][%[[M]], %[[F]]]
+// CHECK:     %[[T:.*]] = arith.divui %[[P]], %c16 : index
+// CHECK:     %[[L:.*]] = arith.remui %[[P]], %c16 : index
+// CHECK:     memref.store %[[V]], %[[CACHE]][%[[T]], %[[F]], %[[L]]] : memref<4x32x16xf32>
+// CHECK: } {tern.parallel}
+func.func @store_keys(%k: memref<?x32xf32>, %kc: memref<4x32x16xf32>, %p: index) {
+  tern.store_keys %k into %kc at %p : memref<?x32xf32>, memref<4x32x16xf32>
   return
 }
 

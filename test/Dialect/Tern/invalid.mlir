@@ -300,25 +300,25 @@ func.func @rope_theta(%x: memref<1x24xf32>, %p: index) {
 
 // -----
 
-func.func @attention_heads(%q: memref<1x48xf32>, %k: memref<8x32xf32>, %o: memref<1x48xf32>, %w: memref<3x8xf32>, %p: index) {
+func.func @attention_heads(%q: memref<1x48xf32>, %k: memref<1x32x16xf32>, %v: memref<16x32xf32>, %o: memref<1x48xf32>, %w: memref<3x16xf32>, %p: index) {
   // expected-error@+1 {{'tern.attention' op heads (3) must be a positive multiple of kv_heads (2)}}
-  tern.attention %q, %k, %k at %p into %o using %w {head_dim = 16 : i64, heads = 3 : i64, kv_heads = 2 : i64} : memref<1x48xf32>, memref<8x32xf32>, memref<8x32xf32>, memref<1x48xf32>, memref<3x8xf32>
+  tern.attention %q, %k, %v at %p into %o using %w {head_dim = 16 : i64, heads = 3 : i64, kv_heads = 2 : i64} : memref<1x48xf32>, memref<1x32x16xf32>, memref<16x32xf32>, memref<1x48xf32>, memref<3x16xf32>
   return
 }
 
 // -----
 
-func.func @attention_q(%q: memref<1x40xf32>, %k: memref<8x32xf32>, %o: memref<1x40xf32>, %w: memref<4x8xf32>, %p: index) {
+func.func @attention_q(%q: memref<1x40xf32>, %k: memref<1x32x16xf32>, %v: memref<16x32xf32>, %o: memref<1x40xf32>, %w: memref<4x16xf32>, %p: index) {
   // expected-error@+1 {{'tern.attention' op queries have 40 features, not heads * head_dim = 64}}
-  tern.attention %q, %k, %k at %p into %o using %w {head_dim = 16 : i64, heads = 4 : i64, kv_heads = 2 : i64} : memref<1x40xf32>, memref<8x32xf32>, memref<8x32xf32>, memref<1x40xf32>, memref<4x8xf32>
+  tern.attention %q, %k, %v at %p into %o using %w {head_dim = 16 : i64, heads = 4 : i64, kv_heads = 2 : i64} : memref<1x40xf32>, memref<1x32x16xf32>, memref<16x32xf32>, memref<1x40xf32>, memref<4x16xf32>
   return
 }
 
 // -----
 
-func.func @attention_kv(%q: memref<1x64xf32>, %k: memref<8x48xf32>, %o: memref<1x64xf32>, %w: memref<4x8xf32>, %p: index) {
+func.func @attention_kv(%q: memref<1x64xf32>, %k: memref<1x48x16xf32>, %v: memref<16x48xf32>, %o: memref<1x64xf32>, %w: memref<4x16xf32>, %p: index) {
   // expected-error@+1 {{'tern.attention' op the caches must have kv_heads * head_dim = 32 features}}
-  tern.attention %q, %k, %k at %p into %o using %w {head_dim = 16 : i64, heads = 4 : i64, kv_heads = 2 : i64} : memref<1x64xf32>, memref<8x48xf32>, memref<8x48xf32>, memref<1x64xf32>, memref<4x8xf32>
+  tern.attention %q, %k, %v at %p into %o using %w {head_dim = 16 : i64, heads = 4 : i64, kv_heads = 2 : i64} : memref<1x64xf32>, memref<1x48x16xf32>, memref<16x48xf32>, memref<1x64xf32>, memref<4x16xf32>
   return
 }
 
@@ -428,8 +428,40 @@ func.func @linear_residual_shape(%q: memref<2x64xi8>, %s: memref<2xf32>, %y: mem
 
 // -----
 
-func.func @attention_workspace(%q: memref<1x64xf32>, %k: memref<32x8xf32>, %v: memref<8x32xf32>, %o: memref<1x64xf32>, %w: memref<4x7xf32>, %p: index) {
-  // expected-error@+1 {{'tern.attention' op the scores workspace must be [heads, >= cache length] = [4, >= 8]}}
-  tern.attention %q, %k, %v at %p into %o using %w {head_dim = 16 : i64, heads = 4 : i64, kv_heads = 2 : i64} : memref<1x64xf32>, memref<32x8xf32>, memref<8x32xf32>, memref<1x64xf32>, memref<4x7xf32>
+func.func @attention_workspace(%q: memref<1x64xf32>, %k: memref<1x32x16xf32>, %v: memref<16x32xf32>, %o: memref<1x64xf32>, %w: memref<4x15xf32>, %p: index) {
+  // expected-error@+1 {{'tern.attention' op the scores workspace must be [heads, >= cache length] = [4, >= 16]}}
+  tern.attention %q, %k, %v at %p into %o using %w {head_dim = 16 : i64, heads = 4 : i64, kv_heads = 2 : i64} : memref<1x64xf32>, memref<1x32x16xf32>, memref<16x32xf32>, memref<1x64xf32>, memref<4x15xf32>
+  return
+}
+
+// -----
+
+func.func @attention_tiles(%q: memref<1x64xf32>, %k: memref<4x32x8xf32>, %v: memref<32x32xf32>, %o: memref<1x64xf32>, %w: memref<4x32xf32>, %p: index) {
+  // expected-error@+1 {{'tern.attention' op the key cache must be in tiles of 16 positions ([S/16, features, 16]), not 8}}
+  tern.attention %q, %k, %v at %p into %o using %w {head_dim = 16 : i64, heads = 4 : i64, kv_heads = 2 : i64} : memref<1x64xf32>, memref<4x32x8xf32>, memref<32x32xf32>, memref<1x64xf32>, memref<4x32xf32>
+  return
+}
+
+// -----
+
+func.func @attention_lengths(%q: memref<1x64xf32>, %k: memref<2x32x16xf32>, %v: memref<40x32xf32>, %o: memref<1x64xf32>, %w: memref<4x48xf32>, %p: index) {
+  // expected-error@+1 {{'tern.attention' op key and value caches differ in length (2 tiles of 16 positions for 40)}}
+  tern.attention %q, %k, %v at %p into %o using %w {head_dim = 16 : i64, heads = 4 : i64, kv_heads = 2 : i64} : memref<1x64xf32>, memref<2x32x16xf32>, memref<40x32xf32>, memref<1x64xf32>, memref<4x48xf32>
+  return
+}
+
+// -----
+
+func.func @store_keys_tiles(%k: memref<2x32xf32>, %c: memref<4x32x8xf32>, %p: index) {
+  // expected-error@+1 {{'tern.store_keys' op the key cache must be in tiles of 16 positions ([S/16, features, 16]), not 8}}
+  tern.store_keys %k into %c at %p : memref<2x32xf32>, memref<4x32x8xf32>
+  return
+}
+
+// -----
+
+func.func @store_keys_features(%k: memref<2x32xf32>, %c: memref<4x48x16xf32>, %p: index) {
+  // expected-error@+1 {{'tern.store_keys' op the keys have 32 features but the cache 48}}
+  tern.store_keys %k into %c at %p : memref<2x32xf32>, memref<4x48x16xf32>
   return
 }

@@ -77,7 +77,7 @@ tern.param @norm : memref<128xf32> from "norm"
 
 // CHECK-LABEL: func.func @layer
 func.func @layer(%ids: memref<2xi32>, %h: memref<2x128xf32>, %x: memref<2x128xf32>,
-                 %kc: memref<64x64xf32>, %vc: memref<64x64xf32>, %ws: memref<8x64xf32>, %pos: index,
+                 %kc: memref<4x64x16xf32>, %k2: memref<2x64xf32>, %vc: memref<64x64xf32>, %ws: memref<8x64xf32>, %pos: index,
                  %g: memref<2x256xf32>, %u: memref<2x256xf32>, %logits: memref<2x512xf32>) {
   // CHECK: %[[E:.*]] = tern.get_param @embed : memref<512x128xf32>
   %e = tern.get_param @embed : memref<512x128xf32>
@@ -92,8 +92,10 @@ func.func @layer(%ids: memref<2xi32>, %h: memref<2x128xf32>, %x: memref<2x128xf3
   tern.rope interleaved %x at %pos {head_dim = 16 : i64, theta = 1.0e4 : f32} : memref<2x128xf32>
   // CHECK: tern.rope half_split
   tern.rope half_split %x at %pos {head_dim = 16 : i64, theta = 5.0e5 : f32} : memref<2x128xf32>
-  // CHECK: tern.attention %{{.*}}, %{{.*}}, %{{.*}} at %{{.*}} into %{{.*}} using %{{.*}} {head_dim = 16 : i64, heads = 8 : i64, kv_heads = 4 : i64} : memref<2x128xf32>, memref<64x64xf32>, memref<64x64xf32>, memref<2x128xf32>, memref<8x64xf32>
-  tern.attention %x, %kc, %vc at %pos into %h using %ws {head_dim = 16 : i64, heads = 8 : i64, kv_heads = 4 : i64} : memref<2x128xf32>, memref<64x64xf32>, memref<64x64xf32>, memref<2x128xf32>, memref<8x64xf32>
+  // CHECK: tern.store_keys %{{.*}} into %{{.*}} at %{{.*}} : memref<2x64xf32>, memref<4x64x16xf32>
+  tern.store_keys %k2 into %kc at %pos : memref<2x64xf32>, memref<4x64x16xf32>
+  // CHECK: tern.attention %{{.*}}, %{{.*}}, %{{.*}} at %{{.*}} into %{{.*}} using %{{.*}} {head_dim = 16 : i64, heads = 8 : i64, kv_heads = 4 : i64} : memref<2x128xf32>, memref<4x64x16xf32>, memref<64x64xf32>, memref<2x128xf32>, memref<8x64xf32>
+  tern.attention %x, %kc, %vc at %pos into %h using %ws {head_dim = 16 : i64, heads = 8 : i64, kv_heads = 4 : i64} : memref<2x128xf32>, memref<4x64x16xf32>, memref<64x64xf32>, memref<2x128xf32>, memref<8x64xf32>
   // CHECK: tern.glu silu %{{.*}}, %{{.*}} into %{{.*}} : memref<2x256xf32>, memref<2x256xf32>, memref<2x256xf32>
   tern.glu silu %g, %u into %g : memref<2x256xf32>, memref<2x256xf32>, memref<2x256xf32>
   // CHECK: tern.glu relu2

@@ -373,17 +373,28 @@ LogicalResult AttentionOp::verify() {
     return emitOpError() << "queries have "
                          << getQuery().getType().getDimSize(1)
                          << " features, not heads * head_dim = " << heads * hd;
-  if (getKeys().getType().getDimSize(0) != kvHeads * hd ||
+  MemRefType keys = getKeys().getType();
+  if (keys.getDimSize(2) != kKeyTile)
+    return emitOpError() << "the key cache must be in tiles of " << kKeyTile
+                         << " positions ([S/" << kKeyTile << ", features, "
+                         << kKeyTile << "]), not "
+                         << dimStr(keys.getDimSize(2));
+  if (keys.getDimSize(1) != kvHeads * hd ||
       getValues().getType().getDimSize(1) != kvHeads * hd)
     return emitOpError() << "the caches must have kv_heads * head_dim = "
                          << kvHeads * hd
-                         << " features (rows of the transposed key cache, "
+                         << " features (dimension 1 of the key cache, "
                             "columns of the value cache)";
-  if (!compatible(getKeys().getType().getDimSize(1),
-                  getValues().getType().getDimSize(0)))
-    return emitOpError() << "key and value caches differ in length";
+  const int64_t cacheLen = ShapedType::isDynamic(keys.getDimSize(0))
+                               ? ShapedType::kDynamic
+                               : keys.getDimSize(0) * kKeyTile;
+  const int64_t valuesLen = getValues().getType().getDimSize(0);
+  if (!ShapedType::isDynamic(cacheLen) && !ShapedType::isDynamic(valuesLen) &&
+      (valuesLen > cacheLen || valuesLen <= cacheLen - kKeyTile))
+    return emitOpError() << "key and value caches differ in length ("
+                         << keys.getDimSize(0) << " tiles of " << kKeyTile
+                         << " positions for " << valuesLen << ")";
   MemRefType ws = getScores().getType();
-  int64_t cacheLen = getKeys().getType().getDimSize(1);
   if (ws.getDimSize(0) != heads ||
       (!ShapedType::isDynamic(cacheLen) &&
        (ws.isDynamicDim(1) || ws.getDimSize(1) < cacheLen)))
@@ -391,6 +402,24 @@ LogicalResult AttentionOp::verify() {
                             "length] = ["
                          << heads << ", >= " << dimStr(cacheLen) << "]";
   return verifySameRows(*this, getQuery(), getOutput(), "query", "output");
+}
+
+LogicalResult StoreKeysOp::verify() {
+  if (failed(verifyStaticCols(*this, getKeys(), "every operand")))
+    return failure();
+  MemRefType cache = getCache().getType();
+  if (cache.getDimSize(2) != kKeyTile)
+    return emitOpError() << "the key cache must be in tiles of " << kKeyTile
+                         << " positions ([S/" << kKeyTile << ", features, "
+                         << kKeyTile << "]), not "
+                         << dimStr(cache.getDimSize(2));
+  if (cache.isDynamicDim(1) ||
+      cache.getDimSize(1) != getKeys().getType().getDimSize(1))
+    return emitOpError() << "the keys have "
+                         << getKeys().getType().getDimSize(1)
+                         << " features but the cache "
+                         << dimStr(cache.getDimSize(1));
+  return success();
 }
 
 LogicalResult GluOp::verify() {

@@ -16,4 +16,12 @@
 #define GET_OP_CLASSES
 #include "ternc/Dialect/Tern/IR/TernOps.h.inc"
 
+namespace mlir::tern {
+/// Positions per tile of the key cache (tern.attention, tern.store_keys;
+/// TERNC_KEY_TILE in runtime/include/ternc/abi.h): a multiple of every
+/// target's f32 vector lanes, so a vector of positions never straddles two
+/// tiles.
+inline constexpr int64_t kKeyTile = 16;
+} // namespace mlir::tern
+
 #endif // TERNC_DIALECT_TERN_IR_TERNOPS_H

@@ -339,22 +339,24 @@ def Tern_AttentionOp : Tern_Op<"attention"> {
     `scores[t] = dot(q, k[t]) / sqrt(head_dim)`, softmax in f32 (max
     subtracted), `output = sum_t p[t] * v[t]`; sums in order.
 
-    The key cache is stored transposed, one column per position
-    (`keys[f, t]` is feature f of position t): the dot products of a query
-    with consecutive positions then read consecutive memory, so they run as
-    vectors over positions with every sum still in order. The value cache
-    has one row per position. `scores` is a workspace of one row per query
-    head, at least as long as the cache: the heads are independent, and
-    the lowering runs them on the thread pool.
+    The key cache is stored in tiles of 16 positions: `keys[t / 16, f,
+    t % 16]` is feature f of position t, so the dot products of a query
+    with 16 consecutive positions read consecutive memory (one vector load
+    per feature, every sum still in order), and the keys of a few new
+    tokens fill a few contiguous tiles (`tern.store_keys`) rather than a
+    strided column of every feature. The value cache has one row per
+    position. `scores` is a workspace of one row per query head, at least
+    as long as the cache: the heads are independent, and the lowering runs
+    them on the thread pool.
 
     ```mlir
     tern.attention %q, %kc, %vc at %pos into %o using %ws {head_dim = 16 : i64, heads = 8 : i64, kv_heads = 4 : i64}
-        : memref<1x128xf32>, memref<64x512xf32>, memref<512x64xf32>, memref<1x128xf32>, memref<8x512xf32>
+        : memref<1x128xf32>, memref<32x64x16xf32>, memref<512x64xf32>, memref<1x128xf32>, memref<8x512xf32>
     ```
   }];
   let arguments = (ins
     Arg<MemRefRankOf<[F32], [2]>, "queries [M, heads*head_dim]", [MemRead]>:$query,
-    Arg<MemRefRankOf<[F32], [2]>, "key cache, transposed [kv_heads*head_dim, S]", [MemRead]>:$keys,
+    Arg<MemRefRankOf<[F32], [3]>, "key cache in tiles [S/16, kv_heads*head_dim, 16]", [MemRead]>:$keys,
     Arg<MemRefRankOf<[F32], [2]>, "value cache [S, kv_heads*head_dim]", [MemRead]>:$values,
     Index:$start,
     Arg<MemRefRankOf<[F32], [2]>, "output [M, heads*head_dim]", [MemWrite]>:$output,
@@ -367,6 +369,28 @@ def Tern_AttentionOp : Tern_Op<"attention"> {
     $query `,` $keys `,` $values `at` $start `into` $output `using` $scores
     attr-dict `:` type($query) `,` type($keys) `,` type($values) `,`
     type($output) `,` type($scores)
+  }];
+  let hasVerifier = 1;
+}
+
+def Tern_StoreKeysOp : Tern_Op<"store_keys"> {
+  let summary = "write the keys of new tokens into a tiled key cache";
+  let description = [{
+    Row m of `keys` (the keys of the token at position `start + m`) goes to
+    `cache[(start + m) / 16, f, (start + m) % 16]` for every feature f: the
+    layout `tern.attention` reads.
+
+    ```mlir
+    tern.store_keys %k into %kc at %pos : memref<?x64xf32>, memref<32x64x16xf32>
+    ```
+  }];
+  let arguments = (ins
+    Arg<MemRefRankOf<[F32], [2]>, "keys [M, F]", [MemRead]>:$keys,
+    Arg<MemRefRankOf<[F32], [3]>, "key cache [S/16, F, 16]", [MemWrite]>:$cache,
+    Index:$start
+  );
+  let assemblyFormat = [{
+    $keys `into` $cache `at` $start attr-dict `:` type($keys) `,` type($cache)
   }];
   let hasVerifier = 1;
 }
