@@ -77,6 +77,9 @@ struct WeightPlan {
   int64_t part = 0;
   /// Register tile: rows x tokens.
   int64_t tileRows = 1, tileTokens = 1;
+  /// Row groups (of tileRows rows) per iteration of the parallel loop, run
+  /// with the tokens outside (prefill), or 1: one group, tokens inside.
+  int64_t blockGroups = 1;
   /// Iterations of the shared parallel loop that this weight takes.
   int64_t units = 0;
   Value data, scales;
@@ -104,6 +107,7 @@ struct LinearEmitter {
   void tokens(ImplicitLocOpBuilder &b, const WeightPlan &p, Value n0,
               int64_t rc) const;
   void perBlockRow(ImplicitLocOpBuilder &b, const WeightPlan &p, Value n) const;
+  void rowBlock(ImplicitLocOpBuilder &b, const WeightPlan &p, Value u) const;
   /// The scaled output (m, n) of an exact int32 dot product `total`.
   void finish(ImplicitLocOpBuilder &b, const WeightPlan &p, Value total,
               Value m, Value n) const;

@@ -26,6 +26,8 @@
 #include "mlir/IR/ImplicitLocOpBuilder.h"
 #include "mlir/Transforms/DialectConversion.h"
 
+#include <algorithm>
+
 using namespace mlir;
 using namespace mlir::tern;
 using namespace mlir::tern::detail;
@@ -34,6 +36,14 @@ namespace {
 
 /// How far ahead of its loads a decode kernel prefetches its weights.
 constexpr int64_t kDecodePrefetchBytes = 4096;
+
+/// Row groups per block of a prefill weight (rowBlock), at most: 64 rows of
+/// 4 x 4 tiles, 40 KB of codes at K = 2560 and 110 KB at K = 6912, read
+/// from L2 once per tile of tokens (4, 16 and 64 measured alike on Zen 5).
+constexpr int64_t kBlockGroups = 16;
+/// Blocks a prefill weight is cut into, at least (while it has as many row
+/// groups): iterations for the thread pool to share out.
+constexpr int64_t kMinBlocks = 16;
 
 /// Chooses the kernel family for bit planes of `part` weights on `target`.
 DotKernel selectKernel(Operation *op, TargetAttr target, int64_t part,
@@ -598,6 +608,59 @@ void LinearEmitter::perBlockRow(ImplicitLocOpBuilder &b, const WeightPlan &p,
       });
 }
 
+/// Iteration `u` of a prefill weight's share of the parallel loop: a block
+/// of blockGroups row groups, every token, tokens outside: each tile of
+/// tokens' activations (T x K bytes) stays in L1 while the block's rows
+/// (from L2) go past it, where rows outside and tokens inside streamed all
+/// the tokens' activations from L2 for every row group (4 times the L2
+/// traffic per dot product; 2B4T pp128 on Zen 5: see docs/performance.md).
+/// The block holding the N % tileRows rows left over also runs them.
+void LinearEmitter::rowBlock(ImplicitLocOpBuilder &b, const WeightPlan &p,
+                             Value u) const {
+  const int64_t R = p.tileRows, G = p.blockGroups, T = p.tileTokens;
+  const int64_t groups = p.wt.getRows() / R, rest = p.wt.getRows() % R;
+  Value c0 = indexConst(b, 0), c1 = indexConst(b, 1);
+  Value g0 = b.create<arith::MulIOp>(u, indexConst(b, G));
+  Value gEnd = b.create<arith::MinUIOp>(
+      b.create<arith::AddIOp>(g0, indexConst(b, G)), indexConst(b, groups));
+  Value hasRest;
+  if (rest)
+    hasRest = b.create<arith::CmpIOp>(arith::CmpIPredicate::eq, u,
+                                      indexConst(b, groups / G));
+  // Every row group of the block for tokens [m0, m0 + tc).
+  auto rows = [&](ImplicitLocOpBuilder &tb, Value m0, int64_t tc) {
+    tb.create<scf::ForOp>(g0, gEnd, c1, ValueRange{},
+                          [&](OpBuilder &gb, Location gl, Value g, ValueRange) {
+                            ImplicitLocOpBuilder rb(gl, gb);
+                            tile(rb, p,
+                                 rb.create<arith::MulIOp>(g, indexConst(rb, R)),
+                                 R, m0, tc);
+                            rb.create<scf::YieldOp>();
+                          });
+    if (!rest)
+      return;
+    tb.create<scf::IfOp>(hasRest, [&](OpBuilder &ib, Location il) {
+      ImplicitLocOpBuilder rb(il, ib);
+      tile(rb, p, indexConst(rb, groups * R), rest, m0, tc);
+      rb.create<scf::YieldOp>();
+    });
+  };
+  Value mTiles = b.create<arith::MulIOp>(
+      b.create<arith::DivUIOp>(cM, indexConst(b, T)), indexConst(b, T));
+  b.create<scf::ForOp>(c0, mTiles, indexConst(b, T), ValueRange{},
+                       [&](OpBuilder &mb, Location ml, Value m0, ValueRange) {
+                         ImplicitLocOpBuilder tb(ml, mb);
+                         rows(tb, m0, T);
+                         tb.create<scf::YieldOp>();
+                       });
+  b.create<scf::ForOp>(mTiles, cM, c1, ValueRange{},
+                       [&](OpBuilder &mb, Location ml, Value m, ValueRange) {
+                         ImplicitLocOpBuilder tb(ml, mb);
+                         rows(tb, m, 1);
+                         tb.create<scf::YieldOp>();
+                       });
+}
+
 /// Iteration `u` of this weight's share of the parallel loop: a group of
 /// tileRows rows (the last group takes the N % tileRows left), or one row
 /// with per-block scales.
@@ -607,6 +670,8 @@ void LinearEmitter::unit(ImplicitLocOpBuilder &b, const WeightPlan &p,
     return lookupUnit(b, p, u);
   if (p.wt.getScale() == ScaleGranularity::PerBlock)
     return perBlockRow(b, p, u);
+  if (p.blockGroups > 1)
+    return rowBlock(b, p, u);
   const int64_t R = p.tileRows;
   const int64_t groups = p.wt.getRows() / R, rest = p.wt.getRows() % R;
   Value n0 = b.create<arith::MulIOp>(u, indexConst(b, R));
@@ -711,6 +776,14 @@ LinearLowering::matchAndRewrite(LinearOp op, OpAdaptor adaptor,
     }
     p.units = perBlock ? p.wt.getRows()
                        : (p.wt.getRows() + p.tileRows - 1) / p.tileRows;
+    // Prefill tiles run in blocks of row groups, tokens outside (rowBlock),
+    // of at most kBlockGroups groups and at least kMinBlocks blocks a weight
+    // (the thread pool's share); small weights keep one group a unit.
+    if (p.tileTokens > 1) {
+      p.blockGroups =
+          std::clamp<int64_t>(p.units / kMinBlocks, 1, kBlockGroups);
+      p.units = llvm::divideCeil(p.units, p.blockGroups);
+    }
     p.data = b.create<WeightDataOp>(dataType, op.getWeight(i));
     p.scales = b.create<memref::ViewOp>(
         MemRefType::get({p.wt.getNumScales()}, b.getF32Type()), p.data,

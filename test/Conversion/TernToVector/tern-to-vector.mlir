@@ -221,6 +221,39 @@ func.func @avx2(%q: memref<6x128xi8>, %s: memref<6xf32>, %y: memref<6x5xf32>) {
 
 // -----
 
+// Prefill over a weight of enough row groups runs blocks of them per
+// iteration of the parallel loop, tokens outside: each tile of tokens'
+// activations stays in L1 while the block's rows go past. 65 rows = 32
+// groups of 2 + 1: blocks of 32 / 16 = 2 groups (at least 16 blocks a
+// weight), 17 iterations; the last block (u == 16) holds the row left over.
+// Per tile of 4 tokens: the block's groups (2 x 4 tiles), then the rest
+// row (1 x 4); then the tokens left one by one the same way.
+module attributes {tern.target = #tern.target<triple = "x86_64-unknown-linux-gnu", cpu = "haswell", isa = ["avx2"], vector_bits = 256>} {
+tern.weight @w : !tern.ternary<65x128, per_row, interleaved<128>> from "w" at 0
+// CHECK-LABEL: func.func @avx2_blocks
+// CHECK: scf.for %[[U:.*]] = %{{.*}} to %c17 step
+// CHECK:   %[[G0:.*]] = arith.muli %[[U]], %c2 : index
+// CHECK:   %[[GEND:.*]] = arith.minui %{{.*}}, %c32 : index
+// CHECK:   %[[REST:.*]] = arith.cmpi eq, %[[U]], %c16 : index
+// CHECK:   scf.for %{{.*}} = %{{.*}} to %[[MT:.*]] step %{{.*}} {
+// CHECK:     scf.for %{{.*}} = %[[G0]] to %[[GEND]] step
+// CHECK:       scf.for {{.*}} -> (vector<8xi32>, vector<8xi32>, vector<8xi32>, vector<8xi32>, vector<8xi32>, vector<8xi32>, vector<8xi32>, vector<8xi32>) {
+// CHECK:     scf.if %[[REST]] {
+// CHECK:       scf.for {{.*}} -> (vector<8xi32>, vector<8xi32>, vector<8xi32>, vector<8xi32>) {
+// CHECK:   scf.for %{{.*}} = %[[MT]] to %c6 step
+// CHECK:     scf.for %{{.*}} = %[[G0]] to %[[GEND]] step
+// CHECK:       scf.for {{.*}} -> (vector<8xi32>, vector<8xi32>) {
+// CHECK:     scf.if %[[REST]] {
+// CHECK:       scf.for {{.*}} -> (vector<8xi32>) {
+// CHECK: } {tern.parallel}
+func.func @avx2_blocks(%q: memref<6x128xi8>, %s: memref<6xf32>, %y: memref<6x65xf32>) {
+  tern.linear @w(%q, %s) into %y : memref<6x128xi8>, memref<6xf32>, memref<6x65xf32>
+  return
+}
+}
+
+// -----
+
 // AVX-512BW without VNNI (Skylake-SP): the same u8 x s8 kernel in zmm.
 module attributes {tern.target = #tern.target<triple = "x86_64-unknown-linux-gnu", cpu = "skylake-avx512", isa = ["avx2", "avx512f", "avx512bw"], vector_bits = 512>} {
 tern.weight @w : !tern.ternary<4x256, per_tensor, interleaved<256>> from "w" at 0
