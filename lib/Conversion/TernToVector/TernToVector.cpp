@@ -289,10 +289,9 @@ struct ConvertTernToVectorPass
                            LLVM::LLVMDialect, math::MathDialect,
                            memref::MemRefDialect, scf::SCFDialect,
                            vector::VectorDialect, TernDialect>();
-    target
-        .addIllegalOp<QuantizeOp, RMSNormQuantizeOp, LinearOp, EmbeddingOp,
-                      RMSNormOp, RopeOp, AttentionOp, StoreKeysOp, GluOp, AddOp,
-                      MatmulOp>();
+    target.addIllegalOp<QuantizeOp, RMSNormQuantizeOp, LinearOp, EmbeddingOp,
+                        RMSNormOp, RopeOp, AttentionOp, StoreKeysOp, GluOp,
+                        AddOp, MatmulOp>();
     RewritePatternSet patterns(&getContext());
     populateTernToVectorPatterns(patterns, mcaMarkers);
     populateTernModelOpsToLoopsPatterns(patterns);

@@ -360,6 +360,17 @@ LogicalResult RopeOp::verify() {
   return success();
 }
 
+/// A key cache [S/kKeyTile, features, kKeyTile] (tern.attention,
+/// tern.store_keys).
+static LogicalResult verifyKeyTiles(Operation *op, MemRefType cache) {
+  if (cache.getDimSize(2) == kKeyTile)
+    return success();
+  return op->emitOpError() << "the key cache must be in tiles of " << kKeyTile
+                           << " positions ([S/" << kKeyTile << ", features, "
+                           << kKeyTile << "]), not "
+                           << dimStr(cache.getDimSize(2));
+}
+
 LogicalResult AttentionOp::verify() {
   int64_t heads = getHeads(), kvHeads = getKvHeads(), hd = getHeadDim();
   if (heads < 1 || kvHeads < 1 || hd < 1 || heads % kvHeads != 0)
@@ -374,11 +385,8 @@ LogicalResult AttentionOp::verify() {
                          << getQuery().getType().getDimSize(1)
                          << " features, not heads * head_dim = " << heads * hd;
   MemRefType keys = getKeys().getType();
-  if (keys.getDimSize(2) != kKeyTile)
-    return emitOpError() << "the key cache must be in tiles of " << kKeyTile
-                         << " positions ([S/" << kKeyTile << ", features, "
-                         << kKeyTile << "]), not "
-                         << dimStr(keys.getDimSize(2));
+  if (failed(verifyKeyTiles(*this, keys)))
+    return failure();
   if (keys.getDimSize(1) != kvHeads * hd ||
       getValues().getType().getDimSize(1) != kvHeads * hd)
     return emitOpError() << "the caches must have kv_heads * head_dim = "
@@ -408,11 +416,8 @@ LogicalResult StoreKeysOp::verify() {
   if (failed(verifyStaticCols(*this, getKeys(), "every operand")))
     return failure();
   MemRefType cache = getCache().getType();
-  if (cache.getDimSize(2) != kKeyTile)
-    return emitOpError() << "the key cache must be in tiles of " << kKeyTile
-                         << " positions ([S/" << kKeyTile << ", features, "
-                         << kKeyTile << "]), not "
-                         << dimStr(cache.getDimSize(2));
+  if (failed(verifyKeyTiles(*this, cache)))
+    return failure();
   if (cache.isDynamicDim(1) ||
       cache.getDimSize(1) != getKeys().getType().getDimSize(1))
     return emitOpError() << "the keys have "
