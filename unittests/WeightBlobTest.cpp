@@ -89,4 +89,58 @@ TEST(WeightBlob, LookupBlocksRoundTripWithPaddedRowsAndColumns) {
   }
 }
 
+/// Value of element (row, k) of a lut5<R> block, decoded from the
+/// documented layout: group 4c + j holds columns 20c + 4i + j as the
+/// balanced-ternary digits i of |v|, the sign of v in bit 7.
+int lookup5Value(const std::vector<uint8_t> &block, int64_t r, int64_t row,
+                 int64_t k) {
+  const int64_t group = (k / 20) * 4 + k % 4, digit = (k % 20) / 4;
+  uint8_t byte = block[group * r + row];
+  int magnitude = byte & 127;
+  EXPECT_LE(magnitude, 121) << "group value out of the table";
+  for (int64_t i = 0; i < digit; ++i)
+    magnitude = (magnitude + 1) / 3; // drop a digit: round(m / 3)
+  int t = magnitude % 3 == 2 ? -1 : magnitude % 3;
+  return byte & 128 ? -t : t;
+}
+
+TEST(WeightBlob, Lookup5BlocksRoundTripWithPaddedRowsAndColumns) {
+  MLIRContext ctx;
+  ctx.loadDialect<TernDialect>();
+  std::mt19937 rng(13);
+  for (int64_t k : {20, 37, 300}) {
+    const int64_t r = 64, rows = 61;
+    auto t = TernaryType::get(&ctx, rows, k, ScaleGranularity::PerRow, 0,
+                              WeightLayout::Lookup5, r);
+    ASSERT_EQ(t.getPaddedRows(), r);
+    ASSERT_EQ(t.getPaddedCols(), (k + 19) / 20 * 20);
+    ASSERT_EQ(t.getRowBytes(), t.getPaddedCols() / 5);
+    std::vector<int8_t> values(rows * k);
+    for (auto &v : values)
+      v = int8_t(int(rng() % 3) - 1);
+    std::vector<uint8_t> out(r * t.getRowBytes());
+    ternc::packTernaryRowBlock(t, values.data(), rows, out.data());
+    for (int64_t row = 0; row < r; ++row)
+      for (int64_t i = 0; i < t.getPaddedCols(); ++i)
+        ASSERT_EQ(lookup5Value(out, r, row, i),
+                  row < rows && i < k ? values[row * k + i] : 0)
+            << "K " << k << " row " << row << " element " << i;
+  }
+}
+
+TEST(WeightBlob, Lookup5GroupsBlocksForAboutEightIterations) {
+  MLIRContext ctx;
+  ctx.loadDialect<TernDialect>();
+  auto group = [&](int64_t n, WeightLayout layout) {
+    return TernaryType::get(&ctx, n, 2560, ScaleGranularity::PerRow, 0, layout,
+                            64)
+        .getLookupBlockGroup();
+  };
+  EXPECT_EQ(group(64, WeightLayout::Lookup5), 1);
+  EXPECT_EQ(group(2560, WeightLayout::Lookup5), 5);    // 40 blocks
+  EXPECT_EQ(group(13824, WeightLayout::Lookup5), 27);  // 216 blocks
+  EXPECT_EQ(group(128256, WeightLayout::Lookup5), 32); // at most 32
+  EXPECT_EQ(group(13824, WeightLayout::Lookup), 1);    // pairs: one block
+}
+
 } // namespace

@@ -36,7 +36,8 @@ static Error fail(const Twine &msg) {
 }
 
 /// Cycles of one token's pass of a kernel over a weight of `type` (one row
-/// of interleaved<B>, one block of R rows of lut<R>), by llvm-mca. Few
+/// of interleaved<B>, one block of R rows of lut<R> or lut5<R>), by
+/// llvm-mca. Few
 /// steps unroll fully, so the marked region is straight-line code, which
 /// is what llvm-mca models.
 static Expected<double> kernelCycles(MLIRContext *ctx,
@@ -174,15 +175,19 @@ Error ternc::printReport(ModuleOp module, const TargetInfo &target,
                     formatv("{0}x{1}", t.getRows(), t.getCols()).str());
       continue;
     }
-    const bool lut = t.getLayout() == WeightLayout::Lookup;
+    const bool lut = t.isLookup();
     const int64_t chunk = t.getChunk();
     auto key = std::make_pair(t.getLayout(), chunk);
     if (!costs.count(key) && lut) {
-      // The marked region is one step: its cycles in a loop of steps.
+      // The marked region is one step (the first, where a row of the
+      // smallest sample has several): its cycles in a loop of steps.
+      const int64_t cols = t.getLayout() == WeightLayout::Lookup5
+                               ? TernaryType::kLookup5Block
+                               : 4;
       Expected<double> step = kernelCycles(
           ctx, target,
-          TernaryType::get(ctx, chunk, 4, ScaleGranularity::PerTensor, 0,
-                           WeightLayout::Lookup, chunk));
+          TernaryType::get(ctx, chunk, cols, ScaleGranularity::PerTensor, 0,
+                           t.getLayout(), chunk));
       if (!step)
         return step.takeError();
       costs[key] = {0.0, *step};
@@ -218,7 +223,11 @@ Error ternc::printReport(ModuleOp module, const TargetInfo &target,
     uint64_t bytes = t.getPackedBytes();
     ternaryBytes += bytes;
     std::string kernel =
-        lut ? formatv("LUT pairs, lut<{0}>, i16/i32 acc", chunk).str()
+        lut ? formatv("LUT {0}, {1}<{2}>, i16/i32 acc",
+                      t.getLayout() == WeightLayout::Lookup5 ? "quints"
+                                                             : "pairs",
+                      stringifyWeightLayout(t.getLayout()), chunk)
+                  .str()
             : formatv("MAD i8, interleaved<{0}>, i32 acc", chunk).str();
     os << formatv("{0,-28} {1,-12} {2,-34} {3,12} {4,16:f0}\n",
                   weight.getSymName(),
@@ -227,11 +236,12 @@ Error ternc::printReport(ModuleOp module, const TargetInfo &target,
   }
   os << "\n";
   for (auto &[key, c] : costs) {
-    if (key.first == WeightLayout::Lookup)
-      os << formatv("kernel lut<{0}>: estimated {1:f1} cycles per index "
-                    "vector (4 weights x {0} rows; the per-row epilogue and "
+    if (key.first != WeightLayout::Interleaved)
+      os << formatv("kernel {2}<{0}>: estimated {1:f1} cycles per index "
+                    "vector ({3} weights x {0} rows; the per-row epilogue and "
                     "the tables, built once per token, are not counted)\n",
-                    key.second, c.perStep);
+                    key.second, c.perStep, stringifyWeightLayout(key.first),
+                    key.first == WeightLayout::Lookup5 ? 5 : 4);
     else
       os << formatv("kernel interleaved<{0}>: estimated {1:f1} cycles per "
                     "{0}-weight chunk + {2:f1} per output element\n",

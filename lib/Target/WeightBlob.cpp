@@ -46,6 +46,21 @@ void ternc::packTernaryRow(TernaryType type, const int8_t *values,
 void ternc::packTernaryRowBlock(TernaryType type, const int8_t *values,
                                 int64_t rows, uint8_t *out) {
   const int64_t cols = type.getCols(), r = type.getChunk();
+  if (type.getLayout() == WeightLayout::Lookup5) {
+    // Group g = 4c + j of a row: columns 20c + 4i + j, i = 0..4, as the
+    // balanced-ternary value v = sum_i t_i 3^i, stored as |v| | sign << 7.
+    for (int64_t g = 0; g < type.getRowBytes(); ++g)
+      for (int64_t l = 0; l < r; ++l) {
+        int v = 0;
+        for (int i = 4; i >= 0; --i) {
+          const int64_t k =
+              (g / 4) * TernaryType::kLookup5Block + 4 * i + g % 4;
+          v = 3 * v + (l < rows && k < cols ? values[l * cols + k] : 0);
+        }
+        out[g * r + l] = uint8_t(v < 0 ? 0x80 | -v : v);
+      }
+    return;
+  }
   // Rows past `rows` and columns past `cols` are zero weights (code 1).
   auto at = [&](int64_t row, int64_t k) -> uint8_t {
     return row < rows && k < cols ? code(values[row * cols + k]) : 1;
@@ -240,25 +255,40 @@ static Error writeBlobEntries(mlir::ModuleOp module,
                   t.groupSize(), typeString(type))
               .str());
 
-    if (type.getLayout() == WeightLayout::Lookup) {
-      // A block of R rows at a time: its bytes interleave the rows.
+    if (type.isLookup()) {
+      // G blocks of R rows at a time (their bytes interleave the rows),
+      // written slice by slice (one slice of all of them for G = 1).
       const int64_t r = type.getChunk(), cols = type.getCols();
+      const int64_t steps = type.getRowBytes(),
+                    group = type.getLookupBlockGroup();
+      const int64_t slice = group > 1 ? TernaryType::kLookup5Slice : steps;
+      const int64_t blocks = type.getPaddedRows() / r;
       values.resize(r * cols);
-      packed.resize(r * type.getRowBytes());
-      for (int64_t first = 0; first < type.getRows(); first += r) {
-        int64_t rows = std::min(r, type.getRows() - first);
-        for (int64_t i = 0; i < rows; ++i)
-          if (Error e = t.decodeRow(first + i, values.data() + i * cols))
-            return e;
-        ternc::packTernaryRowBlock(type, values.data(), rows, packed.data());
-        os.write(reinterpret_cast<const char *>(packed.data()), packed.size());
-        written += packed.size();
+      packed.resize(group * r * steps);
+      for (int64_t first = 0; first < blocks; first += group) {
+        const int64_t inGroup = std::min(group, blocks - first);
+        for (int64_t g = 0; g < inGroup; ++g) {
+          const int64_t row0 = (first + g) * r;
+          const int64_t rows = std::clamp<int64_t>(type.getRows() - row0, 0, r);
+          for (int64_t i = 0; i < rows; ++i)
+            if (Error e = t.decodeRow(row0 + i, values.data() + i * cols))
+              return e;
+          ternc::packTernaryRowBlock(type, values.data(), rows,
+                                     packed.data() + g * r * steps);
+        }
+        for (int64_t s0 = 0; s0 < steps; s0 += slice)
+          for (int64_t g = 0; g < inGroup; ++g) {
+            const int64_t n = std::min(slice, steps - s0) * r;
+            os.write(reinterpret_cast<const char *>(packed.data()) +
+                         g * r * steps + s0 * r,
+                     n);
+            written += n;
+          }
       }
     }
     values.resize(type.getCols());
     packed.resize(type.getRowBytes());
-    for (int64_t r = 0;
-         type.getLayout() != WeightLayout::Lookup && r < type.getRows(); ++r) {
+    for (int64_t r = 0; !type.isLookup() && r < type.getRows(); ++r) {
       if (Error e = t.decodeRow(r, values.data()))
         return e;
       ternc::packTernaryRow(type, values.data(), packed.data());

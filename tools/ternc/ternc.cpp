@@ -134,9 +134,12 @@ cl::opt<std::string> kernelFamily(
     cl::desc("Kernel family of the ternary linears: auto (default; the cost "
              "model's choice: dot where the target has an int8 dot product, "
              "else lut where it has a byte table lookup, else portable), "
-             "dot (sdot, vpdpbusd, vpmaddubsw), lut (tables looked up with "
-             "vpshufb, vpermb, tbl or vtbl) or portable (plain vector code)"),
-    cl::value_desc("auto|dot|lut|portable"), cl::init("auto"), cl::cat(cat));
+             "dot (sdot, vpdpbusd, vpmaddubsw), lut (tables of weight pairs "
+             "looked up with vpshufb, vpermb, tbl or vtbl), lut5 (tables of "
+             "groups of five weights looked up with AVX-512 VBMI vpermi2b, "
+             "1.6 bits a weight) or portable (plain vector code)"),
+    cl::value_desc("auto|dot|lut|lut5|portable"), cl::init("auto"),
+    cl::cat(cat));
 cl::opt<std::string>
     tokenizerFile("tokenizer",
                   cl::desc("Tokenizer to embed (tokenizer.bin, GGUF, "
@@ -227,7 +230,7 @@ int main(int argc, char **argv) {
   if (kernelFamily != "auto" &&
       !mlir::tern::symbolizeKernelFamily(kernelFamily))
     return fail("unknown --kernel '" + kernelFamily +
-                "' (auto, dot, lut or portable)");
+                "' (auto, dot, lut, lut5 or portable)");
   if (targetCPU == "help") {
     listCPUs(targetTriple);
     return 0;
@@ -363,6 +366,11 @@ int main(int argc, char **argv) {
       !tern::lookupVectorBytes(target->toAttr(&context)))
     return fail("--kernel=lut: the target has no byte table lookup (x86 "
                 "SSSE3, AVX2 or AVX-512BW; AArch64 or ARMv7 NEON): " +
+                target->describe());
+  if (chunk == 0 && kernelFamily == "lut5" &&
+      !tern::lookup5Rows(target->toAttr(&context)))
+    return fail("--kernel=lut5: the target has no AVX-512 VBMI (vpermi2b "
+                "on zmm): " +
                 target->describe());
   if (chunk == 0 && kernelFamily == "dot" &&
       !tern::hasDotKernel(target->toAttr(&context)))

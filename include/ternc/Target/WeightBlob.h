@@ -24,7 +24,7 @@ class WeightStore;
 void packTernaryRow(mlir::tern::TernaryType type, const int8_t *values,
                     uint8_t *out);
 
-/// Packs one block of a `lut<R>` layout: `rows` (<= R) rows of
+/// Packs one block of a `lut<R>` or `lut5<R>` layout: `rows` (<= R) rows of
 /// `type.getCols()` values, row-major, into R * `type.getRowBytes()` bytes
 /// (missing rows are zero weights).
 void packTernaryRowBlock(mlir::tern::TernaryType type, const int8_t *values,

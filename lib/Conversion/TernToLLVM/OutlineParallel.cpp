@@ -9,6 +9,7 @@
 #include "ternc/Conversion/Passes.h"
 
 #include "mlir/Conversion/LLVMCommon/TypeConverter.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "mlir/Transforms/RegionUtils.h"
@@ -131,6 +132,13 @@ struct OutlineParallelPass
       clone.setLowerBound(begin);
       clone.setUpperBound(end);
       clone->removeAttr(kParallelAttrName);
+      // Stack buffers of the body (static memref.alloca) belong to the
+      // thread: one per call, at the entry, not one per iteration (an
+      // alloca run in a loop grows the stack every time).
+      clone.walk([&](memref::AllocaOp alloca) {
+        if (alloca->getNumOperands() == 0)
+          alloca->moveBefore(clone);
+      });
       b.create<func::ReturnOp>(loc);
 
       // The call site: the context lives in the caller's entry block.

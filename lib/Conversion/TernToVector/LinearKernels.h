@@ -37,13 +37,16 @@ struct DotKernel {
   int64_t accLanes = 0;
 };
 
+/// How far ahead of its loads a decode kernel prefetches its weights.
+constexpr int64_t kDecodePrefetchBytes = 4096;
+
 /// An llvm-mca region marker ("LLVM-MCA-BEGIN/END tern_chunk") as an
 /// assembly comment of the target, around one step of a kernel's loop.
 void mcaMarker(ImplicitLocOpBuilder &b, Operation *op, StringRef what);
 
-/// The table lookup of one kernel step: a vector of R indices (< 16) into
-/// a 16-byte table (the low or high bytes of 16 exact int16 sums) gives R
-/// bytes, one per row.
+/// The table lookup of one kernel step: a vector of R indices into a table
+/// (the low or high bytes of exact int16 sums: 16 for weight pairs, 128 for
+/// groups of five) gives R bytes, one per row.
 struct LookupKernel {
   enum Instr {
     /// x86 `pshufb` on xmm (SSSE3), ymm (AVX2) or zmm (AVX-512BW): the
@@ -56,14 +59,22 @@ struct LookupKernel {
     Tbl,
     /// ARMv7 NEON `vtbl` with the table in two d-registers.
     Vtbl2,
+    /// AVX-512 VBMI `vpermi2b`: a 128-byte table in two zmm, indexed by
+    /// bits 0-6 of each byte (lut5: bit 7, the sign, is ignored).
+    Vpermi2b,
   } instr = Pshufb;
   StringRef intrinsic;
   /// R: bytes (rows) per lookup vector.
   int64_t rows = 0;
+  /// Weights per table: 2 (lut<R>, two indices a byte) or 5 (lut5<R>, one
+  /// index a byte).
+  int64_t group = 2;
 };
 
-/// The lookup kernel for lut<rows> weights on `target`, or none.
-std::optional<LookupKernel> selectLookup(TargetAttr target, int64_t rows);
+/// The lookup kernel for `layout` (lut or lut5) with R = `rows` on
+/// `target`, or none.
+std::optional<LookupKernel> selectLookup(TargetAttr target, WeightLayout layout,
+                                         int64_t rows);
 
 /// Everything the lowering knows about one weight of the op.
 struct WeightPlan {
@@ -79,6 +90,8 @@ struct WeightPlan {
   int64_t tileRows = 1, tileTokens = 1;
   /// Row groups (of tileRows rows) per iteration of the parallel loop, run
   /// with the tokens outside (prefill), or 1: one group, tokens inside.
+  /// Lookup kernels: row blocks (of R rows) per iteration, K slices
+  /// outside.
   int64_t blockGroups = 1;
   /// Iterations of the shared parallel loop that this weight takes.
   int64_t units = 0;
@@ -89,11 +102,23 @@ struct WeightPlan {
 struct LinearEmitter {
   mutable LinearOp op;
   bool mcaMarkers = false;
+  /// One token, statically (decode): weights are streamed once.
+  bool singleToken = false;
   Value q, sx, cM, sumA;
-  /// Lookup kernels: the tables of every token (tablesFor()).
-  Value tables;
-  /// Weight pairs (table groups) per token row of `tables`.
-  int64_t tableGroups = 0;
+  /// Lookup kernels: the tables of every token (buildTables()), one set
+  /// per group size.
+  struct Tables {
+    Value data;
+    /// Weight groups (tables) per token row of `data`.
+    int64_t groups = 0;
+  };
+  Tables pairTables, quintTables;
+  Tables &tablesOf(int64_t group) {
+    return group == 5 ? quintTables : pairTables;
+  }
+  const Tables &tablesOf(int64_t group) const {
+    return group == 5 ? quintTables : pairTables;
+  }
 
   Value loadActivations(ImplicitLocOpBuilder &b, const WeightPlan &p, Value m,
                         Value k) const;
@@ -124,12 +149,19 @@ struct LinearEmitter {
                    Value m, Value n) const;
   void unit(ImplicitLocOpBuilder &b, const WeightPlan &p, Value u) const;
 
-  /// LookupKernel.cpp: the tables of every token for K = `cols`, before
-  /// the parallel loop (freed by freeTables() after it).
-  void buildTables(ImplicitLocOpBuilder &b, int64_t cols);
+  /// LookupKernel.cpp: the tables of every token for the weights `wt`
+  /// (K columns, groups of `group`), before the parallel loop (freed by
+  /// freeTables() after it).
+  void buildTables(ImplicitLocOpBuilder &b, TernaryType wt, int64_t group);
   void freeTables(ImplicitLocOpBuilder &b) const;
-  /// Rows [u*R, u*R + R) of a lut<R> weight, every token.
+  /// Row blocks [u*G, u*G + G) (R rows each, G = p.blockGroups) of a
+  /// lut<R> or lut5<R> weight, every token.
   void lookupUnit(ImplicitLocOpBuilder &b, const WeightPlan &p, Value u) const;
+  /// The outputs of token m, row block `block`, from the two int16-zipped
+  /// halves of its int32 sums (lane e of half h is row rowOrder^-1).
+  void finishBlock(ImplicitLocOpBuilder &b, const WeightPlan &p,
+                   ArrayRef<Value> totals, Value block, Value m,
+                   ArrayRef<int64_t> rowOrder) const;
 };
 
 } // namespace mlir::tern::detail

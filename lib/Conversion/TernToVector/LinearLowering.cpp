@@ -34,9 +34,6 @@ using namespace mlir::tern::detail;
 
 namespace {
 
-/// How far ahead of its loads a decode kernel prefetches its weights.
-constexpr int64_t kDecodePrefetchBytes = 4096;
-
 /// Row groups per block of a prefill weight (rowBlock), at most: 64 rows of
 /// 4 x 4 tiles, 40 KB of codes at K = 2560 and 110 KB at K = 6912, read
 /// from L2 once per tile of tokens (4, 16 and 64 measured alike on Zen 5).
@@ -727,6 +724,7 @@ LinearLowering::matchAndRewrite(LinearOp op, OpAdaptor adaptor,
   // four rows side by side decode slower than one row at a time (17 vs 22
   // tok/s on the 2B4T shape), while prefill gains 1.5x from 4 x 4.
   const bool singleToken = !qType.isDynamicDim(0) && qType.getDimSize(0) == 1;
+  e.singleToken = singleToken;
   // 32 vector registers (AVX-512, AArch64) hold a 4 x 4 tile of
   // accumulators beside the codes; 16 (AVX2) hold 2 x 4.
   const bool manyRegisters =
@@ -746,11 +744,16 @@ LinearLowering::matchAndRewrite(LinearOp op, OpAdaptor adaptor,
     p.output = output;
     p.residual = adaptor.getResidual();
     auto dataType = MemRefType::get({p.wt.getPackedBytes()}, b.getI8Type());
-    if (p.wt.getLayout() == WeightLayout::Lookup) {
-      p.lookup = selectLookup(target, p.wt.getChunk());
+    if (p.wt.isLookup()) {
+      p.lookup = selectLookup(target, p.wt.getLayout(), p.wt.getChunk());
       if (!p.lookup) // checked before the conversion starts
-        return rewriter.notifyMatchFailure(op, "no table lookup for lut<R>");
+        return rewriter.notifyMatchFailure(op, "no table lookup for the "
+                                               "weight's lut layout");
       p.units = p.wt.getPaddedRows() / p.wt.getChunk();
+      // Row blocks that share each slice's tables, as the layout groups
+      // them.
+      p.blockGroups = p.wt.getLookupBlockGroup();
+      p.units = llvm::divideCeil(p.units, p.blockGroups);
       p.data = b.create<WeightDataOp>(dataType, op.getWeight(i));
       p.scales = b.create<memref::ViewOp>(
           MemRefType::get({p.wt.getNumScales()}, b.getF32Type()), p.data,
@@ -830,11 +833,11 @@ LinearLowering::matchAndRewrite(LinearOp op, OpAdaptor adaptor,
         });
   }
 
-  // Lookup kernels: the tables of every token, shared by all the weights.
-  auto lookupPlan = llvm::find_if(
-      plans, [](const WeightPlan &p) { return p.lookup.has_value(); });
-  if (lookupPlan != plans.end())
-    e.buildTables(b, lookupPlan->wt.getCols());
+  // Lookup kernels: the tables of every token, shared by all the weights
+  // of one group size.
+  for (const WeightPlan &p : plans)
+    if (p.lookup && !e.tablesOf(p.lookup->group).data)
+      e.buildTables(b, p.wt, p.lookup->group);
 
   // One parallel loop over the units of every weight, so the thread pool
   // runs once per op; iteration u dispatches to the weight whose range
@@ -873,8 +876,7 @@ LinearLowering::matchAndRewrite(LinearOp op, OpAdaptor adaptor,
         ib.create<scf::YieldOp>();
       });
   loop->setAttr(kParallelAttrName, b.getUnitAttr());
-  if (e.tables)
-    e.freeTables(b);
+  e.freeTables(b);
   rewriter.eraseOp(op);
   return success();
 }

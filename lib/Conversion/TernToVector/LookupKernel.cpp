@@ -12,10 +12,19 @@
 // int32: the sums are exact, so the results are the bits of every other
 // family.
 //
+// lut5<64> (AVX-512 VBMI) groups five weights: a byte holds the group's
+// balanced-ternary value v = sum_i t_i 3^i as |v| (0..121) and its sign.
+// A token's table per group holds the 128 int16 sums S(m) = sum_i t_i(m)
+// a_i of the digits of m, low and high bytes each a 128-byte table that
+// `vpermi2b` looks up with bits 0-6 of the index byte. The sign s (0 or -1
+// per row) flips the result as S ^ s = -S - 1, so a run sums S * sign - n
+// and adds back n, the count of negative groups (kept in i8 lanes).
+//
 //===----------------------------------------------------------------------===//
 
 #include "ternc/Conversion/Passes.h"
 #include "ternc/Dialect/Tern/IR/TernOps.h"
+#include "ternc/Dialect/Tern/Transforms/KernelChoice.h"
 
 #include "LinearKernels.h"
 #include "LoweringUtils.h"
@@ -33,14 +42,43 @@ static constexpr int64_t kTableBytes = 32;
 /// Weight-index bytes (two pairs each) summed in int16 before widening:
 /// 2 * 32 pairs of |sum| <= 256 stay below 2^15.
 static constexpr int64_t kInt16Steps = 32;
+/// lut5: entries of a group's table (122 used), and its bytes (low, high).
+static constexpr int64_t kQuintEntries = 128;
+static constexpr int64_t kQuintTableBytes = 2 * kQuintEntries;
+/// lut5 index bytes summed in int16 (the layout's slice): 48 of
+/// |S ^ s| <= 641, plus the count of negative groups (<= 48), stay below
+/// 2^15.
+static constexpr int64_t kQuintInt16Steps = TernaryType::kLookup5Slice;
 
-std::optional<LookupKernel> mlir::tern::detail::selectLookup(TargetAttr target,
-                                                             int64_t rows) {
+/// Digit i (-1, 0 or 1) of m in balanced ternary: m = sum_i t_i 3^i.
+static int balancedDigit(int m, int i) {
+  for (int d = 0;; ++d) {
+    int r = m % 3;
+    int t = r == 2 ? -1 : r;
+    if (d == i)
+      return t;
+    m = (m - t) / 3;
+  }
+}
+
+std::optional<LookupKernel>
+mlir::tern::detail::selectLookup(TargetAttr target, WeightLayout layout,
+                                 int64_t rows) {
   if (!target)
     return std::nullopt;
   StringRef triple = target.getTriple();
   LookupKernel k;
   k.rows = rows;
+  if (layout == WeightLayout::Lookup5) {
+    if (rows != lookup5Rows(target))
+      return std::nullopt;
+    k.instr = LookupKernel::Vpermi2b;
+    k.intrinsic = "llvm.x86.avx512.vpermi2var.qi.512";
+    k.group = 5;
+    return k;
+  }
+  if (layout != WeightLayout::Lookup)
+    return std::nullopt;
   if (triple.starts_with("x86_64")) {
     const bool zmm = target.getVectorBits() >= 512;
     if (rows == 64 && zmm && target.has("avx512vbmi")) {
@@ -71,25 +109,54 @@ std::optional<LookupKernel> mlir::tern::detail::selectLookup(TargetAttr target,
   return std::nullopt;
 }
 
-void LinearEmitter::buildTables(ImplicitLocOpBuilder &b, int64_t cols) {
-  const int64_t groups = llvm::alignTo(cols, 4) / 2;
-  tableGroups = groups;
+/// The tables of one group, token m, into `tables` at `at`: pairs (3*c0 +
+/// c1 -> w0*a0 + w1*a1) or quints (|v| -> S(|v|)), low bytes then high.
+static void emitGroupTables(ImplicitLocOpBuilder &b, Value tables, Value at,
+                            ArrayRef<Value> acts) {
   Type i8 = b.getI8Type(), i16 = b.getI16Type();
-  auto v16 = VectorType::get({16}, i16);
-  auto v8 = VectorType::get({16}, i8);
-  // Entry e = 3*c0 + c1 of a pair with codes c = w + 1 holds w0*a0 + w1*a1;
-  // entries 9..15 are never indexed.
-  SmallVector<int16_t> w0(16, 0), w1(16, 0);
-  for (int e = 0; e < 9; ++e) {
-    w0[e] = int16_t(e / 3 - 1);
-    w1[e] = int16_t(e % 3 - 1);
+  const int64_t group = acts.size();
+  const int64_t entries = group == 5 ? kQuintEntries : 16;
+  auto v16 = VectorType::get({entries}, i16);
+  auto v8 = VectorType::get({entries}, i8);
+  Value sums;
+  for (int64_t i = 0; i < group; ++i) {
+    // The weight of activation i in entry e; entries never indexed are 0.
+    SmallVector<int16_t> w(entries, 0);
+    for (int64_t e = 0; e < entries; ++e) {
+      if (group == 2 && e < 9)
+        w[e] = int16_t(i == 0 ? e / 3 - 1 : e % 3 - 1);
+      if (group == 5 && e <= 121)
+        w[e] = int16_t(balancedDigit(e, i));
+    }
+    Value weights = b.create<arith::ConstantOp>(
+        v16, DenseElementsAttr::get(v16, ArrayRef<int16_t>(w)));
+    Value term = b.create<arith::MulIOp>(
+        b.create<vector::BroadcastOp>(v16,
+                                      b.create<arith::ExtSIOp>(i16, acts[i])),
+        weights);
+    sums = sums ? b.create<arith::AddIOp>(sums, term).getResult() : term;
   }
-  Value cW0 = b.create<arith::ConstantOp>(
-      v16, DenseElementsAttr::get(v16, ArrayRef<int16_t>(w0)));
-  Value cW1 = b.create<arith::ConstantOp>(
-      v16, DenseElementsAttr::get(v16, ArrayRef<int16_t>(w1)));
-  Value perToken = indexConst(b, groups * kTableBytes);
-  tables = b.create<memref::AllocOp>(
+  Value lo = b.create<arith::TruncIOp>(v8, sums);
+  Value hi = b.create<arith::TruncIOp>(
+      v8, b.create<arith::ShRSIOp>(sums, splat(b, v16, 8)));
+  b.create<vector::StoreOp>(lo, tables, ValueRange{at});
+  b.create<vector::StoreOp>(
+      hi, tables,
+      ValueRange{b.create<arith::AddIOp>(at, indexConst(b, entries))});
+}
+
+void LinearEmitter::buildTables(ImplicitLocOpBuilder &b, TernaryType wt,
+                                int64_t group) {
+  const int64_t cols = wt.getCols();
+  // Pairs: two per index byte of 4 columns; quints: one per byte.
+  const int64_t groups =
+      group == 5 ? wt.getRowBytes() : llvm::alignTo(cols, 4) / 2;
+  const int64_t bytesPerGroup = group == 5 ? kQuintTableBytes : kTableBytes;
+  Tables &t = tablesOf(group);
+  t.groups = groups;
+  Type i8 = b.getI8Type();
+  Value perToken = indexConst(b, groups * bytesPerGroup);
+  t.data = b.create<memref::AllocOp>(
       MemRefType::get({ShapedType::kDynamic}, i8),
       ValueRange{b.create<arith::MulIOp>(cM, perToken)},
       b.getI64IntegerAttr(64));
@@ -98,13 +165,14 @@ void LinearEmitter::buildTables(ImplicitLocOpBuilder &b, int64_t cols) {
   Value zero8 = b.create<arith::ConstantOp>(b.getI8IntegerAttr(0));
   // Activation k of token m; past K (the padding to whole index bytes) 0.
   auto act = [&](ImplicitLocOpBuilder &ab, Value m, Value k) -> Value {
-    if (cols % 4 == 0)
+    if (cols % (group == 5 ? TernaryType::kLookup5Block : 4) == 0)
       return ab.create<memref::LoadOp>(q, ValueRange{m, k});
     Value a = ab.create<memref::LoadOp>(
         q, ValueRange{m, ab.create<arith::MinUIOp>(k, cLast)});
     Value inside = ab.create<arith::CmpIOp>(arith::CmpIPredicate::ult, k, cK);
     return ab.create<arith::SelectOp>(inside, a, zero8);
   };
+  Value tables = t.data;
   // Tokens in parallel: a prefill chunk's tables are its largest serial
   // part otherwise.
   auto tokens = b.create<scf::ForOp>(
@@ -116,25 +184,28 @@ void LinearEmitter::buildTables(ImplicitLocOpBuilder &b, int64_t cols) {
             c0, indexConst(tb, groups), c1, ValueRange{},
             [&](OpBuilder &gb, Location gl, Value g, ValueRange) {
               ImplicitLocOpBuilder eb(gl, gb);
-              Value k0 = eb.create<arith::MulIOp>(g, indexConst(eb, 2));
-              Value k1 = eb.create<arith::AddIOp>(k0, c1);
-              auto widen = [&](Value a) -> Value {
-                return eb.create<vector::BroadcastOp>(
-                    v16, eb.create<arith::ExtSIOp>(i16, a));
-              };
-              Value sums = eb.create<arith::AddIOp>(
-                  eb.create<arith::MulIOp>(widen(act(eb, m, k0)), cW0),
-                  eb.create<arith::MulIOp>(widen(act(eb, m, k1)), cW1));
-              Value lo = eb.create<arith::TruncIOp>(v8, sums);
-              Value hi = eb.create<arith::TruncIOp>(
-                  v8, eb.create<arith::ShRSIOp>(sums, splat(eb, v16, 8)));
-              Value at = eb.create<arith::AddIOp>(
-                  base,
-                  eb.create<arith::MulIOp>(g, indexConst(eb, kTableBytes)));
-              eb.create<vector::StoreOp>(lo, tables, ValueRange{at});
-              eb.create<vector::StoreOp>(
-                  hi, tables,
-                  ValueRange{eb.create<arith::AddIOp>(at, indexConst(eb, 16))});
+              SmallVector<Value> acts;
+              if (group == 5) {
+                // Group g = 4c + j: columns 20c + 4i + j.
+                Value first = eb.create<arith::AddIOp>(
+                    eb.create<arith::MulIOp>(
+                        eb.create<arith::DivUIOp>(g, indexConst(eb, 4)),
+                        indexConst(eb, TernaryType::kLookup5Block)),
+                    eb.create<arith::RemUIOp>(g, indexConst(eb, 4)));
+                for (int64_t i = 0; i < 5; ++i)
+                  acts.push_back(act(
+                      eb, m,
+                      eb.create<arith::AddIOp>(first, indexConst(eb, 4 * i))));
+              } else {
+                Value k0 = eb.create<arith::MulIOp>(g, indexConst(eb, 2));
+                acts = {act(eb, m, k0),
+                        act(eb, m, eb.create<arith::AddIOp>(k0, c1))};
+              }
+              emitGroupTables(eb, tables,
+                              eb.create<arith::AddIOp>(
+                                  base, eb.create<arith::MulIOp>(
+                                            g, indexConst(eb, bytesPerGroup))),
+                              acts);
               eb.create<scf::YieldOp>();
             });
         tb.create<scf::YieldOp>();
@@ -143,7 +214,9 @@ void LinearEmitter::buildTables(ImplicitLocOpBuilder &b, int64_t cols) {
 }
 
 void LinearEmitter::freeTables(ImplicitLocOpBuilder &b) const {
-  b.create<memref::DeallocOp>(tables);
+  for (const Tables *t : {&pairTables, &quintTables})
+    if (t->data)
+      b.create<memref::DeallocOp>(t->data);
 }
 
 namespace {
@@ -206,6 +279,24 @@ struct LookupSteps {
     return {call(b, vR, {table16(b, at, r), idx}),
             call(b, vR, {table16(b, atHi, r), idx})};
   }
+
+  /// lut5: low and high bytes of S(|v|) for the index bytes `idx` of group
+  /// `jj`: each a 128-byte table, two zmm, looked up with vpermi2b.
+  std::pair<Value, Value> lookupQuint(ImplicitLocOpBuilder &b, Value tb,
+                                      Value jj, Value idx) const {
+    auto v64 = VectorType::get({64}, i8);
+    Value at = b.create<arith::AddIOp>(
+        tb, b.create<arith::MulIOp>(jj, indexConst(b, kQuintTableBytes)));
+    auto lookup128 = [&](int64_t off) -> Value {
+      auto quarter = [&](int64_t q) -> Value {
+        return b.create<vector::LoadOp>(
+            v64, tables,
+            ValueRange{b.create<arith::AddIOp>(at, indexConst(b, off + q))});
+      };
+      return call(b, v64, {quarter(0), idx, quarter(64)});
+    };
+    return {lookup128(0), lookup128(kQuintEntries)};
+  }
 };
 
 /// Row (within the block) of lane e of the zipped int16 half h: zipping
@@ -221,56 +312,129 @@ void LinearEmitter::lookupUnit(ImplicitLocOpBuilder &b, const WeightPlan &p,
                                Value u) const {
   const LookupKernel &k = *p.lookup;
   const int64_t r = k.rows, steps = p.wt.getRowBytes();
+  // G blocks of R rows per iteration (p.blockGroups, the layout's), every
+  // run of index vectors (a slice of K) passing over all G: the slice's
+  // tables stay in L1 while they are looked up G times (a lut5 token's
+  // tables, 51 bytes a column, are an L2 read per block otherwise).
+  const int64_t G = p.blockGroups;
+  const int64_t blocks = p.wt.getPaddedRows() / r;
   Type i8 = b.getI8Type();
   auto vR = VectorType::get({r}, i8);
   auto v16 = VectorType::get({r / 2}, b.getI16Type());
   auto v32 = VectorType::get({r / 2}, b.getI32Type());
-  LookupSteps ls{k, tables, i8};
-  SmallVector<int64_t> zipMask[2];
+  const Tables &t = tablesOf(k.group);
+  LookupSteps ls{k, t.data, i8};
+  const bool quint = k.group == 5;
+  const int64_t int16Steps = quint ? kQuintInt16Steps : kInt16Steps;
+  SmallVector<int64_t> zipMask[2], rowOrder(r);
   for (int h = 0; h < 2; ++h)
     for (int64_t e = 0; e < r / 2; ++e) {
       zipMask[h].push_back(rowOfLane(r, h, e));
       zipMask[h].push_back(r + rowOfLane(r, h, e));
+      rowOrder[rowOfLane(r, h, e)] = h * (r / 2) + e;
     }
 
   Value c0 = indexConst(b, 0), c1 = indexConst(b, 1);
   Value cR = indexConst(b, r), cSteps = indexConst(b, steps);
-  Value base = b.create<arith::MulIOp>(u, indexConst(b, r * steps));
-  Value n0 = b.create<arith::MulIOp>(u, cR);
-  Value perToken = indexConst(b, tableGroups * kTableBytes);
+  Value cG = indexConst(b, G);
+  // The int32 sums of the G blocks, in the zipped lane order: a stack
+  // buffer of the thread (tern-outline-parallel puts it at the outlined
+  // body's entry).
+  auto sumsType = MemRefType::get({G * r}, b.getI32Type());
+  Value sums32 = b.create<memref::AllocaOp>(sumsType, b.getI64IntegerAttr(64));
+  // Blocks [u*G, u*G + inGroup) (the last iteration may have fewer).
+  Value firstBlock = b.create<arith::MulIOp>(u, cG);
+  Value inGroup =
+      blocks % G
+          ? b.create<arith::MinUIOp>(
+                 cG, b.create<arith::SubIOp>(indexConst(b, blocks), firstBlock))
+                .getResult()
+          : cG;
+  Value groupBase =
+      b.create<arith::MulIOp>(firstBlock, indexConst(b, r * steps));
+  auto blockOf = [&](ImplicitLocOpBuilder &bb, Value g) -> Value {
+    return bb.create<arith::AddIOp>(firstBlock, g);
+  };
+  // The layout stores slice [first, last) of the group's blocks together,
+  // block by block (lut5; one slice, the whole row, when G = 1): index
+  // byte j of block g is at base + (j - first) * R.
+  auto baseOf = [&](ImplicitLocOpBuilder &bb, Value g, Value first,
+                    Value last) -> Value {
+    Value slice =
+        bb.create<arith::MulIOp>(bb.create<arith::MulIOp>(first, inGroup), cR);
+    Value block = bb.create<arith::MulIOp>(
+        bb.create<arith::MulIOp>(g, bb.create<arith::SubIOp>(last, first)), cR);
+    return bb.create<arith::SubIOp>(
+        bb.create<arith::AddIOp>(groupBase,
+                                 bb.create<arith::AddIOp>(slice, block)),
+        bb.create<arith::MulIOp>(first, cR));
+  };
+  auto sumsAt = [&](ImplicitLocOpBuilder &bb, Value g, int h) -> Value {
+    return bb.create<arith::AddIOp>(bb.create<arith::MulIOp>(g, cR),
+                                    indexConst(bb, h * (r / 2)));
+  };
+  Value perToken =
+      indexConst(b, t.groups * (quint ? kQuintTableBytes : kTableBytes));
   b.create<scf::ForOp>(
       c0, cM, c1, ValueRange{},
       [&](OpBuilder &mb, Location ml, Value m, ValueRange) {
         ImplicitLocOpBuilder tb(ml, mb);
         Value tableBase = tb.create<arith::MulIOp>(m, perToken);
-        // Index vectors [first, last) summed in int16, then added to the
-        // int32 sums.
-        auto int16Run = [&](ImplicitLocOpBuilder &bb, Value first, Value last,
+        // Index vectors [first, last) of the block at `base` summed in
+        // int16, then added to its int32 sums.
+        auto int16Run = [&](ImplicitLocOpBuilder &bb, Value base, Value first,
+                            Value last,
                             ValueRange acc32) -> SmallVector<Value> {
           Value zero16 = splat(bb, v16, 0);
+          SmallVector<Value> init = {zero16, zero16};
+          if (quint) // the count of negative groups, per row
+            init.push_back(splat(bb, vR, 0));
           auto inner = bb.create<scf::ForOp>(
-              first, last, c1, ValueRange{zero16, zero16},
+              first, last, c1, init,
               [&](OpBuilder &ib, Location il, Value jj, ValueRange acc) {
                 ImplicitLocOpBuilder cb(il, ib);
                 // llvm-mca: one step (the per-row epilogue, a few divides
                 // per R rows, would hide it in a short sample).
                 if (mcaMarkers)
                   mcaMarker(cb, op, "BEGIN");
-                Value bytes = cb.create<vector::LoadOp>(
-                    vR, p.data,
-                    ValueRange{cb.create<arith::AddIOp>(
-                        base, cb.create<arith::MulIOp>(jj, cR))});
-                Value idx[2] = {
-                    cb.create<arith::AndIOp>(bytes, splat(cb, vR, 15)),
-                    cb.create<arith::ShRUIOp>(bytes, splat(cb, vR, 4))};
+                Value at = cb.create<arith::AddIOp>(
+                    base, cb.create<arith::MulIOp>(jj, cR));
+                Value bytes =
+                    cb.create<vector::LoadOp>(vR, p.data, ValueRange{at});
+                // Decode streams the weights once: prefetch as the dot
+                // kernel does (LinearLowering.cpp).
+                if (singleToken)
+                  cb.create<memref::PrefetchOp>(
+                      p.data,
+                      ValueRange{cb.create<arith::AddIOp>(
+                          at, indexConst(cb, kDecodePrefetchBytes))},
+                      /*isWrite=*/false, /*localityHint=*/0,
+                      /*isDataCache=*/true);
                 SmallVector<Value> sums(acc.begin(), acc.end());
-                for (int s = 0; s < 2; ++s) {
-                  auto [lo, hi] = ls.lookup(cb, tableBase, jj, s, idx[s]);
+                auto add = [&](Value lo, Value hi) {
                   for (int h = 0; h < 2; ++h) {
                     Value zipped =
                         cb.create<vector::ShuffleOp>(lo, hi, zipMask[h]);
                     sums[h] = cb.create<arith::AddIOp>(
                         sums[h], cb.create<vector::BitCastOp>(v16, zipped));
+                  }
+                };
+                if (quint) {
+                  // s = -1 where v < 0: S ^ s = -S - 1, counted in sums[2].
+                  Value sign = cb.create<arith::ExtSIOp>(
+                      vR, cb.create<arith::CmpIOp>(arith::CmpIPredicate::slt,
+                                                   bytes, splat(cb, vR, 0)));
+                  auto [lo, hi] = ls.lookupQuint(cb, tableBase, jj, bytes);
+                  add(cb.create<arith::XOrIOp>(lo, sign),
+                      cb.create<arith::XOrIOp>(hi, sign));
+                  sums[2] = cb.create<arith::SubIOp>(sums[2], sign);
+                } else {
+                  Value idx[2] = {
+                      cb.create<arith::AndIOp>(bytes, splat(cb, vR, 15)),
+                      cb.create<arith::ShRUIOp>(bytes, splat(cb, vR, 4))};
+                  for (int s = 0; s < 2; ++s) {
+                    auto [lo, hi] = ls.lookup(cb, tableBase, jj, s, idx[s]);
+                    add(lo, hi);
                   }
                 }
                 if (mcaMarkers)
@@ -278,54 +442,115 @@ void LinearEmitter::lookupUnit(ImplicitLocOpBuilder &b, const WeightPlan &p,
                 cb.create<scf::YieldOp>(sums);
               });
           SmallVector<Value> wide;
-          for (int h = 0; h < 2; ++h)
+          for (int h = 0; h < 2; ++h) {
+            Value run = inner.getResult(h);
+            if (quint) // + the count, zipped with 0 into the rows' lanes
+              run = bb.create<arith::AddIOp>(
+                  run, bb.create<vector::BitCastOp>(
+                           v16, bb.create<vector::ShuffleOp>(inner.getResult(2),
+                                                             splat(bb, vR, 0),
+                                                             zipMask[h])));
             wide.push_back(bb.create<arith::AddIOp>(
-                acc32[h], bb.create<arith::ExtSIOp>(v32, inner.getResult(h))));
+                acc32[h], bb.create<arith::ExtSIOp>(v32, run)));
+          }
           return wide;
         };
-        Value zero32 = splat(tb, v32, 0);
-        SmallVector<Value> totals;
-        if (steps <= kInt16Steps) {
+        // Every block's run over [first, last), its int32 sums from and
+        // back to the buffer; the first run starts them from 0.
+        auto slice = [&](ImplicitLocOpBuilder &sb, Value first, Value last,
+                         bool firstRun) {
+          sb.create<scf::ForOp>(
+              c0, inGroup, c1, ValueRange{},
+              [&](OpBuilder &gb, Location gl, Value g, ValueRange) {
+                ImplicitLocOpBuilder bb(gl, gb);
+                SmallVector<Value> acc32;
+                for (int h = 0; h < 2; ++h)
+                  acc32.push_back(firstRun ? splat(bb, v32, 0)
+                                           : bb.create<vector::LoadOp>(
+                                                   v32, sums32,
+                                                   ValueRange{sumsAt(bb, g, h)})
+                                                 .getResult());
+                SmallVector<Value> out = int16Run(
+                    bb, baseOf(bb, g, first, last), first, last, acc32);
+                for (int h = 0; h < 2; ++h)
+                  bb.create<vector::StoreOp>(out[h], sums32,
+                                             ValueRange{sumsAt(bb, g, h)});
+                bb.create<scf::YieldOp>();
+              });
+        };
+        const int64_t runs = llvm::divideCeil(steps, int16Steps);
+        if (runs == 1) {
           // One run with static bounds (short rows; the cost model's
           // samples, which llvm-mca needs unrolled).
-          totals = int16Run(tb, c0, cSteps, ValueRange{zero32, zero32});
+          slice(tb, c0, cSteps, /*firstRun=*/true);
         } else {
-          auto blocks = tb.create<scf::ForOp>(
-              c0, indexConst(tb, (steps + kInt16Steps - 1) / kInt16Steps), c1,
-              ValueRange{zero32, zero32},
-              [&](OpBuilder &ob, Location ol, Value blk, ValueRange acc32) {
+          slice(tb, c0, indexConst(tb, int16Steps), /*firstRun=*/true);
+          tb.create<scf::ForOp>(
+              c1, indexConst(tb, runs), c1, ValueRange{},
+              [&](OpBuilder &ob, Location ol, Value run, ValueRange) {
                 ImplicitLocOpBuilder bb(ol, ob);
                 Value first =
-                    bb.create<arith::MulIOp>(blk, indexConst(bb, kInt16Steps));
+                    bb.create<arith::MulIOp>(run, indexConst(bb, int16Steps));
                 Value last = bb.create<arith::MinUIOp>(
-                    bb.create<arith::AddIOp>(first,
-                                             indexConst(bb, kInt16Steps)),
+                    bb.create<arith::AddIOp>(first, indexConst(bb, int16Steps)),
                     cSteps);
-                bb.create<scf::YieldOp>(int16Run(bb, first, last, acc32));
+                slice(bb, first, last, /*firstRun=*/false);
+                bb.create<scf::YieldOp>();
               });
-          totals.assign(blocks.getResults().begin(), blocks.getResults().end());
         }
-        // The block's rows; those past N (the last block's padding) are
-        // skipped.
-        const int64_t rows = p.wt.getRows();
-        for (int h = 0; h < 2; ++h)
-          for (int64_t e = 0; e < r / 2; ++e) {
-            const int64_t row = rowOfLane(r, h, e);
-            Value n = tb.create<arith::AddIOp>(n0, indexConst(tb, row));
-            Value total =
-                tb.create<vector::ExtractOp>(totals[h], ArrayRef<int64_t>{e});
-            if (rows % r == 0 || row < rows % r) {
-              finish(tb, p, total, m, n);
-              continue;
-            }
-            Value inside = tb.create<arith::CmpIOp>(arith::CmpIPredicate::ult,
-                                                    n, indexConst(tb, rows));
-            tb.create<scf::IfOp>(inside, [&](OpBuilder &ib, Location il) {
-              ImplicitLocOpBuilder xb(il, ib);
-              finish(xb, p, total, m, n);
-              xb.create<scf::YieldOp>();
+        tb.create<scf::ForOp>(
+            c0, inGroup, c1, ValueRange{},
+            [&](OpBuilder &gb, Location gl, Value g, ValueRange) {
+              ImplicitLocOpBuilder bb(gl, gb);
+              Value totals[2];
+              for (int h = 0; h < 2; ++h)
+                totals[h] = bb.create<vector::LoadOp>(
+                    v32, sums32, ValueRange{sumsAt(bb, g, h)});
+              finishBlock(bb, p, totals, blockOf(bb, g), m, rowOrder);
+              bb.create<scf::YieldOp>();
             });
-          }
         tb.create<scf::YieldOp>();
+      });
+}
+
+void LinearEmitter::finishBlock(ImplicitLocOpBuilder &b, const WeightPlan &p,
+                                ArrayRef<Value> totals, Value block, Value m,
+                                ArrayRef<int64_t> rowOrder) const {
+  const int64_t r = p.lookup->rows, rows = p.wt.getRows();
+  const int64_t blocks = p.wt.getPaddedRows() / r, full = rows / r;
+  Value n0 = b.create<arith::MulIOp>(block, indexConst(b, r));
+  // A whole block of rows: the sums back in row order, scaled on vectors.
+  auto whole = [&](ImplicitLocOpBuilder &wb) {
+    Value sums = wb.create<vector::ShuffleOp>(totals[0], totals[1], rowOrder);
+    vectorFinish(wb, p, {sums}, n0, r, m, 1);
+  };
+  // The last block of N % R rows: row by row.
+  auto partial = [&](ImplicitLocOpBuilder &pb) {
+    for (int h = 0; h < 2; ++h)
+      for (int64_t e = 0; e < r / 2; ++e) {
+        const int64_t row = rowOfLane(r, h, e);
+        if (row >= rows % r)
+          continue;
+        finish(pb, p,
+               pb.create<vector::ExtractOp>(totals[h], ArrayRef<int64_t>{e}), m,
+               pb.create<arith::AddIOp>(n0, indexConst(pb, row)));
+      }
+  };
+  if (full == blocks)
+    return whole(b);
+  // Only the last block can be partial.
+  Value isFull = b.create<arith::CmpIOp>(arith::CmpIPredicate::ult, block,
+                                         indexConst(b, full));
+  b.create<scf::IfOp>(
+      isFull,
+      [&](OpBuilder &tb, Location tl) {
+        ImplicitLocOpBuilder ib(tl, tb);
+        whole(ib);
+        ib.create<scf::YieldOp>();
+      },
+      [&](OpBuilder &eb, Location el) {
+        ImplicitLocOpBuilder ib(el, eb);
+        partial(ib);
+        ib.create<scf::YieldOp>();
       });
 }

@@ -265,10 +265,11 @@ struct ConvertTernToVectorPass
                               "tern-select-layout before lowering";
           ok = false;
         } else if (TernaryType t = weight.getTernaryType();
-                   t.getLayout() == WeightLayout::Lookup &&
+                   t.isLookup() &&
                    !tern::detail::selectLookup(TargetAttr::lookup(op),
-                                               t.getChunk())) {
-          op.emitOpError() << "weight " << symbol << " has layout lut<"
+                                               t.getLayout(), t.getChunk())) {
+          op.emitOpError() << "weight " << symbol << " has layout "
+                           << stringifyWeightLayout(t.getLayout()) << "<"
                            << t.getChunk()
                            << ">, but the target has no table lookup of that "
                               "width";

@@ -49,3 +49,31 @@ func.func @serial(%y: memref<8xf32>, %v: f32) {
   }
   return
 }
+
+// -----
+
+// A static stack buffer of the body belongs to the thread: it moves to the
+// entry of the outlined function, out of the loop (one per call of the
+// body, not one per iteration); a dynamic one stays where it is.
+// CHECK-LABEL: func.func @scratch
+// CHECK: call @ternc_parallel_for
+// CHECK: func.func private @__tern_parallel_0
+// CHECK: %[[BUF:.*]] = memref.alloca() {alignment = 64 : i64} : memref<64xi32>
+// CHECK: scf.for
+// CHECK:   memref.store %{{.*}}, %[[BUF]]
+// CHECK:   memref.alloca(%{{.*}}) : memref<?xi32>
+func.func @scratch(%y: memref<8xi32>, %n: index) {
+  %c0 = arith.constant 0 : index
+  %c8 = arith.constant 8 : index
+  %c1 = arith.constant 1 : index
+  scf.for %i = %c0 to %c8 step %c1 {
+    %buf = memref.alloca() {alignment = 64 : i64} : memref<64xi32>
+    %v = memref.load %y[%i] : memref<8xi32>
+    memref.store %v, %buf[%i] : memref<64xi32>
+    %dyn = memref.alloca(%n) : memref<?xi32>
+    memref.store %v, %dyn[%c0] : memref<?xi32>
+    %w = memref.load %buf[%c0] : memref<64xi32>
+    memref.store %w, %y[%i] : memref<8xi32>
+  } {tern.parallel}
+  return
+}

@@ -418,8 +418,9 @@ func.func @smmla(%q: memref<4x64xi8>, %s: memref<4xf32>, %y: memref<4x4xf32>) {
 // rows, looked up with vpermb in one zmm holding both pairs' tables (low
 // and high quarters picked by index bits 4 and 5). Low and high bytes are
 // zipped into int16, summed in int16 for at most 32 index bytes (K = 517:
-// 130 index bytes, 5 runs), then widened into int32. Rows past N (70 of the
-// 128 in two blocks) are skipped. Activations past K read as 0.
+// 130 index bytes, 5 runs), then widened into int32 (in a stack buffer of
+// the iteration). Rows past N (70 of the 128 in two blocks) are skipped.
+// Activations past K read as 0.
 module attributes {tern.target = #tern.target<triple = "x86_64-unknown-linux-gnu", cpu = "znver4", isa = ["avx2", "avx512bw", "avx512vbmi"], vector_bits = 512>} {
 tern.weight @w : !tern.ternary<70x517, per_row, lut<64>> from "w" at 0
 // CHECK-LABEL: func.func @lut_vpermb
@@ -436,8 +437,9 @@ tern.weight @w : !tern.ternary<70x517, per_row, lut<64>> from "w" at 0
 // CHECK:     vector.store %[[HI]], %[[TABLES]]
 // CHECK: } {tern.parallel}
 // CHECK: scf.for %[[U:.*]] = %{{.*}} to %c2
+// CHECK:   memref.alloca() {alignment = 64 : i64} : memref<64xi32>
 // CHECK:   scf.for %[[M:.*]] =
-// CHECK:     scf.for {{.*}} -> (vector<32xi32>, vector<32xi32>) {
+// CHECK:     scf.for
 // CHECK:       scf.for {{.*}} -> (vector<32xi16>, vector<32xi16>) {
 // CHECK:         %[[BYTES:.*]] = vector.load %{{.*}} : memref<{{.*}}xi8>, vector<64xi8>
 // CHECK:         arith.andi %[[BYTES]], %{{.*}} : vector<64xi8>
@@ -452,16 +454,101 @@ tern.weight @w : !tern.ternary<70x517, per_row, lut<64>> from "w" at 0
 // CHECK:         scf.yield %{{.*}}, %{{.*}} : vector<32xi16>, vector<32xi16>
 // CHECK:       arith.extsi %{{.*}} : vector<32xi16> to vector<32xi32>
 // CHECK:       arith.extsi %{{.*}} : vector<32xi16> to vector<32xi32>
-// CHECK:     vector.extract %{{.*}}[0] : i32 from vector<32xi32>
-// CHECK:     arith.sitofp
-// Row 6 of a block is row 70 of the second: only rows < 70 are stored.
-// CHECK:     vector.extract %{{.*}}[6] : i32 from vector<32xi32>
-// CHECK:     arith.cmpi ult, %{{.*}}, %c70
+// The other four runs of 32 add to the int32 sums.
+// CHECK:     scf.for %{{.*}} = %c1{{.*}} to %c5
+// The first block is scaled on vectors; the second holds rows 64-69 only
+// (lanes 0-5 of the first half), scaled one by one.
+// CHECK:     arith.cmpi ult, %{{.*}}, %c1
 // CHECK:     scf.if
+// CHECK:       arith.sitofp %{{.*}} : vector<64xi32> to vector<64xf32>
+// CHECK:     } else {
+// CHECK:       vector.extract %{{.*}}[5] : i32 from vector<32xi32>
+// CHECK-NOT:   vector.extract
 // CHECK: } {tern.parallel}
 // CHECK: memref.dealloc %[[TABLES]] : memref<?xi8>
 func.func @lut_vpermb(%q: memref<3x517xi8>, %s: memref<3xf32>, %y: memref<3x70xf32>) {
   tern.linear @w(%q, %s) into %y : memref<3x517xi8>, memref<3xf32>, memref<3x70xf32>
+  return
+}
+}
+
+// -----
+
+// Five-weight lookup (lut5<64>, AVX-512 VBMI): per token a table of the 128
+// int16 sums S(m) of each group's balanced-ternary patterns (columns
+// 20c + 4i + j of group 4c + j), low and high bytes 128 each. 1100 rows are
+// 18 blocks of 64, 3 an iteration (6 iterations); K = 300 is 60 index bytes,
+// a slice of 48 then one of 12, stored slice by slice for the 3 blocks.
+// Each index byte is looked up with bits 0-6 by vpermi2b in the two halves
+// of each table; its sign bit flips the sum (S ^ s) and is counted; the
+// int32 sums of the 3 blocks wait in a stack buffer between slices. Whole
+// blocks are scaled on vectors in row order; rows past 1100 are skipped.
+// One token (decode) prefetches the weight stream.
+module attributes {tern.target = #tern.target<triple = "x86_64-unknown-linux-gnu", cpu = "znver4", isa = ["avx2", "avx512bw", "avx512vbmi"], vector_bits = 512>} {
+tern.weight @w : !tern.ternary<1100x300, per_row, lut5<64>> from "w" at 0
+// CHECK-LABEL: func.func @lut5_vpermi2b
+// CHECK: %[[TABLES:.*]] = memref.alloc(%{{.*}}) {alignment = 64 : i64} : memref<?xi8>
+// CHECK: scf.for
+// CHECK:   scf.for
+// CHECK:     arith.divui %{{.*}}, %c4
+// CHECK:     arith.muli %{{.*}}, %c20
+// CHECK-COUNT-5: arith.muli %{{.*}}, %{{.*}} : vector<128xi16>
+// CHECK:     arith.trunci %{{.*}} : vector<128xi16> to vector<128xi8>
+// CHECK:     arith.trunci %{{.*}} : vector<128xi16> to vector<128xi8>
+// CHECK: } {tern.parallel}
+// CHECK: scf.for %[[U:.*]] = %{{.*}} to %c6
+// CHECK:   %[[SUMS:.*]] = memref.alloca() {alignment = 64 : i64} : memref<192xi32>
+// CHECK:   scf.for %[[M:.*]] =
+// CHECK:     scf.for %{{.*}} = %{{.*}} to %c3
+// CHECK:       scf.for %{{.*}} = %{{.*}} to %c48 {{.*}} -> (vector<32xi16>, vector<32xi16>, vector<64xi8>) {
+// CHECK:         %[[BYTES:.*]] = vector.load %{{.*}} : memref<{{.*}}xi8>, vector<64xi8>
+// CHECK:         memref.prefetch
+// CHECK:         %[[NEG:.*]] = arith.cmpi slt, %[[BYTES]], %{{.*}} : vector<64xi8>
+// CHECK:         %[[SIGN:.*]] = arith.extsi %[[NEG]] : vector<64xi1> to vector<64xi8>
+// CHECK:         %[[LO:.*]] = llvm.call_intrinsic "llvm.x86.avx512.vpermi2var.qi.512"(%{{.*}}, %[[BYTES]], %{{.*}})
+// CHECK:         %[[HI:.*]] = llvm.call_intrinsic "llvm.x86.avx512.vpermi2var.qi.512"(%{{.*}}, %[[BYTES]], %{{.*}})
+// CHECK:         arith.xori %[[LO]], %[[SIGN]] : vector<64xi8>
+// CHECK:         arith.xori %[[HI]], %[[SIGN]] : vector<64xi8>
+// CHECK:         vector.bitcast %{{.*}} : vector<64xi8> to vector<32xi16>
+// CHECK:         arith.subi %{{.*}}, %[[SIGN]] : vector<64xi8>
+// CHECK:       arith.extsi %{{.*}} : vector<32xi16> to vector<32xi32>
+// CHECK:       vector.store %{{.*}}, %[[SUMS]]
+// The second slice, 12 index bytes from 48 on, adds to the buffer.
+// CHECK:     scf.for %{{.*}} = %c1{{.*}} to %c2
+// CHECK:       arith.minui %{{.*}}, %c60
+// CHECK:       scf.for %{{.*}} = %{{.*}} to %c3
+// CHECK:         vector.load %[[SUMS]]
+// CHECK:         scf.for {{.*}} -> (vector<32xi16>, vector<32xi16>, vector<64xi8>) {
+// CHECK:         vector.store %{{.*}}, %[[SUMS]]
+// CHECK:     scf.for
+// CHECK:       arith.cmpi ult, %{{.*}}, %c17
+// CHECK:       scf.if
+// CHECK:         vector.shuffle %{{.*}}, %{{.*}} [0, 1, 2, 3, 4, 5, 6, 7, 32, 33, 34, 35, 36, 37, 38, 39, 8, 9,
+// CHECK:         arith.sitofp %{{.*}} : vector<64xi32> to vector<64xf32>
+// CHECK:         vector.store %{{.*}} : memref<1x1100xf32>, vector<64xf32>
+// CHECK:       } else {
+// The last block's 12 rows: rows 0-7 are lanes 0-7 of the first half,
+// rows 8-11 lanes 0-3 of the second.
+// CHECK:         vector.extract %{{.*}}[7] : i32 from vector<32xi32>
+// CHECK-NOT:     vector.extract %{{.*}}[8] : i32
+// CHECK:         vector.extract %{{.*}}[3] : i32 from vector<32xi32>
+// CHECK-NOT:     vector.extract
+// CHECK: } {tern.parallel}
+// CHECK: memref.dealloc %[[TABLES]] : memref<?xi8>
+func.func @lut5_vpermi2b(%q: memref<1x300xi8>, %s: memref<1xf32>, %y: memref<1x1100xf32>) {
+  tern.linear @w(%q, %s) into %y : memref<1x300xi8>, memref<1xf32>, memref<1x1100xf32>
+  return
+}
+}
+
+// -----
+
+// lut5 needs AVX-512 VBMI.
+module attributes {tern.target = #tern.target<triple = "x86_64-unknown-linux-gnu", cpu = "skylake-avx512", isa = ["avx2", "avx512bw"], vector_bits = 512>} {
+tern.weight @w : !tern.ternary<64x20, per_row, lut5<64>> from "w" at 0
+func.func @lut5_no_vbmi(%q: memref<1x20xi8>, %s: memref<1xf32>, %y: memref<1x64xf32>) {
+  // expected-error@+1 {{weight @w has layout lut5<64>, but the target has no table lookup of that width}}
+  tern.linear @w(%q, %s) into %y : memref<1x20xi8>, memref<1xf32>, memref<1x64xf32>
   return
 }
 }

@@ -20,7 +20,7 @@ tern.weight @w : !tern.ternary<4x16, per_col, canonical> from "w"
 
 // -----
 
-// expected-error@+1 {{expected canonical, interleaved<B> or lut<R>, got 'tiled'}}
+// expected-error@+1 {{expected canonical, interleaved<B>, lut<R> or lut5<R>, got 'tiled'}}
 tern.weight @w : !tern.ternary<4x16, per_row, tiled> from "w"
 
 // -----
@@ -32,6 +32,16 @@ tern.weight @w : !tern.ternary<4x16, per_row, lut<12>> from "w"
 
 // expected-error@+1 {{lut layouts take per_tensor or per_row scales}}
 tern.weight @w : !tern.ternary<4x16, block<8>, lut<16>> from "w"
+
+// -----
+
+// expected-error@+1 {{lut5 row block must be 64, got 32}}
+tern.weight @w : !tern.ternary<4x16, per_row, lut5<32>> from "w"
+
+// -----
+
+// expected-error@+1 {{lut layouts take per_tensor or per_row scales}}
+tern.weight @w : !tern.ternary<4x40, block<20>, lut5<64>> from "w"
 
 // -----
 

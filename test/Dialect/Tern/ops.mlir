@@ -9,6 +9,8 @@ tern.weight @canon : !tern.ternary<640x2560, per_tensor, canonical> from "blk.0.
 tern.weight @rows : !tern.ternary<7x13, per_row, interleaved<16>> from "w" at 128
 // CHECK: tern.weight @blocks : !tern.ternary<2x512, block<256>, interleaved<64>> from "b"
 tern.weight @blocks : !tern.ternary<2x512, block<256>, interleaved<64>> from "b"
+// CHECK: tern.weight @quints : !tern.ternary<70x517, per_row, lut5<64>> from "q"
+tern.weight @quints : !tern.ternary<70x517, per_row, lut5<64>> from "q"
 }
 
 // -----

@@ -14,6 +14,11 @@
 // RUN: not tern-opt %s --split-input-file --tern-select-layout=kernel=lut > %t.lut 2> %t.lut.err
 // RUN: FileCheck %s --check-prefix=LUT < %t.lut
 // RUN: FileCheck %s --check-prefix=LUT-ERR < %t.lut.err
+// kernel=lut5: lut5<64> where the target has AVX-512 VBMI, block scales
+// stay interleaved; a target without it is an error.
+// RUN: not tern-opt %s --split-input-file --tern-select-layout=kernel=lut5 > %t.lut5 2> %t.lut5.err
+// RUN: FileCheck %s --check-prefix=LUT5 < %t.lut5
+// RUN: FileCheck %s --check-prefix=LUT5-ERR < %t.lut5.err
 // kernel=dot: an error where the target has no int8 dot product.
 // RUN: not tern-opt %s --split-input-file --tern-select-layout=kernel=dot > %t.dot 2> %t.dot.err
 // RUN: FileCheck %s --check-prefix=DOT < %t.dot
@@ -22,13 +27,17 @@
 // PORTABLE: tern.weight @a : !tern.ternary<640x2560, per_tensor, interleaved<64>>
 // PORTABLE: cpu = "haswell"
 // PORTABLE: tern.weight @a : !tern.ternary<640x2560, per_tensor, interleaved<32>>
-// BAD-KERNEL: error: tern-select-layout: unknown kernel family 'lookup' (auto, dot, lut or portable)
+// BAD-KERNEL: error: tern-select-layout: unknown kernel family 'lookup' (auto, dot, lut, lut5 or portable)
 // LUT: cpu = "znver4"
 // LUT: tern.weight @a : !tern.ternary<640x2560, per_tensor, lut<64>>
 // LUT: tern.weight @c : !tern.ternary<8x192, block<96>, interleaved<32>>
 // LUT: cpu = "haswell"
 // LUT: tern.weight @a : !tern.ternary<640x2560, per_tensor, lut<32>>
 // LUT-ERR: error: kernel family 'lut' needs a byte table lookup {{.*}}; generic has none
+// LUT5: cpu = "sapphirerapids"
+// LUT5: tern.weight @a : !tern.ternary<2560x6912, per_row, lut5<64>>
+// LUT5: tern.weight @b : !tern.ternary<8x192, block<96>, interleaved<32>>
+// LUT5-ERR: error: kernel family 'lut5' needs AVX-512 VBMI (vpermi2b on zmm); znver4 has none
 // DOT: cpu = "znver4"
 // DOT: tern.weight @a : !tern.ternary<640x2560, per_tensor, interleaved<256>>
 // DOT-ERR: error: kernel family 'dot' needs an int8 dot product {{.*}}; cortex-a72 has none
@@ -148,4 +157,16 @@ module attributes {tern.target = #tern.target<triple = "aarch64-unknown-linux-gn
 // expected-error@+1 {{tern-select-layout needs a #tern.target in the module's 'tern.target' attribute}}
 module {
   tern.weight @a : !tern.ternary<4x64, per_row, canonical> from "a"
+}
+
+// -----
+
+// AVX-512 VBMI and VNNI: the cost model keeps the dot product (a lut5
+// prefill reads each token's tables from L2).
+// CHECK-LABEL: cpu = "sapphirerapids"
+// CHECK: tern.weight @a : !tern.ternary<2560x6912, per_row, interleaved<256>>
+// CHECK: tern.weight @b : !tern.ternary<8x192, block<96>, interleaved<32>>
+module attributes {tern.target = #tern.target<triple = "x86_64-unknown-linux-gnu", cpu = "sapphirerapids", isa = ["avx2", "avx512f", "avx512bw", "avx512vbmi", "avx512vnni"], vector_bits = 512>} {
+  tern.weight @a : !tern.ternary<2560x6912, per_row, canonical> from "a"
+  tern.weight @b : !tern.ternary<8x192, block<96>, canonical> from "b"
 }

@@ -8,6 +8,8 @@
 #include "llvm/ADT/TypeSwitch.h"
 #include "llvm/Support/MathExtras.h"
 
+#include <algorithm>
+
 using namespace mlir;
 using namespace mlir::tern;
 
@@ -60,9 +62,14 @@ LogicalResult TernaryType::verify(function_ref<InFlightDiagnostic()> emitError,
                          << chunk;
     if (scale == ScaleGranularity::PerBlock)
       return emitError() << "lut layouts take per_tensor or per_row scales";
+  } else if (layout == WeightLayout::Lookup5) {
+    if (chunk != 64)
+      return emitError() << "lut5 row block must be 64, got " << chunk;
+    if (scale == ScaleGranularity::PerBlock)
+      return emitError() << "lut layouts take per_tensor or per_row scales";
   } else if (chunk != 0) {
-    return emitError() << "a chunk size is only valid with interleaved<B> or "
-                          "lut<R>";
+    return emitError() << "a chunk size is only valid with interleaved<B>, "
+                          "lut<R> or lut5<R>";
   }
   return success();
 }
@@ -85,17 +92,34 @@ int64_t TernaryType::getNumScales() const {
 }
 
 int64_t TernaryType::getPaddedCols() const {
-  int64_t unit = getLayout() == WeightLayout::Interleaved ? getChunk() : 4;
-  return llvm::alignTo(getCols(), unit);
+  switch (getLayout()) {
+  case WeightLayout::Interleaved:
+    return llvm::alignTo(getCols(), getChunk());
+  case WeightLayout::Lookup5:
+    return llvm::alignTo(getCols(), kLookup5Block);
+  default:
+    return llvm::alignTo(getCols(), 4);
+  }
 }
 
 int64_t TernaryType::getPaddedRows() const {
-  return getLayout() == WeightLayout::Lookup
+  return getLayout() == WeightLayout::Lookup ||
+                 getLayout() == WeightLayout::Lookup5
              ? llvm::alignTo(getRows(), getChunk())
              : getRows();
 }
 
-int64_t TernaryType::getRowBytes() const { return getPaddedCols() / 4; }
+int64_t TernaryType::getLookupBlockGroup() const {
+  if (getLayout() != WeightLayout::Lookup5)
+    return 1;
+  const int64_t blocks = getPaddedRows() / getChunk();
+  return std::clamp<int64_t>(llvm::divideCeil(blocks, 8), 1, 32);
+}
+
+int64_t TernaryType::getRowBytes() const {
+  // Five weights a byte in lut5, four 2-bit codes a byte otherwise.
+  return getPaddedCols() / (getLayout() == WeightLayout::Lookup5 ? 5 : 4);
+}
 
 int64_t TernaryType::getScaleOffset() const {
   return llvm::alignTo(getCodeBytes(), kEntryAlign);
@@ -113,6 +137,7 @@ TernaryType TernaryType::withLayout(WeightLayout layout, int64_t chunk) const {
 // Syntax: `<` N `x` K `,` scale `,` layout `>` where
 //   scale  ::= `per_tensor` | `per_row` | `block` `<` G `>`
 //   layout ::= `canonical` | `interleaved` `<` B `>` | `lut` `<` R `>`
+//            | `lut5` `<` R `>`
 Type TernaryType::parse(AsmParser &parser) {
   SMLoc loc = parser.getCurrentLocation();
   SmallVector<int64_t, 2> dims;
@@ -152,8 +177,8 @@ Type TernaryType::parse(AsmParser &parser) {
   std::optional<WeightLayout> layout = symbolizeWeightLayout(layoutWord);
   if (!layout) {
     parser.emitError(layoutLoc)
-        << "expected canonical, interleaved<B> or lut<R>, got '" << layoutWord
-        << "'";
+        << "expected canonical, interleaved<B>, lut<R> or lut5<R>, got '"
+        << layoutWord << "'";
     return {};
   }
   int64_t chunk = 0;

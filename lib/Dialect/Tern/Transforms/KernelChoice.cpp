@@ -2,7 +2,7 @@
 //
 // Instruction counts per step of each kernel family as the lowering emits
 // it (LinearLowering.cpp, LookupKernel.cpp), over a per-architecture issue
-// width; weights cost 2 bits each in every layout, so the memory term only
+// width; weights cost 2 bits each (1.6 in lut5), and the memory term only
 // decides when decoding is bandwidth-bound. Coarse on purpose: it has to
 // rank the families, not predict times (`ternc --report` asks llvm-mca for
 // cycles).
@@ -24,13 +24,15 @@ StringRef mlir::tern::stringifyKernelFamily(KernelFamily family) {
     return "dot";
   case KernelFamily::Lookup:
     return "lut";
+  case KernelFamily::Lookup5:
+    return "lut5";
   }
   return "";
 }
 
 std::optional<KernelFamily> mlir::tern::symbolizeKernelFamily(StringRef name) {
-  for (KernelFamily f :
-       {KernelFamily::Portable, KernelFamily::Dot, KernelFamily::Lookup})
+  for (KernelFamily f : {KernelFamily::Portable, KernelFamily::Dot,
+                         KernelFamily::Lookup, KernelFamily::Lookup5})
     if (stringifyKernelFamily(f) == name)
       return f;
   return std::nullopt;
@@ -63,6 +65,13 @@ int64_t mlir::tern::lookupVectorBytes(TargetAttr target) {
   if (isARM32(target))
     return target.has("neon") ? 8 : 0;
   return 0;
+}
+
+int64_t mlir::tern::lookup5Rows(TargetAttr target) {
+  return target && isX86(target) && target.getVectorBits() >= 512 &&
+                 target.has("avx512vbmi")
+             ? 64
+             : 0;
 }
 
 /// Bytes of the dot family's vectors (a bit plane), 0 without the family.
@@ -114,8 +123,8 @@ double mlir::tern::estimateCyclesPerWeight(KernelFamily family,
   if (!target)
     return family == KernelFamily::Portable ? 1.0 : 1e9;
   const Machine m = machineOf(target);
-  const double memory = 0.25 / m.bytesPerCycle; // 2-bit codes
-  double decode = 0, prefill = 0;               // instructions per weight
+  double memory = 0.25 / m.bytesPerCycle; // 2-bit codes
+  double decode = 0, prefill = 0;         // instructions per weight
   switch (family) {
   case KernelFamily::Portable: {
     // Per bit plane of V/4 weights: shift, mask, subtract 1, load, two
@@ -154,6 +163,21 @@ double mlir::tern::estimateCyclesPerWeight(KernelFamily family,
         20.0 / (4 * r) + 6.0 / double(std::max<int64_t>(rows, 1));
     break;
   }
+  case KernelFamily::Lookup5: {
+    double r = lookup5Rows(target);
+    if (r == 0)
+      return 1e9;
+    // Per index vector (5R weights): a load, two sign operations, four
+    // table loads, two vpermi2b, two sign flips, a count, two interleaves,
+    // two adds; the tables cost ~12 instructions per column and token.
+    decode = 16.0 / (5 * r) + 12.0 / double(std::max<int64_t>(rows, 1));
+    memory = 0.2 / m.bytesPerCycle; // 1.6 bits a weight
+    // A prefill token runs the same steps, but its 256 bytes of tables
+    // per index vector come from L2 (a chunk's tables outgrow L1), at
+    // about 32 bytes a cycle.
+    return std::max(decode / m.issue, memory) +
+           std::max(decode / m.issue, 256.0 / (5 * r) / 32.0);
+  }
   }
   return std::max(decode / m.issue, memory) + prefill / m.issue;
 }
@@ -165,7 +189,8 @@ KernelFamily mlir::tern::chooseKernelFamily(TargetAttr target, int64_t rows,
   KernelFamily best = KernelFamily::Portable;
   double bestCost =
       estimateCyclesPerWeight(KernelFamily::Portable, target, rows, cols);
-  for (KernelFamily f : {KernelFamily::Dot, KernelFamily::Lookup}) {
+  for (KernelFamily f :
+       {KernelFamily::Dot, KernelFamily::Lookup, KernelFamily::Lookup5}) {
     double cost = estimateCyclesPerWeight(f, target, rows, cols);
     if (cost < bestCost) {
       best = f;

@@ -30,7 +30,7 @@ struct SelectLayoutPass
       forced = symbolizeKernelFamily(kernel);
       if (!forced) {
         module.emitError() << "tern-select-layout: unknown kernel family '"
-                           << kernel << "' (auto, dot, lut or portable)";
+                           << kernel << "' (auto, dot, lut, lut5 or portable)";
         return signalPassFailure();
       }
     }
@@ -59,6 +59,13 @@ struct SelectLayoutPass
                          << target.getCpu() << " has none";
       return signalPassFailure();
     }
+    const int64_t lut5Rows = target ? lookup5Rows(target) : 0;
+    if (chunk == 0 && forced == KernelFamily::Lookup5 && lut5Rows == 0) {
+      module.emitError() << "kernel family 'lut5' needs AVX-512 VBMI "
+                            "(vpermi2b on zmm); "
+                         << target.getCpu() << " has none";
+      return signalPassFailure();
+    }
     const int64_t preferred =
         chunk ? int64_t(chunk)
               : interleavedChunk(target, forced == KernelFamily::Portable);
@@ -68,14 +75,19 @@ struct SelectLayoutPass
       if (type.getLayout() != WeightLayout::Canonical)
         return;
       // Table lookups take per-tensor or per-row scales only.
-      const bool lutAllowed = chunk == 0 && lutRows != 0 &&
-                              type.getScale() != ScaleGranularity::PerBlock;
-      if (lutAllowed && (forced ? *forced
-                                : chooseKernelFamily(target, type.getRows(),
-                                                     type.getCols())) ==
-                            KernelFamily::Lookup) {
+      const bool lutAllowed =
+          chunk == 0 && type.getScale() != ScaleGranularity::PerBlock;
+      const KernelFamily family =
+          forced ? *forced
+                 : chooseKernelFamily(target, type.getRows(), type.getCols());
+      if (lutAllowed && lutRows != 0 && family == KernelFamily::Lookup) {
         weight.setTypeAttr(
             TypeAttr::get(type.withLayout(WeightLayout::Lookup, lutRows)));
+        return;
+      }
+      if (lutAllowed && lut5Rows != 0 && family == KernelFamily::Lookup5) {
+        weight.setTypeAttr(
+            TypeAttr::get(type.withLayout(WeightLayout::Lookup5, lut5Rows)));
         return;
       }
       int64_t b = preferred;

@@ -33,7 +33,20 @@ def Tern_WeightLayout : I32EnumAttr<"WeightLayout",
       // weight pair (4j, 4j+1) in its low nibble and of (4j+2, 4j+3) in its
       // high nibble; the index of a pair with codes (c0, c1) is 3*c0 + c1.
       // One byte load then gives the indices of R rows for one lookup.
-      I32EnumAttrCase<"Lookup", 2, "lut">
+      I32EnumAttrCase<"Lookup", 2, "lut">,
+      // For the five-weight table lookup (AVX-512 VBMI `vpermi2b`): rows in
+      // blocks of R = 64, columns padded to a multiple of 20 and cut into
+      // blocks of 20; group j (0..3) of column block c holds the columns
+      // 20c + 4i + j, i = 0..4. Byte g*R + l of row block b holds, for row
+      // b*R + l, group g = 4c + j as one byte: v = sum_i t_i * 3^i (the
+      // group's balanced-ternary value, -121..121) as |v| in bits 0-6 and
+      // the sign of v in bit 7: 1.6 bits per weight. A table of the 122
+      // sums of |v| patterns holds every group's sum up to the sign.
+      // Blocks are stored G at a time (getLookupBlockGroup), in slices of
+      // 48 index bytes: slice s of the G blocks, block by block, then slice
+      // s + 1, so that the kernel, which passes each slice's tables over G
+      // blocks, reads its weights as one sequential stream.
+      I32EnumAttrCase<"Lookup5", 3, "lut5">
     ]> {
   let cppNamespace = "::mlir::tern";
   let genSpecializedAttr = 0;
@@ -52,14 +65,7 @@ def Tern_RopeStyle : I32EnumAttr<"RopeStyle",
       // Pairs (j, j + head_dim/2) within a head (GPT-NeoX, BitNet 2B4T).
       I32EnumAttrCase<"HalfSplit", 0, "half_split">,
       // Pairs (2i, 2i + 1) (llama2.c).
-      I32EnumAttrCase<"Interleaved", 1, "interleaved">,
-      // For table-lookup kernels: rows in blocks of R (the bytes of the
-      // target's lookup vector), columns padded to a multiple of 4. Byte
-      // j*R + l of block b holds, for row b*R + l, the table index of the
-      // weight pair (4j, 4j+1) in its low nibble and of (4j+2, 4j+3) in its
-      // high nibble; the index of a pair with codes (c0, c1) is 3*c0 + c1.
-      // One byte load then gives the indices of R rows for one lookup.
-      I32EnumAttrCase<"Lookup", 2, "lut">
+      I32EnumAttrCase<"Interleaved", 1, "interleaved">
     ]> {
   let cppNamespace = "::mlir::tern";
 }

@@ -12,14 +12,15 @@ def Tern_TernaryType : TypeDef<Tern_Dialect, "Ternary"> {
   let description = [{
     A matrix T of shape [rows, cols] = [N, K] with entries in {-1, 0, +1},
     times f32 scales: one per tensor, one per output row, or one per block of
-    G consecutive elements along K. `layout` tells how the 2-bit codes
-    (code = value + 1) sit in memory.
+    G consecutive elements along K. `layout` tells how the weights sit in
+    memory: 2-bit codes (code = value + 1) or, in lut5, five weights a byte.
 
     ```mlir
     !tern.ternary<640x2560, per_tensor, canonical>
     !tern.ternary<640x2560, per_row, interleaved<64>>
     !tern.ternary<640x2560, block<128>, interleaved<64>>
     !tern.ternary<640x2560, per_row, lut<32>>
+    !tern.ternary<640x2560, per_row, lut5<64>>
     ```
   }];
   let parameters = (ins
@@ -29,7 +30,7 @@ def Tern_TernaryType : TypeDef<Tern_Dialect, "Ternary"> {
     // G for `block<G>`; 0 otherwise.
     "int64_t":$groupSize,
     "::mlir::tern::WeightLayout":$layout,
-    // B for `interleaved<B>`, R for `lut<R>`; 0 otherwise.
+    // B for `interleaved<B>`, R for `lut<R>` and `lut5<R>`; 0 otherwise.
     "int64_t":$chunk
   );
   let hasCustomAssemblyFormat = 1;
@@ -41,11 +42,17 @@ def Tern_TernaryType : TypeDef<Tern_Dialect, "Ternary"> {
     int64_t getBlocksPerRow() const;
     /// Elements of one row as stored, including padding.
     int64_t getPaddedCols() const;
-    /// Rows as stored, including the padding of a `lut<R>` row block.
+    /// Rows as stored, including the padding of a `lut<R>` or `lut5<R>`
+    /// row block.
     int64_t getPaddedRows() const;
-    /// Bytes of 2-bit codes for one row.
+    /// Bytes of codes for one row.
     int64_t getRowBytes() const;
-    /// Bytes of 2-bit codes for the whole matrix.
+    /// Whether the layout is one of the table-lookup layouts (row blocks).
+    bool isLookup() const {
+      return getLayout() == ::mlir::tern::WeightLayout::Lookup ||
+             getLayout() == ::mlir::tern::WeightLayout::Lookup5;
+    }
+    /// Bytes of codes for the whole matrix.
     int64_t getCodeBytes() const { return getPaddedRows() * getRowBytes(); }
     /// Byte offset of the f32 scales inside the packed entry (codes first,
     /// scales aligned to kEntryAlign).
@@ -57,6 +64,15 @@ def Tern_TernaryType : TypeDef<Tern_Dialect, "Ternary"> {
 
     /// Alignment of every packed entry and of its scales in the weight blob.
     static constexpr int64_t kEntryAlign = 64;
+    /// Columns of one lut5 column block: four groups of five weights.
+    static constexpr int64_t kLookup5Block = 20;
+    /// lut5: index bytes of a row block per slice (the kernel's int16 run:
+    /// 48 sums of |S| <= 641 stay below 2^15).
+    static constexpr int64_t kLookup5Slice = 48;
+    /// lut5: row blocks of R rows stored slice by slice together (one
+    /// iteration of the kernel): about 8 iterations a weight, 32 blocks at
+    /// most; 1 for the other layouts.
+    int64_t getLookupBlockGroup() const;
   }];
 }
 

@@ -29,6 +29,10 @@ enum class KernelFamily {
   /// target's byte shuffle (`vpshufb`, `vpermb`, `tbl`, `vtbl`) on a lut<R>
   /// layout.
   Lookup,
+  /// Tables of the exact sums of every group of five weights (122 up to the
+  /// sign), looked up with AVX-512 VBMI `vpermi2b` on a lut5<64> layout:
+  /// 1.6 bits per weight.
+  Lookup5,
 };
 
 llvm::StringRef stringifyKernelFamily(KernelFamily family);
@@ -38,6 +42,10 @@ std::optional<KernelFamily> symbolizeKernelFamily(llvm::StringRef name);
 /// AVX-512 VBMI `vpermb`), 32 (AVX2 `vpshufb` ymm), 16 (SSSE3 `pshufb`,
 /// AArch64 `tbl`), 8 (ARMv7 NEON `vtbl`); 0 without one.
 int64_t lookupVectorBytes(TargetAttr target);
+
+/// Rows of the five-weight lookup (R of lut5<R>): 64 with AVX-512 VBMI
+/// (`vpermi2b` zmm, a 128-byte table in two registers), 0 without it.
+int64_t lookup5Rows(TargetAttr target);
 
 /// Whether the target has an int8 dot-product kernel (sdot, vpdpbusd,
 /// vpmaddubsw).
