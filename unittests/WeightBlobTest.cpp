@@ -66,6 +66,23 @@ int lookupValue(const std::vector<uint8_t> &block, int64_t r, int64_t row,
   return code - 1;
 }
 
+/// Packs one block of random values of `t` (a lut<R> or lut5<R> layout)
+/// and checks every element, padding included, through `decode`.
+template <typename Decode>
+void expectBlockRoundTrips(TernaryType t, std::mt19937 &rng, Decode decode) {
+  const int64_t r = t.getChunk(), rows = t.getRows(), k = t.getCols();
+  std::vector<int8_t> values(rows * k);
+  for (auto &v : values)
+    v = int8_t(int(rng() % 3) - 1);
+  std::vector<uint8_t> out(r * t.getRowBytes());
+  ternc::packTernaryRowBlock(t, values.data(), rows, out.data());
+  for (int64_t row = 0; row < r; ++row)
+    for (int64_t i = 0; i < t.getPaddedCols(); ++i)
+      ASSERT_EQ(decode(out, r, row, i),
+                row < rows && i < k ? values[row * k + i] : 0)
+          << "R " << r << " K " << k << " row " << row << " element " << i;
+}
+
 TEST(WeightBlob, LookupBlocksRoundTripWithPaddedRowsAndColumns) {
   MLIRContext ctx;
   ctx.loadDialect<TernDialect>();
@@ -76,16 +93,7 @@ TEST(WeightBlob, LookupBlocksRoundTripWithPaddedRowsAndColumns) {
                               WeightLayout::Lookup, r);
     ASSERT_EQ(t.getPaddedRows(), r);
     ASSERT_EQ(t.getRowBytes(), 10);
-    std::vector<int8_t> values(rows * k);
-    for (auto &v : values)
-      v = int8_t(int(rng() % 3) - 1);
-    std::vector<uint8_t> out(r * t.getRowBytes());
-    ternc::packTernaryRowBlock(t, values.data(), rows, out.data());
-    for (int64_t row = 0; row < r; ++row)
-      for (int64_t i = 0; i < t.getPaddedCols(); ++i)
-        ASSERT_EQ(lookupValue(out, r, row, i),
-                  row < rows && i < k ? values[row * k + i] : 0)
-            << "R " << r << " row " << row << " element " << i;
+    expectBlockRoundTrips(t, rng, lookupValue);
   }
 }
 
@@ -115,16 +123,7 @@ TEST(WeightBlob, Lookup5BlocksRoundTripWithPaddedRowsAndColumns) {
     ASSERT_EQ(t.getPaddedRows(), r);
     ASSERT_EQ(t.getPaddedCols(), (k + 19) / 20 * 20);
     ASSERT_EQ(t.getRowBytes(), t.getPaddedCols() / 5);
-    std::vector<int8_t> values(rows * k);
-    for (auto &v : values)
-      v = int8_t(int(rng() % 3) - 1);
-    std::vector<uint8_t> out(r * t.getRowBytes());
-    ternc::packTernaryRowBlock(t, values.data(), rows, out.data());
-    for (int64_t row = 0; row < r; ++row)
-      for (int64_t i = 0; i < t.getPaddedCols(); ++i)
-        ASSERT_EQ(lookup5Value(out, r, row, i),
-                  row < rows && i < k ? values[row * k + i] : 0)
-            << "K " << k << " row " << row << " element " << i;
+    expectBlockRoundTrips(t, rng, lookup5Value);
   }
 }
 
