@@ -66,7 +66,7 @@ int lookupValue(const std::vector<uint8_t> &block, int64_t r, int64_t row,
   return code - 1;
 }
 
-/// Packs one block of random values of `t` (a lut<R> or lut5<R> layout)
+/// Packs one block of random values of `t` (a lookup layout)
 /// and checks every element, padding included, through `decode`.
 template <typename Decode>
 void expectBlockRoundTrips(TernaryType t, std::mt19937 &rng, Decode decode) {
@@ -127,6 +127,40 @@ TEST(WeightBlob, Lookup5BlocksRoundTripWithPaddedRowsAndColumns) {
   }
 }
 
+/// Value of element (row, k) of a lut3<R> block, decoded from the
+/// documented layout: group h of column block c holds columns 24c + 3h + i
+/// as the balanced-ternary digits i of |v| (a nibble of byte 5c + h / 2),
+/// the sign of v in bit h of byte 5c + 4.
+int lookup3Value(const std::vector<uint8_t> &block, int64_t r, int64_t row,
+                 int64_t k) {
+  const int64_t c = k / 24, h = (k % 24) / 3, digit = k % 3;
+  uint8_t byte = block[(5 * c + h / 2) * r + row];
+  int magnitude = h % 2 ? byte >> 4 : byte & 15;
+  EXPECT_LE(magnitude, 13) << "group value out of the table";
+  const bool negative = block[(5 * c + 4) * r + row] >> h & 1;
+  EXPECT_TRUE(magnitude != 0 || !negative) << "a negative zero group";
+  for (int64_t i = 0; i < digit; ++i)
+    magnitude = (magnitude + 1) / 3;
+  int t = magnitude % 3 == 2 ? -1 : magnitude % 3;
+  return negative ? -t : t;
+}
+
+TEST(WeightBlob, Lookup3BlocksRoundTripWithPaddedRowsAndColumns) {
+  MLIRContext ctx;
+  ctx.loadDialect<TernDialect>();
+  std::mt19937 rng(17);
+  for (int64_t r : {8, 16, 32, 64})
+    for (int64_t k : {24, 37, 300}) {
+      const int64_t rows = r - 5;
+      auto t = TernaryType::get(&ctx, rows, k, ScaleGranularity::PerRow, 0,
+                                WeightLayout::Lookup3, r);
+      ASSERT_EQ(t.getPaddedRows(), r);
+      ASSERT_EQ(t.getPaddedCols(), (k + 23) / 24 * 24);
+      ASSERT_EQ(t.getRowBytes(), t.getPaddedCols() / 24 * 5);
+      expectBlockRoundTrips(t, rng, lookup3Value);
+    }
+}
+
 TEST(WeightBlob, Lookup5GroupsBlocksForAboutEightIterations) {
   MLIRContext ctx;
   ctx.loadDialect<TernDialect>();
@@ -140,6 +174,7 @@ TEST(WeightBlob, Lookup5GroupsBlocksForAboutEightIterations) {
   EXPECT_EQ(group(13824, WeightLayout::Lookup5), 27);  // 216 blocks
   EXPECT_EQ(group(128256, WeightLayout::Lookup5), 32); // at most 32
   EXPECT_EQ(group(13824, WeightLayout::Lookup), 1);    // pairs: one block
+  EXPECT_EQ(group(13824, WeightLayout::Lookup3), 1);
 }
 
 } // namespace

@@ -181,9 +181,10 @@ Error ternc::printReport(ModuleOp module, const TargetInfo &target,
     if (!costs.count(key) && lut) {
       // The marked region is one step (the first, where a row of the
       // smallest sample has several): its cycles in a loop of steps.
+      // (lut5 samples a whole column block, four steps, to be laid out.)
       const int64_t cols = t.getLayout() == WeightLayout::Lookup5
                                ? TernaryType::kLookup5Block
-                               : 4;
+                               : t.getLookupStepCols();
       Expected<double> step = kernelCycles(
           ctx, target,
           TernaryType::get(ctx, chunk, cols, ScaleGranularity::PerTensor, 0,
@@ -215,7 +216,7 @@ Error ternc::printReport(ModuleOp module, const TargetInfo &target,
     const Cost &cost = costs[key];
     double cycles =
         lut ? double(t.getPaddedRows() / chunk) *
-                  (cost.base + double(t.getRowBytes()) * cost.perStep)
+                  (cost.base + double(t.getLookupSteps()) * cost.perStep)
             : double(t.getRows()) *
                   (cost.base +
                    double(t.getPaddedCols() / chunk) * cost.perStep);
@@ -224,8 +225,9 @@ Error ternc::printReport(ModuleOp module, const TargetInfo &target,
     ternaryBytes += bytes;
     std::string kernel =
         lut ? formatv("LUT {0}, {1}<{2}>, i16/i32 acc",
-                      t.getLayout() == WeightLayout::Lookup5 ? "quints"
-                                                             : "pairs",
+                      t.getLayout() == WeightLayout::Lookup5   ? "quints"
+                      : t.getLayout() == WeightLayout::Lookup3 ? "triples"
+                                                               : "pairs",
                       stringifyWeightLayout(t.getLayout()), chunk)
                   .str()
             : formatv("MAD i8, interleaved<{0}>, i32 acc", chunk).str();
@@ -237,11 +239,14 @@ Error ternc::printReport(ModuleOp module, const TargetInfo &target,
   os << "\n";
   for (auto &[key, c] : costs) {
     if (key.first != WeightLayout::Interleaved)
-      os << formatv("kernel {2}<{0}>: estimated {1:f1} cycles per index "
-                    "vector ({3} weights x {0} rows; the per-row epilogue and "
+      os << formatv("kernel {2}<{0}>: estimated {1:f1} cycles per step "
+                    "({3} weights x {0} rows; the per-row epilogue and "
                     "the tables, built once per token, are not counted)\n",
                     key.second, c.perStep, stringifyWeightLayout(key.first),
-                    key.first == WeightLayout::Lookup5 ? 5 : 4);
+                    TernaryType::get(ctx, key.second, 4 * 5 * 24,
+                                     ScaleGranularity::PerTensor, 0, key.first,
+                                     key.second)
+                        .getLookupStepCols());
     else
       os << formatv("kernel interleaved<{0}>: estimated {1:f1} cycles per "
                     "{0}-weight chunk + {2:f1} per output element\n",

@@ -61,6 +61,28 @@ void ternc::packTernaryRowBlock(TernaryType type, const int8_t *values,
       }
     return;
   }
+  if (type.getLayout() == WeightLayout::Lookup3) {
+    // Group h of column block c: columns 24c + 3h + i, i = 0..2, as
+    // v = sum_i t_i 3^i: |v| in a nibble of byte 5c + h / 2, the sign in
+    // bit h of byte 5c + 4.
+    const int64_t blockBytes = TernaryType::kLookup3BlockBytes;
+    std::memset(out, 0, r * type.getRowBytes());
+    for (int64_t c = 0; c < type.getPaddedCols() / TernaryType::kLookup3Block;
+         ++c)
+      for (int64_t h = 0; h < 8; ++h)
+        for (int64_t l = 0; l < r; ++l) {
+          int v = 0;
+          for (int i = 2; i >= 0; --i) {
+            const int64_t k = c * TernaryType::kLookup3Block + 3 * h + i;
+            v = 3 * v + (l < rows && k < cols ? values[l * cols + k] : 0);
+          }
+          const int mag = v < 0 ? -v : v;
+          out[(blockBytes * c + h / 2) * r + l] |= uint8_t(mag << 4 * (h % 2));
+          if (v < 0)
+            out[(blockBytes * c + 4) * r + l] |= uint8_t(1 << h);
+        }
+    return;
+  }
   // Rows past `rows` and columns past `cols` are zero weights (code 1).
   auto at = [&](int64_t row, int64_t k) -> uint8_t {
     return row < rows && k < cols ? code(values[row * cols + k]) : 1;

@@ -135,10 +135,12 @@ cl::opt<std::string> kernelFamily(
              "model's choice: dot where the target has an int8 dot product, "
              "else lut where it has a byte table lookup, else portable), "
              "dot (sdot, vpdpbusd, vpmaddubsw), lut (tables of weight pairs "
-             "looked up with vpshufb, vpermb, tbl or vtbl), lut5 (tables of "
+             "looked up with vpshufb, vpermb, tbl or vtbl), lut3 (tables of "
+             "groups of three weights, the same lookups, 1.67 bits a "
+             "weight), lut5 (tables of "
              "groups of five weights looked up with AVX-512 VBMI vpermi2b, "
              "1.6 bits a weight) or portable (plain vector code)"),
-    cl::value_desc("auto|dot|lut|lut5|portable"), cl::init("auto"),
+    cl::value_desc("auto|dot|lut|lut3|lut5|portable"), cl::init("auto"),
     cl::cat(cat));
 cl::opt<std::string>
     tokenizerFile("tokenizer",
@@ -230,7 +232,7 @@ int main(int argc, char **argv) {
   if (kernelFamily != "auto" &&
       !mlir::tern::symbolizeKernelFamily(kernelFamily))
     return fail("unknown --kernel '" + kernelFamily +
-                "' (auto, dot, lut, lut5 or portable)");
+                "' (auto, dot, lut, lut3, lut5 or portable)");
   if (targetCPU == "help") {
     listCPUs(targetTriple);
     return 0;
@@ -362,9 +364,10 @@ int main(int argc, char **argv) {
     WithColor::note(errs(), "ternc") << "target " << target->describe() << "\n";
   (*module)->setAttr(tern::TargetAttr::kModuleAttrName,
                      target->toAttr(&context));
-  if (chunk == 0 && kernelFamily == "lut" &&
+  if (chunk == 0 && (kernelFamily == "lut" || kernelFamily == "lut3") &&
       !tern::lookupVectorBytes(target->toAttr(&context)))
-    return fail("--kernel=lut: the target has no byte table lookup (x86 "
+    return fail("--kernel=" + kernelFamily +
+                ": the target has no byte table lookup (x86 "
                 "SSSE3, AVX2 or AVX-512BW; AArch64 or ARMv7 NEON): " +
                 target->describe());
   if (chunk == 0 && kernelFamily == "lut5" &&

@@ -66,12 +66,13 @@ struct LookupKernel {
   StringRef intrinsic;
   /// R: bytes (rows) per lookup vector.
   int64_t rows = 0;
-  /// Weights per table: 2 (lut<R>, two indices a byte) or 5 (lut5<R>, one
-  /// index a byte).
+  /// Weights per table: 2 (lut<R>, two indices a byte), 3 (lut3<R>, two
+  /// indices a byte and a byte of signs per eight) or 5 (lut5<R>, one index
+  /// a byte).
   int64_t group = 2;
 };
 
-/// The lookup kernel for `layout` (lut or lut5) with R = `rows` on
+/// The lookup kernel for `layout` (lut, lut3 or lut5) with R = `rows` on
 /// `target`, or none.
 std::optional<LookupKernel> selectLookup(TargetAttr target, WeightLayout layout,
                                          int64_t rows);
@@ -112,12 +113,12 @@ struct LinearEmitter {
     /// Weight groups (tables) per token row of `data`.
     int64_t groups = 0;
   };
-  Tables pairTables, quintTables;
+  Tables pairTables, tripleTables, quintTables;
   Tables &tablesOf(int64_t group) {
-    return group == 5 ? quintTables : pairTables;
+    return group == 5 ? quintTables : group == 3 ? tripleTables : pairTables;
   }
   const Tables &tablesOf(int64_t group) const {
-    return group == 5 ? quintTables : pairTables;
+    return group == 5 ? quintTables : group == 3 ? tripleTables : pairTables;
   }
 
   Value loadActivations(ImplicitLocOpBuilder &b, const WeightPlan &p, Value m,

@@ -20,6 +20,11 @@
 // per row) flips the result as S ^ s = -S - 1, so a run sums S * sign - n
 // and adds back n, the count of negative groups (kept in i8 lanes).
 //
+// lut3<R> (every byte shuffle) groups three weights the same way: |v|
+// (0..13) is a nibble index into a 16-entry table, looked up exactly as a
+// pair's, and the sign comes from a byte of eight groups' sign bits: 24
+// weights in five bytes, 1.67 bits a weight, where pairs take 2.
+//
 //===----------------------------------------------------------------------===//
 
 #include "ternc/Conversion/Passes.h"
@@ -42,6 +47,10 @@ static constexpr int64_t kTableBytes = 32;
 /// Weight-index bytes (two pairs each) summed in int16 before widening:
 /// 2 * 32 pairs of |sum| <= 256 stay below 2^15.
 static constexpr int64_t kInt16Steps = 32;
+/// lut3 column blocks (eight groups) summed in int16 before widening:
+/// 8 * 8 of |S ^ s| <= 382, plus the count of negative groups (<= 64),
+/// stay below 2^15.
+static constexpr int64_t kTriInt16Steps = 8;
 /// lut5: entries of a group's table (122 used), and its bytes (low, high).
 static constexpr int64_t kQuintEntries = 128;
 static constexpr int64_t kQuintTableBytes = 2 * kQuintEntries;
@@ -77,8 +86,10 @@ mlir::tern::detail::selectLookup(TargetAttr target, WeightLayout layout,
     k.group = 5;
     return k;
   }
-  if (layout != WeightLayout::Lookup)
+  if (layout != WeightLayout::Lookup && layout != WeightLayout::Lookup3)
     return std::nullopt;
+  // Triples look up 16-entry tables as pairs do (a nibble index each).
+  k.group = layout == WeightLayout::Lookup3 ? 3 : 2;
   if (triple.starts_with("x86_64")) {
     const bool zmm = target.getVectorBits() >= 512;
     if (rows == 64 && zmm && target.has("avx512vbmi")) {
@@ -110,7 +121,8 @@ mlir::tern::detail::selectLookup(TargetAttr target, WeightLayout layout,
 }
 
 /// The tables of one group, token m, into `tables` at `at`: pairs (3*c0 +
-/// c1 -> w0*a0 + w1*a1) or quints (|v| -> S(|v|)), low bytes then high.
+/// c1 -> w0*a0 + w1*a1) or triples and quints (|v| -> S(|v|)), low bytes
+/// then high.
 static void emitGroupTables(ImplicitLocOpBuilder &b, Value tables, Value at,
                             ArrayRef<Value> acts) {
   Type i8 = b.getI8Type(), i16 = b.getI16Type();
@@ -125,6 +137,8 @@ static void emitGroupTables(ImplicitLocOpBuilder &b, Value tables, Value at,
     for (int64_t e = 0; e < entries; ++e) {
       if (group == 2 && e < 9)
         w[e] = int16_t(i == 0 ? e / 3 - 1 : e % 3 - 1);
+      if (group == 3 && e <= 13)
+        w[e] = int16_t(balancedDigit(e, i));
       if (group == 5 && e <= 121)
         w[e] = int16_t(balancedDigit(e, i));
     }
@@ -148,9 +162,11 @@ static void emitGroupTables(ImplicitLocOpBuilder &b, Value tables, Value at,
 void LinearEmitter::buildTables(ImplicitLocOpBuilder &b, TernaryType wt,
                                 int64_t group) {
   const int64_t cols = wt.getCols();
-  // Pairs: two per index byte of 4 columns; quints: one per byte.
-  const int64_t groups =
-      group == 5 ? wt.getRowBytes() : llvm::alignTo(cols, 4) / 2;
+  // Pairs: two per index byte of 4 columns; quints: one per byte;
+  // triples: eight per column block of 24.
+  const int64_t groups = group == 5   ? wt.getRowBytes()
+                         : group == 3 ? wt.getPaddedCols() / 3
+                                      : llvm::alignTo(cols, 4) / 2;
   const int64_t bytesPerGroup = group == 5 ? kQuintTableBytes : kTableBytes;
   Tables &t = tablesOf(group);
   t.groups = groups;
@@ -165,7 +181,7 @@ void LinearEmitter::buildTables(ImplicitLocOpBuilder &b, TernaryType wt,
   Value zero8 = b.create<arith::ConstantOp>(b.getI8IntegerAttr(0));
   // Activation k of token m; past K (the padding to whole index bytes) 0.
   auto act = [&](ImplicitLocOpBuilder &ab, Value m, Value k) -> Value {
-    if (cols % (group == 5 ? TernaryType::kLookup5Block : 4) == 0)
+    if (cols == wt.getPaddedCols())
       return ab.create<memref::LoadOp>(q, ValueRange{m, k});
     Value a = ab.create<memref::LoadOp>(
         q, ValueRange{m, ab.create<arith::MinUIOp>(k, cLast)});
@@ -197,9 +213,11 @@ void LinearEmitter::buildTables(ImplicitLocOpBuilder &b, TernaryType wt,
                       eb, m,
                       eb.create<arith::AddIOp>(first, indexConst(eb, 4 * i))));
               } else {
-                Value k0 = eb.create<arith::MulIOp>(g, indexConst(eb, 2));
-                acts = {act(eb, m, k0),
-                        act(eb, m, eb.create<arith::AddIOp>(k0, c1))};
+                // Group g: columns group*g + i (a triple's or a pair's).
+                Value k0 = eb.create<arith::MulIOp>(g, indexConst(eb, group));
+                for (int64_t i = 0; i < group; ++i)
+                  acts.push_back(act(
+                      eb, m, eb.create<arith::AddIOp>(k0, indexConst(eb, i))));
               }
               emitGroupTables(eb, tables,
                               eb.create<arith::AddIOp>(
@@ -214,7 +232,7 @@ void LinearEmitter::buildTables(ImplicitLocOpBuilder &b, TernaryType wt,
 }
 
 void LinearEmitter::freeTables(ImplicitLocOpBuilder &b) const {
-  for (const Tables *t : {&pairTables, &quintTables})
+  for (const Tables *t : {&pairTables, &tripleTables, &quintTables})
     if (t->data)
       b.create<memref::DeallocOp>(t->data);
 }
@@ -311,7 +329,7 @@ int64_t rowOfLane(int64_t r, int h, int64_t e) {
 void LinearEmitter::lookupUnit(ImplicitLocOpBuilder &b, const WeightPlan &p,
                                Value u) const {
   const LookupKernel &k = *p.lookup;
-  const int64_t r = k.rows, steps = p.wt.getRowBytes();
+  const int64_t r = k.rows, steps = p.wt.getLookupSteps();
   // G blocks of R rows per iteration (p.blockGroups, the layout's), every
   // run of index vectors (a slice of K) passing over all G: the slice's
   // tables stay in L1 while they are looked up G times (a lut5 token's
@@ -324,8 +342,15 @@ void LinearEmitter::lookupUnit(ImplicitLocOpBuilder &b, const WeightPlan &p,
   auto v32 = VectorType::get({r / 2}, b.getI32Type());
   const Tables &t = tablesOf(k.group);
   LookupSteps ls{k, t.data, i8};
-  const bool quint = k.group == 5;
-  const int64_t int16Steps = quint ? kQuintInt16Steps : kInt16Steps;
+  const bool quint = k.group == 5, triple = k.group == 3;
+  // Sign-symmetric groups: tables up to the sign, and a count of negative
+  // groups per row.
+  const bool signs = quint || triple;
+  const int64_t int16Steps = quint    ? kQuintInt16Steps
+                             : triple ? kTriInt16Steps
+                                      : kInt16Steps;
+  // Bytes of a step per row: a lut3 column block is five index vectors.
+  const int64_t stepBytes = triple ? TernaryType::kLookup3BlockBytes : 1;
   SmallVector<int64_t> zipMask[2], rowOrder(r);
   for (int h = 0; h < 2; ++h)
     for (int64_t e = 0; e < r / 2; ++e) {
@@ -336,6 +361,7 @@ void LinearEmitter::lookupUnit(ImplicitLocOpBuilder &b, const WeightPlan &p,
 
   Value c0 = indexConst(b, 0), c1 = indexConst(b, 1);
   Value cR = indexConst(b, r), cSteps = indexConst(b, steps);
+  Value cStep = indexConst(b, r * stepBytes);
   Value cG = indexConst(b, G);
   // The int32 sums of the G blocks, in the zipped lane order: a stack
   // buffer of the thread (tern-outline-parallel puts it at the outlined
@@ -350,24 +376,25 @@ void LinearEmitter::lookupUnit(ImplicitLocOpBuilder &b, const WeightPlan &p,
                  cG, b.create<arith::SubIOp>(indexConst(b, blocks), firstBlock))
                 .getResult()
           : cG;
-  Value groupBase =
-      b.create<arith::MulIOp>(firstBlock, indexConst(b, r * steps));
+  Value groupBase = b.create<arith::MulIOp>(
+      firstBlock, indexConst(b, r * p.wt.getRowBytes()));
   auto blockOf = [&](ImplicitLocOpBuilder &bb, Value g) -> Value {
     return bb.create<arith::AddIOp>(firstBlock, g);
   };
   // The layout stores slice [first, last) of the group's blocks together,
-  // block by block (lut5; one slice, the whole row, when G = 1): index
-  // byte j of block g is at base + (j - first) * R.
+  // block by block (lut5; one slice, the whole row, when G = 1): step j of
+  // block g is at base + (j - first) * R * stepBytes.
   auto baseOf = [&](ImplicitLocOpBuilder &bb, Value g, Value first,
                     Value last) -> Value {
-    Value slice =
-        bb.create<arith::MulIOp>(bb.create<arith::MulIOp>(first, inGroup), cR);
+    Value slice = bb.create<arith::MulIOp>(
+        bb.create<arith::MulIOp>(first, inGroup), cStep);
     Value block = bb.create<arith::MulIOp>(
-        bb.create<arith::MulIOp>(g, bb.create<arith::SubIOp>(last, first)), cR);
+        bb.create<arith::MulIOp>(g, bb.create<arith::SubIOp>(last, first)),
+        cStep);
     return bb.create<arith::SubIOp>(
         bb.create<arith::AddIOp>(groupBase,
                                  bb.create<arith::AddIOp>(slice, block)),
-        bb.create<arith::MulIOp>(first, cR));
+        bb.create<arith::MulIOp>(first, cStep));
   };
   auto sumsAt = [&](ImplicitLocOpBuilder &bb, Value g, int h) -> Value {
     return bb.create<arith::AddIOp>(bb.create<arith::MulIOp>(g, cR),
@@ -387,7 +414,7 @@ void LinearEmitter::lookupUnit(ImplicitLocOpBuilder &b, const WeightPlan &p,
                             ValueRange acc32) -> SmallVector<Value> {
           Value zero16 = splat(bb, v16, 0);
           SmallVector<Value> init = {zero16, zero16};
-          if (quint) // the count of negative groups, per row
+          if (signs) // the count of negative groups, per row
             init.push_back(splat(bb, vR, 0));
           auto inner = bb.create<scf::ForOp>(
               first, last, c1, init,
@@ -398,7 +425,7 @@ void LinearEmitter::lookupUnit(ImplicitLocOpBuilder &b, const WeightPlan &p,
                 if (mcaMarkers)
                   mcaMarker(cb, op, "BEGIN");
                 Value at = cb.create<arith::AddIOp>(
-                    base, cb.create<arith::MulIOp>(jj, cR));
+                    base, cb.create<arith::MulIOp>(jj, cStep));
                 Value bytes =
                     cb.create<vector::LoadOp>(vR, p.data, ValueRange{at});
                 // Decode streams the weights once: prefetch as the dot
@@ -428,6 +455,43 @@ void LinearEmitter::lookupUnit(ImplicitLocOpBuilder &b, const WeightPlan &p,
                   add(cb.create<arith::XOrIOp>(lo, sign),
                       cb.create<arith::XOrIOp>(hi, sign));
                   sums[2] = cb.create<arith::SubIOp>(sums[2], sign);
+                } else if (triple) {
+                  // Index vectors 4jj + q (q = 0..3) of the column block
+                  // hold groups 8jj + 2q + s (s = 0, 1) in nibble s; bit
+                  // 2q + s of the fifth vector is that group's sign.
+                  Value signBits = cb.create<vector::LoadOp>(
+                      vR, p.data,
+                      ValueRange{
+                          cb.create<arith::AddIOp>(at, indexConst(cb, 4 * r))});
+                  for (int64_t q = 0; q < 4; ++q) {
+                    Value idxBytes =
+                        q == 0 ? bytes
+                               : cb.create<vector::LoadOp>(
+                                       vR, p.data,
+                                       ValueRange{cb.create<arith::AddIOp>(
+                                           at, indexConst(cb, q * r))})
+                                     .getResult();
+                    Value idx[2] = {
+                        cb.create<arith::AndIOp>(idxBytes, splat(cb, vR, 15)),
+                        cb.create<arith::ShRUIOp>(idxBytes, splat(cb, vR, 4))};
+                    Value pairOfGroups = cb.create<arith::AddIOp>(
+                        cb.create<arith::MulIOp>(jj, indexConst(cb, 4)),
+                        indexConst(cb, q));
+                    for (int s = 0; s < 2; ++s) {
+                      const int64_t bit = int64_t(1) << (2 * q + s);
+                      Value sign = cb.create<arith::ExtSIOp>(
+                          vR, cb.create<arith::CmpIOp>(
+                                  arith::CmpIPredicate::ne,
+                                  cb.create<arith::AndIOp>(signBits,
+                                                           splat(cb, vR, bit)),
+                                  splat(cb, vR, 0)));
+                      auto [lo, hi] =
+                          ls.lookup(cb, tableBase, pairOfGroups, s, idx[s]);
+                      add(cb.create<arith::XOrIOp>(lo, sign),
+                          cb.create<arith::XOrIOp>(hi, sign));
+                      sums[2] = cb.create<arith::SubIOp>(sums[2], sign);
+                    }
+                  }
                 } else {
                   Value idx[2] = {
                       cb.create<arith::AndIOp>(bytes, splat(cb, vR, 15)),
@@ -444,7 +508,7 @@ void LinearEmitter::lookupUnit(ImplicitLocOpBuilder &b, const WeightPlan &p,
           SmallVector<Value> wide;
           for (int h = 0; h < 2; ++h) {
             Value run = inner.getResult(h);
-            if (quint) // + the count, zipped with 0 into the rows' lanes
+            if (signs) // + the count, zipped with 0 into the rows' lanes
               run = bb.create<arith::AddIOp>(
                   run, bb.create<vector::BitCastOp>(
                            v16, bb.create<vector::ShuffleOp>(inner.getResult(2),

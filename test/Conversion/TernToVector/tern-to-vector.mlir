@@ -543,6 +543,59 @@ func.func @lut5_vpermi2b(%q: memref<1x300xi8>, %s: memref<1xf32>, %y: memref<1x1
 
 // -----
 
+// Three-weight lookup (lut3<16>, AArch64 tbl): per token a 16-entry table
+// of the sums S(m) of each group's balanced-ternary patterns (m = 0..13,
+// columns 3g..3g+2, past K = 100 zero), low and high bytes 16 each. K pads
+// to 120: five column blocks of five index vectors (80 bytes for 16 rows),
+// four of magnitudes (a nibble a group) and one of the eight signs. Each
+// group's sign is bit 2q + s of the fifth vector; it flips the two looked
+// up bytes (S ^ s) and is counted, as in lut5. 40 rows: three blocks, the
+// last one 8 rows.
+module attributes {tern.target = #tern.target<triple = "aarch64-unknown-linux-gnu", cpu = "cortex-a72", isa = ["neon"], vector_bits = 128>} {
+tern.weight @w : !tern.ternary<40x100, per_row, lut3<16>> from "w" at 0
+// CHECK-LABEL: func.func @lut3_tbl
+// CHECK: %[[TABLES:.*]] = memref.alloc(%{{.*}}) {alignment = 64 : i64} : memref<?xi8>
+// CHECK: scf.for
+// CHECK:   scf.for %{{.*}} = %{{.*}} to %c40
+// CHECK:     arith.muli %{{.*}}, %c3
+// CHECK:     arith.cmpi ult, %{{.*}}, %c100 : index
+// CHECK:     %{{.*}} = arith.constant dense<[0, 1, -1, 0, 1, -1, 0, 1, -1, 0, 1, -1, 0, 1, 0, 0]> : vector<16xi16>
+// CHECK:     %{{.*}} = arith.constant dense<[0, 0, 1, 1, 1, -1, -1, -1, 0, 0, 0, 1, 1, 1, 0, 0]> : vector<16xi16>
+// CHECK:     %{{.*}} = arith.constant dense<[0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0]> : vector<16xi16>
+// CHECK: } {tern.parallel}
+// CHECK: scf.for %{{.*}} = %{{.*}} to %c3
+// CHECK:   scf.for %{{.*}} = %{{.*}} to %c5 {{.*}} -> (vector<8xi16>, vector<8xi16>, vector<16xi8>) {
+// CHECK:     arith.muli %{{.*}}, %c80
+// CHECK:     %[[MAGS:.*]] = vector.load %{{.*}} : memref<1408xi8>, vector<16xi8>
+// CHECK:     %[[SIGNS:.*]] = vector.load %{{.*}} : memref<1408xi8>, vector<16xi8>
+// CHECK:     %[[LOW:.*]] = arith.andi %[[MAGS]], %{{.*}} : vector<16xi8>
+// CHECK:     %[[BIT:.*]] = arith.andi %[[SIGNS]], %{{.*}} : vector<16xi8>
+// CHECK:     %[[NEG:.*]] = arith.cmpi ne, %[[BIT]], %{{.*}} : vector<16xi8>
+// CHECK:     %[[SIGN:.*]] = arith.extsi %[[NEG]] : vector<16xi1> to vector<16xi8>
+// CHECK:     %[[LO:.*]] = llvm.call_intrinsic "llvm.aarch64.neon.tbl1.v16i8"(%{{.*}}, %[[LOW]])
+// CHECK:     %[[HI:.*]] = llvm.call_intrinsic "llvm.aarch64.neon.tbl1.v16i8"(%{{.*}}, %[[LOW]])
+// CHECK:     arith.xori %[[LO]], %[[SIGN]] : vector<16xi8>
+// CHECK:     arith.xori %[[HI]], %[[SIGN]] : vector<16xi8>
+// CHECK:     arith.subi %{{.*}}, %[[SIGN]] : vector<16xi8>
+// Eight groups a step: seven more sign tests, bits 2 to 128.
+// CHECK-COUNT-7: arith.cmpi ne
+// CHECK:     scf.yield
+// CHECK:   arith.extsi %{{.*}} : vector<8xi16> to vector<8xi32>
+// CHECK:   scf.if
+// CHECK:     arith.sitofp %{{.*}} : vector<16xi32> to vector<16xf32>
+// CHECK:   } else {
+// CHECK:     vector.extract %{{.*}}[7] : i32 from vector<8xi32>
+// CHECK-NOT: vector.extract
+// CHECK: } {tern.parallel}
+// CHECK: memref.dealloc %[[TABLES]] : memref<?xi8>
+func.func @lut3_tbl(%q: memref<1x100xi8>, %s: memref<1xf32>, %y: memref<1x40xf32>) {
+  tern.linear @w(%q, %s) into %y : memref<1x100xi8>, memref<1xf32>, memref<1x40xf32>
+  return
+}
+}
+
+// -----
+
 // lut5 needs AVX-512 VBMI.
 module attributes {tern.target = #tern.target<triple = "x86_64-unknown-linux-gnu", cpu = "skylake-avx512", isa = ["avx2", "avx512bw"], vector_bits = 512>} {
 tern.weight @w : !tern.ternary<64x20, per_row, lut5<64>> from "w" at 0

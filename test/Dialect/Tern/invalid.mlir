@@ -20,7 +20,7 @@ tern.weight @w : !tern.ternary<4x16, per_col, canonical> from "w"
 
 // -----
 
-// expected-error@+1 {{expected canonical, interleaved<B>, lut<R> or lut5<R>, got 'tiled'}}
+// expected-error@+1 {{expected canonical, interleaved<B>, lut<R>, lut3<R> or lut5<R>, got 'tiled'}}
 tern.weight @w : !tern.ternary<4x16, per_row, tiled> from "w"
 
 // -----
@@ -32,6 +32,16 @@ tern.weight @w : !tern.ternary<4x16, per_row, lut<12>> from "w"
 
 // expected-error@+1 {{lut layouts take per_tensor or per_row scales}}
 tern.weight @w : !tern.ternary<4x16, block<8>, lut<16>> from "w"
+
+// -----
+
+// expected-error@+1 {{lut3 row block must be 8, 16, 32 or 64, got 24}}
+tern.weight @w : !tern.ternary<4x24, per_row, lut3<24>> from "w"
+
+// -----
+
+// expected-error@+1 {{lut layouts take per_tensor or per_row scales}}
+tern.weight @w : !tern.ternary<4x48, block<24>, lut3<32>> from "w"
 
 // -----
 

@@ -11,6 +11,8 @@ tern.weight @rows : !tern.ternary<7x13, per_row, interleaved<16>> from "w" at 12
 tern.weight @blocks : !tern.ternary<2x512, block<256>, interleaved<64>> from "b"
 // CHECK: tern.weight @quints : !tern.ternary<70x517, per_row, lut5<64>> from "q"
 tern.weight @quints : !tern.ternary<70x517, per_row, lut5<64>> from "q"
+// CHECK: tern.weight @triples : !tern.ternary<70x517, per_row, lut3<16>> from "t"
+tern.weight @triples : !tern.ternary<70x517, per_row, lut3<16>> from "t"
 }
 
 // -----

@@ -14,6 +14,10 @@
 // RUN: not tern-opt %s --split-input-file --tern-select-layout=kernel=lut > %t.lut 2> %t.lut.err
 // RUN: FileCheck %s --check-prefix=LUT < %t.lut
 // RUN: FileCheck %s --check-prefix=LUT-ERR < %t.lut.err
+// kernel=lut3: lut3<R>, R as for lut.
+// RUN: not tern-opt %s --split-input-file --tern-select-layout=kernel=lut3 > %t.lut3 2> %t.lut3.err
+// RUN: FileCheck %s --check-prefix=LUT3 < %t.lut3
+// RUN: FileCheck %s --check-prefix=LUT3-ERR < %t.lut3.err
 // kernel=lut5: lut5<64> where the target has AVX-512 VBMI, block scales
 // stay interleaved; a target without it is an error.
 // RUN: not tern-opt %s --split-input-file --tern-select-layout=kernel=lut5 > %t.lut5 2> %t.lut5.err
@@ -27,13 +31,19 @@
 // PORTABLE: tern.weight @a : !tern.ternary<640x2560, per_tensor, interleaved<64>>
 // PORTABLE: cpu = "haswell"
 // PORTABLE: tern.weight @a : !tern.ternary<640x2560, per_tensor, interleaved<32>>
-// BAD-KERNEL: error: tern-select-layout: unknown kernel family 'lookup' (auto, dot, lut, lut5 or portable)
+// BAD-KERNEL: error: tern-select-layout: unknown kernel family 'lookup' (auto, dot, lut, lut3, lut5 or portable)
 // LUT: cpu = "znver4"
 // LUT: tern.weight @a : !tern.ternary<640x2560, per_tensor, lut<64>>
 // LUT: tern.weight @c : !tern.ternary<8x192, block<96>, interleaved<32>>
 // LUT: cpu = "haswell"
 // LUT: tern.weight @a : !tern.ternary<640x2560, per_tensor, lut<32>>
 // LUT-ERR: error: kernel family 'lut' needs a byte table lookup {{.*}}; generic has none
+// LUT3: cpu = "znver4"
+// LUT3: tern.weight @a : !tern.ternary<640x2560, per_tensor, lut3<64>>
+// LUT3: tern.weight @c : !tern.ternary<8x192, block<96>, interleaved<32>>
+// LUT3: cpu = "haswell"
+// LUT3: tern.weight @a : !tern.ternary<640x2560, per_tensor, lut3<32>>
+// LUT3-ERR: error: kernel family 'lut3' needs a byte table lookup {{.*}}; generic has none
 // LUT5: cpu = "sapphirerapids"
 // LUT5: tern.weight @a : !tern.ternary<2560x6912, per_row, lut5<64>>
 // LUT5: tern.weight @b : !tern.ternary<8x192, block<96>, interleaved<32>>
@@ -76,10 +86,11 @@ module attributes {tern.target = #tern.target<triple = "x86_64-unknown-linux-gnu
 // -----
 
 // AArch64 NEON without dotprod: the cost model takes the tbl lookups (16
-// rows per table index vector) over widening multiplies; block scales keep
-// the portable kernel, chunks of 16.
+// rows per table index vector) over widening multiplies, groups of three
+// (1.67 bits a weight, a lookup per three weights) over pairs; block scales
+// keep the portable kernel, chunks of 16.
 // CHECK-LABEL: cpu = "cortex-a72"
-// CHECK: tern.weight @a : !tern.ternary<640x2560, per_row, lut<16>>
+// CHECK: tern.weight @a : !tern.ternary<640x2560, per_row, lut3<16>>
 // CHECK: tern.weight @b : !tern.ternary<4x256, block<128>, interleaved<16>>
 // PORTABLE: cpu = "cortex-a72"
 // PORTABLE: tern.weight @a : !tern.ternary<640x2560, per_row, interleaved<16>>
@@ -94,7 +105,7 @@ module attributes {tern.target = #tern.target<triple = "aarch64-unknown-linux-gn
 
 // ARMv7 NEON: vtbl looks up 8 rows at a time.
 // CHECK-LABEL: triple = "armv7-unknown-linux-gnueabihf", cpu = "cortex-a72"
-// CHECK: tern.weight @a : !tern.ternary<100x64, per_tensor, lut<8>>
+// CHECK: tern.weight @a : !tern.ternary<100x64, per_tensor, lut3<8>>
 module attributes {tern.target = #tern.target<triple = "armv7-unknown-linux-gnueabihf", cpu = "cortex-a72", isa = ["neon"], vector_bits = 128>} {
   tern.weight @a : !tern.ternary<100x64, per_tensor, canonical> from "a"
 }
@@ -112,7 +123,7 @@ module attributes {tern.target = #tern.target<triple = "armv7-unknown-linux-gnue
 // -----
 
 // CHECK-LABEL: cpu = "x86-64-v2"
-// CHECK: tern.weight @a : !tern.ternary<100x64, per_tensor, lut<16>>
+// CHECK: tern.weight @a : !tern.ternary<100x64, per_tensor, lut3<16>>
 module attributes {tern.target = #tern.target<triple = "x86_64-unknown-linux-gnu", cpu = "x86-64-v2", isa = ["ssse3"], vector_bits = 128>} {
   tern.weight @a : !tern.ternary<100x64, per_tensor, canonical> from "a"
 }

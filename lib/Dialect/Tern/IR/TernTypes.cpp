@@ -56,10 +56,11 @@ LogicalResult TernaryType::verify(function_ref<InFlightDiagnostic()> emitError,
     if (scale == ScaleGranularity::PerBlock && groupSize % chunk != 0)
       return emitError() << "interleaved chunk " << chunk
                          << " must divide the scale block size " << groupSize;
-  } else if (layout == WeightLayout::Lookup) {
+  } else if (layout == WeightLayout::Lookup ||
+             layout == WeightLayout::Lookup3) {
     if (chunk != 8 && chunk != 16 && chunk != 32 && chunk != 64)
-      return emitError() << "lut row block must be 8, 16, 32 or 64, got "
-                         << chunk;
+      return emitError() << stringifyWeightLayout(layout)
+                         << " row block must be 8, 16, 32 or 64, got " << chunk;
     if (scale == ScaleGranularity::PerBlock)
       return emitError() << "lut layouts take per_tensor or per_row scales";
   } else if (layout == WeightLayout::Lookup5) {
@@ -69,7 +70,7 @@ LogicalResult TernaryType::verify(function_ref<InFlightDiagnostic()> emitError,
       return emitError() << "lut layouts take per_tensor or per_row scales";
   } else if (chunk != 0) {
     return emitError() << "a chunk size is only valid with interleaved<B>, "
-                          "lut<R> or lut5<R>";
+                          "lut<R>, lut3<R> or lut5<R>";
   }
   return success();
 }
@@ -95,6 +96,8 @@ int64_t TernaryType::getPaddedCols() const {
   switch (getLayout()) {
   case WeightLayout::Interleaved:
     return llvm::alignTo(getCols(), getChunk());
+  case WeightLayout::Lookup3:
+    return llvm::alignTo(getCols(), kLookup3Block);
   case WeightLayout::Lookup5:
     return llvm::alignTo(getCols(), kLookup5Block);
   default:
@@ -103,10 +106,7 @@ int64_t TernaryType::getPaddedCols() const {
 }
 
 int64_t TernaryType::getPaddedRows() const {
-  return getLayout() == WeightLayout::Lookup ||
-                 getLayout() == WeightLayout::Lookup5
-             ? llvm::alignTo(getRows(), getChunk())
-             : getRows();
+  return isLookup() ? llvm::alignTo(getRows(), getChunk()) : getRows();
 }
 
 int64_t TernaryType::getLookupBlockGroup() const {
@@ -116,9 +116,28 @@ int64_t TernaryType::getLookupBlockGroup() const {
   return std::clamp<int64_t>(llvm::divideCeil(blocks, 8), 1, 32);
 }
 
+int64_t TernaryType::getLookupStepCols() const {
+  switch (getLayout()) {
+  case WeightLayout::Lookup3:
+    return kLookup3Block;
+  case WeightLayout::Lookup5:
+    return 5;
+  default:
+    return 4;
+  }
+}
+
 int64_t TernaryType::getRowBytes() const {
-  // Five weights a byte in lut5, four 2-bit codes a byte otherwise.
-  return getPaddedCols() / (getLayout() == WeightLayout::Lookup5 ? 5 : 4);
+  // Five weights a byte in lut5, 24 in five bytes in lut3, four 2-bit codes
+  // a byte otherwise.
+  switch (getLayout()) {
+  case WeightLayout::Lookup3:
+    return getPaddedCols() / kLookup3Block * kLookup3BlockBytes;
+  case WeightLayout::Lookup5:
+    return getPaddedCols() / 5;
+  default:
+    return getPaddedCols() / 4;
+  }
 }
 
 int64_t TernaryType::getScaleOffset() const {
@@ -137,7 +156,7 @@ TernaryType TernaryType::withLayout(WeightLayout layout, int64_t chunk) const {
 // Syntax: `<` N `x` K `,` scale `,` layout `>` where
 //   scale  ::= `per_tensor` | `per_row` | `block` `<` G `>`
 //   layout ::= `canonical` | `interleaved` `<` B `>` | `lut` `<` R `>`
-//            | `lut5` `<` R `>`
+//            | `lut3` `<` R `>` | `lut5` `<` R `>`
 Type TernaryType::parse(AsmParser &parser) {
   SMLoc loc = parser.getCurrentLocation();
   SmallVector<int64_t, 2> dims;
@@ -177,7 +196,8 @@ Type TernaryType::parse(AsmParser &parser) {
   std::optional<WeightLayout> layout = symbolizeWeightLayout(layoutWord);
   if (!layout) {
     parser.emitError(layoutLoc)
-        << "expected canonical, interleaved<B>, lut<R> or lut5<R>, got '"
+        << "expected canonical, interleaved<B>, lut<R>, lut3<R> or lut5<R>, "
+           "got '"
         << layoutWord << "'";
     return {};
   }

@@ -2,9 +2,9 @@
 //
 // Instruction counts per step of each kernel family as the lowering emits
 // it (LinearLowering.cpp, LookupKernel.cpp), over a per-architecture issue
-// width; weights cost 2 bits each (1.6 in lut5), and the memory term only
-// decides when decoding is bandwidth-bound. Coarse on purpose: it has to
-// rank the families, not predict times (`ternc --report` asks llvm-mca for
+// width; weights cost 2 bits each (1.67 in lut3, 1.6 in lut5), and the memory
+// term only decides when decoding is bandwidth-bound. Coarse on purpose: it has
+// to rank the families, not predict times (`ternc --report` asks llvm-mca for
 // cycles).
 //
 //===----------------------------------------------------------------------===//
@@ -24,6 +24,8 @@ StringRef mlir::tern::stringifyKernelFamily(KernelFamily family) {
     return "dot";
   case KernelFamily::Lookup:
     return "lut";
+  case KernelFamily::Lookup3:
+    return "lut3";
   case KernelFamily::Lookup5:
     return "lut5";
   }
@@ -31,8 +33,9 @@ StringRef mlir::tern::stringifyKernelFamily(KernelFamily family) {
 }
 
 std::optional<KernelFamily> mlir::tern::symbolizeKernelFamily(StringRef name) {
-  for (KernelFamily f : {KernelFamily::Portable, KernelFamily::Dot,
-                         KernelFamily::Lookup, KernelFamily::Lookup5})
+  for (KernelFamily f :
+       {KernelFamily::Portable, KernelFamily::Dot, KernelFamily::Lookup,
+        KernelFamily::Lookup3, KernelFamily::Lookup5})
     if (stringifyKernelFamily(f) == name)
       return f;
   return std::nullopt;
@@ -163,6 +166,19 @@ double mlir::tern::estimateCyclesPerWeight(KernelFamily family,
         20.0 / (4 * r) + 6.0 / double(std::max<int64_t>(rows, 1));
     break;
   }
+  case KernelFamily::Lookup3: {
+    double r = lookupVectorBytes(target);
+    if (r == 0)
+      return 1e9;
+    // Per column block (24R weights): five loads, eight nibble extractions,
+    // per group of three a sign test (two), two table loads, two lookups,
+    // two sign flips, a count, two interleaves and two adds (13); the
+    // tables cost ~4 instructions per column and token.
+    decode = prefill = (5.0 + 8.0 + 8 * 13.0) / (24 * r) +
+                       4.0 / double(std::max<int64_t>(rows, 1));
+    memory = 5.0 / 24 / m.bytesPerCycle; // 1.67 bits a weight
+    break;
+  }
   case KernelFamily::Lookup5: {
     double r = lookup5Rows(target);
     if (r == 0)
@@ -189,8 +205,8 @@ KernelFamily mlir::tern::chooseKernelFamily(TargetAttr target, int64_t rows,
   KernelFamily best = KernelFamily::Portable;
   double bestCost =
       estimateCyclesPerWeight(KernelFamily::Portable, target, rows, cols);
-  for (KernelFamily f :
-       {KernelFamily::Dot, KernelFamily::Lookup, KernelFamily::Lookup5}) {
+  for (KernelFamily f : {KernelFamily::Dot, KernelFamily::Lookup,
+                         KernelFamily::Lookup3, KernelFamily::Lookup5}) {
     double cost = estimateCyclesPerWeight(f, target, rows, cols);
     if (cost < bestCost) {
       best = f;

@@ -30,7 +30,8 @@ struct SelectLayoutPass
       forced = symbolizeKernelFamily(kernel);
       if (!forced) {
         module.emitError() << "tern-select-layout: unknown kernel family '"
-                           << kernel << "' (auto, dot, lut, lut5 or portable)";
+                           << kernel
+                           << "' (auto, dot, lut, lut3, lut5 or portable)";
         return signalPassFailure();
       }
     }
@@ -52,8 +53,11 @@ struct SelectLayoutPass
       return signalPassFailure();
     }
     const int64_t lutRows = target ? lookupVectorBytes(target) : 0;
-    if (chunk == 0 && forced == KernelFamily::Lookup && lutRows == 0) {
-      module.emitError() << "kernel family 'lut' needs a byte table lookup "
+    if (chunk == 0 &&
+        (forced == KernelFamily::Lookup || forced == KernelFamily::Lookup3) &&
+        lutRows == 0) {
+      module.emitError() << "kernel family '" << kernel
+                         << "' needs a byte table lookup "
                             "(x86 SSSE3/AVX2/AVX-512BW, AArch64 or ARMv7 "
                             "NEON); "
                          << target.getCpu() << " has none";
@@ -83,6 +87,11 @@ struct SelectLayoutPass
       if (lutAllowed && lutRows != 0 && family == KernelFamily::Lookup) {
         weight.setTypeAttr(
             TypeAttr::get(type.withLayout(WeightLayout::Lookup, lutRows)));
+        return;
+      }
+      if (lutAllowed && lutRows != 0 && family == KernelFamily::Lookup3) {
+        weight.setTypeAttr(
+            TypeAttr::get(type.withLayout(WeightLayout::Lookup3, lutRows)));
         return;
       }
       if (lutAllowed && lut5Rows != 0 && family == KernelFamily::Lookup5) {

@@ -46,7 +46,18 @@ def Tern_WeightLayout : I32EnumAttr<"WeightLayout",
       // 48 index bytes: slice s of the G blocks, block by block, then slice
       // s + 1, so that the kernel, which passes each slice's tables over G
       // blocks, reads its weights as one sequential stream.
-      I32EnumAttrCase<"Lookup5", 3, "lut5">
+      I32EnumAttrCase<"Lookup5", 3, "lut5">,
+      // For the three-weight table lookup (T-MAC/TL2's sign-symmetric
+      // groups, every byte shuffle): rows in blocks of R (as lut<R>),
+      // columns padded to a multiple of 24 and cut into blocks of 24, eight
+      // groups of three consecutive columns each. A group's balanced-ternary
+      // value v = sum_i t_i * 3^i (-13..13) is stored as |v| (a 4-bit table
+      // index) and a sign bit. Per column block c, bytes (5c + b)*R + l
+      // (b = 0..3) hold for row l of the block |v| of group 2b in the low
+      // nibble and of group 2b + 1 in the high nibble, and byte
+      // (5c + 4)*R + l holds the eight groups' signs (bit h: group h):
+      // 5 bytes per 24 weights, 1.67 bits per weight.
+      I32EnumAttrCase<"Lookup3", 4, "lut3">
     ]> {
   let cppNamespace = "::mlir::tern";
   let genSpecializedAttr = 0;

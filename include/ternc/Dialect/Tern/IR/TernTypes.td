@@ -13,13 +13,15 @@ def Tern_TernaryType : TypeDef<Tern_Dialect, "Ternary"> {
     A matrix T of shape [rows, cols] = [N, K] with entries in {-1, 0, +1},
     times f32 scales: one per tensor, one per output row, or one per block of
     G consecutive elements along K. `layout` tells how the weights sit in
-    memory: 2-bit codes (code = value + 1) or, in lut5, five weights a byte.
+    memory: 2-bit codes (code = value + 1) or, in lut5, five weights a byte
+    (lut3: 24 weights in five bytes).
 
     ```mlir
     !tern.ternary<640x2560, per_tensor, canonical>
     !tern.ternary<640x2560, per_row, interleaved<64>>
     !tern.ternary<640x2560, block<128>, interleaved<64>>
     !tern.ternary<640x2560, per_row, lut<32>>
+    !tern.ternary<640x2560, per_row, lut3<32>>
     !tern.ternary<640x2560, per_row, lut5<64>>
     ```
   }];
@@ -30,7 +32,7 @@ def Tern_TernaryType : TypeDef<Tern_Dialect, "Ternary"> {
     // G for `block<G>`; 0 otherwise.
     "int64_t":$groupSize,
     "::mlir::tern::WeightLayout":$layout,
-    // B for `interleaved<B>`, R for `lut<R>` and `lut5<R>`; 0 otherwise.
+    // B for `interleaved<B>`, R for `lut<R>`, `lut3<R>` and `lut5<R>`; 0 otherwise.
     "int64_t":$chunk
   );
   let hasCustomAssemblyFormat = 1;
@@ -42,7 +44,7 @@ def Tern_TernaryType : TypeDef<Tern_Dialect, "Ternary"> {
     int64_t getBlocksPerRow() const;
     /// Elements of one row as stored, including padding.
     int64_t getPaddedCols() const;
-    /// Rows as stored, including the padding of a `lut<R>` or `lut5<R>`
+    /// Rows as stored, including the padding of a lookup layout's
     /// row block.
     int64_t getPaddedRows() const;
     /// Bytes of codes for one row.
@@ -50,6 +52,7 @@ def Tern_TernaryType : TypeDef<Tern_Dialect, "Ternary"> {
     /// Whether the layout is one of the table-lookup layouts (row blocks).
     bool isLookup() const {
       return getLayout() == ::mlir::tern::WeightLayout::Lookup ||
+             getLayout() == ::mlir::tern::WeightLayout::Lookup3 ||
              getLayout() == ::mlir::tern::WeightLayout::Lookup5;
     }
     /// Bytes of codes for the whole matrix.
@@ -66,9 +69,18 @@ def Tern_TernaryType : TypeDef<Tern_Dialect, "Ternary"> {
     static constexpr int64_t kEntryAlign = 64;
     /// Columns of one lut5 column block: four groups of five weights.
     static constexpr int64_t kLookup5Block = 20;
+    /// Columns of one lut3 column block: eight groups of three weights,
+    /// stored in five bytes a row (four of magnitudes, one of signs).
+    static constexpr int64_t kLookup3Block = 24;
+    static constexpr int64_t kLookup3BlockBytes = 5;
     /// lut5: index bytes of a row block per slice (the kernel's int16 run:
     /// 48 sums of |S| <= 641 stay below 2^15).
     static constexpr int64_t kLookup5Slice = 48;
+    /// Lookup layouts: columns of one step of the kernel (the weights of a
+    /// row in one index vector of R bytes: 4 in lut, 5 in lut5; 24 in lut3,
+    /// whose step is five vectors) and the steps of a row.
+    int64_t getLookupStepCols() const;
+    int64_t getLookupSteps() const { return getPaddedCols() / getLookupStepCols(); }
     /// lut5: row blocks of R rows stored slice by slice together (one
     /// iteration of the kernel): about 8 iterations a weight, 32 blocks at
     /// most; 1 for the other layouts.

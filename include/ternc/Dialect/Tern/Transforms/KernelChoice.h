@@ -29,6 +29,10 @@ enum class KernelFamily {
   /// target's byte shuffle (`vpshufb`, `vpermb`, `tbl`, `vtbl`) on a lut<R>
   /// layout.
   Lookup,
+  /// Tables of the exact sums of every group of three weights (14 up to the
+  /// sign), looked up with the same byte shuffles on a lut3<R> layout, the
+  /// signs from a bit plane: 1.67 bits per weight.
+  Lookup3,
   /// Tables of the exact sums of every group of five weights (122 up to the
   /// sign), looked up with AVX-512 VBMI `vpermi2b` on a lut5<64> layout:
   /// 1.6 bits per weight.

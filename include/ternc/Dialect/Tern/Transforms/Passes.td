@@ -63,6 +63,9 @@ def TernSelectLayout : Pass<"tern-select-layout", "::mlir::ModuleOp"> {
       R its bytes: 64 (AVX-512BW `vpshufb` zmm, VBMI `vpermb`), 32 (AVX2),
       16 (SSSE3, AArch64 `tbl`), 8 (ARMv7 NEON `vtbl`); per-tensor and
       per-row scales only;
+    - `lut3`: `lut3<R>` (R as for `lut`) for tables of groups of three
+      weights, sign-symmetric, looked up with the same byte shuffles (1.67
+      bits a weight); per-tensor and per-row scales only;
     - `lut5`: `lut5<64>` for tables of groups of five weights looked up
       with AVX-512 VBMI `vpermi2b` (1.6 bits a weight); per-tensor and
       per-row scales only;
@@ -72,7 +75,7 @@ def TernSelectLayout : Pass<"tern-select-layout", "::mlir::ModuleOp"> {
     exists, `lut` on AArch64 without dotprod, ARMv7 NEON and SSSE3-only x86,
     `portable` elsewhere. A row that B would pad by more than 1/8 takes
     B / 4 (down to 64); with block scales B halves until it divides the
-    block. `kernel=dot|lut|lut5|portable` forces a family (an error if the target
+    block. `kernel=dot|lut|lut3|lut5|portable` forces a family (an error if the target
     lacks it); `portable` is also recorded as the module's
     `tern.kernel_family = "portable"`, which `convert-tern-to-vector`
     follows. `chunk` forces `interleaved<chunk>` everywhere.
@@ -81,7 +84,7 @@ def TernSelectLayout : Pass<"tern-select-layout", "::mlir::ModuleOp"> {
     Option<"chunk", "chunk", "int64_t", /*default=*/"0",
            "weights per interleaved chunk (0: derive from the target)">,
     Option<"kernel", "kernel", "std::string", /*default=*/"\"auto\"",
-           "kernel family: auto (the cost model), dot, lut, lut5 or "
+           "kernel family: auto (the cost model), dot, lut, lut3, lut5 or "
            "portable">
   ];
 }
