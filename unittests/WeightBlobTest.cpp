@@ -161,6 +161,35 @@ TEST(WeightBlob, Lookup3BlocksRoundTripWithPaddedRowsAndColumns) {
     }
 }
 
+/// Value of element (row, k) of a lut4<R> block, decoded from the
+/// documented layout: group g holds columns 4g + i as the balanced-ternary
+/// digits i of |v| (bits 0-5), the sign of v in bit 7.
+int lookup4Value(const std::vector<uint8_t> &block, int64_t r, int64_t row,
+                 int64_t k) {
+  uint8_t byte = block[(k / 4) * r + row];
+  int magnitude = byte & 127;
+  EXPECT_LE(magnitude, 40) << "group value out of the table";
+  for (int64_t i = 0; i < k % 4; ++i)
+    magnitude = (magnitude + 1) / 3;
+  int t = magnitude % 3 == 2 ? -1 : magnitude % 3;
+  return byte & 128 ? -t : t;
+}
+
+TEST(WeightBlob, Lookup4BlocksRoundTripWithPaddedRowsAndColumns) {
+  MLIRContext ctx;
+  ctx.loadDialect<TernDialect>();
+  std::mt19937 rng(19);
+  for (int64_t r : {16, 64})
+    for (int64_t k : {4, 37, 300}) {
+      const int64_t rows = r - 7;
+      auto t = TernaryType::get(&ctx, rows, k, ScaleGranularity::PerRow, 0,
+                                WeightLayout::Lookup4, r);
+      ASSERT_EQ(t.getPaddedCols(), (k + 3) / 4 * 4);
+      ASSERT_EQ(t.getRowBytes(), t.getPaddedCols() / 4);
+      expectBlockRoundTrips(t, rng, lookup4Value);
+    }
+}
+
 TEST(WeightBlob, Lookup5GroupsBlocksForAboutEightIterations) {
   MLIRContext ctx;
   ctx.loadDialect<TernDialect>();
@@ -175,6 +204,7 @@ TEST(WeightBlob, Lookup5GroupsBlocksForAboutEightIterations) {
   EXPECT_EQ(group(128256, WeightLayout::Lookup5), 32); // at most 32
   EXPECT_EQ(group(13824, WeightLayout::Lookup), 1);    // pairs: one block
   EXPECT_EQ(group(13824, WeightLayout::Lookup3), 1);
+  EXPECT_EQ(group(13824, WeightLayout::Lookup4), 27); // as lut5
 }
 
 } // namespace

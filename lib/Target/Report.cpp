@@ -227,6 +227,7 @@ Error ternc::printReport(ModuleOp module, const TargetInfo &target,
         lut ? formatv("LUT {0}, {1}<{2}>, i16/i32 acc",
                       t.getLayout() == WeightLayout::Lookup5   ? "quints"
                       : t.getLayout() == WeightLayout::Lookup3 ? "triples"
+                      : t.getLayout() == WeightLayout::Lookup4 ? "quads"
                                                                : "pairs",
                       stringifyWeightLayout(t.getLayout()), chunk)
                   .str()

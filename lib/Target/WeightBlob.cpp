@@ -46,6 +46,20 @@ void ternc::packTernaryRow(TernaryType type, const int8_t *values,
 void ternc::packTernaryRowBlock(TernaryType type, const int8_t *values,
                                 int64_t rows, uint8_t *out) {
   const int64_t cols = type.getCols(), r = type.getChunk();
+  if (type.getLayout() == WeightLayout::Lookup4) {
+    // Group g of a row: columns 4g + i, i = 0..3, as v = sum_i t_i 3^i,
+    // stored as |v| | sign << 7.
+    for (int64_t g = 0; g < type.getRowBytes(); ++g)
+      for (int64_t l = 0; l < r; ++l) {
+        int v = 0;
+        for (int i = 3; i >= 0; --i) {
+          const int64_t k = 4 * g + i;
+          v = 3 * v + (l < rows && k < cols ? values[l * cols + k] : 0);
+        }
+        out[g * r + l] = uint8_t(v < 0 ? 0x80 | -v : v);
+      }
+    return;
+  }
   if (type.getLayout() == WeightLayout::Lookup5) {
     // Group g = 4c + j of a row: columns 20c + 4i + j, i = 0..4, as the
     // balanced-ternary value v = sum_i t_i 3^i, stored as |v| | sign << 7.
@@ -283,7 +297,7 @@ static Error writeBlobEntries(mlir::ModuleOp module,
       const int64_t r = type.getChunk(), cols = type.getCols();
       const int64_t steps = type.getRowBytes(),
                     group = type.getLookupBlockGroup();
-      const int64_t slice = group > 1 ? TernaryType::kLookup5Slice : steps;
+      const int64_t slice = group > 1 ? TernaryType::kLookupSlice : steps;
       const int64_t blocks = type.getPaddedRows() / r;
       values.resize(r * cols);
       packed.resize(group * r * steps);

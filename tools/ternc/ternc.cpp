@@ -133,14 +133,15 @@ cl::opt<std::string> kernelFamily(
     "kernel",
     cl::desc("Kernel family of the ternary linears: auto (default; the cost "
              "model's choice: dot where the target has an int8 dot product, "
-             "else lut where it has a byte table lookup, else portable), "
+             "else lut3 where it has a byte table lookup, else portable), "
              "dot (sdot, vpdpbusd, vpmaddubsw), lut (tables of weight pairs "
              "looked up with vpshufb, vpermb, tbl or vtbl), lut3 (tables of "
              "groups of three weights, the same lookups, 1.67 bits a "
-             "weight), lut5 (tables of "
+             "weight), lut4 (tables of groups of four weights looked up "
+             "with AVX-512 VBMI vpermb or AArch64 tbl), lut5 (tables of "
              "groups of five weights looked up with AVX-512 VBMI vpermi2b, "
              "1.6 bits a weight) or portable (plain vector code)"),
-    cl::value_desc("auto|dot|lut|lut3|lut5|portable"), cl::init("auto"),
+    cl::value_desc("auto|dot|lut|lut3|lut4|lut5|portable"), cl::init("auto"),
     cl::cat(cat));
 cl::opt<std::string>
     tokenizerFile("tokenizer",
@@ -232,7 +233,7 @@ int main(int argc, char **argv) {
   if (kernelFamily != "auto" &&
       !mlir::tern::symbolizeKernelFamily(kernelFamily))
     return fail("unknown --kernel '" + kernelFamily +
-                "' (auto, dot, lut, lut3, lut5 or portable)");
+                "' (auto, dot, lut, lut3, lut4, lut5 or portable)");
   if (targetCPU == "help") {
     listCPUs(targetTriple);
     return 0;
@@ -369,6 +370,11 @@ int main(int argc, char **argv) {
     return fail("--kernel=" + kernelFamily +
                 ": the target has no byte table lookup (x86 "
                 "SSSE3, AVX2 or AVX-512BW; AArch64 or ARMv7 NEON): " +
+                target->describe());
+  if (chunk == 0 && kernelFamily == "lut4" &&
+      !tern::lookup4Rows(target->toAttr(&context)))
+    return fail("--kernel=lut4: the target has no 64-byte table lookup "
+                "(AVX-512 VBMI vpermb, AArch64 NEON tbl): " +
                 target->describe());
   if (chunk == 0 && kernelFamily == "lut5" &&
       !tern::lookup5Rows(target->toAttr(&context)))

@@ -20,8 +20,8 @@ struct TernPipelineOptions : public PassPipelineOptions<TernPipelineOptions> {
                         llvm::cl::init(0)};
   Option<std::string> kernel{
       *this, "kernel",
-      llvm::cl::desc("kernel family: auto (the cost model), dot, lut or "
-                     "portable"),
+      llvm::cl::desc("kernel family: auto (the cost model), dot, lut, lut3, "
+                     "lut4, lut5 or portable"),
       llvm::cl::init("auto")};
 };
 

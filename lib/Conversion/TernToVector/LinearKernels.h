@@ -62,17 +62,19 @@ struct LookupKernel {
     /// AVX-512 VBMI `vpermi2b`: a 128-byte table in two zmm, indexed by
     /// bits 0-6 of each byte (lut5: bit 7, the sign, is ignored).
     Vpermi2b,
+    /// AArch64 `tbl` with a four-register (64-byte) table (lut4).
+    Tbl4,
   } instr = Pshufb;
   StringRef intrinsic;
   /// R: bytes (rows) per lookup vector.
   int64_t rows = 0;
   /// Weights per table: 2 (lut<R>, two indices a byte), 3 (lut3<R>, two
-  /// indices a byte and a byte of signs per eight) or 5 (lut5<R>, one index
-  /// a byte).
+  /// indices a byte and a byte of signs per eight), 4 or 5 (lut4<R>,
+  /// lut5<R>, one index and its sign a byte).
   int64_t group = 2;
 };
 
-/// The lookup kernel for `layout` (lut, lut3 or lut5) with R = `rows` on
+/// The lookup kernel for `layout` (lut, lut3, lut4 or lut5) with R = `rows` on
 /// `target`, or none.
 std::optional<LookupKernel> selectLookup(TargetAttr target, WeightLayout layout,
                                          int64_t rows);
@@ -113,13 +115,10 @@ struct LinearEmitter {
     /// Weight groups (tables) per token row of `data`.
     int64_t groups = 0;
   };
-  Tables pairTables, tripleTables, quintTables;
-  Tables &tablesOf(int64_t group) {
-    return group == 5 ? quintTables : group == 3 ? tripleTables : pairTables;
-  }
-  const Tables &tablesOf(int64_t group) const {
-    return group == 5 ? quintTables : group == 3 ? tripleTables : pairTables;
-  }
+  /// Indexed by the group size (2 to 5).
+  Tables groupTables[6];
+  Tables &tablesOf(int64_t group) { return groupTables[group]; }
+  const Tables &tablesOf(int64_t group) const { return groupTables[group]; }
 
   Value loadActivations(ImplicitLocOpBuilder &b, const WeightPlan &p, Value m,
                         Value k) const;

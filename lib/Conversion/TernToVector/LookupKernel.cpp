@@ -20,6 +20,10 @@
 // per row) flips the result as S ^ s = -S - 1, so a run sums S * sign - n
 // and adds back n, the count of negative groups (kept in i8 lanes).
 //
+// lut4<R> (AVX-512 VBMI `vpermb`, AArch64 `tbl` with four registers) is
+// lut5 with groups of four: |v| <= 40 indexes a 64-entry table, one
+// register on x86, four on AArch64.
+//
 // lut3<R> (every byte shuffle) groups three weights the same way: |v|
 // (0..13) is a nibble index into a 16-entry table, looked up exactly as a
 // pair's, and the sign comes from a byte of eight groups' sign bits: 24
@@ -51,13 +55,19 @@ static constexpr int64_t kInt16Steps = 32;
 /// 8 * 8 of |S ^ s| <= 382, plus the count of negative groups (<= 64),
 /// stay below 2^15.
 static constexpr int64_t kTriInt16Steps = 8;
-/// lut5: entries of a group's table (122 used), and its bytes (low, high).
-static constexpr int64_t kQuintEntries = 128;
-static constexpr int64_t kQuintTableBytes = 2 * kQuintEntries;
-/// lut5 index bytes summed in int16 (the layout's slice): 48 of
+/// lut4 and lut5 index bytes summed in int16 (the layout's slice): 48 of
 /// |S ^ s| <= 641, plus the count of negative groups (<= 48), stay below
 /// 2^15.
-static constexpr int64_t kQuintInt16Steps = TernaryType::kLookup5Slice;
+static constexpr int64_t kSignedInt16Steps = TernaryType::kLookupSlice;
+
+/// Entries of a group's table: 16 for pairs and triples (9 and 14 used),
+/// 64 for quads (41), 128 for quints (122); its bytes are twice that (low
+/// then high).
+static int64_t tableEntries(int64_t group) {
+  return group == 5 ? 128 : group == 4 ? 64 : 16;
+}
+
+static int64_t pow3(int64_t n) { return n == 0 ? 1 : 3 * pow3(n - 1); }
 
 /// Digit i (-1, 0 or 1) of m in balanced ternary: m = sum_i t_i 3^i.
 static int balancedDigit(int m, int i) {
@@ -78,6 +88,19 @@ mlir::tern::detail::selectLookup(TargetAttr target, WeightLayout layout,
   StringRef triple = target.getTriple();
   LookupKernel k;
   k.rows = rows;
+  if (layout == WeightLayout::Lookup4) {
+    if (rows != lookup4Rows(target))
+      return std::nullopt;
+    k.group = 4;
+    if (triple.starts_with("aarch64")) {
+      k.instr = LookupKernel::Tbl4;
+      k.intrinsic = "llvm.aarch64.neon.tbl4.v16i8";
+    } else {
+      k.instr = LookupKernel::Vpermb;
+      k.intrinsic = "llvm.x86.avx512.permvar.qi.512";
+    }
+    return k;
+  }
   if (layout == WeightLayout::Lookup5) {
     if (rows != lookup5Rows(target))
       return std::nullopt;
@@ -121,13 +144,13 @@ mlir::tern::detail::selectLookup(TargetAttr target, WeightLayout layout,
 }
 
 /// The tables of one group, token m, into `tables` at `at`: pairs (3*c0 +
-/// c1 -> w0*a0 + w1*a1) or triples and quints (|v| -> S(|v|)), low bytes
-/// then high.
+/// c1 -> w0*a0 + w1*a1) or larger groups (|v| -> S(|v|)), low bytes then
+/// high.
 static void emitGroupTables(ImplicitLocOpBuilder &b, Value tables, Value at,
                             ArrayRef<Value> acts) {
   Type i8 = b.getI8Type(), i16 = b.getI16Type();
   const int64_t group = acts.size();
-  const int64_t entries = group == 5 ? kQuintEntries : 16;
+  const int64_t entries = tableEntries(group);
   auto v16 = VectorType::get({entries}, i16);
   auto v8 = VectorType::get({entries}, i8);
   Value sums;
@@ -137,9 +160,8 @@ static void emitGroupTables(ImplicitLocOpBuilder &b, Value tables, Value at,
     for (int64_t e = 0; e < entries; ++e) {
       if (group == 2 && e < 9)
         w[e] = int16_t(i == 0 ? e / 3 - 1 : e % 3 - 1);
-      if (group == 3 && e <= 13)
-        w[e] = int16_t(balancedDigit(e, i));
-      if (group == 5 && e <= 121)
+      // |v| <= (3^group - 1) / 2 for the sign-symmetric groups.
+      if (group > 2 && 2 * e < pow3(group))
         w[e] = int16_t(balancedDigit(e, i));
     }
     Value weights = b.create<arith::ConstantOp>(
@@ -162,12 +184,10 @@ static void emitGroupTables(ImplicitLocOpBuilder &b, Value tables, Value at,
 void LinearEmitter::buildTables(ImplicitLocOpBuilder &b, TernaryType wt,
                                 int64_t group) {
   const int64_t cols = wt.getCols();
-  // Pairs: two per index byte of 4 columns; quints: one per byte;
-  // triples: eight per column block of 24.
-  const int64_t groups = group == 5   ? wt.getRowBytes()
-                         : group == 3 ? wt.getPaddedCols() / 3
-                                      : llvm::alignTo(cols, 4) / 2;
-  const int64_t bytesPerGroup = group == 5 ? kQuintTableBytes : kTableBytes;
+  // Groups of consecutive columns for pairs, triples and quads; lut5's
+  // groups take every fourth column, but there are as many.
+  const int64_t groups = wt.getPaddedCols() / group;
+  const int64_t bytesPerGroup = 2 * tableEntries(group);
   Tables &t = tablesOf(group);
   t.groups = groups;
   Type i8 = b.getI8Type();
@@ -232,9 +252,9 @@ void LinearEmitter::buildTables(ImplicitLocOpBuilder &b, TernaryType wt,
 }
 
 void LinearEmitter::freeTables(ImplicitLocOpBuilder &b) const {
-  for (const Tables *t : {&pairTables, &tripleTables, &quintTables})
-    if (t->data)
-      b.create<memref::DeallocOp>(t->data);
+  for (const Tables &t : groupTables)
+    if (t.data)
+      b.create<memref::DeallocOp>(t.data);
 }
 
 namespace {
@@ -298,13 +318,35 @@ struct LookupSteps {
             call(b, vR, {table16(b, atHi, r), idx})};
   }
 
-  /// lut5: low and high bytes of S(|v|) for the index bytes `idx` of group
-  /// `jj`: each a 128-byte table, two zmm, looked up with vpermi2b.
-  std::pair<Value, Value> lookupQuint(ImplicitLocOpBuilder &b, Value tb,
-                                      Value jj, Value idx) const {
+  /// lut4, lut5: low and high bytes of S(|v|) for the index bytes `idx`
+  /// (|v| | sign << 7) of group `jj`.
+  std::pair<Value, Value> lookupSigned(ImplicitLocOpBuilder &b, Value tb,
+                                       Value jj, Value idx) const {
+    const int64_t entries = tableEntries(k.group);
     auto v64 = VectorType::get({64}, i8);
     Value at = b.create<arith::AddIOp>(
-        tb, b.create<arith::MulIOp>(jj, indexConst(b, kQuintTableBytes)));
+        tb, b.create<arith::MulIOp>(jj, indexConst(b, 2 * entries)));
+    auto load = [&](VectorType type, int64_t off) -> Value {
+      return b.create<vector::LoadOp>(
+          type, tables,
+          ValueRange{b.create<arith::AddIOp>(at, indexConst(b, off))});
+    };
+    if (k.instr == LookupKernel::Vpermb) // lut4: one zmm a table, bits 0-5
+      return {call(b, v64, {load(v64, 0), idx}),
+              call(b, v64, {load(v64, entries), idx})};
+    if (k.instr == LookupKernel::Tbl4) {
+      // lut4: four q registers a table; tbl gives 0 for an index past 63,
+      // so the sign bit goes first.
+      auto v16 = VectorType::get({16}, i8);
+      Value mag = b.create<arith::AndIOp>(idx, splat(b, v16, 63));
+      auto lookup64 = [&](int64_t off) -> Value {
+        return call(b, v16,
+                    {load(v16, off), load(v16, off + 16), load(v16, off + 32),
+                     load(v16, off + 48), mag});
+      };
+      return {lookup64(0), lookup64(entries)};
+    }
+    // lut5: a 128-byte table in two zmm, looked up with vpermi2b.
     auto lookup128 = [&](int64_t off) -> Value {
       auto quarter = [&](int64_t q) -> Value {
         return b.create<vector::LoadOp>(
@@ -313,7 +355,7 @@ struct LookupSteps {
       };
       return call(b, v64, {quarter(0), idx, quarter(64)});
     };
-    return {lookup128(0), lookup128(kQuintEntries)};
+    return {lookup128(0), lookup128(entries)};
   }
 };
 
@@ -342,13 +384,14 @@ void LinearEmitter::lookupUnit(ImplicitLocOpBuilder &b, const WeightPlan &p,
   auto v32 = VectorType::get({r / 2}, b.getI32Type());
   const Tables &t = tablesOf(k.group);
   LookupSteps ls{k, t.data, i8};
-  const bool quint = k.group == 5, triple = k.group == 3;
+  // lut4 and lut5: one group and its sign a byte.
+  const bool signedBytes = k.group >= 4, triple = k.group == 3;
   // Sign-symmetric groups: tables up to the sign, and a count of negative
   // groups per row.
-  const bool signs = quint || triple;
-  const int64_t int16Steps = quint    ? kQuintInt16Steps
-                             : triple ? kTriInt16Steps
-                                      : kInt16Steps;
+  const bool signs = signedBytes || triple;
+  const int64_t int16Steps = signedBytes ? kSignedInt16Steps
+                             : triple    ? kTriInt16Steps
+                                         : kInt16Steps;
   // Bytes of a step per row: a lut3 column block is five index vectors.
   const int64_t stepBytes = triple ? TernaryType::kLookup3BlockBytes : 1;
   SmallVector<int64_t> zipMask[2], rowOrder(r);
@@ -400,8 +443,7 @@ void LinearEmitter::lookupUnit(ImplicitLocOpBuilder &b, const WeightPlan &p,
     return bb.create<arith::AddIOp>(bb.create<arith::MulIOp>(g, cR),
                                     indexConst(bb, h * (r / 2)));
   };
-  Value perToken =
-      indexConst(b, t.groups * (quint ? kQuintTableBytes : kTableBytes));
+  Value perToken = indexConst(b, t.groups * 2 * tableEntries(k.group));
   b.create<scf::ForOp>(
       c0, cM, c1, ValueRange{},
       [&](OpBuilder &mb, Location ml, Value m, ValueRange) {
@@ -446,12 +488,12 @@ void LinearEmitter::lookupUnit(ImplicitLocOpBuilder &b, const WeightPlan &p,
                         sums[h], cb.create<vector::BitCastOp>(v16, zipped));
                   }
                 };
-                if (quint) {
+                if (signedBytes) {
                   // s = -1 where v < 0: S ^ s = -S - 1, counted in sums[2].
                   Value sign = cb.create<arith::ExtSIOp>(
                       vR, cb.create<arith::CmpIOp>(arith::CmpIPredicate::slt,
                                                    bytes, splat(cb, vR, 0)));
-                  auto [lo, hi] = ls.lookupQuint(cb, tableBase, jj, bytes);
+                  auto [lo, hi] = ls.lookupSigned(cb, tableBase, jj, bytes);
                   add(cb.create<arith::XOrIOp>(lo, sign),
                       cb.create<arith::XOrIOp>(hi, sign));
                   sums[2] = cb.create<arith::SubIOp>(sums[2], sign);

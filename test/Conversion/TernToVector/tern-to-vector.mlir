@@ -596,6 +596,59 @@ func.func @lut3_tbl(%q: memref<1x100xi8>, %s: memref<1xf32>, %y: memref<1x40xf32
 
 // -----
 
+// Four-weight lookup (lut4<16>, AArch64 tbl with four registers): per token
+// a 64-entry table of the sums S(m) of each group's balanced-ternary
+// patterns (m = 0..40, columns 4g..4g+3), low and high bytes 64 each. An
+// index byte is |v| | sign << 7 as in lut5: the sign is masked off before
+// tbl (which gives 0 past 63), flips the looked up bytes and is counted.
+// K = 100 is 25 index bytes, one slice; 40 rows are three blocks.
+module attributes {tern.target = #tern.target<triple = "aarch64-unknown-linux-gnu", cpu = "cortex-a53", isa = ["neon"], vector_bits = 128>} {
+tern.weight @w : !tern.ternary<40x100, per_row, lut4<16>> from "w" at 0
+// CHECK-LABEL: func.func @lut4_tbl4
+// CHECK: %[[TABLES:.*]] = memref.alloc(%{{.*}}) {alignment = 64 : i64} : memref<?xi8>
+// CHECK: scf.for
+// CHECK:   scf.for %{{.*}} = %{{.*}} to %c25
+// CHECK:     arith.muli %{{.*}}, %c4
+// CHECK-COUNT-4: arith.muli %{{.*}}, %{{.*}} : vector<64xi16>
+// CHECK:     arith.trunci %{{.*}} : vector<64xi16> to vector<64xi8>
+// CHECK: } {tern.parallel}
+// CHECK: scf.for %{{.*}} = %{{.*}} to %c3
+// CHECK:   scf.for %{{.*}} = %{{.*}} to %c25 {{.*}} -> (vector<8xi16>, vector<8xi16>, vector<16xi8>) {
+// CHECK:     %[[BYTES:.*]] = vector.load %{{.*}} : memref<{{.*}}xi8>, vector<16xi8>
+// CHECK:     %[[NEG:.*]] = arith.cmpi slt, %[[BYTES]], %{{.*}} : vector<16xi8>
+// CHECK:     %[[SIGN:.*]] = arith.extsi %[[NEG]] : vector<16xi1> to vector<16xi8>
+// CHECK:     %[[MAG:.*]] = arith.andi %[[BYTES]], %{{.*}} : vector<16xi8>
+// CHECK:     %[[LO:.*]] = llvm.call_intrinsic "llvm.aarch64.neon.tbl4.v16i8"(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %[[MAG]])
+// CHECK:     %[[HI:.*]] = llvm.call_intrinsic "llvm.aarch64.neon.tbl4.v16i8"(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %[[MAG]])
+// CHECK:     arith.xori %[[LO]], %[[SIGN]] : vector<16xi8>
+// CHECK:     arith.xori %[[HI]], %[[SIGN]] : vector<16xi8>
+// CHECK:     arith.subi %{{.*}}, %[[SIGN]] : vector<16xi8>
+// CHECK: memref.dealloc %[[TABLES]] : memref<?xi8>
+func.func @lut4_tbl4(%q: memref<1x100xi8>, %s: memref<1xf32>, %y: memref<1x40xf32>) {
+  tern.linear @w(%q, %s) into %y : memref<1x100xi8>, memref<1xf32>, memref<1x40xf32>
+  return
+}
+}
+
+// -----
+
+// lut4<64> on AVX-512 VBMI: each 64-byte table is one zmm that vpermb
+// indexes with bits 0-5 (bit 7, the sign, is ignored: no mask).
+module attributes {tern.target = #tern.target<triple = "x86_64-unknown-linux-gnu", cpu = "znver4", isa = ["avx2", "avx512bw", "avx512vbmi"], vector_bits = 512>} {
+tern.weight @w : !tern.ternary<64x16, per_row, lut4<64>> from "w" at 0
+// CHECK-LABEL: func.func @lut4_vpermb
+// CHECK:     %[[BYTES:.*]] = vector.load %{{.*}} : memref<{{.*}}xi8>, vector<64xi8>
+// CHECK-NOT: arith.andi
+// CHECK:     %[[T:.*]] = vector.load %{{.*}} : memref<?xi8>, vector<64xi8>
+// CHECK:     llvm.call_intrinsic "llvm.x86.avx512.permvar.qi.512"(%[[T]], %[[BYTES]]) : (vector<64xi8>, vector<64xi8>) -> vector<64xi8>
+func.func @lut4_vpermb(%q: memref<1x16xi8>, %s: memref<1xf32>, %y: memref<1x64xf32>) {
+  tern.linear @w(%q, %s) into %y : memref<1x16xi8>, memref<1xf32>, memref<1x64xf32>
+  return
+}
+}
+
+// -----
+
 // lut5 needs AVX-512 VBMI.
 module attributes {tern.target = #tern.target<triple = "x86_64-unknown-linux-gnu", cpu = "skylake-avx512", isa = ["avx2", "avx512bw"], vector_bits = 512>} {
 tern.weight @w : !tern.ternary<64x20, per_row, lut5<64>> from "w" at 0

@@ -20,7 +20,7 @@ tern.weight @w : !tern.ternary<4x16, per_col, canonical> from "w"
 
 // -----
 
-// expected-error@+1 {{expected canonical, interleaved<B>, lut<R>, lut3<R> or lut5<R>, got 'tiled'}}
+// expected-error@+1 {{expected canonical, interleaved<B>, lut<R>, lut3<R>, lut4<R> or lut5<R>, got 'tiled'}}
 tern.weight @w : !tern.ternary<4x16, per_row, tiled> from "w"
 
 // -----
@@ -42,6 +42,16 @@ tern.weight @w : !tern.ternary<4x24, per_row, lut3<24>> from "w"
 
 // expected-error@+1 {{lut layouts take per_tensor or per_row scales}}
 tern.weight @w : !tern.ternary<4x48, block<24>, lut3<32>> from "w"
+
+// -----
+
+// expected-error@+1 {{lut4 row block must be 16 or 64, got 32}}
+tern.weight @w : !tern.ternary<4x16, per_row, lut4<32>> from "w"
+
+// -----
+
+// expected-error@+1 {{lut layouts take per_tensor or per_row scales}}
+tern.weight @w : !tern.ternary<4x32, block<16>, lut4<16>> from "w"
 
 // -----
 

@@ -13,6 +13,8 @@ tern.weight @blocks : !tern.ternary<2x512, block<256>, interleaved<64>> from "b"
 tern.weight @quints : !tern.ternary<70x517, per_row, lut5<64>> from "q"
 // CHECK: tern.weight @triples : !tern.ternary<70x517, per_row, lut3<16>> from "t"
 tern.weight @triples : !tern.ternary<70x517, per_row, lut3<16>> from "t"
+// CHECK: tern.weight @quads : !tern.ternary<70x517, per_tensor, lut4<16>> from "f"
+tern.weight @quads : !tern.ternary<70x517, per_tensor, lut4<16>> from "f"
 }
 
 // -----

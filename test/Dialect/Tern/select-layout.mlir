@@ -18,6 +18,11 @@
 // RUN: not tern-opt %s --split-input-file --tern-select-layout=kernel=lut3 > %t.lut3 2> %t.lut3.err
 // RUN: FileCheck %s --check-prefix=LUT3 < %t.lut3
 // RUN: FileCheck %s --check-prefix=LUT3-ERR < %t.lut3.err
+// kernel=lut4: lut4<64> with AVX-512 VBMI, lut4<16> on AArch64 NEON; an
+// error elsewhere.
+// RUN: not tern-opt %s --split-input-file --tern-select-layout=kernel=lut4 > %t.lut4 2> %t.lut4.err
+// RUN: FileCheck %s --check-prefix=LUT4 < %t.lut4
+// RUN: FileCheck %s --check-prefix=LUT4-ERR < %t.lut4.err
 // kernel=lut5: lut5<64> where the target has AVX-512 VBMI, block scales
 // stay interleaved; a target without it is an error.
 // RUN: not tern-opt %s --split-input-file --tern-select-layout=kernel=lut5 > %t.lut5 2> %t.lut5.err
@@ -31,7 +36,7 @@
 // PORTABLE: tern.weight @a : !tern.ternary<640x2560, per_tensor, interleaved<64>>
 // PORTABLE: cpu = "haswell"
 // PORTABLE: tern.weight @a : !tern.ternary<640x2560, per_tensor, interleaved<32>>
-// BAD-KERNEL: error: tern-select-layout: unknown kernel family 'lookup' (auto, dot, lut, lut3, lut5 or portable)
+// BAD-KERNEL: error: tern-select-layout: unknown kernel family 'lookup' (auto, dot, lut, lut3, lut4, lut5 or portable)
 // LUT: cpu = "znver4"
 // LUT: tern.weight @a : !tern.ternary<640x2560, per_tensor, lut<64>>
 // LUT: tern.weight @c : !tern.ternary<8x192, block<96>, interleaved<32>>
@@ -44,6 +49,12 @@
 // LUT3: cpu = "haswell"
 // LUT3: tern.weight @a : !tern.ternary<640x2560, per_tensor, lut3<32>>
 // LUT3-ERR: error: kernel family 'lut3' needs a byte table lookup {{.*}}; generic has none
+// LUT4: cpu = "cortex-a72"
+// LUT4: tern.weight @a : !tern.ternary<640x2560, per_row, lut4<16>>
+// LUT4: cpu = "sapphirerapids"
+// LUT4: tern.weight @a : !tern.ternary<2560x6912, per_row, lut4<64>>
+// LUT4: tern.weight @b : !tern.ternary<8x192, block<96>, interleaved<32>>
+// LUT4-ERR: error: kernel family 'lut4' needs a 64-byte table lookup (AVX-512 VBMI vpermb, AArch64 NEON tbl); znver4 has none
 // LUT5: cpu = "sapphirerapids"
 // LUT5: tern.weight @a : !tern.ternary<2560x6912, per_row, lut5<64>>
 // LUT5: tern.weight @b : !tern.ternary<8x192, block<96>, interleaved<32>>

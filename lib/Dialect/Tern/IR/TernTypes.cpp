@@ -63,6 +63,11 @@ LogicalResult TernaryType::verify(function_ref<InFlightDiagnostic()> emitError,
                          << " row block must be 8, 16, 32 or 64, got " << chunk;
     if (scale == ScaleGranularity::PerBlock)
       return emitError() << "lut layouts take per_tensor or per_row scales";
+  } else if (layout == WeightLayout::Lookup4) {
+    if (chunk != 16 && chunk != 64)
+      return emitError() << "lut4 row block must be 16 or 64, got " << chunk;
+    if (scale == ScaleGranularity::PerBlock)
+      return emitError() << "lut layouts take per_tensor or per_row scales";
   } else if (layout == WeightLayout::Lookup5) {
     if (chunk != 64)
       return emitError() << "lut5 row block must be 64, got " << chunk;
@@ -70,7 +75,7 @@ LogicalResult TernaryType::verify(function_ref<InFlightDiagnostic()> emitError,
       return emitError() << "lut layouts take per_tensor or per_row scales";
   } else if (chunk != 0) {
     return emitError() << "a chunk size is only valid with interleaved<B>, "
-                          "lut<R>, lut3<R> or lut5<R>";
+                          "lut<R>, lut3<R>, lut4<R> or lut5<R>";
   }
   return success();
 }
@@ -110,7 +115,8 @@ int64_t TernaryType::getPaddedRows() const {
 }
 
 int64_t TernaryType::getLookupBlockGroup() const {
-  if (getLayout() != WeightLayout::Lookup5)
+  if (getLayout() != WeightLayout::Lookup4 &&
+      getLayout() != WeightLayout::Lookup5)
     return 1;
   const int64_t blocks = getPaddedRows() / getChunk();
   return std::clamp<int64_t>(llvm::divideCeil(blocks, 8), 1, 32);
@@ -156,7 +162,7 @@ TernaryType TernaryType::withLayout(WeightLayout layout, int64_t chunk) const {
 // Syntax: `<` N `x` K `,` scale `,` layout `>` where
 //   scale  ::= `per_tensor` | `per_row` | `block` `<` G `>`
 //   layout ::= `canonical` | `interleaved` `<` B `>` | `lut` `<` R `>`
-//            | `lut3` `<` R `>` | `lut5` `<` R `>`
+//            | `lut3` `<` R `>` | `lut4` `<` R `>` | `lut5` `<` R `>`
 Type TernaryType::parse(AsmParser &parser) {
   SMLoc loc = parser.getCurrentLocation();
   SmallVector<int64_t, 2> dims;
@@ -196,7 +202,8 @@ Type TernaryType::parse(AsmParser &parser) {
   std::optional<WeightLayout> layout = symbolizeWeightLayout(layoutWord);
   if (!layout) {
     parser.emitError(layoutLoc)
-        << "expected canonical, interleaved<B>, lut<R>, lut3<R> or lut5<R>, "
+        << "expected canonical, interleaved<B>, lut<R>, lut3<R>, lut4<R> or "
+           "lut5<R>, "
            "got '"
         << layoutWord << "'";
     return {};

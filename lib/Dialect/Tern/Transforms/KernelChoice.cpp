@@ -26,6 +26,8 @@ StringRef mlir::tern::stringifyKernelFamily(KernelFamily family) {
     return "lut";
   case KernelFamily::Lookup3:
     return "lut3";
+  case KernelFamily::Lookup4:
+    return "lut4";
   case KernelFamily::Lookup5:
     return "lut5";
   }
@@ -35,7 +37,7 @@ StringRef mlir::tern::stringifyKernelFamily(KernelFamily family) {
 std::optional<KernelFamily> mlir::tern::symbolizeKernelFamily(StringRef name) {
   for (KernelFamily f :
        {KernelFamily::Portable, KernelFamily::Dot, KernelFamily::Lookup,
-        KernelFamily::Lookup3, KernelFamily::Lookup5})
+        KernelFamily::Lookup3, KernelFamily::Lookup4, KernelFamily::Lookup5})
     if (stringifyKernelFamily(f) == name)
       return f;
   return std::nullopt;
@@ -75,6 +77,14 @@ int64_t mlir::tern::lookup5Rows(TargetAttr target) {
                  target.has("avx512vbmi")
              ? 64
              : 0;
+}
+
+int64_t mlir::tern::lookup4Rows(TargetAttr target) {
+  if (!target)
+    return 0;
+  if (isAArch64(target))
+    return target.has("neon") ? 16 : 0;
+  return lookup5Rows(target);
 }
 
 /// Bytes of the dot family's vectors (a bit plane), 0 without the family.
@@ -179,6 +189,19 @@ double mlir::tern::estimateCyclesPerWeight(KernelFamily family,
     memory = 5.0 / 24 / m.bytesPerCycle; // 1.67 bits a weight
     break;
   }
+  case KernelFamily::Lookup4: {
+    double r = lookup4Rows(target);
+    if (r == 0)
+      return 1e9;
+    // Per index vector (4R weights): a load, two sign operations, two
+    // table loads, two vpermb, two sign flips, a count, two interleaves,
+    // two adds (14); AArch64 also masks the index and loads and looks up
+    // four-register tables (~27). The tables cost ~8 instructions per
+    // column and token.
+    decode = prefill = (isAArch64(target) ? 27.0 : 14.0) / (4 * r) +
+                       8.0 / double(std::max<int64_t>(rows, 1));
+    break;
+  }
   case KernelFamily::Lookup5: {
     double r = lookup5Rows(target);
     if (r == 0)
@@ -205,8 +228,9 @@ KernelFamily mlir::tern::chooseKernelFamily(TargetAttr target, int64_t rows,
   KernelFamily best = KernelFamily::Portable;
   double bestCost =
       estimateCyclesPerWeight(KernelFamily::Portable, target, rows, cols);
-  for (KernelFamily f : {KernelFamily::Dot, KernelFamily::Lookup,
-                         KernelFamily::Lookup3, KernelFamily::Lookup5}) {
+  for (KernelFamily f :
+       {KernelFamily::Dot, KernelFamily::Lookup, KernelFamily::Lookup3,
+        KernelFamily::Lookup4, KernelFamily::Lookup5}) {
     double cost = estimateCyclesPerWeight(f, target, rows, cols);
     if (cost < bestCost) {
       best = f;

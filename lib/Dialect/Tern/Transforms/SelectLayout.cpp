@@ -29,9 +29,9 @@ struct SelectLayoutPass
     if (kernel != "auto") {
       forced = symbolizeKernelFamily(kernel);
       if (!forced) {
-        module.emitError() << "tern-select-layout: unknown kernel family '"
-                           << kernel
-                           << "' (auto, dot, lut, lut3, lut5 or portable)";
+        module.emitError()
+            << "tern-select-layout: unknown kernel family '" << kernel
+            << "' (auto, dot, lut, lut3, lut4, lut5 or portable)";
         return signalPassFailure();
       }
     }
@@ -60,6 +60,13 @@ struct SelectLayoutPass
                          << "' needs a byte table lookup "
                             "(x86 SSSE3/AVX2/AVX-512BW, AArch64 or ARMv7 "
                             "NEON); "
+                         << target.getCpu() << " has none";
+      return signalPassFailure();
+    }
+    const int64_t lut4Rows = target ? lookup4Rows(target) : 0;
+    if (chunk == 0 && forced == KernelFamily::Lookup4 && lut4Rows == 0) {
+      module.emitError() << "kernel family 'lut4' needs a 64-byte table "
+                            "lookup (AVX-512 VBMI vpermb, AArch64 NEON tbl); "
                          << target.getCpu() << " has none";
       return signalPassFailure();
     }
@@ -92,6 +99,11 @@ struct SelectLayoutPass
       if (lutAllowed && lutRows != 0 && family == KernelFamily::Lookup3) {
         weight.setTypeAttr(
             TypeAttr::get(type.withLayout(WeightLayout::Lookup3, lutRows)));
+        return;
+      }
+      if (lutAllowed && lut4Rows != 0 && family == KernelFamily::Lookup4) {
+        weight.setTypeAttr(
+            TypeAttr::get(type.withLayout(WeightLayout::Lookup4, lut4Rows)));
         return;
       }
       if (lutAllowed && lut5Rows != 0 && family == KernelFamily::Lookup5) {

@@ -57,7 +57,16 @@ def Tern_WeightLayout : I32EnumAttr<"WeightLayout",
       // nibble and of group 2b + 1 in the high nibble, and byte
       // (5c + 4)*R + l holds the eight groups' signs (bit h: group h):
       // 5 bytes per 24 weights, 1.67 bits per weight.
-      I32EnumAttrCase<"Lookup3", 4, "lut3">
+      I32EnumAttrCase<"Lookup3", 4, "lut3">,
+      // For the four-weight table lookup (a 64-byte table: AVX-512 VBMI
+      // `vpermb`, AArch64 `tbl` with four registers): rows in blocks of R
+      // (64 or 16), columns padded to a multiple of 4; group g holds the
+      // columns 4g + i, i = 0..3, as one byte: |v| (0..40) in bits 0-5 and
+      // the sign of v in bit 7, v = sum_i t_i * 3^i. Byte g*R + l of row
+      // block b holds group g of row b*R + l: 2 bits per weight, as pairs,
+      // with one lookup per four weights instead of two. Blocks are grouped
+      // and stored slice by slice as in lut5.
+      I32EnumAttrCase<"Lookup4", 5, "lut4">
     ]> {
   let cppNamespace = "::mlir::tern";
   let genSpecializedAttr = 0;

@@ -32,7 +32,7 @@ def Tern_TernaryType : TypeDef<Tern_Dialect, "Ternary"> {
     // G for `block<G>`; 0 otherwise.
     "int64_t":$groupSize,
     "::mlir::tern::WeightLayout":$layout,
-    // B for `interleaved<B>`, R for `lut<R>`, `lut3<R>` and `lut5<R>`; 0 otherwise.
+    // B for `interleaved<B>`, R for the lookup layouts (`lut<R>`, `lut3<R>`, `lut4<R>`, `lut5<R>`); 0 otherwise.
     "int64_t":$chunk
   );
   let hasCustomAssemblyFormat = 1;
@@ -53,6 +53,7 @@ def Tern_TernaryType : TypeDef<Tern_Dialect, "Ternary"> {
     bool isLookup() const {
       return getLayout() == ::mlir::tern::WeightLayout::Lookup ||
              getLayout() == ::mlir::tern::WeightLayout::Lookup3 ||
+             getLayout() == ::mlir::tern::WeightLayout::Lookup4 ||
              getLayout() == ::mlir::tern::WeightLayout::Lookup5;
     }
     /// Bytes of codes for the whole matrix.
@@ -73,15 +74,17 @@ def Tern_TernaryType : TypeDef<Tern_Dialect, "Ternary"> {
     /// stored in five bytes a row (four of magnitudes, one of signs).
     static constexpr int64_t kLookup3Block = 24;
     static constexpr int64_t kLookup3BlockBytes = 5;
-    /// lut5: index bytes of a row block per slice (the kernel's int16 run:
-    /// 48 sums of |S| <= 641 stay below 2^15).
-    static constexpr int64_t kLookup5Slice = 48;
+    /// lut4, lut5: index bytes of a row block per slice (the kernel's int16
+    /// run: 48 sums of |S| <= 641 stay below 2^15).
+    static constexpr int64_t kLookupSlice = 48;
     /// Lookup layouts: columns of one step of the kernel (the weights of a
-    /// row in one index vector of R bytes: 4 in lut, 5 in lut5; 24 in lut3,
+    /// row in one index vector of R bytes: 4 in lut and lut4, 5 in lut5; 24 in lut3,
     /// whose step is five vectors) and the steps of a row.
     int64_t getLookupStepCols() const;
-    int64_t getLookupSteps() const { return getPaddedCols() / getLookupStepCols(); }
-    /// lut5: row blocks of R rows stored slice by slice together (one
+    int64_t getLookupSteps() const {
+      return getPaddedCols() / getLookupStepCols();
+    }
+    /// lut4, lut5: row blocks of R rows stored slice by slice together (one
     /// iteration of the kernel): about 8 iterations a weight, 32 blocks at
     /// most; 1 for the other layouts.
     int64_t getLookupBlockGroup() const;

@@ -33,6 +33,10 @@ enum class KernelFamily {
   /// sign), looked up with the same byte shuffles on a lut3<R> layout, the
   /// signs from a bit plane: 1.67 bits per weight.
   Lookup3,
+  /// Tables of the exact sums of every group of four weights (41 up to the
+  /// sign) in 64 bytes, looked up with AVX-512 VBMI `vpermb` or AArch64
+  /// `tbl` (four registers) on a lut4<R> layout: 2 bits per weight.
+  Lookup4,
   /// Tables of the exact sums of every group of five weights (122 up to the
   /// sign), looked up with AVX-512 VBMI `vpermi2b` on a lut5<64> layout:
   /// 1.6 bits per weight.
@@ -50,6 +54,11 @@ int64_t lookupVectorBytes(TargetAttr target);
 /// Rows of the five-weight lookup (R of lut5<R>): 64 with AVX-512 VBMI
 /// (`vpermi2b` zmm, a 128-byte table in two registers), 0 without it.
 int64_t lookup5Rows(TargetAttr target);
+
+/// Rows of the four-weight lookup (R of lut4<R>): 64 with AVX-512 VBMI
+/// (`vpermb` zmm on a 64-byte table), 16 with AArch64 NEON (`tbl` with a
+/// four-register table), 0 otherwise.
+int64_t lookup4Rows(TargetAttr target);
 
 /// Whether the target has an int8 dot-product kernel (sdot, vpdpbusd,
 /// vpmaddubsw).

@@ -66,17 +66,21 @@ def TernSelectLayout : Pass<"tern-select-layout", "::mlir::ModuleOp"> {
     - `lut3`: `lut3<R>` (R as for `lut`) for tables of groups of three
       weights, sign-symmetric, looked up with the same byte shuffles (1.67
       bits a weight); per-tensor and per-row scales only;
+    - `lut4`: `lut4<R>` for tables of groups of four weights in 64 bytes,
+      looked up with AVX-512 VBMI `vpermb` (R = 64) or AArch64 `tbl` with
+      four registers (R = 16); 2 bits a weight; per-tensor and per-row
+      scales only;
     - `lut5`: `lut5<64>` for tables of groups of five weights looked up
       with AVX-512 VBMI `vpermi2b` (1.6 bits a weight); per-tensor and
       per-row scales only;
     - `portable`: `interleaved<B>`, B = `vector_bits / 8` (at least 16).
 
     On the targets ternc knows this gives `dot` wherever an int8 dot product
-    exists, `lut` on AArch64 without dotprod, ARMv7 NEON and SSSE3-only x86,
+    exists, `lut3` on AArch64 without dotprod, ARMv7 NEON and SSSE3-only x86,
     `portable` elsewhere. A row that B would pad by more than 1/8 takes
     B / 4 (down to 64); with block scales B halves until it divides the
-    block. `kernel=dot|lut|lut3|lut5|portable` forces a family (an error if the target
-    lacks it); `portable` is also recorded as the module's
+    block. `kernel=dot|lut|lut3|lut4|lut5|portable` forces a family (an
+    error if the target lacks it); `portable` is also recorded as the module's
     `tern.kernel_family = "portable"`, which `convert-tern-to-vector`
     follows. `chunk` forces `interleaved<chunk>` everywhere.
   }];
@@ -84,7 +88,7 @@ def TernSelectLayout : Pass<"tern-select-layout", "::mlir::ModuleOp"> {
     Option<"chunk", "chunk", "int64_t", /*default=*/"0",
            "weights per interleaved chunk (0: derive from the target)">,
     Option<"kernel", "kernel", "std::string", /*default=*/"\"auto\"",
-           "kernel family: auto (the cost model), dot, lut, lut3, lut5 or "
+           "kernel family: auto (the cost model), dot, lut, lut3, lut4, lut5 or "
            "portable">
   ];
 }
