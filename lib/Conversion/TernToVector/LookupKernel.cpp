@@ -425,8 +425,8 @@ void LinearEmitter::lookupUnit(ImplicitLocOpBuilder &b, const WeightPlan &p,
     return bb.create<arith::AddIOp>(firstBlock, g);
   };
   // The layout stores slice [first, last) of the group's blocks together,
-  // block by block (lut5; one slice, the whole row, when G = 1): step j of
-  // block g is at base + (j - first) * R * stepBytes.
+  // block by block (lut4, lut5; one slice, the whole row, when G = 1): step j
+  // of block g is at base + (j - first) * R * stepBytes.
   auto baseOf = [&](ImplicitLocOpBuilder &bb, Value g, Value first,
                     Value last) -> Value {
     Value slice = bb.create<arith::MulIOp>(
