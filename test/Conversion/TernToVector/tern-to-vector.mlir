@@ -269,11 +269,30 @@ func.func @avx512bw(%q: memref<1x256xi8>, %s: memref<1xf32>, %y: memref<1x4xf32>
 
 // -----
 
-// AVX-VNNI without AVX-512 (Alder Lake): vpdpbusd on ymm.
+// AVX-VNNI without AVX-512 (Alder Lake): vpdpbusd on ymm. One token, one
+// accumulator per plane: plane j is masked in place (codes & 3 << 2j, no
+// shift), its sums shifted back by 2j at the end.
 module attributes {tern.target = #tern.target<triple = "x86_64-unknown-linux-gnu", cpu = "alderlake", isa = ["avx2", "avxvnni"], vector_bits = 256>} {
 tern.weight @w : !tern.ternary<4x128, per_tensor, interleaved<128>> from "w" at 0
 // CHECK-LABEL: func.func @avxvnni
-// CHECK-COUNT-4: llvm.call_intrinsic "llvm.x86.avx512.vpdpbusd.256"({{.*}}) : (vector<8xi32>, vector<8xi32>, vector<8xi32>) -> vector<8xi32>
+// CHECK: scf.for {{.*}} -> (vector<8xi32>, vector<8xi32>, vector<8xi32>, vector<8xi32>) {
+// CHECK-NOT: arith.shrui
+// CHECK: arith.andi %[[CODES:.*]], %{{.*}} : vector<32xi8>
+// CHECK: llvm.call_intrinsic "llvm.x86.avx512.vpdpbusd.256"({{.*}}) : (vector<8xi32>, vector<8xi32>, vector<8xi32>) -> vector<8xi32>
+// CHECK: arith.constant dense<12> : vector<32xi8>
+// CHECK: arith.andi %[[CODES]], %{{.*}} : vector<32xi8>
+// CHECK: llvm.call_intrinsic "llvm.x86.avx512.vpdpbusd.256"
+// CHECK: arith.constant dense<48> : vector<32xi8>
+// CHECK: llvm.call_intrinsic "llvm.x86.avx512.vpdpbusd.256"
+// CHECK: arith.constant dense<-64> : vector<32xi8>
+// CHECK: llvm.call_intrinsic "llvm.x86.avx512.vpdpbusd.256"
+// CHECK: arith.constant dense<2> : vector<8xi32>
+// CHECK: arith.shrsi %{{.*}}, %{{.*}} : vector<8xi32>
+// CHECK: arith.constant dense<4> : vector<8xi32>
+// CHECK: arith.shrsi %{{.*}}, %{{.*}} : vector<8xi32>
+// CHECK: arith.constant dense<6> : vector<8xi32>
+// CHECK: arith.shrsi %{{.*}}, %{{.*}} : vector<8xi32>
+// CHECK: vector.reduction <add>
 // CHECK-NOT: pmadd
 func.func @avxvnni(%q: memref<1x128xi8>, %s: memref<1xf32>, %y: memref<1x4xf32>) {
   tern.linear @w(%q, %s) into %y : memref<1x128xi8>, memref<1xf32>, memref<1x4xf32>
