@@ -406,6 +406,21 @@ int main(int argc, char **argv) {
         tern::buildTernTransformPipeline(pm, options);
       })))
     return 1;
+  // A forced lookup family leaves the weights with block scales to the
+  // interleaved kernels (a lookup adds one scale per row): say so.
+  if (chunk == 0 && StringRef(kernelFamily).starts_with("lut")) {
+    int64_t total = 0, other = 0;
+    (*module)->walk([&](tern::WeightOp weight) {
+      ++total;
+      other += !weight.getTernaryType().isLookup();
+    });
+    if (other)
+      WithColor::warning(errs(), "ternc")
+          << formatv("--kernel={0}: {1} of {2} ternary weights have block "
+                     "scales, which the lookup kernels do not take; they "
+                     "keep the interleaved layout (dot or portable kernel)\n",
+                     kernelFamily, other, total);
+  }
 
   if (report) {
     const ternc::Board *board =
