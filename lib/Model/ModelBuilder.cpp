@@ -7,6 +7,7 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/ImplicitLocOpBuilder.h"
 #include "mlir/IR/Verifier.h"
@@ -263,7 +264,19 @@ void ForwardEmitter::emit(Value tokens, Value n, Value pos, Value kc, Value vc,
     b.create<AddOp>(h, y, h);
   }
 
-  // Final norm and LM head on the last row only.
+  // Final norm and LM head on the last row only. A prefill chunk whose
+  // logits are not read (every chunk of a prompt but its last) passes a
+  // null `logits` and skips them: the head is the largest weight (657 MB
+  // of f16 for 2B4T), read in full for one row.
+  std::optional<OpBuilder::InsertionGuard> headOnly;
+  if (rows != 1) {
+    Value wanted = b.create<arith::CmpIOp>(
+        arith::CmpIPredicate::ne,
+        b.create<memref::ExtractAlignedPointerAsIndexOp>(logits), idx(0));
+    auto ifOp = b.create<scf::IfOp>(wanted, /*withElseRegion=*/false);
+    headOnly.emplace(b);
+    b.setInsertionPointToStart(&ifOp.getThenRegion().front());
+  }
   Value last = h;
   Value lastX = x;
   if (rows != 1) {
@@ -385,7 +398,7 @@ llvm::Expected<OwningOpRef<ModuleOp>>
 ternc::buildModel(MLIRContext *ctx, const ModelDescription &md,
                   const BuildOptions &options) {
   ctx->loadDialect<TernDialect, arith::ArithDialect, func::FuncDialect,
-                   memref::MemRefDialect, LLVM::LLVMDialect>();
+                   memref::MemRefDialect, LLVM::LLVMDialect, scf::SCFDialect>();
   Location loc = FileLineColLoc::get(ctx, md.path, 0, 0);
   OwningOpRef<ModuleOp> module = ModuleOp::create(loc);
   OpBuilder ob(ctx);

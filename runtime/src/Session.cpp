@@ -57,8 +57,10 @@ const float *Session::feed(const int32_t *tokens, int64_t count) {
       continue;
     }
     std::copy(tokens + done, tokens + done + n, chunk_.begin());
+    // Only the last chunk's logits are read: the others skip the LM head.
+    const bool last = done + n == count;
     ternc_prefill(chunk_.data(), n, pos_, keys(), values(), scratch(),
-                  logits_.data());
+                  last ? logits_.data() : nullptr);
     pos_ += n;
     done += n;
   }

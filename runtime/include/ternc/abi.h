@@ -81,7 +81,8 @@ void ternc_decode(int32_t token, int64_t pos, float *kcache, float *vcache,
                   uint8_t *scratch, float *logits);
 
 /* `n` (1..TERNC_CONFIG_PREFILL) tokens at positions pos..pos+n-1, from an
- * array of TERNC_CONFIG_PREFILL ids; logits of the last one. */
+ * array of TERNC_CONFIG_PREFILL ids; logits of the last one, or none (the
+ * final norm and LM head skipped) when `logits` is NULL. */
 void ternc_prefill(const int32_t *tokens, int64_t n, int64_t pos, float *kcache,
                    float *vcache, uint8_t *scratch, float *logits);
 
