@@ -148,6 +148,10 @@ struct LinearEmitter {
   void storeOutput(ImplicitLocOpBuilder &b, const WeightPlan &p, Value out,
                    Value m, Value n) const;
   void unit(ImplicitLocOpBuilder &b, const WeightPlan &p, Value u) const;
+  /// The glu epilogue of iteration `u` of a gate/up linear: act(g) * u for
+  /// every token and the rows the unit of `p` (either weight) computed.
+  void gluUnit(ImplicitLocOpBuilder &b, const WeightPlan &p, Value u,
+               GluActivation act, Value gate, Value up, Value out) const;
 
   /// LookupKernel.cpp: the tables of every token for the weights `wt`
   /// (K columns, groups of `group`), before the parallel loop (freed by

@@ -704,6 +704,35 @@ void LinearEmitter::unit(ImplicitLocOpBuilder &b, const WeightPlan &p,
       });
 }
 
+void LinearEmitter::gluUnit(ImplicitLocOpBuilder &b, const WeightPlan &p,
+                            Value u, GluActivation act, Value gate, Value up,
+                            Value out) const {
+  // Unit u holds rows [u * G * R, (u + 1) * G * R) of N (R rows a group or
+  // lookup block, G of them a unit; the last unit also the N % R rest).
+  const int64_t R = p.lookup ? p.lookup->rows : p.tileRows;
+  const int64_t span = R * p.blockGroups;
+  Value r0 = b.create<arith::MulIOp>(u, indexConst(b, span));
+  Value r1 =
+      b.create<arith::MinUIOp>(b.create<arith::AddIOp>(r0, indexConst(b, span)),
+                               indexConst(b, p.wt.getRows()));
+  Value c0 = indexConst(b, 0), c1 = indexConst(b, 1);
+  b.create<scf::ForOp>(
+      c0, cM, c1, ValueRange{},
+      [&](OpBuilder &mb, Location ml, Value m, ValueRange) {
+        mb.create<scf::ForOp>(
+            ml, r0, r1, c1, ValueRange{},
+            [&](OpBuilder &nb, Location nl, Value n, ValueRange) {
+              ImplicitLocOpBuilder eb(nl, nb);
+              Value g = eb.create<memref::LoadOp>(gate, ValueRange{m, n});
+              Value v = eb.create<memref::LoadOp>(up, ValueRange{m, n});
+              eb.create<memref::StoreOp>(gluElement(eb, act, g, v), out,
+                                         ValueRange{m, n});
+              eb.create<scf::YieldOp>();
+            });
+        mb.create<scf::YieldOp>(ml);
+      });
+}
+
 namespace {
 
 /// The static bound of a token count: the static row count of `v` or of
@@ -855,14 +884,31 @@ LinearLowering::matchAndRewrite(LinearOp op, OpAdaptor adaptor,
 
   // One parallel loop over the units of every weight, so the thread pool
   // runs once per op; iteration u dispatches to the weight whose range
-  // holds it.
+  // holds it. With a glu, iteration u runs unit u of gate and of up (the
+  // same rows: the same layout) and then their glu.
+  Value gluOut = adaptor.getGluOutput();
   int64_t total = 0;
   for (const WeightPlan &p : plans)
     total += p.units;
+  if (gluOut) {
+    const WeightPlan &g = plans[0], &v = plans[1];
+    if (g.wt != v.wt || g.units != v.units || g.tileRows != v.tileRows ||
+        g.blockGroups != v.blockGroups)
+      return rewriter.notifyMatchFailure(op, "glu: gate and up differ");
+    total = g.units;
+  }
   auto loop = b.create<scf::ForOp>(
       c0, indexConst(b, total), c1, ValueRange{},
       [&](OpBuilder &lb, Location l, Value u, ValueRange) {
         ImplicitLocOpBuilder ib(l, lb);
+        if (gluOut) {
+          e.unit(ib, plans[0], u);
+          e.unit(ib, plans[1], u);
+          e.gluUnit(ib, plans[0], u, *op.getGlu(), plans[0].output,
+                    plans[1].output, gluOut);
+          ib.create<scf::YieldOp>();
+          return;
+        }
         std::function<void(ImplicitLocOpBuilder &, size_t, int64_t)> dispatch =
             [&](ImplicitLocOpBuilder &db, size_t i, int64_t first) {
               Value local =

@@ -65,18 +65,6 @@ Value loadF32(ImplicitLocOpBuilder &b, Value memref, ValueRange indices) {
     v = b.create<arith::ExtFOp>(b.getF32Type(), v);
   return v;
 }
-/// exp(x) with the bits of the C library's expf but without its underflow
-/// call: below -0x1.9fe368p6 (log 2^-150) expf returns +0 through a slow
-/// path that raises the underflow flag, and softmax meets such arguments
-/// often (2.5% of a 2B4T prefill). The argument is clamped there and the
-/// result selected to +0.
-Value expNoUnderflowCall(ImplicitLocOpBuilder &b, Value x) {
-  Value limit = f32Const(b, -0x1.9fe368p6f);
-  Value e = b.create<math::ExpOp>(b.create<arith::MaximumFOp>(x, limit));
-  Value under = b.create<arith::CmpFOp>(arith::CmpFPredicate::OLT, x, limit);
-  return b.create<arith::SelectOp>(under, f32Const(b, 0.0f), e);
-}
-
 void yield(ImplicitLocOpBuilder &b, ValueRange values = {}) {
   b.create<scf::YieldOp>(values);
 }
@@ -444,8 +432,7 @@ struct ElementwiseLowering : public OpConversionPattern<OpTy> {
     ImplicitLocOpBuilder b(op.getLoc(), rewriter);
     Value lhs = adaptor.getOperands()[0], rhs = adaptor.getOperands()[1],
           out = adaptor.getOutput();
-    Value c0 = indexConst(b, 0), one = f32Const(b, 1.0f),
-          zero = f32Const(b, 0.0f);
+    Value c0 = indexConst(b, 0);
     loop(
         b, c0, dimOf(b, out, 0), {},
         [&](auto &ib, Value m, ValueRange) {
@@ -456,23 +443,10 @@ struct ElementwiseLowering : public OpConversionPattern<OpTy> {
                  Value c =
                      jb.template create<memref::LoadOp>(rhs, ValueRange{m, j});
                  Value r;
-                 if constexpr (std::is_same_v<OpTy, AddOp>) {
+                 if constexpr (std::is_same_v<OpTy, AddOp>)
                    r = jb.template create<arith::AddFOp>(a, c);
-                 } else if (op.getActivation() == GluActivation::SiLU) {
-                   // (g * (1 / (1 + exp(-g)))) * u
-                   Value sig = jb.template create<arith::DivFOp>(
-                       one,
-                       jb.template create<arith::AddFOp>(
-                           one, expNoUnderflowCall(
-                                    jb, jb.template create<arith::NegFOp>(a))));
-                   r = jb.template create<arith::MulFOp>(
-                       jb.template create<arith::MulFOp>(a, sig), c);
-                 } else {
-                   // (max(g, 0) * max(g, 0)) * u
-                   Value p = jb.template create<arith::MaximumFOp>(a, zero);
-                   r = jb.template create<arith::MulFOp>(
-                       jb.template create<arith::MulFOp>(p, p), c);
-                 }
+                 else
+                   r = gluElement(jb, op.getActivation(), a, c);
                  jb.template create<memref::StoreOp>(r, out, ValueRange{m, j});
                  yield(jb);
                });

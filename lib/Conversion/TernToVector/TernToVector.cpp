@@ -254,6 +254,20 @@ struct ConvertTernToVectorPass
     // learns which pass is missing rather than "failed to legalize".
     bool ok = true;
     module.walk([&](LinearOp op) {
+      // The glu epilogue runs unit u of gate and of up together: the two
+      // weights must be laid out alike.
+      if (op.getGluOutput()) {
+        auto typeOf = [&](unsigned i) -> Type {
+          auto w = SymbolTable::lookupNearestSymbolFrom<WeightOp>(
+              op, op.getWeight(i));
+          return w ? Type(w.getTernaryType()) : Type();
+        };
+        if (typeOf(0) != typeOf(1)) {
+          op.emitOpError() << "has a glu, but its gate and up weights differ: "
+                           << typeOf(0) << " and " << typeOf(1);
+          ok = false;
+        }
+      }
       for (Attribute symbol : op.getWeights()) {
         auto weight = SymbolTable::lookupNearestSymbolFrom<WeightOp>(
             op, cast<FlatSymbolRefAttr>(symbol));

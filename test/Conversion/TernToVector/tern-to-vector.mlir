@@ -668,6 +668,50 @@ func.func @lut4_vpermb(%q: memref<1x16xi8>, %s: memref<1xf32>, %y: memref<1x64xf
 
 // -----
 
+// A glu epilogue (gate/up with `glu relu2`): the parallel loop runs over the
+// units of one weight (70 rows in tiles of 4: 18); iteration u computes
+// gate's rows [4u, 4u + 4) and up's, then m = max(g, 0)^2 * u for those
+// rows (the last unit: 68-69) and every token, in the same iteration.
+module attributes {tern.target = #tern.target<triple = "x86_64-unknown-linux-gnu", cpu = "znver4", isa = ["avx2", "avx512f", "avx512bw", "avx512vnni"], vector_bits = 512>} {
+tern.weight @g : !tern.ternary<70x256, per_row, interleaved<256>> from "g" at 0
+tern.weight @u : !tern.ternary<70x256, per_row, interleaved<256>> from "u" at 4608
+// CHECK-LABEL: func.func @glu_epilogue
+// CHECK-SAME: %[[G:[a-z0-9]+]]: memref<3x70xf32>, %[[UP:[a-z0-9]+]]: memref<3x70xf32>, %[[M:[a-z0-9]+]]: memref<3x70xf32>)
+// CHECK: scf.for %[[UNIT:.*]] = %{{.*}} to %c18 step
+// CHECK:   memref<3x70xf32>, vector<4xf32>
+// CHECK:   memref<3x70xf32>, vector<4xf32>
+// CHECK:   %[[R1:.*]] = arith.minui %{{.*}}, %c70 : index
+// CHECK:   scf.for %[[T:.*]] = %{{.*}} to %c3
+// CHECK:     scf.for %[[N:.*]] = %{{.*}} to %[[R1]]
+// CHECK:       %[[GV:.*]] = memref.load %[[G]][%[[T]], %[[N]]]
+// CHECK:       %[[UV:.*]] = memref.load %[[UP]][%[[T]], %[[N]]]
+// CHECK:       %[[P:.*]] = arith.maximumf %[[GV]], %{{.*}} : f32
+// CHECK:       %[[P2:.*]] = arith.mulf %[[P]], %[[P]] : f32
+// CHECK:       %[[MV:.*]] = arith.mulf %[[P2]], %[[UV]] : f32
+// CHECK:       memref.store %[[MV]], %[[M]][%[[T]], %[[N]]]
+// CHECK: } {tern.parallel}
+func.func @glu_epilogue(%q: memref<3x256xi8>, %s: memref<3xf32>, %g: memref<3x70xf32>, %u: memref<3x70xf32>, %m: memref<3x70xf32>) {
+  tern.linear @g, @u(%q, %s) into %g, %u glu relu2(%m : memref<3x70xf32>) : memref<3x256xi8>, memref<3xf32>, memref<3x70xf32>, memref<3x70xf32>
+  return
+}
+}
+
+// -----
+
+// The glu epilogue runs unit u of gate and of up together: they must be
+// laid out alike.
+module attributes {tern.target = #tern.target<triple = "x86_64-unknown-linux-gnu", cpu = "znver4", isa = ["avx2", "avx512f", "avx512bw", "avx512vnni"], vector_bits = 512>} {
+tern.weight @g : !tern.ternary<70x256, per_row, interleaved<256>> from "g" at 0
+tern.weight @u : !tern.ternary<70x256, per_row, interleaved<64>> from "u" at 4608
+func.func @glu_layouts(%q: memref<3x256xi8>, %s: memref<3xf32>, %g: memref<3x70xf32>, %u: memref<3x70xf32>, %m: memref<3x70xf32>) {
+  // expected-error@+1 {{'tern.linear' op has a glu, but its gate and up weights differ: '!tern.ternary<70x256, per_row, interleaved<256>>' and '!tern.ternary<70x256, per_row, interleaved<64>>'}}
+  tern.linear @g, @u(%q, %s) into %g, %u glu relu2(%m : memref<3x70xf32>) : memref<3x256xi8>, memref<3xf32>, memref<3x70xf32>, memref<3x70xf32>
+  return
+}
+}
+
+// -----
+
 // lut5 needs AVX-512 VBMI.
 module attributes {tern.target = #tern.target<triple = "x86_64-unknown-linux-gnu", cpu = "skylake-avx512", isa = ["avx2", "avx512bw"], vector_bits = 512>} {
 tern.weight @w : !tern.ternary<64x20, per_row, lut5<64>> from "w" at 0

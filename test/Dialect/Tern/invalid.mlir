@@ -450,6 +450,24 @@ func.func @linear_residual_weights(%q: memref<2x64xi8>, %s: memref<2xf32>, %y: m
 // -----
 
 tern.weight @w : !tern.ternary<8x64, per_row, canonical> from "w"
+func.func @linear_glu_weights(%q: memref<2x64xi8>, %s: memref<2xf32>, %y: memref<2x8xf32>, %m: memref<2x8xf32>) {
+  // expected-error@+1 {{'tern.linear' op takes a glu with two weights (gate, up) and no residual}}
+  tern.linear @w(%q, %s) into %y glu silu(%m : memref<2x8xf32>) : memref<2x64xi8>, memref<2xf32>, memref<2x8xf32>
+  return
+}
+
+// -----
+
+tern.weight @w : !tern.ternary<8x64, per_row, canonical> from "w"
+func.func @linear_glu_shape(%q: memref<2x64xi8>, %s: memref<2xf32>, %y: memref<2x8xf32>, %m: memref<2x9xf32>) {
+  // expected-error@+1 {{'tern.linear' op glu output and output shapes differ}}
+  tern.linear @w, @w(%q, %s) into %y, %y glu silu(%m : memref<2x9xf32>) : memref<2x64xi8>, memref<2xf32>, memref<2x8xf32>, memref<2x8xf32>
+  return
+}
+
+// -----
+
+tern.weight @w : !tern.ternary<8x64, per_row, canonical> from "w"
 func.func @linear_residual_shape(%q: memref<2x64xi8>, %s: memref<2xf32>, %y: memref<2x8xf32>, %h: memref<2x9xf32>) {
   // expected-error@+1 {{'tern.linear' op residual and output shapes differ}}
   tern.linear @w(%q, %s) into %y residual(%h : memref<2x9xf32>) : memref<2x64xi8>, memref<2xf32>, memref<2x8xf32>

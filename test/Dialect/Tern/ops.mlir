@@ -54,6 +54,13 @@ func.func @residual(%q: memref<?x2560xi8>, %s: memref<?xf32>, %y: memref<?x640xf
   return
 }
 
+// CHECK-LABEL: func.func @glu
+func.func @glu(%q: memref<?x2560xi8>, %s: memref<?xf32>, %g: memref<?x640xf32>, %u: memref<?x640xf32>, %m: memref<?x640xf32>) {
+  // CHECK: tern.linear @w, @w(%{{.*}}, %{{.*}}) into %{{.*}}, %{{.*}} glu relu2(%{{.*}} : memref<?x640xf32>) : memref<?x2560xi8>, memref<?xf32>, memref<?x640xf32>, memref<?x640xf32>
+  tern.linear @w, @w(%q, %s) into %g, %u glu relu2(%m : memref<?x640xf32>) : memref<?x2560xi8>, memref<?xf32>, memref<?x640xf32>, memref<?x640xf32>
+  return
+}
+
 // CHECK-LABEL: func.func @fused
 // Several weights sharing the input, one output each.
 func.func @fused(%q: memref<?x2560xi8>, %s: memref<?xf32>, %y: memref<?x640xf32>, %z: memref<?x640xf32>) {

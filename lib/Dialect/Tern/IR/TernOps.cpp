@@ -137,6 +137,18 @@ LogicalResult LinearOp::verify() {
         r.getDimSize(1) != out.getDimSize(1))
       return emitOpError() << "residual and output shapes differ";
   }
+  if (Value glu = getGluOutput()) {
+    if (getOutputs().size() != 2 || getResidual())
+      return emitOpError() << "takes a glu with two weights (gate, up) and "
+                              "no residual";
+    auto m = cast<MemRefType>(glu.getType());
+    for (Value output : getOutputs()) {
+      auto out = cast<MemRefType>(output.getType());
+      if (!compatible(m.getDimSize(0), out.getDimSize(0)) ||
+          m.getDimSize(1) != out.getDimSize(1))
+        return emitOpError() << "glu output and output shapes differ";
+    }
+  }
   return verifyRows(*this, in, getInputScale().getType(), "input_scale");
 }
 

@@ -5,6 +5,11 @@
 // a register, the add needs no pass of its own over y and h on the serial
 // path between two parallel linears.
 //
+// The fused gate/up linear is followed by the gated linear unit m =
+// act(g) * u. Folded into the linear, each row block's m is computed by
+// the thread that computed its g and u, while they are in its cache,
+// instead of in a pass of its own (a serial one in decode, one token).
+//
 //===----------------------------------------------------------------------===//
 
 #include "ternc/Dialect/Tern/IR/TernOps.h"
@@ -51,11 +56,41 @@ struct FuseResidualAdd : public OpRewritePattern<AddOp> {
   }
 };
 
+/// `tern.glu act %g, %u into %m` right after the gate/up linear writing
+/// %g and %u becomes that linear's glu act(%m).
+struct FuseGlu : public OpRewritePattern<GluOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(GluOp glu,
+                                PatternRewriter &rewriter) const override {
+    Value m = glu.getOutput();
+    auto linear = neighbourAcrossPureOps<LinearOp>(glu, /*backwards=*/true);
+    if (!linear || linear.getOutputs().size() != 2 || linear.getResidual() ||
+        linear.getGluOutput() || linear.getOutputs()[0] != glu.getGate() ||
+        linear.getOutputs()[1] != glu.getUp())
+      return rewriter.notifyMatchFailure(glu, "gate and up are not the two "
+                                              "outputs of one linear");
+    // The kernel writes m row block by row block while it reads the input
+    // and writes g and u: m must be none of them.
+    if (llvm::is_contained({glu.getGate(), glu.getUp(), linear.getInput(),
+                            linear.getInputScale()},
+                           m))
+      return rewriter.notifyMatchFailure(glu, "the glu writes an operand");
+    rewriter.modifyOpInPlace(linear, [&] {
+      linear.setGluAttr(
+          GluActivationAttr::get(getContext(), glu.getActivation()));
+      linear.getGluOutputMutable().assign(m);
+    });
+    rewriter.eraseOp(glu);
+    return success();
+  }
+};
+
 struct FuseEpiloguesPass
     : public tern::impl::TernFuseEpiloguesBase<FuseEpiloguesPass> {
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
-    patterns.add<FuseResidualAdd>(&getContext());
+    patterns.add<FuseResidualAdd, FuseGlu>(&getContext());
     if (failed(applyFusionPatterns(getOperation(), std::move(patterns))))
       signalPassFailure();
   }

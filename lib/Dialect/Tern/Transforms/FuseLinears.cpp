@@ -55,7 +55,7 @@ struct FuseWithNextLinear : public OpRewritePattern<LinearOp> {
         rewriter.getFusedLoc({first.getLoc(), second.getLoc()}),
         first.getSchemeAttr(), rewriter.getArrayAttr(weights), first.getInput(),
         first.getInputScale(), outputs,
-        /*residual=*/Value());
+        /*residual=*/Value(), /*glu=*/nullptr, /*glu_output=*/Value());
     fused->setDiscardableAttrs(first->getDiscardableAttrDictionary());
     rewriter.eraseOp(first);
     rewriter.eraseOp(second);

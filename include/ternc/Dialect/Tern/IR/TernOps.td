@@ -183,11 +183,18 @@ def Tern_LinearOp : Tern_Op<"linear",
     residual[m, n] + output[m, n]`, as the `tern.add` that
     `tern-fuse-epilogues` folds in did.
 
+    With `glu` (two weights of the same shape, gate and up), the gated
+    linear unit of the two outputs is also written, row block by row block
+    as soon as both are computed: `glu_output[m, n] = act(outputs[0][m, n])
+    * outputs[1][m, n]`, exactly the `tern.glu` that `tern-fuse-epilogues`
+    folds in; the two outputs are written as before.
+
     ```mlir
     tern.linear @wq(%q, %s) into %y : memref<1x2560xi8>, memref<1xf32>, memref<1x640xf32>
     tern.linear bitllama2c @wq(%q, %s) into %y : memref<1x128xi8>, memref<1xf32>, memref<1x128xf32>
     tern.linear @wq, @wk, @wv(%q, %s) into %yq, %yk, %yv : memref<1x128xi8>, memref<1xf32>, memref<1x128xf32>, memref<1x32xf32>, memref<1x32xf32>
     tern.linear @wo(%q, %s) into %y residual(%h : memref<1x128xf32>) : memref<1x128xi8>, memref<1xf32>, memref<1x128xf32>
+    tern.linear @wg, @wu(%q, %s) into %g, %u glu silu(%m : memref<1x512xf32>) : memref<1x128xi8>, memref<1xf32>, memref<1x512xf32>, memref<1x512xf32>
     ```
   }];
   let arguments = (ins
@@ -198,12 +205,16 @@ def Tern_LinearOp : Tern_Op<"linear",
     Arg<Variadic<MemRefRankOf<[F32], [2]>>, "results [M, N_i], one per weight",
         [MemWrite]>:$outputs,
     Arg<Optional<MemRefRankOf<[F32], [2]>>, "residual stream [M, N]",
-        [MemRead, MemWrite]>:$residual
+        [MemRead, MemWrite]>:$residual,
+    OptionalAttr<Tern_GluActivation>:$glu,
+    Arg<Optional<MemRefRankOf<[F32], [2]>>, "gated linear unit [M, N]",
+        [MemWrite]>:$glu_output
   );
   let assemblyFormat = [{
     custom<Scheme>($scheme) custom<WeightList>($weights) `(` $input `,`
     $input_scale `)` `into` $outputs
-    (`residual` `(` $residual^ `:` type($residual) `)`)? attr-dict `:`
+    (`residual` `(` $residual^ `:` type($residual) `)`)?
+    (`glu` $glu^ `(` $glu_output `:` type($glu_output) `)`)? attr-dict `:`
     type($input) `,` type($input_scale) `,` type($outputs)
   }];
   let builders = [
@@ -213,7 +224,8 @@ def Tern_LinearOp : Tern_Op<"linear",
                    "::mlir::Value":$input_scale, "::mlir::Value":$output), [{
       build($_builder, $_state, scheme, $_builder.getArrayAttr({weight}),
             input, input_scale, ::mlir::ValueRange{output},
-            /*residual=*/::mlir::Value());
+            /*residual=*/::mlir::Value(), /*glu=*/nullptr,
+            /*glu_output=*/::mlir::Value());
     }]>
   ];
   let extraClassDeclaration = [{

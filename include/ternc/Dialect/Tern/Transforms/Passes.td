@@ -34,7 +34,8 @@ def TernFuseNormQuantize : Pass<"tern-fuse-norm-quantize", "::mlir::func::FuncOp
 }
 
 def TernFuseEpilogues : Pass<"tern-fuse-epilogues", "::mlir::func::FuncOp"> {
-  let summary = "fold the residual add after a linear into its epilogue";
+  let summary = "fold the residual add and the gated linear unit after a "
+                "linear into its epilogue";
   let description = [{
     `tern.add %h, %y into %h` right after the single-weight `tern.linear`
     that writes %y (only ops free of memory effects between) is removed and
@@ -42,6 +43,15 @@ def TernFuseEpilogues : Pass<"tern-fuse-epilogues", "::mlir::func::FuncOp"> {
     residual stream as soon as it is computed, by the same thread. %y is
     still written, so later readers of it see the same values; h gets the
     same bits (h + y, in that order).
+
+    `tern.glu act %g, %u into %m` right after the two-weight (gate, up)
+    linear that writes %g and %u, in that order, is removed and the linear
+    gets `glu act(%m)`: each iteration of its parallel loop computes a row
+    block of gate and of up and then their glu, while they are in the
+    thread's cache, instead of a pass of its own over g and u after the
+    linear (serial in decode). %g and %u are still written; %m gets the
+    same bits (the same operations). %m must not be an operand of the
+    linear.
   }];
   let dependentDialects = ["::mlir::tern::TernDialect"];
 }
