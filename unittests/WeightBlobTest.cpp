@@ -6,6 +6,7 @@
 #include "mlir/IR/MLIRContext.h"
 #include "gtest/gtest.h"
 
+#include <initializer_list>
 #include <random>
 #include <vector>
 
@@ -83,18 +84,41 @@ void expectBlockRoundTrips(TernaryType t, std::mt19937 &rng, Decode decode) {
           << "R " << r << " K " << k << " row " << row << " element " << i;
 }
 
-TEST(WeightBlob, LookupBlocksRoundTripWithPaddedRowsAndColumns) {
+/// Round trips of blocks of `layout` for every R in `blocks` and K in
+/// `cols`, `missing` rows short of a whole block, after checking the
+/// padding: K to whole column blocks of `colBlock` columns in `blockBytes`
+/// bytes a row, N to R.
+template <typename Decode>
+void expectLookupRoundTrips(WeightLayout layout,
+                            std::initializer_list<int64_t> blocks,
+                            std::initializer_list<int64_t> cols,
+                            int64_t missing, int64_t colBlock,
+                            int64_t blockBytes, unsigned seed, Decode decode) {
   MLIRContext ctx;
   ctx.loadDialect<TernDialect>();
-  std::mt19937 rng(11);
-  for (int64_t r : {8, 16, 32, 64}) {
-    const int64_t k = 37, rows = r - 3; // padded columns and rows
-    auto t = TernaryType::get(&ctx, rows, k, ScaleGranularity::PerRow, 0,
-                              WeightLayout::Lookup, r);
-    ASSERT_EQ(t.getPaddedRows(), r);
-    ASSERT_EQ(t.getRowBytes(), 10);
-    expectBlockRoundTrips(t, rng, lookupValue);
-  }
+  std::mt19937 rng(seed);
+  for (int64_t r : blocks)
+    for (int64_t k : cols) {
+      auto t = TernaryType::get(&ctx, r - missing, k, ScaleGranularity::PerRow,
+                                0, layout, r);
+      ASSERT_EQ(t.getPaddedRows(), r);
+      ASSERT_EQ(t.getPaddedCols(), (k + colBlock - 1) / colBlock * colBlock);
+      ASSERT_EQ(t.getRowBytes(), t.getPaddedCols() / colBlock * blockBytes);
+      expectBlockRoundTrips(t, rng, decode);
+    }
+}
+
+TEST(WeightBlob, LookupBlocksRoundTripWithPaddedRowsAndColumns) {
+  expectLookupRoundTrips(WeightLayout::Lookup, {8, 16, 32, 64}, {37}, 3, 4, 1,
+                         11, lookupValue);
+}
+
+/// Digit `digit` (-1, 0 or 1) of the balanced-ternary value +-magnitude.
+int balancedDigit(int magnitude, int64_t digit, bool negative) {
+  for (int64_t i = 0; i < digit; ++i)
+    magnitude = (magnitude + 1) / 3; // drop a digit: round(m / 3)
+  int t = magnitude % 3 == 2 ? -1 : magnitude % 3;
+  return negative ? -t : t;
 }
 
 /// Value of element (row, k) of a lut5<R> block, decoded from the
@@ -104,27 +128,13 @@ int lookup5Value(const std::vector<uint8_t> &block, int64_t r, int64_t row,
                  int64_t k) {
   const int64_t group = (k / 20) * 4 + k % 4, digit = (k % 20) / 4;
   uint8_t byte = block[group * r + row];
-  int magnitude = byte & 127;
-  EXPECT_LE(magnitude, 121) << "group value out of the table";
-  for (int64_t i = 0; i < digit; ++i)
-    magnitude = (magnitude + 1) / 3; // drop a digit: round(m / 3)
-  int t = magnitude % 3 == 2 ? -1 : magnitude % 3;
-  return byte & 128 ? -t : t;
+  EXPECT_LE(byte & 127, 121) << "group value out of the table";
+  return balancedDigit(byte & 127, digit, byte & 128);
 }
 
 TEST(WeightBlob, Lookup5BlocksRoundTripWithPaddedRowsAndColumns) {
-  MLIRContext ctx;
-  ctx.loadDialect<TernDialect>();
-  std::mt19937 rng(13);
-  for (int64_t k : {20, 37, 300}) {
-    const int64_t r = 64, rows = 61;
-    auto t = TernaryType::get(&ctx, rows, k, ScaleGranularity::PerRow, 0,
-                              WeightLayout::Lookup5, r);
-    ASSERT_EQ(t.getPaddedRows(), r);
-    ASSERT_EQ(t.getPaddedCols(), (k + 19) / 20 * 20);
-    ASSERT_EQ(t.getRowBytes(), t.getPaddedCols() / 5);
-    expectBlockRoundTrips(t, rng, lookup5Value);
-  }
+  expectLookupRoundTrips(WeightLayout::Lookup5, {64}, {20, 37, 300}, 3, 20, 4,
+                         13, lookup5Value);
 }
 
 /// Value of element (row, k) of a lut3<R> block, decoded from the
@@ -139,26 +149,12 @@ int lookup3Value(const std::vector<uint8_t> &block, int64_t r, int64_t row,
   EXPECT_LE(magnitude, 13) << "group value out of the table";
   const bool negative = block[(5 * c + 4) * r + row] >> h & 1;
   EXPECT_TRUE(magnitude != 0 || !negative) << "a negative zero group";
-  for (int64_t i = 0; i < digit; ++i)
-    magnitude = (magnitude + 1) / 3;
-  int t = magnitude % 3 == 2 ? -1 : magnitude % 3;
-  return negative ? -t : t;
+  return balancedDigit(magnitude, digit, negative);
 }
 
 TEST(WeightBlob, Lookup3BlocksRoundTripWithPaddedRowsAndColumns) {
-  MLIRContext ctx;
-  ctx.loadDialect<TernDialect>();
-  std::mt19937 rng(17);
-  for (int64_t r : {8, 16, 32, 64})
-    for (int64_t k : {24, 37, 300}) {
-      const int64_t rows = r - 5;
-      auto t = TernaryType::get(&ctx, rows, k, ScaleGranularity::PerRow, 0,
-                                WeightLayout::Lookup3, r);
-      ASSERT_EQ(t.getPaddedRows(), r);
-      ASSERT_EQ(t.getPaddedCols(), (k + 23) / 24 * 24);
-      ASSERT_EQ(t.getRowBytes(), t.getPaddedCols() / 24 * 5);
-      expectBlockRoundTrips(t, rng, lookup3Value);
-    }
+  expectLookupRoundTrips(WeightLayout::Lookup3, {8, 16, 32, 64}, {24, 37, 300},
+                         5, 24, 5, 17, lookup3Value);
 }
 
 /// Value of element (row, k) of a lut4<R> block, decoded from the
@@ -167,27 +163,13 @@ TEST(WeightBlob, Lookup3BlocksRoundTripWithPaddedRowsAndColumns) {
 int lookup4Value(const std::vector<uint8_t> &block, int64_t r, int64_t row,
                  int64_t k) {
   uint8_t byte = block[(k / 4) * r + row];
-  int magnitude = byte & 127;
-  EXPECT_LE(magnitude, 40) << "group value out of the table";
-  for (int64_t i = 0; i < k % 4; ++i)
-    magnitude = (magnitude + 1) / 3;
-  int t = magnitude % 3 == 2 ? -1 : magnitude % 3;
-  return byte & 128 ? -t : t;
+  EXPECT_LE(byte & 127, 40) << "group value out of the table";
+  return balancedDigit(byte & 127, k % 4, byte & 128);
 }
 
 TEST(WeightBlob, Lookup4BlocksRoundTripWithPaddedRowsAndColumns) {
-  MLIRContext ctx;
-  ctx.loadDialect<TernDialect>();
-  std::mt19937 rng(19);
-  for (int64_t r : {16, 64})
-    for (int64_t k : {4, 37, 300}) {
-      const int64_t rows = r - 7;
-      auto t = TernaryType::get(&ctx, rows, k, ScaleGranularity::PerRow, 0,
-                                WeightLayout::Lookup4, r);
-      ASSERT_EQ(t.getPaddedCols(), (k + 3) / 4 * 4);
-      ASSERT_EQ(t.getRowBytes(), t.getPaddedCols() / 4);
-      expectBlockRoundTrips(t, rng, lookup4Value);
-    }
+  expectLookupRoundTrips(WeightLayout::Lookup4, {16, 64}, {4, 37, 300}, 7, 4, 1,
+                         19, lookup4Value);
 }
 
 TEST(WeightBlob, Lookup5GroupsBlocksForAboutEightIterations) {

@@ -19,6 +19,39 @@ using namespace mlir;
 using namespace mlir::tern;
 
 namespace {
+/// The layout a lookup family reads on a target: R = 0 where the target
+/// lacks the family's lookup, which `needs` then names.
+struct LookupLayout {
+  WeightLayout layout;
+  int64_t rows;
+  StringRef needs;
+};
+
+/// The lookup layout of `family`, or none for the other families.
+std::optional<LookupLayout> lookupLayout(KernelFamily family,
+                                         TargetAttr target) {
+  constexpr StringLiteral kShuffle = "a byte table lookup (x86 "
+                                     "SSSE3/AVX2/AVX-512BW, AArch64 or ARMv7 "
+                                     "NEON)";
+  switch (family) {
+  case KernelFamily::Lookup:
+    return LookupLayout{WeightLayout::Lookup, lookupVectorBytes(target),
+                        kShuffle};
+  case KernelFamily::Lookup3:
+    return LookupLayout{WeightLayout::Lookup3, lookupVectorBytes(target),
+                        kShuffle};
+  case KernelFamily::Lookup4:
+    return LookupLayout{WeightLayout::Lookup4, lookup4Rows(target),
+                        "a 64-byte table lookup (AVX-512 VBMI vpermb, "
+                        "AArch64 NEON tbl)"};
+  case KernelFamily::Lookup5:
+    return LookupLayout{WeightLayout::Lookup5, lookup5Rows(target),
+                        "AVX-512 VBMI (vpermi2b on zmm)"};
+  default:
+    return std::nullopt;
+  }
+}
+
 struct SelectLayoutPass
     : public tern::impl::TernSelectLayoutBase<SelectLayoutPass> {
   using TernSelectLayoutBase::TernSelectLayoutBase;
@@ -52,31 +85,15 @@ struct SelectLayoutPass
                          << target.getCpu() << " has none";
       return signalPassFailure();
     }
-    const int64_t lutRows = target ? lookupVectorBytes(target) : 0;
-    if (chunk == 0 &&
-        (forced == KernelFamily::Lookup || forced == KernelFamily::Lookup3) &&
-        lutRows == 0) {
-      module.emitError() << "kernel family '" << kernel
-                         << "' needs a byte table lookup "
-                            "(x86 SSSE3/AVX2/AVX-512BW, AArch64 or ARMv7 "
-                            "NEON); "
-                         << target.getCpu() << " has none";
-      return signalPassFailure();
-    }
-    const int64_t lut4Rows = target ? lookup4Rows(target) : 0;
-    if (chunk == 0 && forced == KernelFamily::Lookup4 && lut4Rows == 0) {
-      module.emitError() << "kernel family 'lut4' needs a 64-byte table "
-                            "lookup (AVX-512 VBMI vpermb, AArch64 NEON tbl); "
-                         << target.getCpu() << " has none";
-      return signalPassFailure();
-    }
-    const int64_t lut5Rows = target ? lookup5Rows(target) : 0;
-    if (chunk == 0 && forced == KernelFamily::Lookup5 && lut5Rows == 0) {
-      module.emitError() << "kernel family 'lut5' needs AVX-512 VBMI "
-                            "(vpermi2b on zmm); "
-                         << target.getCpu() << " has none";
-      return signalPassFailure();
-    }
+    // A forced lookup family the target cannot look up is an error.
+    if (chunk == 0 && forced)
+      if (std::optional<LookupLayout> l = lookupLayout(*forced, target);
+          l && l->rows == 0) {
+        module.emitError() << "kernel family '" << kernel << "' needs "
+                           << l->needs << "; " << target.getCpu()
+                           << " has none";
+        return signalPassFailure();
+      }
     const int64_t preferred =
         chunk ? int64_t(chunk)
               : interleavedChunk(target, forced == KernelFamily::Portable);
@@ -91,24 +108,9 @@ struct SelectLayoutPass
       const KernelFamily family =
           forced ? *forced
                  : chooseKernelFamily(target, type.getRows(), type.getCols());
-      if (lutAllowed && lutRows != 0 && family == KernelFamily::Lookup) {
-        weight.setTypeAttr(
-            TypeAttr::get(type.withLayout(WeightLayout::Lookup, lutRows)));
-        return;
-      }
-      if (lutAllowed && lutRows != 0 && family == KernelFamily::Lookup3) {
-        weight.setTypeAttr(
-            TypeAttr::get(type.withLayout(WeightLayout::Lookup3, lutRows)));
-        return;
-      }
-      if (lutAllowed && lut4Rows != 0 && family == KernelFamily::Lookup4) {
-        weight.setTypeAttr(
-            TypeAttr::get(type.withLayout(WeightLayout::Lookup4, lut4Rows)));
-        return;
-      }
-      if (lutAllowed && lut5Rows != 0 && family == KernelFamily::Lookup5) {
-        weight.setTypeAttr(
-            TypeAttr::get(type.withLayout(WeightLayout::Lookup5, lut5Rows)));
+      if (std::optional<LookupLayout> l = lookupLayout(family, target);
+          lutAllowed && l && l->rows != 0) {
+        weight.setTypeAttr(TypeAttr::get(type.withLayout(l->layout, l->rows)));
         return;
       }
       int64_t b = preferred;
