@@ -34,7 +34,8 @@ struct Capability {
 };
 
 const Capability kX86Caps[] = {
-    {"ssse3", "+ssse3"},           {"avx2", "+avx2"},
+    {"ssse3", "+ssse3"},           {"f16c", "+f16c"},
+    {"avx2", "+avx2"},
     {"avxvnni", "+avxvnni"},       {"avx512f", "+avx512f"},
     {"avx512bw", "+avx512bw"},     {"avx512vbmi", "+avx512vbmi"},
     {"avx512vnni", "+avx512vnni"},

@@ -76,6 +76,40 @@ inline Value expNoUnderflowCall(ImplicitLocOpBuilder &b, Value x) {
   return b.create<arith::SelectOp>(under, f32Const(b, 0.0f), e);
 }
 
+/// f16 to f32 with integer operations, for targets without a conversion
+/// instruction (x86 without F16C: LLVM calls __extendhfsf2 per element).
+/// Exact, the conversion's bits for every input: |h| << 13 rebiases the
+/// exponent by 112; an infinity or NaN (exponent 31) by 112 more; a zero or
+/// subnormal h = m * 2^-24 is renormalised as (1 + m / 1024) * 2^-14 - 2^-14
+/// (exact: the two are within a factor of two). The sign goes back last.
+inline Value extendHalfExact(ImplicitLocOpBuilder &b, Value half) {
+  auto type = cast<VectorType>(half.getType());
+  auto i16 = type.clone(b.getI16Type()), i32 = type.clone(b.getI32Type());
+  auto f32 = type.clone(b.getF32Type());
+  auto c = [&](int64_t v) { return splat(b, i32, double(v)); };
+  Value h = b.create<arith::ExtUIOp>(i32,
+                                     b.create<arith::BitcastOp>(i16, half));
+  Value o = b.create<arith::ShLIOp>(b.create<arith::AndIOp>(h, c(0x7fff)),
+                                    c(13));
+  Value exp = b.create<arith::AndIOp>(o, c(0x7c00 << 13));
+  o = b.create<arith::AddIOp>(o, c((127 - 15) << 23));
+  Value special = b.create<arith::AddIOp>(o, c((128 - 16) << 23));
+  Value tiny = b.create<arith::BitcastOp>(
+      i32, b.create<arith::SubFOp>(
+               b.create<arith::BitcastOp>(
+                   f32, b.create<arith::AddIOp>(o, c(1 << 23))),
+               splat(b, f32, 0x1p-14)));
+  o = b.create<arith::SelectOp>(
+      b.create<arith::CmpIOp>(arith::CmpIPredicate::eq, exp, c(0x7c00 << 13)),
+      special,
+      b.create<arith::SelectOp>(
+          b.create<arith::CmpIOp>(arith::CmpIPredicate::eq, exp, c(0)), tiny,
+          o));
+  Value sign = b.create<arith::ShLIOp>(b.create<arith::AndIOp>(h, c(0x8000)),
+                                       c(16));
+  return b.create<arith::BitcastOp>(f32, b.create<arith::OrIOp>(o, sign));
+}
+
 /// One element of tern.glu: act(g) * u, for the op and for tern.linear's
 /// glu epilogue alike (the same operations, so the same bits).
 inline Value gluElement(ImplicitLocOpBuilder &b, GluActivation act, Value g,
