@@ -133,7 +133,8 @@ cl::opt<std::string> kernelFamily(
     "kernel",
     cl::desc("Kernel family of the ternary linears: auto (default; the cost "
              "model's choice: dot where the target has an int8 dot product, "
-             "else lut3 where it has a byte table lookup, else portable), "
+             "else lut3 (lut on x86) where it has a byte table lookup, else "
+             "portable), "
              "dot (sdot, vpdpbusd, vpmaddubsw), lut (tables of weight pairs "
              "looked up with vpshufb, vpermb, tbl or vtbl), lut3 (tables of "
              "groups of three weights, the same lookups, 1.67 bits a "

@@ -86,7 +86,8 @@ def TernSelectLayout : Pass<"tern-select-layout", "::mlir::ModuleOp"> {
     - `portable`: `interleaved<B>`, B = `vector_bits / 8` (at least 16).
 
     On the targets ternc knows this gives `dot` wherever an int8 dot product
-    exists, `lut3` on AArch64 without dotprod, ARMv7 NEON and SSSE3-only x86,
+    exists, `lut3` on AArch64 without dotprod and ARMv7 NEON, `lut` on
+    SSSE3-only x86,
     `portable` elsewhere. A row that B would pad by more than 1/8 takes
     B / 4 (down to 64); with block scales B halves until it divides the
     block. `kernel=dot|lut|lut3|lut4|lut5|portable` forces a family (an
