@@ -34,10 +34,13 @@ struct Capability {
 };
 
 const Capability kX86Caps[] = {
-    {"ssse3", "+ssse3"},           {"f16c", "+f16c"},
+    {"ssse3", "+ssse3"},
+    {"f16c", "+f16c"},
     {"avx2", "+avx2"},
-    {"avxvnni", "+avxvnni"},       {"avx512f", "+avx512f"},
-    {"avx512bw", "+avx512bw"},     {"avx512vbmi", "+avx512vbmi"},
+    {"avxvnni", "+avxvnni"},
+    {"avx512f", "+avx512f"},
+    {"avx512bw", "+avx512bw"},
+    {"avx512vbmi", "+avx512vbmi"},
     {"avx512vnni", "+avx512vnni"},
 };
 const Capability kAArch64Caps[] = {

@@ -52,13 +52,14 @@ int main(int argc, char **argv) {
     std::fprintf(stderr, "half-harness: cannot open %s\n", argv[1]);
     return 2;
   }
-  auto *blob = static_cast<uint8_t *>(
-      std::aligned_alloc(TERNC_WEIGHTS_ALIGN, 1 << 20));
+  auto *blob =
+      static_cast<uint8_t *>(std::aligned_alloc(TERNC_WEIGHTS_ALIGN, 1 << 20));
   size_t n = std::fread(blob, 1, 1 << 20, f);
   std::fclose(f);
   if (n != ternc_weights_size) {
-    std::fprintf(stderr, "half-harness: blob has %zu bytes, code expects %llu\n",
-                 n, (unsigned long long)ternc_weights_size);
+    std::fprintf(stderr,
+                 "half-harness: blob has %zu bytes, code expects %llu\n", n,
+                 (unsigned long long)ternc_weights_size);
     return 1;
   }
   ternc_weights = blob;

@@ -87,26 +87,26 @@ inline Value extendHalfExact(ImplicitLocOpBuilder &b, Value half) {
   auto i16 = type.clone(b.getI16Type()), i32 = type.clone(b.getI32Type());
   auto f32 = type.clone(b.getF32Type());
   auto c = [&](int64_t v) { return splat(b, i32, double(v)); };
-  Value h = b.create<arith::ExtUIOp>(i32,
-                                     b.create<arith::BitcastOp>(i16, half));
-  Value o = b.create<arith::ShLIOp>(b.create<arith::AndIOp>(h, c(0x7fff)),
-                                    c(13));
+  Value h =
+      b.create<arith::ExtUIOp>(i32, b.create<arith::BitcastOp>(i16, half));
+  Value o =
+      b.create<arith::ShLIOp>(b.create<arith::AndIOp>(h, c(0x7fff)), c(13));
   Value exp = b.create<arith::AndIOp>(o, c(0x7c00 << 13));
   o = b.create<arith::AddIOp>(o, c((127 - 15) << 23));
   Value special = b.create<arith::AddIOp>(o, c((128 - 16) << 23));
   Value tiny = b.create<arith::BitcastOp>(
-      i32, b.create<arith::SubFOp>(
-               b.create<arith::BitcastOp>(
-                   f32, b.create<arith::AddIOp>(o, c(1 << 23))),
-               splat(b, f32, 0x1p-14)));
+      i32,
+      b.create<arith::SubFOp>(b.create<arith::BitcastOp>(
+                                  f32, b.create<arith::AddIOp>(o, c(1 << 23))),
+                              splat(b, f32, 0x1p-14)));
   o = b.create<arith::SelectOp>(
       b.create<arith::CmpIOp>(arith::CmpIPredicate::eq, exp, c(0x7c00 << 13)),
       special,
       b.create<arith::SelectOp>(
           b.create<arith::CmpIOp>(arith::CmpIPredicate::eq, exp, c(0)), tiny,
           o));
-  Value sign = b.create<arith::ShLIOp>(b.create<arith::AndIOp>(h, c(0x8000)),
-                                       c(16));
+  Value sign =
+      b.create<arith::ShLIOp>(b.create<arith::AndIOp>(h, c(0x8000)), c(16));
   return b.create<arith::BitcastOp>(f32, b.create<arith::OrIOp>(o, sign));
 }
 
