@@ -244,10 +244,7 @@ Error ternc::printReport(ModuleOp module, const TargetInfo &target,
                     "({3} weights x {0} rows; the per-row epilogue and "
                     "the tables, built once per token, are not counted)\n",
                     key.second, c.perStep, stringifyWeightLayout(key.first),
-                    TernaryType::get(ctx, key.second, 4 * 5 * 24,
-                                     ScaleGranularity::PerTensor, 0, key.first,
-                                     key.second)
-                        .getLookupStepCols());
+                    TernaryType::getLookupStepCols(key.first));
     else
       os << formatv("kernel interleaved<{0}>: estimated {1:f1} cycles per "
                     "{0}-weight chunk + {2:f1} per output element\n",

@@ -46,50 +46,43 @@ void ternc::packTernaryRow(TernaryType type, const int8_t *values,
 void ternc::packTernaryRowBlock(TernaryType type, const int8_t *values,
                                 int64_t rows, uint8_t *out) {
   const int64_t cols = type.getCols(), r = type.getChunk();
-  if (type.getLayout() == WeightLayout::Lookup4) {
-    // Group g of a row: columns 4g + i, i = 0..3, as v = sum_i t_i 3^i,
-    // stored as |v| | sign << 7.
+  // The balanced-ternary value v = sum_i t_i 3^i of row l's group of
+  // `size` weights at columns column(i); past the rows and columns, 0.
+  auto groupValue = [&](int64_t l, int size, auto column) {
+    int v = 0;
+    for (int i = size - 1; i >= 0; --i) {
+      const int64_t k = column(i);
+      v = 3 * v + (l < rows && k < cols ? values[l * cols + k] : 0);
+    }
+    return v;
+  };
+  const WeightLayout layout = type.getLayout();
+  if (layout == WeightLayout::Lookup4 || layout == WeightLayout::Lookup5) {
+    // One group a byte, |v| | sign << 7: lut4's group g holds columns
+    // 4g + i; lut5's group g = 4c + j columns 20c + 4i + j.
+    const bool quint = layout == WeightLayout::Lookup5;
     for (int64_t g = 0; g < type.getRowBytes(); ++g)
       for (int64_t l = 0; l < r; ++l) {
-        int v = 0;
-        for (int i = 3; i >= 0; --i) {
-          const int64_t k = 4 * g + i;
-          v = 3 * v + (l < rows && k < cols ? values[l * cols + k] : 0);
-        }
+        const int v = groupValue(l, quint ? 5 : 4, [&](int i) -> int64_t {
+          return quint ? (g / 4) * TernaryType::kLookup5Block + 4 * i + g % 4
+                       : 4 * g + i;
+        });
         out[g * r + l] = uint8_t(v < 0 ? 0x80 | -v : v);
       }
     return;
   }
-  if (type.getLayout() == WeightLayout::Lookup5) {
-    // Group g = 4c + j of a row: columns 20c + 4i + j, i = 0..4, as the
-    // balanced-ternary value v = sum_i t_i 3^i, stored as |v| | sign << 7.
-    for (int64_t g = 0; g < type.getRowBytes(); ++g)
-      for (int64_t l = 0; l < r; ++l) {
-        int v = 0;
-        for (int i = 4; i >= 0; --i) {
-          const int64_t k =
-              (g / 4) * TernaryType::kLookup5Block + 4 * i + g % 4;
-          v = 3 * v + (l < rows && k < cols ? values[l * cols + k] : 0);
-        }
-        out[g * r + l] = uint8_t(v < 0 ? 0x80 | -v : v);
-      }
-    return;
-  }
-  if (type.getLayout() == WeightLayout::Lookup3) {
-    // Group h of column block c: columns 24c + 3h + i, i = 0..2, as
-    // v = sum_i t_i 3^i: |v| in a nibble of byte 5c + h / 2, the sign in
-    // bit h of byte 5c + 4.
+  if (layout == WeightLayout::Lookup3) {
+    // Group h of column block c: columns 24c + 3h + i, i = 0..2: |v| in a
+    // nibble of byte 5c + h / 2, the sign in bit h of byte 5c + 4.
     const int64_t blockBytes = TernaryType::kLookup3BlockBytes;
     std::memset(out, 0, r * type.getRowBytes());
     for (int64_t c = 0; c < type.getPaddedCols() / TernaryType::kLookup3Block;
          ++c)
       for (int64_t h = 0; h < 8; ++h)
         for (int64_t l = 0; l < r; ++l) {
-          int v = 0;
-          for (int i = 2; i >= 0; --i) {
-            const int64_t k = c * TernaryType::kLookup3Block + 3 * h + i;
-            v = 3 * v + (l < rows && k < cols ? values[l * cols + k] : 0);
-          }
+          const int v = groupValue(l, 3, [&](int i) -> int64_t {
+            return c * TernaryType::kLookup3Block + 3 * h + i;
+          });
           const int mag = v < 0 ? -v : v;
           out[(blockBytes * c + h / 2) * r + l] |= uint8_t(mag << 4 * (h % 2));
           if (v < 0)

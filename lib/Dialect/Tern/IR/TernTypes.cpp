@@ -122,8 +122,8 @@ int64_t TernaryType::getLookupBlockGroup() const {
   return std::clamp<int64_t>(llvm::divideCeil(blocks, 8), 1, 32);
 }
 
-int64_t TernaryType::getLookupStepCols() const {
-  switch (getLayout()) {
+int64_t TernaryType::getLookupStepCols(WeightLayout layout) {
+  switch (layout) {
   case WeightLayout::Lookup3:
     return kLookup3Block;
   case WeightLayout::Lookup5:

@@ -80,7 +80,10 @@ def Tern_TernaryType : TypeDef<Tern_Dialect, "Ternary"> {
     /// Lookup layouts: columns of one step of the kernel (the weights of a
     /// row in one index vector of R bytes: 4 in lut and lut4, 5 in lut5; 24 in lut3,
     /// whose step is five vectors) and the steps of a row.
-    int64_t getLookupStepCols() const;
+    int64_t getLookupStepCols() const {
+      return getLookupStepCols(getLayout());
+    }
+    static int64_t getLookupStepCols(::mlir::tern::WeightLayout layout);
     int64_t getLookupSteps() const {
       return getPaddedCols() / getLookupStepCols();
     }
