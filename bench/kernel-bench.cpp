@@ -103,11 +103,14 @@ void timeCalls(benchmark::State &state, bool cold, Call call) {
 
 using LinearFn = void (*)(const int8_t *, const float *, float *);
 
+/// Decode shapes (m == 1) are timed cold (weights from DRAM), unless `warm`:
+/// then the weights come from the last-level cache, which shows the kernel's
+/// compute ceiling next to its DRAM speed.
 void linear(benchmark::State &state, LinearFn fn, int64_t m, int64_t n,
-            int64_t k) {
+            int64_t k, bool warm = false) {
   std::vector<int8_t> q = randomVector<int8_t>(size_t(m * k), -127, 127);
   std::vector<float> s(size_t(m), 0.01f), y(size_t(m * n));
-  timeCalls(state, /*cold=*/m == 1, [&] {
+  timeCalls(state, /*cold=*/m == 1 && !warm, [&] {
     fn(q.data(), s.data(), y.data());
     benchmark::DoNotOptimize(y.data());
   });
@@ -152,6 +155,10 @@ BENCHMARK_CAPTURE(linear, gate_6912x2560, bench_linear_gate, 1, 6912, 2560)
     ->UseManualTime()
     ->Iterations(200);
 BENCHMARK_CAPTURE(linear, down_2560x6912, bench_linear_down, 1, 2560, 6912)
+    ->UseManualTime()
+    ->Iterations(200);
+BENCHMARK_CAPTURE(linear, gate_6912x2560_warm, bench_linear_gate, 1, 6912,
+                  2560, /*warm=*/true)
     ->UseManualTime()
     ->Iterations(200);
 BENCHMARK_CAPTURE(linear, gate_6912x2560_m128, bench_linear_gate_m128, 128,

@@ -28,7 +28,7 @@ TEST(WeightBlob, CanonicalPacksFourPerByteLowBitsFirst) {
   MLIRContext ctx;
   ctx.loadDialect<TernDialect>();
   auto t = TernaryType::get(&ctx, 1, 6, ScaleGranularity::PerTensor, 0,
-                            WeightLayout::Canonical, 0);
+                            WeightLayout::Canonical, 0, 0);
   int8_t values[6] = {-1, 0, 1, 1, 0, -1};
   std::vector<uint8_t> out(t.getRowBytes());
   ternc::packTernaryRow(t, values, out.data());
@@ -44,7 +44,7 @@ TEST(WeightBlob, InterleavedRoundTripsEveryChunkSize) {
   for (int64_t chunk : {16, 32, 64, 128}) {
     const int64_t k = 3 * chunk + 5; // a partial last chunk
     auto t = TernaryType::get(&ctx, 1, k, ScaleGranularity::PerRow, 0,
-                              WeightLayout::Interleaved, chunk);
+                              WeightLayout::Interleaved, chunk, 1);
     std::vector<int8_t> values(k);
     for (auto &v : values)
       v = int8_t(int(rng() % 3) - 1);
@@ -54,6 +54,37 @@ TEST(WeightBlob, InterleavedRoundTripsEveryChunkSize) {
       ASSERT_EQ(interleavedValue(out, chunk, i), i < k ? values[i] : 0)
           << "chunk " << chunk << " element " << i;
   }
+}
+
+TEST(WeightBlob, InterleavedRowGroupsStoreChunksRowByRow) {
+  MLIRContext ctx;
+  ctx.loadDialect<TernDialect>();
+  std::mt19937 rng(11);
+  for (int64_t group : {2, 4, 8})
+    for (int64_t rows : {int64_t(1), group - 1, group}) {
+      const int64_t chunk = 64, part = chunk / 4, k = 2 * chunk + 9;
+      auto t = TernaryType::get(&ctx, 13, k, ScaleGranularity::PerRow, 0,
+                                WeightLayout::Interleaved, chunk, group);
+      std::vector<int8_t> values(rows * k);
+      for (auto &v : values)
+        v = int8_t(int(rng() % 3) - 1);
+      std::vector<uint8_t> block(group * t.getRowBytes(), 0xEE);
+      ternc::packTernaryRowBlock(t, values.data(), rows, block.data());
+      // Row l of the group, gathered from the documented layout: chunk c
+      // of row l at bytes (c * R + l) * B/4, which getRowCodeOffset and
+      // getChunkStride describe for the kernels.
+      for (int64_t l = 0; l < group; ++l) {
+        std::vector<uint8_t> row(t.getRowBytes());
+        for (int64_t c = 0; c < t.getPaddedCols() / chunk; ++c)
+          for (int64_t p = 0; p < part; ++p)
+            row[c * part + p] =
+                block[t.getRowCodeOffset(l) + c * t.getChunkStride() + p];
+        for (int64_t i = 0; i < t.getPaddedCols(); ++i)
+          ASSERT_EQ(interleavedValue(row, chunk, i),
+                    l < rows && i < k ? values[l * k + i] : 0)
+              << "group " << group << " row " << l << " element " << i;
+      }
+    }
 }
 
 /// Value of element (row, k) of a lut<R> block, decoded from the
@@ -100,7 +131,7 @@ void expectLookupRoundTrips(WeightLayout layout,
   for (int64_t r : blocks)
     for (int64_t k : cols) {
       auto t = TernaryType::get(&ctx, r - missing, k, ScaleGranularity::PerRow,
-                                0, layout, r);
+                                0, layout, r, 0);
       ASSERT_EQ(t.getPaddedRows(), r);
       ASSERT_EQ(t.getPaddedCols(), (k + colBlock - 1) / colBlock * colBlock);
       ASSERT_EQ(t.getRowBytes(), t.getPaddedCols() / colBlock * blockBytes);
@@ -177,7 +208,7 @@ TEST(WeightBlob, Lookup5GroupsBlocksForAboutEightIterations) {
   ctx.loadDialect<TernDialect>();
   auto group = [&](int64_t n, WeightLayout layout) {
     return TernaryType::get(&ctx, n, 2560, ScaleGranularity::PerRow, 0, layout,
-                            64)
+                            64, 0)
         .getLookupBlockGroup();
   };
   EXPECT_EQ(group(64, WeightLayout::Lookup5), 1);

@@ -358,7 +358,7 @@ llvm::Error declareWeights(OpBuilder &b, Location loc,
     // master weights): let its pages go until the blob writer needs them.
     md.store->release(name);
     auto type = TernaryType::get(b.getContext(), rows, cols, scale, group,
-                                 WeightLayout::Canonical, 0);
+                                 WeightLayout::Canonical, 0, 0);
     b.create<WeightOp>(loc, b.getStringAttr(symbolOf(name)),
                        TypeAttr::get(type), b.getStringAttr(name),
                        IntegerAttr());

@@ -188,7 +188,7 @@ Error ternc::printReport(ModuleOp module, const TargetInfo &target,
       Expected<double> step = kernelCycles(
           ctx, target,
           TernaryType::get(ctx, chunk, cols, ScaleGranularity::PerTensor, 0,
-                           t.getLayout(), chunk));
+                           t.getLayout(), chunk, 0));
       if (!step)
         return step.takeError();
       costs[key] = {0.0, *step};
@@ -198,10 +198,10 @@ Error ternc::printReport(ModuleOp module, const TargetInfo &target,
       auto sample = [&](int64_t steps) {
         return lut ? TernaryType::get(ctx, chunk, 4 * steps,
                                       ScaleGranularity::PerTensor, 0,
-                                      WeightLayout::Lookup, chunk)
+                                      WeightLayout::Lookup, chunk, 0)
                    : TernaryType::get(ctx, 1, steps * chunk,
                                       ScaleGranularity::PerTensor, 0,
-                                      WeightLayout::Interleaved, chunk);
+                                      WeightLayout::Interleaved, chunk, 1);
       };
       Expected<double> one = kernelCycles(ctx, target, sample(1));
       if (!one)

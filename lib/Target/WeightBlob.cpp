@@ -9,6 +9,7 @@
 
 #include "llvm/Support/FormatVariadic.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <vector>
@@ -45,7 +46,22 @@ void ternc::packTernaryRow(TernaryType type, const int8_t *values,
 
 void ternc::packTernaryRowBlock(TernaryType type, const int8_t *values,
                                 int64_t rows, uint8_t *out) {
-  const int64_t cols = type.getCols(), r = type.getChunk();
+  const int64_t cols = type.getCols();
+  if (type.getLayout() == WeightLayout::Interleaved) {
+    // A row group: chunk c of each row in turn.
+    const int64_t group = type.getRowGroup(), part = type.getChunk() / 4;
+    const int64_t rowBytes = type.getRowBytes();
+    std::vector<int8_t> zeros(cols, 0);
+    std::vector<uint8_t> row(rowBytes);
+    for (int64_t l = 0; l < group; ++l) {
+      packTernaryRow(type, l < rows ? values + l * cols : zeros.data(),
+                     row.data());
+      for (int64_t c = 0; c < rowBytes / part; ++c)
+        std::memcpy(out + (c * group + l) * part, row.data() + c * part, part);
+    }
+    return;
+  }
+  const int64_t r = type.getChunk();
   // The balanced-ternary value v = sum_i t_i 3^i of row l's group of
   // `size` weights at columns column(i); past the rows and columns, 0.
   auto groupValue = [&](int64_t l, int size, auto column) {
@@ -315,12 +331,21 @@ static Error writeBlobEntries(mlir::ModuleOp module,
           }
       }
     }
-    values.resize(type.getCols());
-    packed.resize(type.getRowBytes());
-    for (int64_t r = 0; !type.isLookup() && r < type.getRows(); ++r) {
-      if (Error e = t.decodeRow(r, values.data()))
-        return e;
-      ternc::packTernaryRow(type, values.data(), packed.data());
+    // Interleaved: row groups of R (1 but for interleaved<B, R>), the
+    // last padded with zero weights; canonical: one row at a time.
+    const bool grouped = type.getLayout() == WeightLayout::Interleaved;
+    const int64_t group = grouped ? type.getRowGroup() : 1;
+    values.resize(group * type.getCols());
+    packed.resize(group * type.getRowBytes());
+    for (int64_t r0 = 0; !type.isLookup() && r0 < type.getRows(); r0 += group) {
+      const int64_t rows = std::min(group, type.getRows() - r0);
+      for (int64_t i = 0; i < rows; ++i)
+        if (Error e = t.decodeRow(r0 + i, values.data() + i * type.getCols()))
+          return e;
+      if (grouped)
+        ternc::packTernaryRowBlock(type, values.data(), rows, packed.data());
+      else
+        ternc::packTernaryRow(type, values.data(), packed.data());
       os.write(reinterpret_cast<const char *>(packed.data()), packed.size());
       written += packed.size();
     }

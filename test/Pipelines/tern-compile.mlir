@@ -6,15 +6,15 @@
 // weights have layouts and offsets; after tern-lower only the LLVM dialect
 // is left, with plain pointers as the entry points' arguments.
 
-// dotprod: chunks of 64; 37 rows x 128 padded columns / 4 = 1184 code bytes,
-// scales at 1216, 1364 -> 1408.
-// TRANSFORM: module attributes {tern.target = {{.*}}, tern.weights_size = 1408 : i64}
-// TRANSFORM: tern.weight @w : !tern.ternary<37x83, per_row, interleaved<64>> from "w" at 0
+// dotprod: chunks of 64, rows in groups of 4; 40 padded rows x 128 padded
+// columns / 4 = 1280 code bytes, scales at 1280, 1428 -> 1472.
+// TRANSFORM: module attributes {tern.target = {{.*}}, tern.weights_size = 1472 : i64}
+// TRANSFORM: tern.weight @w : !tern.ternary<37x83, per_row, interleaved<64, 4>> from "w" at 0
 // TRANSFORM: tern.quantize
 // TRANSFORM: tern.linear @w
 
 // CHECK: llvm.mlir.global external @ternc_weights()
-// CHECK: llvm.mlir.global external constant @ternc_weights_size(1408 : i64)
+// CHECK: llvm.mlir.global external constant @ternc_weights_size(1472 : i64)
 // CHECK: llvm.func @step(%{{.*}}: !llvm.ptr, %{{.*}}: !llvm.ptr, %{{.*}}: !llvm.ptr, %{{.*}}: !llvm.ptr, %{{.*}}: !llvm.ptr)
 // CHECK: llvm.intr.masked.load
 // CHECK: llvm.fadd %{{.*}}, %{{.*}} : vector<4xf32>

@@ -24,9 +24,10 @@ class WeightStore;
 void packTernaryRow(mlir::tern::TernaryType type, const int8_t *values,
                     uint8_t *out);
 
-/// Packs one block of a lookup layout (`lut<R>`, `lut3<R>`, `lut5<R>`): `rows`
-/// (<= R) rows of `type.getCols()` values, row-major, into R *
-/// `type.getRowBytes()` bytes (missing rows are zero weights).
+/// Packs one block of a lookup layout (`lut<R>`, `lut3<R>`, `lut4<R>`,
+/// `lut5<R>`) or one row group of `interleaved<B, R>`: `rows` (<= R) rows of
+/// `type.getCols()` values, row-major, into R * `type.getRowBytes()` bytes
+/// (missing rows are zero weights).
 void packTernaryRowBlock(mlir::tern::TernaryType type, const int8_t *values,
                          int64_t rows, uint8_t *out);
 

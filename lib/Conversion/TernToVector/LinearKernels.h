@@ -37,7 +37,7 @@ struct DotKernel {
   int64_t accLanes = 0;
 };
 
-/// How far ahead of its loads a decode kernel prefetches its weights.
+/// How far ahead of its loads a lookup decode kernel prefetches its weights.
 constexpr int64_t kDecodePrefetchBytes = 4096;
 
 /// An llvm-mca region marker ("LLVM-MCA-BEGIN/END tern_chunk") as an

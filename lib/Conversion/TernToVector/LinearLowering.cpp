@@ -96,18 +96,35 @@ struct LinearLowering : public OpConversionPattern<LinearOp> {
 
 /// Byte offsets of rows [n0, n0 + rc) and indices of tokens [m0, m0 + tc)
 /// of a register tile.
-static void tileIndices(ImplicitLocOpBuilder &b, Value n0, int64_t rc,
-                        Value rowBytes, Value m0, int64_t tc,
+/// Byte offset of row `n`'s first chunk among an interleaved weight's codes
+/// (TernaryType::getRowCodeOffset): its row group's start plus its place in
+/// the group's chunks. R is a power of two, so the division is a shift.
+static Value rowCodeOffset(ImplicitLocOpBuilder &b, const TernaryType &wt,
+                           Value n) {
+  const int64_t R = wt.getRowGroup();
+  if (R == 1)
+    return b.create<arith::MulIOp>(n, indexConst(b, wt.getRowBytes()));
+  Value cR = indexConst(b, R);
+  return b.create<arith::AddIOp>(
+      b.create<arith::MulIOp>(b.create<arith::DivUIOp>(n, cR),
+                              indexConst(b, R * wt.getRowBytes())),
+      b.create<arith::MulIOp>(b.create<arith::RemUIOp>(n, cR),
+                              indexConst(b, wt.getChunk() / 4)));
+}
+
+static void tileIndices(ImplicitLocOpBuilder &b, const TernaryType &wt,
+                        Value n0, int64_t rc, Value m0, int64_t tc,
                         SmallVectorImpl<Value> &rowBase,
                         SmallVectorImpl<Value> &tokens) {
   for (int64_t r = 0; r < rc; ++r)
-    rowBase.push_back(b.create<arith::MulIOp>(
-        b.create<arith::AddIOp>(n0, indexConst(b, r)), rowBytes));
+    rowBase.push_back(
+        rowCodeOffset(b, wt, b.create<arith::AddIOp>(n0, indexConst(b, r))));
   for (int64_t t = 0; t < tc; ++t)
     tokens.push_back(b.create<arith::AddIOp>(m0, indexConst(b, t)));
 }
 
-/// The code bytes of one chunk (at byte `off` of each row) of every row.
+/// The code bytes of one chunk (at byte `off` past each row's first chunk)
+/// of every row.
 static SmallVector<Value> loadCodes(ImplicitLocOpBuilder &b,
                                     const WeightPlan &p,
                                     ArrayRef<Value> rowBase, Value off) {
@@ -234,11 +251,11 @@ void LinearEmitter::tile(ImplicitLocOpBuilder &b, const WeightPlan &p, Value n0,
   auto vAcc = VectorType::get({p.kernel.accLanes}, b.getI32Type());
   Value mask2 = splat(b, vCodes, 3);
   Value c0 = indexConst(b, 0), c1 = indexConst(b, 1);
-  Value cPart = indexConst(b, p.part), cChunk = indexConst(b, chunk);
-  Value cRowBytes = indexConst(b, wt.getRowBytes());
+  Value cStride = indexConst(b, wt.getChunkStride());
+  Value cChunk = indexConst(b, chunk);
 
   SmallVector<Value> rowBase, mIdx;
-  tileIndices(b, n0, rc, cRowBytes, m0, tc, rowBase, mIdx);
+  tileIndices(b, wt, n0, rc, m0, tc, rowBase, mIdx);
   // vpmaddubsw's i16 pair sums of the four planes add up in i16 (at most
   // 4 * 512 in magnitude) before one vpmaddwd per chunk widens them.
   const DotKernel &kern = p.kernel;
@@ -246,33 +263,26 @@ void LinearEmitter::tile(ImplicitLocOpBuilder &b, const WeightPlan &p, Value n0,
   auto v16 = VectorType::get({p.part / 2}, b.getI16Type());
   // A small tile splits each output over P accumulators (one per bit
   // plane): otherwise every step waits for the previous one's multiply-add
-  // latency.
-  const int64_t P = pairSums ? 1 : std::max<int64_t>(1, 4 / (rc * tc));
+  // latency. vpdpbusd decode tiles (one token, up to 4 rows: at most 16
+  // accumulators) keep one per plane for the scaled planes below.
+  const bool dpbusd = kern.family == DotKernel::U8S8 && !kern.dpbusd.empty();
+  const int64_t P = pairSums ? 1
+                    : dpbusd && tc == 1 && rc <= 4
+                        ? 4
+                        : std::max<int64_t>(1, 4 / (rc * tc));
   // With one accumulator per plane and vpdpbusd (u8 codes, no i16 sums),
   // plane j is masked in place, codes & (3 << 2j) = 4^j * c: its sums are
   // 4^j times the plane's, shifted back exactly at the end. That saves the
   // three shifts of a decode chunk: on Zen 4, one thread, 2560 x 2560 from
   // L3 29 -> 35 GB/s (bench/kernels.sh warm); from DRAM no change.
-  const bool scaledPlanes =
-      P == 4 && kern.family == DotKernel::U8S8 && !kern.dpbusd.empty();
+  const bool scaledPlanes = P == 4 && dpbusd;
   SmallVector<Value> inits(rc * tc * P, splat(b, vAcc, 0));
   auto loop = b.create<scf::ForOp>(
       c0, indexConst(b, wt.getPaddedCols() / chunk), c1, inits,
       [&](OpBuilder &lb, Location l, Value c, ValueRange acc) {
         ImplicitLocOpBuilder cb(l, lb);
-        Value off = cb.create<arith::MulIOp>(c, cPart);
+        Value off = cb.create<arith::MulIOp>(c, cStride);
         SmallVector<Value> codes = loadCodes(cb, p, rowBase, off);
-        // Decode streams every weight once: a software prefetch 4 KiB ahead
-        // (non-temporal) keeps more lines in flight than the hardware
-        // prefetcher alone (2B4T tg64 on Zen 5, 3 interleaved runs: 2
-        // threads 35.6-37.6 vs 31.4-35.6 tok/s; 2 and 8 KiB did no better).
-        if (rc == 1 && tc == 1)
-          cb.create<memref::PrefetchOp>(
-              p.data,
-              ValueRange{cb.create<arith::AddIOp>(
-                  cb.create<arith::AddIOp>(rowBase[0], off),
-                  indexConst(cb, kDecodePrefetchBytes))},
-              /*isWrite=*/false, /*localityHint=*/0, /*isDataCache=*/true);
         Value kBase = cb.create<arith::MulIOp>(c, cChunk);
         SmallVector<Value> sums(acc.begin(), acc.end());
         SmallVector<Value> pairs(rc * tc);
@@ -422,10 +432,10 @@ void LinearEmitter::mmlaTile(ImplicitLocOpBuilder &b, const WeightPlan &p,
   auto vCodes = VectorType::get({p.part}, i8);
   auto vAcc = VectorType::get({4}, b.getI32Type());
   Value c0 = indexConst(b, 0), c1 = indexConst(b, 1);
-  Value cPart = indexConst(b, p.part), cChunk = indexConst(b, chunk);
-  Value cRowBytes = indexConst(b, wt.getRowBytes());
+  Value cStride = indexConst(b, wt.getChunkStride());
+  Value cChunk = indexConst(b, chunk);
   SmallVector<Value> rowBase, mIdx;
-  tileIndices(b, n0, rc, cRowBytes, m0, tc, rowBase, mIdx);
+  tileIndices(b, wt, n0, rc, m0, tc, rowBase, mIdx);
   // Halves h of two 16-byte vectors as one: [x[8h..8h+8), y[8h..8h+8)].
   auto pairHalf = [](ImplicitLocOpBuilder &cb, Value x, Value y, int h) {
     SmallVector<int64_t> mask;
@@ -440,7 +450,7 @@ void LinearEmitter::mmlaTile(ImplicitLocOpBuilder &b, const WeightPlan &p,
       c0, indexConst(b, wt.getPaddedCols() / chunk), c1, inits,
       [&](OpBuilder &lb, Location l, Value c, ValueRange acc) {
         ImplicitLocOpBuilder cb(l, lb);
-        Value off = cb.create<arith::MulIOp>(c, cPart);
+        Value off = cb.create<arith::MulIOp>(c, cStride);
         SmallVector<Value> codes = loadCodes(cb, p, rowBase, off);
         Value kBase = cb.create<arith::MulIOp>(c, cChunk);
         SmallVector<Value> sums(acc.begin(), acc.end());
@@ -563,7 +573,7 @@ void LinearEmitter::perBlockRow(ImplicitLocOpBuilder &b, const WeightPlan &p,
   Value c0 = indexConst(b, 0), c1 = indexConst(b, 1);
   Value cBlocks = indexConst(b, blocks);
   Value cChunksPerBlock = indexConst(b, chunksPerBlock);
-  Value rowBase = b.create<arith::MulIOp>(n, indexConst(b, wt.getRowBytes()));
+  Value rowBase = rowCodeOffset(b, wt, n);
   Value zeroF = f32Const(b, 0.0f);
   b.create<scf::ForOp>(
       c0, cM, c1, ValueRange{},
@@ -585,8 +595,9 @@ void LinearEmitter::perBlockRow(ImplicitLocOpBuilder &b, const WeightPlan &p,
                     Value codes = cb.create<vector::LoadOp>(
                         vCodes, p.data,
                         ValueRange{cb.create<arith::AddIOp>(
-                            rowBase, cb.create<arith::MulIOp>(
-                                         c, indexConst(cb, p.part)))});
+                            rowBase,
+                            cb.create<arith::MulIOp>(
+                                c, indexConst(cb, wt.getChunkStride())))});
                     Value kBase =
                         cb.create<arith::MulIOp>(c, indexConst(cb, chunk));
                     Value sum = acc[0];
@@ -763,9 +774,13 @@ LinearLowering::matchAndRewrite(LinearOp op, OpAdaptor adaptor,
   e.sx = adaptor.getInputScale();
   e.cM = dimOf(b, e.q, 0);
   auto qType = cast<MemRefType>(e.q.getType());
-  // Decode (a static single token) keeps 1 x 1 tiles: measured on Zen 5,
-  // four rows side by side decode slower than one row at a time (17 vs 22
-  // tok/s on the 2B4T shape), while prefill gains 1.5x from 4 x 4.
+  // Decode (a static single token) computes the R rows of a row group of
+  // interleaved<B, R> together: the group's chunks are adjacent, so the tile
+  // reads one sequential stream and each activation load serves R rows.
+  // Zen 4, one thread, 2B4T shapes from DRAM (bench/kernels.sh): 1 row
+  // 22-25 GB/s, 4 rows of a group 33-35 (4 rows of the row-major layout,
+  // four streams 640 bytes apart: 8-11). Prefill tiles are 4 x 4 (2 x 4
+  // with 16 registers) whatever R is: 1.5x over 1 x 1.
   const bool singleToken = !qType.isDynamicDim(0) && qType.getDimSize(0) == 1;
   e.singleToken = singleToken;
   // 32 vector registers (AVX-512, AArch64) hold a 4 x 4 tile of
@@ -817,7 +832,7 @@ LinearLowering::matchAndRewrite(LinearOp op, OpAdaptor adaptor,
     }
     needSumA |= p.kernel.family == DotKernel::U8S8;
     if (!perBlock && !mcaMarkers && p.kernel.family != DotKernel::Generic) {
-      p.tileRows = singleToken ? 1 : (manyRegisters ? 4 : 2);
+      p.tileRows = singleToken ? p.wt.getRowGroup() : (manyRegisters ? 4 : 2);
       p.tileTokens = singleToken ? 1 : 4;
     }
     p.units = perBlock ? p.wt.getRows()

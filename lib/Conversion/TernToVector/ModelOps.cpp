@@ -472,8 +472,6 @@ struct MatmulLowering : public OpConversionPattern<MatmulOp> {
     Type wElem = cast<MemRefType>(w.getType()).getElementType();
     auto vW = VectorType::get({lanes}, wElem);
     auto vF = VectorType::get({lanes}, b.getF32Type());
-    const int64_t prefetchElems =
-        4096 / std::max<int64_t>(1, wElem.getIntOrFloatBitWidth() / 8);
     Value wPad = b.create<arith::ConstantOp>(b.getZeroAttr(wElem));
     // x86 without F16C has no f16 conversion: LLVM would call a library
     // function per weight (2B4T's f16 head at 0.55 tok/s on x86-64-v2).
@@ -534,17 +532,10 @@ struct MatmulLowering : public OpConversionPattern<MatmulOp> {
                         c0, kDim, indexConst(nb, lanes), ValueRange{vZero},
                         [&](OpBuilder &lb, Location l, Value k, ValueRange s) {
                           ImplicitLocOpBuilder kb(l, lb);
-                          // The head streams its weights once per token:
-                          // prefetch 4 KiB ahead, like the linears (the
-                          // address may run past the row: no fault). 2B4T
-                          // tg64, 2 threads: 42.9-44.3 vs 40.1-43.4 tok/s.
-                          kb.create<memref::PrefetchOp>(
-                              w,
-                              ValueRange{n,
-                                         kb.create<arith::AddIOp>(
-                                             k, indexConst(kb, prefetchElems))},
-                              /*isWrite=*/false, /*localityHint=*/0,
-                              /*isDataCache=*/true);
+                          // No software prefetch: on Zen 4 the 2B4T f16
+                          // head read 27.7 GB/s with one 4 KiB ahead and
+                          // 30.6 without (bench/kernels.sh, one thread),
+                          // where Zen 5 had gained from it.
                           Value wv = widen(
                               kb, kb.create<vector::TransferReadOp>(
                                       vW, w, ValueRange{n, k}, wPad, inBounds));

@@ -122,9 +122,9 @@ module attributes {tern.target = #tern.target<triple = "aarch64-unknown-linux-gn
 tern.weight @w : !tern.ternary<4x64, per_row, interleaved<64>> from "w" at 0
 // CHECK-LABEL: func.func @sdot
 // CHECK: scf.for {{.*}} -> (vector<4xi32>, vector<4xi32>, vector<4xi32>, vector<4xi32>) {
-// Decode streams the weights: a non-temporal prefetch 4096 bytes ahead.
-// CHECK: %[[AHEAD:.*]] = arith.addi %{{.*}}, %c4096
-// CHECK: memref.prefetch %{{.*}}[%[[AHEAD]]], read, locality<0>, data
+// No software prefetch: the hardware's streams do better (see the
+// decode row groups in docs/performance.md).
+// CHECK-NOT: memref.prefetch
 // CHECK-COUNT-4: arm_neon.intr.sdot %{{.*}}, %{{.*}}, %{{.*}} : vector<16xi8>, vector<16xi8> to vector<4xi32>
 // CHECK-COUNT-3: arith.addi {{.*}} : vector<4xi32>
 // CHECK: vector.reduction <add>, %{{.*}} : vector<4xi32> into i32
@@ -172,9 +172,13 @@ tern.weight @w : !tern.ternary<4x512, per_tensor, interleaved<256>> from "w" at 
 // CHECK:     %[[SXS:.*]] = vector.shuffle %[[SXV]], %[[SXV]] [0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3]
 // CHECK:     arith.divf %[[ACC]], %[[SXS]] : vector<16xf32>
 // CHECK-COUNT-4: vector.store %{{.*}}, %{{.*}}[%{{.*}}, %{{.*}}] : memref<5x4xf32>, vector<4xf32>
+// One token, 4 rows: an accumulator per row and plane, the planes masked
+// in place (codes & 3 << 2j) and shifted back once at the end.
 // CHECK:   scf.for %[[M:.*]] =
-// CHECK:     scf.for {{.*}} -> (vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>) {
+// CHECK:     scf.for {{.*}} -> (vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>) {
+// CHECK:       arith.andi %{{.*}}, %{{.*}} : vector<64xi8>
 // CHECK-COUNT-16: llvm.call_intrinsic "llvm.x86.avx512.vpdpbusd.512"
+// CHECK-COUNT-12: arith.shrsi %{{.*}}, %{{.*}} : vector<16xi32>
 // CHECK-NOT: vector.reduction
 // CHECK:     %[[SA:.*]] = vector.load %[[SUMA]][%[[M]]] : memref<5xi32>, vector<1xi32>
 // CHECK:     vector.shuffle %[[SA]], %[[SA]] [0, 0, 0, 0] : vector<1xi32>, vector<1xi32>
@@ -777,6 +781,41 @@ tern.weight @w : !tern.ternary<32x64, per_row, lut<32>> from "w" at 0
 func.func @lut_too_wide(%q: memref<1x64xi8>, %s: memref<1xf32>, %y: memref<1x32xf32>) {
   // expected-error@+1 {{weight @w has layout lut<32>, but the target has no table lookup of that width}}
   tern.linear @w(%q, %s) into %y : memref<1x64xi8>, memref<1xf32>, memref<1x32xf32>
+  return
+}
+}
+
+// -----
+
+// Decode (one token) of an interleaved<256, 4> weight: each iteration of the
+// parallel loop computes a row group, 4 rows side by side; row n's chunks
+// start at (n / 4) * 4 * 128 + (n % 4) * 64 and follow each other 256 bytes
+// apart, so the tile's four code loads per chunk are one sequential stream.
+// 6 rows = 4 + 2: the second group has 2 rows (8 accumulators).
+module attributes {tern.target = #tern.target<triple = "x86_64-unknown-linux-gnu", cpu = "znver4", isa = ["avx2", "avx512f", "avx512bw", "avx512vnni"], vector_bits = 512>} {
+tern.weight @w : !tern.ternary<6x512, per_tensor, interleaved<256, 4>> from "w" at 0
+// CHECK-LABEL: func.func @groups
+// CHECK:     %[[DATA:.*]] = tern.weight_data @w : memref<1088xi8>
+// CHECK:     scf.for %[[U:.*]] = %{{.*}} to %c2
+// CHECK:       %[[N0:.*]] = arith.muli %[[U]], %c4
+// CHECK:       scf.if
+// CHECK:         %[[N:.*]] = arith.addi %[[N0]], %{{.*}} : index
+// CHECK:         %[[G:.*]] = arith.divui %[[N]], %[[R:.*]] : index
+// CHECK:         arith.muli %[[G]], %c512 : index
+// CHECK:         %[[IN:.*]] = arith.remui %[[N]], %[[R]] : index
+// CHECK:         arith.muli %[[IN]], %c64 : index
+// CHECK:         %{{.*}}:16 = scf.for %[[C:[a-z0-9_]+]] = {{.*}} -> (vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>) {
+// CHECK:           arith.muli %[[C]], %c256 : index
+// CHECK-COUNT-4:   vector.load %[[DATA]][%{{.*}}] : memref<1088xi8>, vector<64xi8>
+// CHECK-COUNT-16:  llvm.call_intrinsic "llvm.x86.avx512.vpdpbusd.512"
+// CHECK:       } else {
+// CHECK:         %{{.*}}:8 = scf.for %[[C2:[a-z0-9_]+]] = {{.*}} -> (vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>) {
+// CHECK:           arith.muli %[[C2]], %c256 : index
+// CHECK-COUNT-2:   vector.load %[[DATA]][%{{.*}}] : memref<1088xi8>, vector<64xi8>
+// CHECK-COUNT-8:   llvm.call_intrinsic "llvm.x86.avx512.vpdpbusd.512"
+// CHECK-NOT:       memref.prefetch
+func.func @groups(%q: memref<1x512xi8>, %s: memref<1xf32>, %y: memref<1x6xf32>) {
+  tern.linear @w(%q, %s) into %y : memref<1x512xi8>, memref<1xf32>, memref<1x6xf32>
   return
 }
 }

@@ -85,6 +85,16 @@ tern.weight @w : !tern.ternary<4x192, block<96>, interleaved<64>> from "w"
 
 // -----
 
+// expected-error@+1 {{interleaved row group must be 1, 2, 4 or 8, got 3}}
+tern.weight @w : !tern.ternary<4x192, per_row, interleaved<64, 3>> from "w"
+
+// -----
+
+// expected-error@+1 {{expected '>'}}
+tern.weight @w : !tern.ternary<4x192, per_row, lut<16, 2>> from "w"
+
+// -----
+
 // expected-error@+1 {{'tern.weight' op needs the name of its weight-store entry}}
 tern.weight @w : !tern.ternary<4x16, per_row, canonical> from ""
 

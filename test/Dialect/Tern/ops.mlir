@@ -7,6 +7,11 @@ module attributes {tern.target = #tern.target<triple = "aarch64-unknown-linux-gn
 tern.weight @canon : !tern.ternary<640x2560, per_tensor, canonical> from "blk.0.attn_q.weight"
 // CHECK: tern.weight @rows : !tern.ternary<7x13, per_row, interleaved<16>> from "w" at 128
 tern.weight @rows : !tern.ternary<7x13, per_row, interleaved<16>> from "w" at 128
+// A row group of 1 is the default and prints without it.
+// CHECK: tern.weight @group1 : !tern.ternary<7x13, per_row, interleaved<16>> from "w"
+tern.weight @group1 : !tern.ternary<7x13, per_row, interleaved<16, 1>> from "w"
+// CHECK: tern.weight @groups : !tern.ternary<7x13, per_row, interleaved<16, 4>> from "w"
+tern.weight @groups : !tern.ternary<7x13, per_row, interleaved<16, 4>> from "w"
 // CHECK: tern.weight @blocks : !tern.ternary<2x512, block<256>, interleaved<64>> from "b"
 tern.weight @blocks : !tern.ternary<2x512, block<256>, interleaved<64>> from "b"
 // CHECK: tern.weight @quints : !tern.ternary<70x517, per_row, lut5<64>> from "q"

@@ -11,6 +11,16 @@ module {
 
 // -----
 
+// Row groups of 4 pad the rows to 40: 40 x 32 = 1280 code bytes; scales at
+// 1280; 1280 + 37*4 = 1428 -> 1472.
+// CHECK-LABEL: module attributes {tern.weights_size = 1472 : i64}
+// CHECK: tern.weight @a : !tern.ternary<37x83, per_row, interleaved<64, 4>> from "a" at 0
+module {
+  tern.weight @a : !tern.ternary<37x83, per_row, interleaved<64, 4>> from "a"
+}
+
+// -----
+
 // CHECK-LABEL: module attributes {tern.weights_size = 576 : i64}
 // @x: 3 rows x 2 bytes = 6 code bytes, scale at 64, entry 128 bytes.
 // CHECK: tern.weight @x : !tern.ternary<3x5, per_tensor, canonical> from "x" at 0

@@ -3,6 +3,7 @@
 // RUN: not tern-opt %s --split-input-file --tern-select-layout=chunk=128 > %t 2> %t.err
 // RUN: FileCheck %s --check-prefix=FORCED < %t
 // RUN: FileCheck %s --check-prefix=FORCED-ERR < %t.err
+// RUN: not tern-opt %s --split-input-file --tern-select-layout="chunk=128 rows=2" 2>/dev/null | FileCheck %s --check-prefix=ROWS
 // kernel=portable: the portable kernel's chunks (vector_bits / 8) even
 // where the target has a dot product, recorded on the module.
 // (Some splits fail on purpose; their errors are checked above.)
@@ -60,15 +61,16 @@
 // LUT5: tern.weight @b : !tern.ternary<8x192, block<96>, interleaved<32>>
 // LUT5-ERR: error: kernel family 'lut5' needs AVX-512 VBMI (vpermi2b on zmm); znver4 has none
 // DOT: cpu = "znver4"
-// DOT: tern.weight @a : !tern.ternary<640x2560, per_tensor, interleaved<256>>
+// DOT: tern.weight @a : !tern.ternary<640x2560, per_tensor, interleaved<256, 4>>
 // DOT-ERR: error: kernel family 'dot' needs an int8 dot product {{.*}}; cortex-a72 has none
 
 // AVX-512BW: a bit plane of a 256-weight chunk fills one zmm of bytes for
 // the u8 x s8 kernels; a short row whose padding would grow by more than 1/8
-// takes 64.
+// takes 64. Rows in groups of 4, the rows a decode tile computes with 32
+// registers; block scales one row at a time.
 // CHECK-LABEL: module attributes {tern.target = #tern.target<{{.*}}cpu = "znver4"
-// CHECK: tern.weight @a : !tern.ternary<640x2560, per_tensor, interleaved<256>>
-// CHECK: tern.weight @b : !tern.ternary<8x100, per_row, interleaved<64>>
+// CHECK: tern.weight @a : !tern.ternary<640x2560, per_tensor, interleaved<256, 4>>
+// CHECK: tern.weight @b : !tern.ternary<8x100, per_row, interleaved<64, 4>>
 // Block of 96: the chunk halves until it divides the block.
 // CHECK: tern.weight @c : !tern.ternary<8x192, block<96>, interleaved<32>>
 // Already chosen layouts stay.
@@ -78,6 +80,9 @@
 // FORCED: @c : !tern.ternary<8x192, block<96>, interleaved<32>>
 // FORCED-ERR: error: 'tern.weight' op has block<12> scales
 // FORCED: tern.weight @a : !tern.ternary<4x64, per_row, interleaved<128>>
+// ROWS-LABEL: cpu = "znver4"
+// ROWS: @a : !tern.ternary<640x2560, per_tensor, interleaved<128, 2>>
+// ROWS: @c : !tern.ternary<8x192, block<96>, interleaved<32>>
 module attributes {tern.target = #tern.target<triple = "x86_64-unknown-linux-gnu", cpu = "znver4", isa = ["avx2", "avx512bw"], vector_bits = 512>} {
   tern.weight @a : !tern.ternary<640x2560, per_tensor, canonical> from "a"
   tern.weight @b : !tern.ternary<8x100, per_row, canonical> from "b"
@@ -87,9 +92,10 @@ module attributes {tern.target = #tern.target<triple = "x86_64-unknown-linux-gnu
 
 // -----
 
-// AVX2: a bit plane of a 128-weight chunk fills one ymm of bytes.
+// AVX2: a bit plane of a 128-weight chunk fills one ymm of bytes; rows in
+// groups of 2 (16 registers).
 // CHECK-LABEL: cpu = "haswell"
-// CHECK: tern.weight @a : !tern.ternary<640x2560, per_tensor, interleaved<128>>
+// CHECK: tern.weight @a : !tern.ternary<640x2560, per_tensor, interleaved<128, 2>>
 module attributes {tern.target = #tern.target<triple = "x86_64-unknown-linux-gnu", cpu = "haswell", isa = ["avx2"], vector_bits = 256>} {
   tern.weight @a : !tern.ternary<640x2560, per_tensor, canonical> from "a"
 }
@@ -146,7 +152,7 @@ module attributes {tern.target = #tern.target<triple = "x86_64-unknown-linux-gnu
 // NEON with dotprod: chunks of 64, so each bit plane (16 weights) feeds one
 // sdot.
 // CHECK-LABEL: cpu = "cortex-a76"
-// CHECK: tern.weight @a : !tern.ternary<640x2560, per_row, interleaved<64>>
+// CHECK: tern.weight @a : !tern.ternary<640x2560, per_row, interleaved<64, 4>>
 module attributes {tern.target = #tern.target<triple = "aarch64-unknown-linux-gnu", cpu = "cortex-a76", isa = ["neon", "dotprod"], vector_bits = 128>} {
   tern.weight @a : !tern.ternary<640x2560, per_row, canonical> from "a"
 }
@@ -157,10 +163,10 @@ module attributes {tern.target = #tern.target<triple = "aarch64-unknown-linux-gn
 // vpdpbusd; rows that 256 would pad by more than 1/8 over chunks of 64 keep
 // chunks of 64 (K = 320: 512 vs 320), K = 2560 and 6912 fill whole chunks.
 // CHECK-LABEL: cpu = "znver4"
-// CHECK: tern.weight @a : !tern.ternary<640x2560, per_row, interleaved<256>>
-// CHECK: tern.weight @b : !tern.ternary<2560x6912, per_tensor, interleaved<256>>
-// CHECK: tern.weight @c : !tern.ternary<8x320, per_tensor, interleaved<64>>
-// CHECK: tern.weight @d : !tern.ternary<8x64, per_tensor, interleaved<64>>
+// CHECK: tern.weight @a : !tern.ternary<640x2560, per_row, interleaved<256, 4>>
+// CHECK: tern.weight @b : !tern.ternary<2560x6912, per_tensor, interleaved<256, 4>>
+// CHECK: tern.weight @c : !tern.ternary<8x320, per_tensor, interleaved<64, 4>>
+// CHECK: tern.weight @d : !tern.ternary<8x64, per_tensor, interleaved<64, 4>>
 module attributes {tern.target = #tern.target<triple = "x86_64-unknown-linux-gnu", cpu = "znver4", isa = ["avx2", "avx512f", "avx512bw", "avx512vnni"], vector_bits = 512>} {
   tern.weight @a : !tern.ternary<640x2560, per_row, canonical> from "a"
   tern.weight @b : !tern.ternary<2560x6912, per_tensor, canonical> from "b"
@@ -188,7 +194,7 @@ module {
 // AVX-512 VBMI and VNNI: the cost model keeps the dot product (a lut5
 // prefill reads each token's tables from L2).
 // CHECK-LABEL: cpu = "sapphirerapids"
-// CHECK: tern.weight @a : !tern.ternary<2560x6912, per_row, interleaved<256>>
+// CHECK: tern.weight @a : !tern.ternary<2560x6912, per_row, interleaved<256, 4>>
 // CHECK: tern.weight @b : !tern.ternary<8x192, block<96>, interleaved<32>>
 module attributes {tern.target = #tern.target<triple = "x86_64-unknown-linux-gnu", cpu = "sapphirerapids", isa = ["avx2", "avx512f", "avx512bw", "avx512vbmi", "avx512vnni"], vector_bits = 512>} {
   tern.weight @a : !tern.ternary<2560x6912, per_row, canonical> from "a"

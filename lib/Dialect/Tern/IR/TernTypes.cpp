@@ -30,7 +30,8 @@ static constexpr int64_t kMaxRows = (int64_t(1) << 31) - 1;
 LogicalResult TernaryType::verify(function_ref<InFlightDiagnostic()> emitError,
                                   int64_t rows, int64_t cols,
                                   ScaleGranularity scale, int64_t groupSize,
-                                  WeightLayout layout, int64_t chunk) {
+                                  WeightLayout layout, int64_t chunk,
+                                  int64_t rowGroup) {
   if (rows < 1 || rows > kMaxRows)
     return emitError() << "ternary rows must be in [1, " << kMaxRows
                        << "], got " << rows;
@@ -56,6 +57,10 @@ LogicalResult TernaryType::verify(function_ref<InFlightDiagnostic()> emitError,
     if (scale == ScaleGranularity::PerBlock && groupSize % chunk != 0)
       return emitError() << "interleaved chunk " << chunk
                          << " must divide the scale block size " << groupSize;
+    if (rowGroup < 1 || rowGroup > 8 || !llvm::isPowerOf2_64(rowGroup))
+      return emitError() << "interleaved row group must be 1, 2, 4 or 8, got "
+                         << rowGroup;
+    return success();
   } else if (layout == WeightLayout::Lookup ||
              layout == WeightLayout::Lookup3) {
     if (chunk != 8 && chunk != 16 && chunk != 32 && chunk != 64)
@@ -77,6 +82,8 @@ LogicalResult TernaryType::verify(function_ref<InFlightDiagnostic()> emitError,
     return emitError() << "a chunk size is only valid with interleaved<B>, "
                           "lut<R>, lut3<R>, lut4<R> or lut5<R>";
   }
+  if (rowGroup != 0)
+    return emitError() << "a row group is only valid with interleaved<B, R>";
   return success();
 }
 
@@ -111,7 +118,11 @@ int64_t TernaryType::getPaddedCols() const {
 }
 
 int64_t TernaryType::getPaddedRows() const {
-  return isLookup() ? llvm::alignTo(getRows(), getChunk()) : getRows();
+  if (isLookup())
+    return llvm::alignTo(getRows(), getChunk());
+  if (getLayout() == WeightLayout::Interleaved)
+    return llvm::alignTo(getRows(), getRowGroup());
+  return getRows();
 }
 
 int64_t TernaryType::getLookupBlockGroup() const {
@@ -154,14 +165,17 @@ int64_t TernaryType::getPackedBytes() const {
   return llvm::alignTo(getScaleOffset() + 4 * getNumScales(), kEntryAlign);
 }
 
-TernaryType TernaryType::withLayout(WeightLayout layout, int64_t chunk) const {
+TernaryType TernaryType::withLayout(WeightLayout layout, int64_t chunk,
+                                    int64_t rowGroup) const {
+  if (layout == WeightLayout::Interleaved && rowGroup == 0)
+    rowGroup = 1;
   return TernaryType::get(getContext(), getRows(), getCols(), getScale(),
-                          getGroupSize(), layout, chunk);
+                          getGroupSize(), layout, chunk, rowGroup);
 }
 
 // Syntax: `<` N `x` K `,` scale `,` layout `>` where
 //   scale  ::= `per_tensor` | `per_row` | `block` `<` G `>`
-//   layout ::= `canonical` | `interleaved` `<` B `>` | `lut` `<` R `>`
+//   layout ::= `canonical` | `interleaved` `<` B (`,` R)? `>` | `lut` `<` R `>`
 //            | `lut3` `<` R `>` | `lut4` `<` R `>` | `lut5` `<` R `>`
 Type TernaryType::parse(AsmParser &parser) {
   SMLoc loc = parser.getCurrentLocation();
@@ -208,15 +222,22 @@ Type TernaryType::parse(AsmParser &parser) {
         << layoutWord << "'";
     return {};
   }
-  int64_t chunk = 0;
+  int64_t chunk = 0, rowGroup = 0;
   if (*layout != WeightLayout::Canonical &&
-      (parser.parseLess() || parser.parseInteger(chunk) ||
-       parser.parseGreater()))
+      (parser.parseLess() || parser.parseInteger(chunk)))
+    return {};
+  if (*layout == WeightLayout::Interleaved) {
+    rowGroup = 1;
+    if (succeeded(parser.parseOptionalComma()) && parser.parseInteger(rowGroup))
+      return {};
+  }
+  if (*layout != WeightLayout::Canonical && parser.parseGreater())
     return {};
   if (parser.parseGreater())
     return {};
   return parser.getChecked<TernaryType>(loc, parser.getContext(), dims[0],
-                                        dims[1], *scale, group, *layout, chunk);
+                                        dims[1], *scale, group, *layout, chunk,
+                                        rowGroup);
 }
 
 void TernaryType::print(AsmPrinter &printer) const {
@@ -225,7 +246,11 @@ void TernaryType::print(AsmPrinter &printer) const {
   if (getScale() == ScaleGranularity::PerBlock)
     printer << "<" << getGroupSize() << ">";
   printer << ", " << stringifyWeightLayout(getLayout());
-  if (getLayout() != WeightLayout::Canonical)
-    printer << "<" << getChunk() << ">";
+  if (getLayout() != WeightLayout::Canonical) {
+    printer << "<" << getChunk();
+    if (getRowGroup() > 1)
+      printer << ", " << getRowGroup();
+    printer << ">";
+  }
   printer << ">";
 }

@@ -113,6 +113,12 @@ int64_t mlir::tern::interleavedChunk(TargetAttr target, bool portable) {
   return std::max<int64_t>(16, target ? target.getVectorBits() / 8 : 16);
 }
 
+int64_t mlir::tern::interleavedRowGroup(TargetAttr target, bool portable) {
+  if (portable || !hasDotKernel(target))
+    return 1;
+  return target.getVectorBits() >= 512 || isAArch64(target) ? 4 : 2;
+}
+
 namespace {
 /// What one core of the architecture sustains, roughly: vector
 /// instructions per cycle and DRAM bytes per cycle.

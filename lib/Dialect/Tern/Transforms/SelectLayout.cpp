@@ -97,6 +97,10 @@ struct SelectLayoutPass
     const int64_t preferred =
         chunk ? int64_t(chunk)
               : interleavedChunk(target, forced == KernelFamily::Portable);
+    const int64_t preferredRows =
+        rows    ? int64_t(rows)
+        : chunk ? 1
+                : interleavedRowGroup(target, forced == KernelFamily::Portable);
 
     module.walk([&](WeightOp weight) {
       TernaryType type = weight.getTernaryType();
@@ -119,8 +123,11 @@ struct SelectLayoutPass
       auto padded = [&](int64_t c) { return (type.getCols() + c - 1) / c * c; };
       while (chunk == 0 && b > 64 && padded(b) * 8 > padded(b / 4) * 9)
         b /= 4;
+      // Block scales are applied one row at a time (no row tile).
+      int64_t rowGroup = preferredRows;
       // A chunk must not straddle two scale blocks.
       if (type.getScale() == ScaleGranularity::PerBlock) {
+        rowGroup = 1;
         if (type.getGroupSize() % 16 != 0) {
           weight.emitOpError()
               << "has block<" << type.getGroupSize()
@@ -134,7 +141,7 @@ struct SelectLayoutPass
       auto newType = TernaryType::getChecked(
           [&] { return weight.emitOpError(); }, type.getContext(),
           type.getRows(), type.getCols(), type.getScale(), type.getGroupSize(),
-          WeightLayout::Interleaved, b);
+          WeightLayout::Interleaved, b, rowGroup);
       if (!newType)
         return signalPassFailure();
       weight.setTypeAttr(TypeAttr::get(newType));

@@ -25,7 +25,10 @@ def Tern_WeightLayout : I32EnumAttr<"WeightLayout",
       I32EnumAttrCase<"Canonical", 0, "canonical">,
       // Rows cut into chunks of B elements stored in B/4 bytes; byte p of a
       // chunk holds elements p + j*B/4 in bits 2j (j = 0..3), so unpacking is
-      // four shift-and-mask operations on one vector with no shuffle.
+      // four shift-and-mask operations on one vector with no shuffle. With
+      // `interleaved<B, R>` rows sit in groups of R (the last padded with
+      // zero weights), chunk c of each of the R rows in turn: a kernel
+      // that computes the R rows together reads one sequential stream.
       I32EnumAttrCase<"Interleaved", 1, "interleaved">,
       // For table-lookup kernels: rows in blocks of R (the bytes of the
       // target's lookup vector), columns padded to a multiple of 4. Byte

@@ -19,6 +19,7 @@ def Tern_TernaryType : TypeDef<Tern_Dialect, "Ternary"> {
     ```mlir
     !tern.ternary<640x2560, per_tensor, canonical>
     !tern.ternary<640x2560, per_row, interleaved<64>>
+    !tern.ternary<640x2560, per_row, interleaved<256, 4>>
     !tern.ternary<640x2560, block<128>, interleaved<64>>
     !tern.ternary<640x2560, per_row, lut<32>>
     !tern.ternary<640x2560, per_row, lut3<32>>
@@ -33,7 +34,10 @@ def Tern_TernaryType : TypeDef<Tern_Dialect, "Ternary"> {
     "int64_t":$groupSize,
     "::mlir::tern::WeightLayout":$layout,
     // B for `interleaved<B>`, R for the lookup layouts (`lut<R>`, `lut3<R>`, `lut4<R>`, `lut5<R>`); 0 otherwise.
-    "int64_t":$chunk
+    "int64_t":$chunk,
+    // R for `interleaved<B, R>` (rows stored in groups of R, chunk by
+    // chunk; 1 when omitted); 0 for the other layouts.
+    "int64_t":$rowGroup
   );
   let hasCustomAssemblyFormat = 1;
   let genVerifyDecl = 1;
@@ -45,7 +49,7 @@ def Tern_TernaryType : TypeDef<Tern_Dialect, "Ternary"> {
     /// Elements of one row as stored, including padding.
     int64_t getPaddedCols() const;
     /// Rows as stored, including the padding of a lookup layout's
-    /// row block.
+    /// row block or of an interleaved layout's row group.
     int64_t getPaddedRows() const;
     /// Bytes of codes for one row.
     int64_t getRowBytes() const;
@@ -63,8 +67,18 @@ def Tern_TernaryType : TypeDef<Tern_Dialect, "Ternary"> {
     int64_t getScaleOffset() const;
     /// Total bytes of the packed entry: codes, alignment padding, scales.
     int64_t getPackedBytes() const;
-    /// The same matrix in another layout.
-    TernaryType withLayout(WeightLayout layout, int64_t chunk) const;
+    /// The same matrix in another layout (`rowGroup`: interleaved only).
+    TernaryType withLayout(WeightLayout layout, int64_t chunk,
+                           int64_t rowGroup = 0) const;
+    /// Byte offset of chunk 0 of row `row` among the codes (interleaved):
+    /// its row group's start plus the row's place inside each chunk.
+    int64_t getRowCodeOffset(int64_t row) const {
+      const int64_t g = getRowGroup();
+      return row / g * g * getRowBytes() + row % g * (getChunk() / 4);
+    }
+    /// Bytes from one chunk of a row to its next (interleaved): the chunk's
+    /// bytes times the rows of a group.
+    int64_t getChunkStride() const { return getRowGroup() * getChunk() / 4; }
 
     /// Alignment of every packed entry and of its scales in the weight blob.
     static constexpr int64_t kEntryAlign = 64;

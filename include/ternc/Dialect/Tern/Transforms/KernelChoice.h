@@ -68,6 +68,12 @@ bool hasDotKernel(TargetAttr target);
 /// `portable` or the target has no dot kernel).
 int64_t interleavedChunk(TargetAttr target, bool portable);
 
+/// R of interleaved<B, R> for the dot family: the rows a decode tile
+/// computes together, 4 where 32 vector registers hold their accumulators
+/// (AVX-512, AArch64), 2 with 16 (AVX2); 1 for the portable kernel (one
+/// row at a time).
+int64_t interleavedRowGroup(TargetAttr target, bool portable);
+
 /// Estimated cycles per weight and token of `family` for an N x K linear:
 /// instructions per step over the issue width, or the bytes per weight over
 /// the bytes per cycle the memory delivers when that is slower, for one

@@ -90,14 +90,22 @@ def TernSelectLayout : Pass<"tern-select-layout", "::mlir::ModuleOp"> {
     SSSE3-only x86,
     `portable` elsewhere. A row that B would pad by more than 1/8 takes
     B / 4 (down to 64); with block scales B halves until it divides the
-    block. `kernel=dot|lut|lut3|lut4|lut5|portable` forces a family (an
+    block. Dot weights store their rows in groups of R
+    (`interleaved<B, R>`), the rows one decode tile computes together: 4
+    with 32 vector registers, 2 with AVX2's 16, 1 for `portable` and block
+    scales; the tile then reads one sequential stream (see
+    docs/performance.md). `kernel=dot|lut|lut3|lut4|lut5|portable` forces a family (an
     error if the target lacks it); `portable` is also recorded as the module's
     `tern.kernel_family = "portable"`, which `convert-tern-to-vector`
-    follows. `chunk` forces `interleaved<chunk>` everywhere.
+    follows. `chunk` forces `interleaved<chunk, rows>` everywhere (`rows`
+    1 unless given).
   }];
   let options = [
     Option<"chunk", "chunk", "int64_t", /*default=*/"0",
            "weights per interleaved chunk (0: derive from the target)">,
+    Option<"rows", "rows", "int64_t", /*default=*/"0",
+           "rows per interleaved row group (0: derive from the target, 1 "
+           "with an explicit chunk)">,
     Option<"kernel", "kernel", "std::string", /*default=*/"\"auto\"",
            "kernel family: auto (the cost model), dot, lut, lut3, lut4, lut5 or "
            "portable">
