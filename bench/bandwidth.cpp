@@ -3,15 +3,17 @@
 // Measures what decode is bound by: the rate at which T threads can read a
 // buffer much larger than the caches. Each thread sums its own contiguous
 // slice of 64-bit words (the compiler vectorises the loop with -O3
-// -march=native), prefetching 4 KiB ahead as the decode kernels do; the
-// buffer is in 2 MiB transparent huge pages, as the programs' weights are
-// (runtime/src/HugePages.cpp: with 4 KiB pages this VM's TLB misses read
-// below what the programs then decode at), and written once first so
-// every page is resident. Prints, per thread
-// count, the median and range over the repetitions in GB/s (10^9 bytes per
-// second):
+// -march=native), once plainly and once prefetching 4 KiB ahead (as the
+// lookup kernels do), and the higher median counts: on Zen 4 the plain
+// read is the faster (one thread 29-32 vs 19-21 GB/s), on Zen 5 the
+// prefetching one was; the buffer is in 2 MiB transparent huge pages, as the
+// programs' weights are (runtime/src/HugePages.cpp: with 4 KiB pages this VM's
+// TLB misses read below what the programs then decode at), and written once
+// first so every page is resident. Prints, per thread count, the median and
+// range over the repetitions in GB/s (10^9 bytes per second):
 //
-//   bandwidth threads=1 median=35.2 min=33.0 max=36.1 GB/s
+//   bandwidth threads=1 median=31.6 min=30.9 max=32.0 GB/s (plain; plain
+//   31.6, prefetching 19.4)
 //
 // usage: bandwidth [--mib N (default 2048)] [--reps R (default 7)] T...
 //
@@ -27,14 +29,13 @@
 #include <thread>
 #include <vector>
 
-static uint64_t sumSlice(const uint64_t *p, size_t n) {
+template <bool Prefetch> static uint64_t sumSlice(const uint64_t *p, size_t n) {
   // Four accumulators so the adds do not serialise on one register.
   uint64_t a = 0, b = 0, c = 0, d = 0;
   size_t i = 0;
   for (; i + 4 <= n; i += 4) {
-    // The software prefetch the decode kernels use (4 KiB ahead, non-
-    // temporal), so the roofline is what a streaming read attains with it.
-    if (i % 8 == 0)
+    // 4 KiB ahead, non-temporal.
+    if (Prefetch && i % 8 == 0)
       __builtin_prefetch(p + i + 512, 0, 0);
     a += p[i];
     b += p[i + 1];
@@ -84,7 +85,8 @@ int main(int argc, char **argv) {
     data[i] = i * 0x9E3779B97F4A7C15ull;
 
   volatile uint64_t sink = 0;
-  for (int t : threads) {
+  // The sorted GB/s of `reps` reads with t threads.
+  auto measure = [&](int t, bool prefetch) {
     std::vector<double> gbs;
     for (int r = 0; r < reps; ++r) {
       std::vector<uint64_t> sums(t);
@@ -93,7 +95,8 @@ int main(int argc, char **argv) {
       for (int k = 0; k < t; ++k)
         pool.emplace_back([&, k] {
           size_t begin = words * k / t, end = words * (k + 1) / t;
-          sums[k] = sumSlice(data + begin, end - begin);
+          sums[k] = prefetch ? sumSlice<true>(data + begin, end - begin)
+                             : sumSlice<false>(data + begin, end - begin);
         });
       for (std::thread &th : pool)
         th.join();
@@ -104,8 +107,17 @@ int main(int argc, char **argv) {
       gbs.push_back(double(words * 8) / sec / 1e9);
     }
     std::sort(gbs.begin(), gbs.end());
-    std::printf("bandwidth threads=%d median=%.1f min=%.1f max=%.1f GB/s\n", t,
-                gbs[gbs.size() / 2], gbs.front(), gbs.back());
+    return gbs;
+  };
+  for (int t : threads) {
+    std::vector<double> plain = measure(t, false), ahead = measure(t, true);
+    const double mPlain = plain[plain.size() / 2],
+                 mAhead = ahead[ahead.size() / 2];
+    const std::vector<double> &best = mPlain >= mAhead ? plain : ahead;
+    std::printf("bandwidth threads=%d median=%.1f min=%.1f max=%.1f GB/s "
+                "(%s; plain %.1f, prefetching %.1f)\n",
+                t, best[best.size() / 2], best.front(), best.back(),
+                mPlain >= mAhead ? "plain" : "prefetching", mPlain, mAhead);
     std::fflush(stdout);
   }
   std::free(data);
