@@ -67,10 +67,11 @@
 // AVX-512BW: a bit plane of a 256-weight chunk fills one zmm of bytes for
 // the u8 x s8 kernels; a short row whose padding would grow by more than 1/8
 // takes 64. Rows in groups of 4, the rows a decode tile computes with 32
-// registers; block scales one row at a time.
+// registers; chunks under 256 (the portable kernel's) and block scales one
+// row at a time.
 // CHECK-LABEL: module attributes {tern.target = #tern.target<{{.*}}cpu = "znver4"
 // CHECK: tern.weight @a : !tern.ternary<640x2560, per_tensor, interleaved<256, 4>>
-// CHECK: tern.weight @b : !tern.ternary<8x100, per_row, interleaved<64, 4>>
+// CHECK: tern.weight @b : !tern.ternary<8x100, per_row, interleaved<64>>
 // Block of 96: the chunk halves until it divides the block.
 // CHECK: tern.weight @c : !tern.ternary<8x192, block<96>, interleaved<32>>
 // Already chosen layouts stay.
@@ -165,8 +166,8 @@ module attributes {tern.target = #tern.target<triple = "aarch64-unknown-linux-gn
 // CHECK-LABEL: cpu = "znver4"
 // CHECK: tern.weight @a : !tern.ternary<640x2560, per_row, interleaved<256, 4>>
 // CHECK: tern.weight @b : !tern.ternary<2560x6912, per_tensor, interleaved<256, 4>>
-// CHECK: tern.weight @c : !tern.ternary<8x320, per_tensor, interleaved<64, 4>>
-// CHECK: tern.weight @d : !tern.ternary<8x64, per_tensor, interleaved<64, 4>>
+// CHECK: tern.weight @c : !tern.ternary<8x320, per_tensor, interleaved<64>>
+// CHECK: tern.weight @d : !tern.ternary<8x64, per_tensor, interleaved<64>>
 module attributes {tern.target = #tern.target<triple = "x86_64-unknown-linux-gnu", cpu = "znver4", isa = ["avx2", "avx512f", "avx512bw", "avx512vnni"], vector_bits = 512>} {
   tern.weight @a : !tern.ternary<640x2560, per_row, canonical> from "a"
   tern.weight @b : !tern.ternary<2560x6912, per_tensor, canonical> from "b"

@@ -123,8 +123,10 @@ struct SelectLayoutPass
       auto padded = [&](int64_t c) { return (type.getCols() + c - 1) / c * c; };
       while (chunk == 0 && b > 64 && padded(b) * 8 > padded(b / 4) * 9)
         b /= 4;
-      // Block scales are applied one row at a time (no row tile).
-      int64_t rowGroup = preferredRows;
+      // A smaller chunk than the dot kernel's leaves the weight to the
+      // portable kernel, and block scales are applied one row at a time:
+      // neither has a row tile.
+      int64_t rowGroup = b == preferred || chunk ? preferredRows : 1;
       // A chunk must not straddle two scale blocks.
       if (type.getScale() == ScaleGranularity::PerBlock) {
         rowGroup = 1;

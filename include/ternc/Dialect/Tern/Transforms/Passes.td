@@ -92,13 +92,13 @@ def TernSelectLayout : Pass<"tern-select-layout", "::mlir::ModuleOp"> {
     B / 4 (down to 64); with block scales B halves until it divides the
     block. Dot weights store their rows in groups of R
     (`interleaved<B, R>`), the rows one decode tile computes together: 4
-    with 32 vector registers, 2 with AVX2's 16, 1 for `portable` and block
-    scales; the tile then reads one sequential stream (see
-    docs/performance.md). `kernel=dot|lut|lut3|lut4|lut5|portable` forces a family (an
+    with 32 vector registers, 2 with AVX2's 16, 1 for `portable`, a B
+    smaller than the dot kernel's and block scales; the tile then reads one
+    sequential stream (see docs/passes.md). `kernel=dot|lut|lut3|lut4|lut5|portable` forces a family (an
     error if the target lacks it); `portable` is also recorded as the module's
     `tern.kernel_family = "portable"`, which `convert-tern-to-vector`
     follows. `chunk` forces `interleaved<chunk, rows>` everywhere (`rows`
-    1 unless given).
+    1 unless given); `rows` alone replaces the target's R.
   }];
   let options = [
     Option<"chunk", "chunk", "int64_t", /*default=*/"0",
