@@ -157,8 +157,8 @@ BENCHMARK_CAPTURE(linear, gate_6912x2560, bench_linear_gate, 1, 6912, 2560)
 BENCHMARK_CAPTURE(linear, down_2560x6912, bench_linear_down, 1, 2560, 6912)
     ->UseManualTime()
     ->Iterations(200);
-BENCHMARK_CAPTURE(linear, gate_6912x2560_warm, bench_linear_gate, 1, 6912,
-                  2560, /*warm=*/true)
+BENCHMARK_CAPTURE(linear, gate_6912x2560_warm, bench_linear_gate, 1, 6912, 2560,
+                  /*warm=*/true)
     ->UseManualTime()
     ->Iterations(200);
 BENCHMARK_CAPTURE(linear, gate_6912x2560_m128, bench_linear_gate_m128, 128,

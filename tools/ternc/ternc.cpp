@@ -127,7 +127,8 @@ cl::opt<std::string>
                cl::value_desc("file"), cl::cat(cat));
 cl::opt<int64_t> chunk("chunk",
                        cl::desc("Weights per interleaved chunk (0: derive "
-                                "from the target)"),
+                                "from the target; a forced chunk keeps rows "
+                                "one at a time, no row groups)"),
                        cl::init(0), cl::cat(cat));
 cl::opt<std::string> kernelFamily(
     "kernel",
