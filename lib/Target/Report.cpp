@@ -156,7 +156,7 @@ Error ternc::printReport(ModuleOp module, const TargetInfo &target,
     double base, perStep;
   };
   std::map<std::pair<WeightLayout, int64_t>, Cost> costs;
-  os << formatv("{0,-28} {1,-12} {2,-34} {3,12} {4,16}\n", "weight", "N x K",
+  os << formatv("{0,-28} {1,-12} {2,-38} {3,12} {4,16}\n", "weight", "N x K",
                 "kernel", "bytes/token", "est. cycles/token");
   uint64_t ternaryBytes = 0, denseBytes = 0;
   double totalCycles = 0;
@@ -231,8 +231,12 @@ Error ternc::printReport(ModuleOp module, const TargetInfo &target,
                                                                : "pairs",
                       stringifyWeightLayout(t.getLayout()), chunk)
                   .str()
-            : formatv("MAD i8, interleaved<{0}>, i32 acc", chunk).str();
-    os << formatv("{0,-28} {1,-12} {2,-34} {3,12} {4,16:f0}\n",
+            : formatv("MAD i8, interleaved<{0}{1}>, i32 acc", chunk,
+                      t.getRowGroup() > 1
+                          ? formatv(", {0}", t.getRowGroup()).str()
+                          : std::string())
+                  .str();
+    os << formatv("{0,-28} {1,-12} {2,-38} {3,12} {4,16:f0}\n",
                   weight.getSymName(),
                   formatv("{0}x{1}", t.getRows(), t.getCols()).str(), kernel,
                   bytes, cycles);
