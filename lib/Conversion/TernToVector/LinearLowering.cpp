@@ -13,6 +13,7 @@
 
 #include "ternc/Conversion/Passes.h"
 #include "ternc/Dialect/Tern/IR/TernOps.h"
+#include "ternc/Dialect/Tern/Transforms/KernelChoice.h"
 #include "ternc/Dialect/Tern/Transforms/Passes.h"
 
 #include "LinearKernels.h"
@@ -783,11 +784,6 @@ LinearLowering::matchAndRewrite(LinearOp op, OpAdaptor adaptor,
   // with 16 registers) whatever R is: 1.5x over 1 x 1.
   const bool singleToken = !qType.isDynamicDim(0) && qType.getDimSize(0) == 1;
   e.singleToken = singleToken;
-  // 32 vector registers (AVX-512, AArch64) hold a 4 x 4 tile of
-  // accumulators beside the codes; 16 (AVX2) hold 2 x 4.
-  const bool manyRegisters =
-      target && (target.getVectorBits() >= 512 ||
-                 StringRef(target.getTriple()).starts_with("aarch64"));
   const std::optional<int64_t> maxTokens = tokenBound(e.q);
 
   SmallVector<WeightPlan> plans;
@@ -832,7 +828,12 @@ LinearLowering::matchAndRewrite(LinearOp op, OpAdaptor adaptor,
     }
     needSumA |= p.kernel.family == DotKernel::U8S8;
     if (!perBlock && !mcaMarkers && p.kernel.family != DotKernel::Generic) {
-      p.tileRows = singleToken ? p.wt.getRowGroup() : (manyRegisters ? 4 : 2);
+      // Prefill: 32 vector registers (AVX-512, AArch64) hold a 4 x 4 tile
+      // of accumulators beside the codes, 16 (AVX2) 2 x 4: the rows of the
+      // target's row group, whatever the weight's own.
+      p.tileRows = singleToken
+                       ? p.wt.getRowGroup()
+                       : interleavedRowGroup(target, /*portable=*/false);
       p.tileTokens = singleToken ? 1 : 4;
     }
     p.units = perBlock ? p.wt.getRows()
