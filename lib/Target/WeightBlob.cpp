@@ -21,44 +21,48 @@ using ternc::TernaryTensor;
 
 static uint8_t code(int8_t value) { return uint8_t(value + 1); }
 
-void ternc::packTernaryRow(TernaryType type, const int8_t *values,
-                           uint8_t *out) {
+/// One row of an interleaved layout, chunk c at out + c * stride (B/4 for
+/// a row alone, R * B/4 in a row group); a null `values` is a row of
+/// zero weights. Padding elements get code 1 (value 0); the kernels also
+/// mask the activations there, so either guarantee alone keeps results
+/// exact.
+static void packInterleavedRow(TernaryType type, const int8_t *values,
+                               uint8_t *out, int64_t stride) {
   const int64_t cols = type.getCols();
-  // Padding elements get code 1 (value 0); the kernels also mask the
-  // activations there, so either guarantee alone keeps results exact.
-  auto at = [&](int64_t k) -> uint8_t {
-    return k < cols ? code(values[k]) : 1;
-  };
-  if (type.getLayout() == WeightLayout::Canonical) {
-    for (int64_t i = 0; i < type.getRowBytes(); ++i)
-      out[i] = at(4 * i) | at(4 * i + 1) << 2 | at(4 * i + 2) << 4 |
-               at(4 * i + 3) << 6;
-    return;
-  }
   const int64_t chunk = type.getChunk(), part = chunk / 4;
+  auto at = [&](int64_t k) -> uint8_t {
+    return values && k < cols ? code(values[k]) : 1;
+  };
   for (int64_t c = 0; c < type.getPaddedCols() / chunk; ++c)
     for (int64_t p = 0; p < part; ++p) {
       int64_t k = c * chunk + p;
-      out[c * part + p] = at(k) | at(k + part) << 2 | at(k + 2 * part) << 4 |
-                          at(k + 3 * part) << 6;
+      out[c * stride + p] = at(k) | at(k + part) << 2 | at(k + 2 * part) << 4 |
+                            at(k + 3 * part) << 6;
     }
+}
+
+void ternc::packTernaryRow(TernaryType type, const int8_t *values,
+                           uint8_t *out) {
+  if (type.getLayout() != WeightLayout::Canonical)
+    return packInterleavedRow(type, values, out, type.getChunk() / 4);
+  const int64_t cols = type.getCols();
+  auto at = [&](int64_t k) -> uint8_t {
+    return k < cols ? code(values[k]) : 1;
+  };
+  for (int64_t i = 0; i < type.getRowBytes(); ++i)
+    out[i] = at(4 * i) | at(4 * i + 1) << 2 | at(4 * i + 2) << 4 |
+             at(4 * i + 3) << 6;
 }
 
 void ternc::packTernaryRowBlock(TernaryType type, const int8_t *values,
                                 int64_t rows, uint8_t *out) {
   const int64_t cols = type.getCols();
   if (type.getLayout() == WeightLayout::Interleaved) {
-    // A row group: chunk c of each row in turn.
+    // A row group: chunk c of each row in turn, written in place.
     const int64_t group = type.getRowGroup(), part = type.getChunk() / 4;
-    const int64_t rowBytes = type.getRowBytes();
-    std::vector<int8_t> zeros(cols, 0);
-    std::vector<uint8_t> row(rowBytes);
-    for (int64_t l = 0; l < group; ++l) {
-      packTernaryRow(type, l < rows ? values + l * cols : zeros.data(),
-                     row.data());
-      for (int64_t c = 0; c < rowBytes / part; ++c)
-        std::memcpy(out + (c * group + l) * part, row.data() + c * part, part);
-    }
+    for (int64_t l = 0; l < group; ++l)
+      packInterleavedRow(type, l < rows ? values + l * cols : nullptr,
+                         out + l * part, group * part);
     return;
   }
   const int64_t r = type.getChunk();

@@ -95,8 +95,6 @@ struct LinearLowering : public OpConversionPattern<LinearOp> {
 
 } // namespace
 
-/// Byte offsets of rows [n0, n0 + rc) and indices of tokens [m0, m0 + tc)
-/// of a register tile.
 /// Byte offset of row `n`'s first chunk among an interleaved weight's codes
 /// (TernaryType::getRowCodeOffset): its row group's start plus its place in
 /// the group's chunks. R is a power of two, so the division is a shift.
@@ -113,6 +111,8 @@ static Value rowCodeOffset(ImplicitLocOpBuilder &b, const TernaryType &wt,
                               indexConst(b, wt.getChunk() / 4)));
 }
 
+/// Byte offsets of rows [n0, n0 + rc) and indices of tokens [m0, m0 + tc)
+/// of a register tile.
 static void tileIndices(ImplicitLocOpBuilder &b, const TernaryType &wt,
                         Value n0, int64_t rc, Value m0, int64_t tc,
                         SmallVectorImpl<Value> &rowBase,

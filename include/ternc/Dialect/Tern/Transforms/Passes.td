@@ -94,8 +94,9 @@ def TernSelectLayout : Pass<"tern-select-layout", "::mlir::ModuleOp"> {
     (`interleaved<B, R>`), the rows one decode tile computes together: 4
     with 32 vector registers, 2 with AVX2's 16, 1 for `portable`, a B
     smaller than the dot kernel's and block scales; the tile then reads one
-    sequential stream (see docs/passes.md). `kernel=dot|lut|lut3|lut4|lut5|portable` forces a family (an
-    error if the target lacks it); `portable` is also recorded as the module's
+    sequential stream (see docs/passes.md).
+    `kernel=dot|lut|lut3|lut4|lut5|portable` forces a family (an error if
+    the target lacks it); `portable` is also recorded as the module's
     `tern.kernel_family = "portable"`, which `convert-tern-to-vector`
     follows. `chunk` forces `interleaved<chunk, rows>` everywhere (`rows`
     1 unless given); `rows` alone replaces the target's R.
