@@ -73,8 +73,18 @@ if platform.machine() in ("x86_64", "AMD64"):
         with open("/proc/cpuinfo") as f:
             for line in f:
                 if line.startswith("flags"):
-                    for flag in line.split(":", 1)[1].split():
+                    hostFlags = set(line.split(":", 1)[1].split())
+                    for flag in hostFlags:
                         config.available_features.add("host-" + flag)
+                    # host-znver4: code compiled with --cpu znver4 runs
+                    # here (every AVX-512 extension of Zen 4, which LLVM may
+                    # use anywhere). Zen 3 and older Intel hosts lack them.
+                    if hostFlags >= {
+                            "avx512f", "avx512dq", "avx512cd", "avx512bw",
+                            "avx512vl", "avx512_vnni", "avx512vbmi",
+                            "avx512_vbmi2", "avx512_bitalg", "avx512ifma",
+                            "avx512_vpopcntdq", "avx512_bf16", "gfni"}:
+                        config.available_features.add("host-znver4")
                     break
     except OSError:
         pass
