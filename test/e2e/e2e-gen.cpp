@@ -10,7 +10,7 @@
 //                      i8 T; f32 scales
 // Without explicit shapes, M, N, K and the scale granularity are drawn from
 // SEED. Rows 0-2 of T are all 0, all +1 and all -1 (when N allows); row 0
-// of x is all zeros.
+// of x is all zeros (when M > 1), the last row mostly +-absmax.
 //
 //===----------------------------------------------------------------------===//
 
@@ -134,13 +134,19 @@ int main(int argc, char **argv) {
   for (auto &s : scales)
     s = sd(rng);
 
-  // Activations: mixed magnitudes; row 0 all zero.
+  // Activations: mixed magnitudes; row 0 all zero (when M > 1); the last
+  // row quantizes to +-127 in its first three quarters (positive on even
+  // seeds), so that the rows of all +1 and all -1 weights give the largest
+  // partial sums the kernels' narrow accumulators must hold.
   std::vector<float> x(m * k);
   std::normal_distribution<float> xd(0.0f, 1.0f);
   for (int64_t r = 0; r < m; ++r) {
-    float mag = r == 0 ? 0.0f : std::ldexp(1.0f, int(uniform(-6, 6)));
+    float mag = r == 0 && m > 1 ? 0.0f : std::ldexp(1.0f, int(uniform(-6, 6)));
     for (int64_t c = 0; c < k; ++c)
       x[r * k + c] = mag * xd(rng);
+    if (r == m - 1 && (m == 1 || r > 0))
+      for (int64_t c = 0; c < k * 3 / 4; ++c)
+        x[r * k + c] = seed % 2 ? -4.0f * mag : 4.0f * mag;
   }
 
   // The store: U8 codes on even seeds, I8 values on odd ones (both formats).

@@ -126,6 +126,10 @@ struct LinearEmitter {
              Value plane, Value a) const;
   void tile(ImplicitLocOpBuilder &b, const WeightPlan &p, Value n0, int64_t rc,
             Value m0, int64_t tc) const;
+  /// The int32 lane sums of rows with byte offsets `rowBase` times token
+  /// `m`, with vpmaddubsw (one token: decode), one vector per row.
+  SmallVector<Value> pairSumRows(ImplicitLocOpBuilder &b, const WeightPlan &p,
+                                 ArrayRef<Value> rowBase, Value m) const;
   /// tile() with `smmla` (even rc and tc).
   void mmlaTile(ImplicitLocOpBuilder &b, const WeightPlan &p, Value n0,
                 int64_t rc, Value m0, int64_t tc) const;

@@ -235,6 +235,120 @@ Value LinearEmitter::step(ImplicitLocOpBuilder &b, const WeightPlan &p,
   return b.create<arith::AddIOp>(acc, prod);
 }
 
+/// Chunks whose vpmaddubsw sums pairSumRows() adds up in int16 before it
+/// widens them: each chunk adds at most 4 * 2 * 2 * 128 = 4096 in magnitude
+/// to the accumulator of the planes masked in place (codes 0-2 times 4,
+/// activations in [-128, 127]), and 8 * 4096 = 32768 is the most int16
+/// holds (-32768; the positive side ends at 8 * 4 * 2 * 2 * 127 = 32512).
+constexpr int64_t kPairSumChunks = 8;
+
+/// Decode with vpmaddubsw (AVX2, AVX-512BW): per chunk and row one shift
+/// (codes >> 4) and four masks give the planes 0 and 2 as codes c and the
+/// planes 1 and 3 in place, 4c; their pair sums go to two int16
+/// accumulators (planes 0 + 2, planes 1 + 3 at 4 times their value) that one
+/// vpmaddwd each (by 4 and by 1) widens every kPairSumChunks chunks, so the
+/// int32 sums hold 4 times the dot product, shifted back exactly at the end.
+/// A chunk is 13 vector operations a row where shifting every plane down
+/// and widening every chunk took 16 (the kernel is compute-bound on Zen 3:
+/// see docs/performance.md).
+SmallVector<Value> LinearEmitter::pairSumRows(ImplicitLocOpBuilder &b,
+                                              const WeightPlan &p,
+                                              ArrayRef<Value> rowBase,
+                                              Value m) const {
+  const TernaryType &wt = p.wt;
+  const int64_t chunk = wt.getChunk(), rc = rowBase.size();
+  const int64_t chunks = wt.getPaddedCols() / chunk;
+  const DotKernel &kern = p.kernel;
+  auto vCodes = VectorType::get({p.part}, b.getI8Type());
+  auto v16 = VectorType::get({p.part / 2}, b.getI16Type());
+  auto vAcc = VectorType::get({kern.accLanes}, b.getI32Type());
+  Value c0 = indexConst(b, 0), c1 = indexConst(b, 1);
+  Value cGroup = indexConst(b, kPairSumChunks);
+  Value cChunks = indexConst(b, chunks);
+  Value cStride = indexConst(b, wt.getChunkStride());
+  Value cChunk = indexConst(b, chunk);
+  auto maddubs = [&](ImplicitLocOpBuilder &cb, Value codes, Value a) {
+    return cb
+        .create<LLVM::CallIntrinsicOp>(TypeRange{v16},
+                                       cb.getStringAttr(kern.maddubs),
+                                       ValueRange{codes, a})
+        .getResult(0);
+  };
+  auto maddwd = [&](ImplicitLocOpBuilder &cb, Value pairs, int64_t by) {
+    return cb
+        .create<LLVM::CallIntrinsicOp>(TypeRange{vAcc},
+                                       cb.getStringAttr(kern.maddwd),
+                                       ValueRange{pairs, splat(cb, v16, by)})
+        .getResult(0);
+  };
+  SmallVector<Value> inits(rc, splat(b, vAcc, 0));
+  auto outer = b.create<scf::ForOp>(
+      c0, cChunks, cGroup, inits,
+      [&](OpBuilder &ob, Location ol, Value g, ValueRange acc32) {
+        ImplicitLocOpBuilder gb(ol, ob);
+        Value end = gb.create<arith::MinUIOp>(
+            gb.create<arith::AddIOp>(g, cGroup), cChunks);
+        SmallVector<Value> inits16(2 * rc, splat(gb, v16, 0));
+        auto inner = gb.create<scf::ForOp>(
+            g, end, c1, inits16,
+            [&](OpBuilder &lb, Location l, Value c, ValueRange acc16) {
+              ImplicitLocOpBuilder cb(l, lb);
+              Value offC = cb.create<arith::MulIOp>(c, cStride);
+              SmallVector<Value> codes = loadCodes(cb, p, rowBase, offC);
+              // Decode streams the weights once: prefetch 4 KiB ahead. On
+              // Zen 3, one thread, 2B4T tg64 12.6 -> 13.7 tok/s (8 KiB: 13.0;
+              // docs/performance.md); the row group's chunk is one line.
+              if (singleToken)
+                cb.create<memref::PrefetchOp>(
+                    p.data,
+                    ValueRange{cb.create<arith::AddIOp>(
+                        cb.create<arith::AddIOp>(rowBase[0], offC),
+                        indexConst(cb, kDecodePrefetchBytes))},
+                    /*isWrite=*/false, /*localityHint=*/0,
+                    /*isDataCache=*/true);
+              Value kBase = cb.create<arith::MulIOp>(c, cChunk);
+              SmallVector<Value> a;
+              for (int j = 0; j < 4; ++j)
+                a.push_back(
+                    loadActivations(cb, p, m,
+                                    cb.create<arith::AddIOp>(
+                                        kBase, indexConst(cb, j * p.part))));
+              SmallVector<Value> sums(acc16.begin(), acc16.end());
+              for (int64_t r = 0; r < rc; ++r) {
+                Value high =
+                    cb.create<arith::ShRUIOp>(codes[r], splat(cb, vCodes, 4));
+                // Plane j: bits 2j of the codes; 0 and 1 in the low, 2 and
+                // 3 in the high nibble.
+                Value plane[4];
+                for (int j = 0; j < 4; ++j)
+                  plane[j] = cb.create<arith::AndIOp>(
+                      j < 2 ? codes[r] : high,
+                      splat(cb, vCodes, j % 2 ? 12 : 3));
+                Value ones = cb.create<arith::AddIOp>(
+                    maddubs(cb, plane[0], a[0]), maddubs(cb, plane[2], a[2]));
+                Value fours = cb.create<arith::AddIOp>(
+                    maddubs(cb, plane[1], a[1]), maddubs(cb, plane[3], a[3]));
+                sums[2 * r] = cb.create<arith::AddIOp>(sums[2 * r], ones);
+                sums[2 * r + 1] =
+                    cb.create<arith::AddIOp>(sums[2 * r + 1], fours);
+              }
+              cb.create<scf::YieldOp>(sums);
+            });
+        SmallVector<Value> next;
+        for (int64_t r = 0; r < rc; ++r)
+          next.push_back(gb.create<arith::AddIOp>(
+              acc32[r], gb.create<arith::AddIOp>(
+                            maddwd(gb, inner.getResult(2 * r), 4),
+                            maddwd(gb, inner.getResult(2 * r + 1), 1))));
+        gb.create<scf::YieldOp>(next);
+      });
+  SmallVector<Value> rows;
+  for (int64_t r = 0; r < rc; ++r) // every lane a multiple of 4: exact
+    rows.push_back(
+        b.create<arith::ShRSIOp>(outer.getResult(r), splat(b, vAcc, 2)));
+  return rows;
+}
+
 /// Outputs [n0, n0 + rc) x [m0, m0 + tc) of one weight. Per chunk the codes
 /// of rc rows are loaded once and tc activation vectors once for rc * tc
 /// kernel steps: in prefill this reuse makes the linear a GEMM rather than
@@ -277,66 +391,73 @@ void LinearEmitter::tile(ImplicitLocOpBuilder &b, const WeightPlan &p, Value n0,
   // three shifts of a decode chunk: on Zen 4, one thread, 2560 x 2560 from
   // L3 29 -> 35 GB/s (bench/kernels.sh warm); from DRAM no change.
   const bool scaledPlanes = P == 4 && dpbusd;
-  SmallVector<Value> inits(rc * tc * P, splat(b, vAcc, 0));
-  auto loop = b.create<scf::ForOp>(
-      c0, indexConst(b, wt.getPaddedCols() / chunk), c1, inits,
-      [&](OpBuilder &lb, Location l, Value c, ValueRange acc) {
-        ImplicitLocOpBuilder cb(l, lb);
-        Value off = cb.create<arith::MulIOp>(c, cStride);
-        SmallVector<Value> codes = loadCodes(cb, p, rowBase, off);
-        Value kBase = cb.create<arith::MulIOp>(c, cChunk);
-        SmallVector<Value> sums(acc.begin(), acc.end());
-        SmallVector<Value> pairs(rc * tc);
-        for (int j = 0; j < 4; ++j) {
-          // Bit plane j holds elements kBase + j*part + [0, part).
-          SmallVector<Value> planes;
-          for (int64_t r = 0; r < rc; ++r)
-            planes.push_back(
-                scaledPlanes ? cb.create<arith::AndIOp>(
-                                     codes[r], splat(cb, vCodes, 3 << (2 * j)))
-                                   .getResult()
-                             : bitPlane(cb, codes[r], j, mask2));
-          Value k = cb.create<arith::AddIOp>(kBase, indexConst(cb, j * p.part));
-          for (int64_t t = 0; t < tc; ++t) {
-            Value a = loadActivations(cb, p, mIdx[t], k);
-            for (int64_t r = 0; r < rc; ++r) {
-              if (pairSums) {
-                Value pr = cb.create<LLVM::CallIntrinsicOp>(
-                                 TypeRange{v16}, cb.getStringAttr(kern.maddubs),
-                                 ValueRange{planes[r], a})
-                               .getResult(0);
-                Value &pair = pairs[r * tc + t];
-                pair = j ? cb.create<arith::AddIOp>(pair, pr) : pr;
-                continue;
-              }
-              Value &sum = sums[(r * tc + t) * P + j % P];
-              sum = step(cb, p, sum, planes[r], a);
-            }
-          }
-        }
-        if (pairSums)
-          for (int64_t i = 0; i < rc * tc; ++i)
-            sums[i] = cb.create<arith::AddIOp>(
-                sums[i], cb.create<LLVM::CallIntrinsicOp>(
-                               TypeRange{vAcc}, cb.getStringAttr(kern.maddwd),
-                               ValueRange{pairs[i], splat(cb, v16, 1)})
-                             .getResult(0));
-        cb.create<scf::YieldOp>(sums);
-      });
   // The partial sums of output (r, t), in the order of the output rows:
   // token-major, so each token's rc outputs are adjacent.
   SmallVector<Value> partials;
-  for (int64_t t = 0; t < tc; ++t)
-    for (int64_t r = 0; r < rc; ++r) {
-      Value partial = loop.getResult((r * tc + t) * P);
-      for (int64_t i = 1; i < P; ++i) {
-        Value plane = loop.getResult((r * tc + t) * P + i);
-        if (scaledPlanes) // exact: a multiple of 4^i
-          plane = b.create<arith::ShRSIOp>(plane, splat(b, vAcc, 2 * i));
-        partial = b.create<arith::AddIOp>(partial, plane);
+  if (pairSums && tc == 1) {
+    partials = pairSumRows(b, p, rowBase, mIdx[0]);
+  } else {
+    SmallVector<Value> inits(rc * tc * P, splat(b, vAcc, 0));
+    auto loop = b.create<scf::ForOp>(
+        c0, indexConst(b, wt.getPaddedCols() / chunk), c1, inits,
+        [&](OpBuilder &lb, Location l, Value c, ValueRange acc) {
+          ImplicitLocOpBuilder cb(l, lb);
+          Value off = cb.create<arith::MulIOp>(c, cStride);
+          SmallVector<Value> codes = loadCodes(cb, p, rowBase, off);
+          Value kBase = cb.create<arith::MulIOp>(c, cChunk);
+          SmallVector<Value> sums(acc.begin(), acc.end());
+          SmallVector<Value> pairs(rc * tc);
+          for (int j = 0; j < 4; ++j) {
+            // Bit plane j holds elements kBase + j*part + [0, part).
+            SmallVector<Value> planes;
+            for (int64_t r = 0; r < rc; ++r)
+              planes.push_back(
+                  scaledPlanes
+                      ? cb.create<arith::AndIOp>(
+                              codes[r], splat(cb, vCodes, 3 << (2 * j)))
+                            .getResult()
+                      : bitPlane(cb, codes[r], j, mask2));
+            Value k =
+                cb.create<arith::AddIOp>(kBase, indexConst(cb, j * p.part));
+            for (int64_t t = 0; t < tc; ++t) {
+              Value a = loadActivations(cb, p, mIdx[t], k);
+              for (int64_t r = 0; r < rc; ++r) {
+                if (pairSums) {
+                  Value pr =
+                      cb.create<LLVM::CallIntrinsicOp>(
+                            TypeRange{v16}, cb.getStringAttr(kern.maddubs),
+                            ValueRange{planes[r], a})
+                          .getResult(0);
+                  Value &pair = pairs[r * tc + t];
+                  pair = j ? cb.create<arith::AddIOp>(pair, pr) : pr;
+                  continue;
+                }
+                Value &sum = sums[(r * tc + t) * P + j % P];
+                sum = step(cb, p, sum, planes[r], a);
+              }
+            }
+          }
+          if (pairSums)
+            for (int64_t i = 0; i < rc * tc; ++i)
+              sums[i] = cb.create<arith::AddIOp>(
+                  sums[i], cb.create<LLVM::CallIntrinsicOp>(
+                                 TypeRange{vAcc}, cb.getStringAttr(kern.maddwd),
+                                 ValueRange{pairs[i], splat(cb, v16, 1)})
+                               .getResult(0));
+          cb.create<scf::YieldOp>(sums);
+        });
+    for (int64_t t = 0; t < tc; ++t)
+      for (int64_t r = 0; r < rc; ++r) {
+        Value partial = loop.getResult((r * tc + t) * P);
+        for (int64_t i = 1; i < P; ++i) {
+          Value plane = loop.getResult((r * tc + t) * P + i);
+          if (scaledPlanes) // exact: a multiple of 4^i
+            plane = b.create<arith::ShRSIOp>(plane, splat(b, vAcc, 2 * i));
+          partial = b.create<arith::AddIOp>(partial, plane);
+        }
+        partials.push_back(partial);
       }
-      partials.push_back(partial);
-    }
+  }
   if (rc * tc > 1 && llvm::isPowerOf2_64(rc) && llvm::isPowerOf2_64(tc) &&
       llvm::isPowerOf2_64(p.kernel.accLanes)) {
     vectorFinish(b, p, reduceLanes(b, partials), n0, rc, m0, tc);

@@ -27,6 +27,9 @@ using namespace mlir::tern::detail;
 
 namespace {
 
+/// How far ahead the LM head prefetches its weights, where it does.
+constexpr int64_t kHeadPrefetchBytes = 1024;
+
 using BodyFn = function_ref<void(ImplicitLocOpBuilder &, Value, ValueRange)>;
 
 /// scf.for from `lb` to `ub` (index values) with `inits`; returns results.
@@ -480,6 +483,18 @@ struct MatmulLowering : public OpConversionPattern<MatmulOp> {
                           StringRef(target.getTriple()).starts_with("x86") &&
                           !target.has("f16c");
     Value vZero = b.create<arith::ConstantOp>(b.getZeroAttr(vF));
+    // The head streams 2B4T's 657 MB once a token: software prefetch 1 KiB
+    // ahead where it was measured to help (bench/kernels.sh and 2B4T tg64,
+    // one thread: Zen 3 14.9-15.9 -> 16.3-16.7 GB/s, tg64 13.4 -> 14.5
+    // tok/s; Zen 5 gained too), not on Zen 4 (27.7 GB/s with one 4 KiB
+    // ahead, 30.6 without) nor on the unmeasured ARM cores.
+    const bool prefetchRows =
+        lanes > 1 && target &&
+        StringRef(target.getTriple()).starts_with("x86") &&
+        target.getCpu() != "znver4";
+    Value cAhead = indexConst(
+        b, kHeadPrefetchBytes /
+               std::max<int64_t>(1, wElem.getIntOrFloatBitWidth() / 8));
     // Widens a vector of weights to f32 like loadF32 does for scalars.
     auto widen = [&](ImplicitLocOpBuilder &kb, Value v) -> Value {
       if (wElem.isBF16()) {
@@ -532,10 +547,13 @@ struct MatmulLowering : public OpConversionPattern<MatmulOp> {
                         c0, kDim, indexConst(nb, lanes), ValueRange{vZero},
                         [&](OpBuilder &lb, Location l, Value k, ValueRange s) {
                           ImplicitLocOpBuilder kb(l, lb);
-                          // No software prefetch: on Zen 4 the 2B4T f16
-                          // head read 27.7 GB/s with one 4 KiB ahead and
-                          // 30.6 without (bench/kernels.sh, one thread),
-                          // where Zen 5 had gained from it.
+                          if (prefetchRows)
+                            kb.create<memref::PrefetchOp>(
+                                w,
+                                ValueRange{n,
+                                           kb.create<arith::AddIOp>(k, cAhead)},
+                                /*isWrite=*/false, /*localityHint=*/0,
+                                /*isDataCache=*/true);
                           Value wv = widen(
                               kb, kb.create<vector::TransferReadOp>(
                                       vW, w, ValueRange{n, k}, wPad, inBounds));

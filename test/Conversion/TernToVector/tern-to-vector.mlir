@@ -197,7 +197,8 @@ func.func @vnni(%q: memref<5x512xi8>, %s: memref<5xf32>, %y: memref<5x4xf32>) {
 // whose i16 pair sums of the four planes add up in i16 before one vpmaddwd
 // per chunk; then sum(a) is subtracted. Tiles of 2 rows x 4 tokens (16
 // vector registers); 5 rows = 2 + 2 + 1, so the parallel loop has 3
-// iterations and the last one runs the single row left.
+// iterations and the last one runs the single row left. Tokens left one at
+// a time take the decode kernel (below).
 module attributes {tern.target = #tern.target<triple = "x86_64-unknown-linux-gnu", cpu = "haswell", isa = ["avx2"], vector_bits = 256>} {
 tern.weight @w : !tern.ternary<5x128, per_row, interleaved<128>> from "w" at 0
 // CHECK-LABEL: func.func @avx2
@@ -213,12 +214,57 @@ tern.weight @w : !tern.ternary<5x128, per_row, interleaved<128>> from "w" at 0
 // CHECK:     arith.subi
 // CHECK:   } else {
 // CHECK:     scf.for {{.*}} -> (vector<8xi32>) {
+// CHECK:       scf.for {{.*}} -> (vector<16xi16>, vector<16xi16>) {
 // CHECK-COUNT-4: llvm.call_intrinsic "llvm.x86.avx2.pmadd.ub.sw"
-// CHECK:       llvm.call_intrinsic "llvm.x86.avx2.pmadd.wd"
+// CHECK-COUNT-2: llvm.call_intrinsic "llvm.x86.avx2.pmadd.wd"
 // CHECK: } {tern.parallel}
 // CHECK-NOT: vpdpbusd
 func.func @avx2(%q: memref<6x128xi8>, %s: memref<6xf32>, %y: memref<6x5xf32>) {
   tern.linear @w(%q, %s) into %y : memref<6x128xi8>, memref<6xf32>, memref<6x5xf32>
+  return
+}
+}
+
+// -----
+
+// AVX2 decode (one token): per chunk and row one shift (codes >> 4) and four
+// masks (3 and 12 of the low and the high nibble: planes 0 and 2 as codes,
+// 1 and 3 in place, times 4) for four vpmaddubsw into two i16 accumulators
+// per row, widened every 8 chunks (K = 1152: chunks 0-7, then 8) by
+// vpmaddwd by 4 and by 1, so the i32 sums are 4 times the dot products,
+// shifted back at the end. The weights are prefetched 4 KiB ahead.
+module attributes {tern.target = #tern.target<triple = "x86_64-unknown-linux-gnu", cpu = "haswell", isa = ["avx2"], vector_bits = 256>} {
+tern.weight @w : !tern.ternary<4x1152, per_row, interleaved<128, 2>> from "w" at 0
+// CHECK-LABEL: func.func @avx2_decode
+// CHECK: %[[OUT:.*]]:2 = scf.for %[[G:.*]] = %{{.*}} to %c9 step %c8 iter_args({{.*}}) -> (vector<8xi32>, vector<8xi32>) {
+// CHECK:   %[[END:.*]] = arith.minui %{{.*}}, %c9 : index
+// CHECK:   %[[IN:.*]]:4 = scf.for %{{.*}} = %[[G]] to %[[END]] step %{{.*}} iter_args({{.*}}) -> (vector<16xi16>, vector<16xi16>, vector<16xi16>, vector<16xi16>) {
+// CHECK:     %[[CODES:.*]] = vector.load {{.*}} vector<32xi8>
+// CHECK:     memref.prefetch %{{.*}}, read, locality<0>, data
+// CHECK:     %[[C4:.*]] = arith.constant dense<4> : vector<32xi8>
+// CHECK:     %[[HIGH:.*]] = arith.shrui %[[CODES]], %[[C4]]
+// CHECK:     %[[M3:.*]] = arith.constant dense<3> : vector<32xi8>
+// CHECK:     %[[P0:.*]] = arith.andi %[[CODES]], %[[M3]]
+// CHECK:     %[[M12:.*]] = arith.constant dense<12> : vector<32xi8>
+// CHECK:     %[[P1:.*]] = arith.andi %[[CODES]], %[[M12]]
+// CHECK:     %[[P2:.*]] = arith.andi %[[HIGH]], %{{.*}}
+// CHECK:     %[[P3:.*]] = arith.andi %[[HIGH]], %{{.*}}
+// CHECK:     %[[S0:.*]] = llvm.call_intrinsic "llvm.x86.avx2.pmadd.ub.sw"(%[[P0]]
+// CHECK:     %[[S2:.*]] = llvm.call_intrinsic "llvm.x86.avx2.pmadd.ub.sw"(%[[P2]]
+// CHECK:     %[[ONES:.*]] = arith.addi %[[S0]], %[[S2]] : vector<16xi16>
+// CHECK:     %[[S1:.*]] = llvm.call_intrinsic "llvm.x86.avx2.pmadd.ub.sw"(%[[P1]]
+// CHECK:     %[[S3:.*]] = llvm.call_intrinsic "llvm.x86.avx2.pmadd.ub.sw"(%[[P3]]
+// CHECK:     %[[FOURS:.*]] = arith.addi %[[S1]], %[[S3]] : vector<16xi16>
+// CHECK:     arith.addi %{{.*}}, %[[ONES]] : vector<16xi16>
+// CHECK:     arith.addi %{{.*}}, %[[FOURS]] : vector<16xi16>
+// CHECK:   %[[BY4:.*]] = arith.constant dense<4> : vector<16xi16>
+// CHECK:   llvm.call_intrinsic "llvm.x86.avx2.pmadd.wd"(%[[IN]]#0, %[[BY4]])
+// CHECK:   %[[BY1:.*]] = arith.constant dense<1> : vector<16xi16>
+// CHECK:   llvm.call_intrinsic "llvm.x86.avx2.pmadd.wd"(%[[IN]]#1, %[[BY1]])
+// CHECK: %[[SHIFT2:.*]] = arith.constant dense<2> : vector<8xi32>
+// CHECK: arith.shrsi %[[OUT]]#0, %[[SHIFT2]] : vector<8xi32>
+func.func @avx2_decode(%q: memref<1x1152xi8>, %s: memref<1xf32>, %y: memref<1x4xf32>) {
+  tern.linear @w(%q, %s) into %y : memref<1x1152xi8>, memref<1xf32>, memref<1x4xf32>
   return
 }
 }
