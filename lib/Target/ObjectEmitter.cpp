@@ -7,10 +7,13 @@
 #include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Export.h"
 
+#include "llvm/IR/Constants.h"
+#include "llvm/IR/GlobalVariable.h"
 #include "llvm/IR/LLVMContext.h"
 #include "llvm/IR/LegacyPassManager.h"
 #include "llvm/IR/Module.h"
 #include "llvm/IR/Verifier.h"
+#include "llvm/MC/MCSubtargetInfo.h"
 #include "llvm/Passes/PassBuilder.h"
 #include "llvm/TargetParser/Triple.h"
 
@@ -40,6 +43,30 @@ static OptimizationLevel optimizationLevel(unsigned opt) {
   default:
     return OptimizationLevel::O3;
   }
+}
+
+/// Defines `name` as a weak constant C string: the runtime reads it, and
+/// several objects of one program may each define it.
+static void addCString(Module &m, StringRef name, StringRef value) {
+  Constant *init = ConstantDataArray::getString(m.getContext(), value);
+  auto *g = new GlobalVariable(m, init->getType(), /*isConstant=*/true,
+                               GlobalValue::WeakAnyLinkage, init, name);
+  g->setAlignment(Align(1));
+}
+
+/// Records the CPU and every subtarget feature enabled for it
+/// (`ternc_target_cpu`, `ternc_target_features`: LLVM's names,
+/// comma-separated), so that the runtime can refuse a CPU without one of
+/// the extensions instead of dying of SIGILL (runtime/src/CpuFeatures.cpp).
+static void addTargetRecord(Module &m, const TargetMachine &tm,
+                            const ternc::TargetInfo &target) {
+  const MCSubtargetInfo *sti = tm.getMCSubtargetInfo();
+  std::string features;
+  for (const SubtargetFeatureKV &kv : sti->getAllProcessorFeatures())
+    if (sti->getFeatureBits().test(kv.Value))
+      features += (features.empty() ? "" : ",") + std::string(kv.Key);
+  addCString(m, "ternc_target_cpu", target.cpu);
+  addCString(m, "ternc_target_features", features);
 }
 
 Error ternc::emitModule(mlir::ModuleOp module, const TargetInfo &target,
@@ -77,6 +104,8 @@ Error ternc::emitModule(mlir::ModuleOp module, const TargetInfo &target,
       f.addFnAttr("min-legal-vector-width", std::to_string(target.vectorBits));
     }
   }
+  if (!llvmModule->getNamedValue("ternc_target_features"))
+    addTargetRecord(*llvmModule, **tm, target);
   if (verifyModule(*llvmModule, &errs()))
     return createStringError(inconvertibleErrorCode(),
                              "translated LLVM IR is invalid");

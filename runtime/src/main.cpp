@@ -7,6 +7,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "Blob.h"
+#include "CpuFeatures.h"
 #include "Sampler.h"
 #include "Session.h"
 #include "ThreadPool.h"
@@ -32,6 +33,9 @@ const uint8_t *ternc_weights = nullptr;
 extern "C" {
 extern const char ternc_tokenizer[] __attribute__((weak));
 extern const uint64_t ternc_tokenizer_size __attribute__((weak));
+// What ternc compiled for (absent from objects of other compilers).
+extern const char ternc_target_cpu[] __attribute__((weak));
+extern const char ternc_target_features[] __attribute__((weak));
 }
 
 using namespace ternc::rt;
@@ -348,6 +352,22 @@ void perplexity(Session &s, const Tokenizer &tok, const std::string &path) {
 
 int main(int argc, char **argv) {
   Options o = parse(argc, argv);
+  // Before any generated code runs: on a CPU without one of the extensions
+  // the program was compiled for it would die of SIGILL.
+  if (ternc_target_features) {
+    std::vector<std::string> missing =
+        missingCpuFeatures(ternc_target_features);
+    if (!missing.empty()) {
+      std::string list;
+      for (const std::string &f : missing)
+        list += (list.empty() ? "" : ", ") + f;
+      die(std::string("this program was compiled for the CPU '") +
+          (ternc_target_cpu ? ternc_target_cpu : "?") +
+          "' and uses instructions this CPU lacks (" + list +
+          "): compile it again with ternc --cpu=native, or name this "
+          "machine's CPU with --cpu");
+    }
+  }
   // The program itself, wherever it was found (argv[0] may be a bare name
   // looked up in PATH): its weights sit beside it.
   std::string self = argv[0];

@@ -40,6 +40,13 @@ extern const uint64_t ternc_weights_size;
  * checksum differs. Objects built without a weight file do not define it. */
 extern const uint64_t ternc_weights_checksum;
 
+/* Defined (weak) by every object ternc writes: the CPU it was compiled for
+ * and the LLVM subtarget features enabled for it, comma-separated. On x86
+ * the runtime refuses to run on a CPU that lacks one of the instruction-set
+ * extensions among them (runtime/src/CpuFeatures.cpp). */
+extern const char ternc_target_cpu[];
+extern const char ternc_target_features[];
+
 /* Alignment the runtime guarantees for `ternc_weights`. */
 #define TERNC_WEIGHTS_ALIGN 64
 
