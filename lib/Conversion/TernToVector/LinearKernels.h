@@ -126,10 +126,11 @@ struct LinearEmitter {
              Value plane, Value a) const;
   void tile(ImplicitLocOpBuilder &b, const WeightPlan &p, Value n0, int64_t rc,
             Value m0, int64_t tc) const;
-  /// The int32 lane sums of rows with byte offsets `rowBase` times token
-  /// `m`, with vpmaddubsw (one token: decode), one vector per row.
-  SmallVector<Value> pairSumRows(ImplicitLocOpBuilder &b, const WeightPlan &p,
-                                 ArrayRef<Value> rowBase, Value m) const;
+  /// The int32 lane sums of the rows at byte offsets `rowBase` times
+  /// `tokens`, with vpmaddubsw, one vector per output, token-major.
+  SmallVector<Value> pairSumTile(ImplicitLocOpBuilder &b, const WeightPlan &p,
+                                 ArrayRef<Value> rowBase,
+                                 ArrayRef<Value> tokens) const;
   /// tile() with `smmla` (even rc and tc).
   void mmlaTile(ImplicitLocOpBuilder &b, const WeightPlan &p, Value n0,
                 int64_t rc, Value m0, int64_t tc) const;

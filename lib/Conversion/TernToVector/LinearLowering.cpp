@@ -222,9 +222,9 @@ Value LinearEmitter::step(ImplicitLocOpBuilder &b, const WeightPlan &p,
               ValueRange{acc, b.create<vector::BitCastOp>(vAcc, plane),
                          b.create<vector::BitCastOp>(vAcc, a)})
           .getResult(0);
-    // vpmaddubsw kernels add the planes' pair sums in i16 first: tile()
-    // emits them; per-block scales never use u8 x s8.
-    llvm_unreachable("vpmaddubsw steps are emitted by tile()");
+    // vpmaddubsw kernels add the planes' pair sums in i16 first:
+    // pairSumTile() emits them; per-block scales never use u8 x s8.
+    llvm_unreachable("vpmaddubsw steps are emitted by pairSumTile()");
   }
   auto vCodes = VectorType::get({p.part}, b.getI8Type());
   Value t = b.create<arith::SubIOp>(plane, splat(b, vCodes, 1));
@@ -235,35 +235,46 @@ Value LinearEmitter::step(ImplicitLocOpBuilder &b, const WeightPlan &p,
   return b.create<arith::AddIOp>(acc, prod);
 }
 
-/// Chunks whose vpmaddubsw sums pairSumRows() adds up in int16 before it
-/// widens them: each chunk adds at most 4 * 2 * 2 * 128 = 4096 in magnitude
-/// to the accumulator of the planes masked in place (codes 0-2 times 4,
-/// activations in [-128, 127]), and 8 * 4096 = 32768 is the most int16
-/// holds (-32768; the positive side ends at 8 * 4 * 2 * 2 * 127 = 32512).
-constexpr int64_t kPairSumChunks = 8;
+/// Chunks whose vpmaddubsw sums pairSumTile() adds up in int16 before it
+/// widens them. A pair sum is at most 2 * 2 * 128 = 512 in magnitude (codes
+/// 0-2, activations in [-128, 127]). One token: each chunk adds at most
+/// 4 * 2 * 512 = 4096 to the accumulator of the planes masked in place
+/// (codes times 4), and 8 * 4096 = 32768 is the most int16 holds (-32768;
+/// the positive side ends at 8 * 4 * 2 * 2 * 2 * 127 = 32512). Several
+/// tokens: each chunk adds at most 4 * 512 (four planes shifted down), 16
+/// chunks 32768 likewise.
+constexpr int64_t kPairSumChunksDecode = 8;
+constexpr int64_t kPairSumChunksTile = 16;
 
-/// Decode with vpmaddubsw (AVX2, AVX-512BW): per chunk and row one shift
-/// (codes >> 4) and four masks give the planes 0 and 2 as codes c and the
-/// planes 1 and 3 in place, 4c; their pair sums go to two int16
-/// accumulators (planes 0 + 2, planes 1 + 3 at 4 times their value) that one
-/// vpmaddwd each (by 4 and by 1) widens every kPairSumChunks chunks, so the
-/// int32 sums hold 4 times the dot product, shifted back exactly at the end.
-/// A chunk is 13 vector operations a row where shifting every plane down
-/// and widening every chunk took 16 (the kernel is compute-bound on Zen 3:
-/// see docs/performance.md).
-SmallVector<Value> LinearEmitter::pairSumRows(ImplicitLocOpBuilder &b,
+/// rc rows x tc tokens with vpmaddubsw (AVX2, AVX-512BW), the pair sums
+/// added in int16 accumulators that one vpmaddwd widens every few chunks
+/// (instead of one vpmaddwd and one add per chunk and output).
+///
+/// One token (decode): per chunk and row one shift (codes >> 4) and four
+/// masks give the planes 0 and 2 as codes c and the planes 1 and 3 in place,
+/// 4c; their pair sums go to two accumulators (planes 0 + 2, planes 1 + 3 at
+/// 4 times their value), widened by 4 and by 1, so the int32 sums hold 4
+/// times the dot product, shifted back exactly at the end: 13 vector
+/// operations a row chunk instead of 16 (llvm-mca, Zen 3: 7.8 -> 9.8 bytes
+/// a cycle). Several tokens: the planes shifted down (their extraction
+/// serves tc tokens), one accumulator per output.
+SmallVector<Value> LinearEmitter::pairSumTile(ImplicitLocOpBuilder &b,
                                               const WeightPlan &p,
                                               ArrayRef<Value> rowBase,
-                                              Value m) const {
+                                              ArrayRef<Value> tokens) const {
   const TernaryType &wt = p.wt;
-  const int64_t chunk = wt.getChunk(), rc = rowBase.size();
+  const int64_t chunk = wt.getChunk(), rc = rowBase.size(), tc = tokens.size();
   const int64_t chunks = wt.getPaddedCols() / chunk;
+  // Accumulators per output: scaled planes (decode) keep two.
+  const bool scaled = tc == 1;
+  const int64_t S = scaled ? 2 : 1;
   const DotKernel &kern = p.kernel;
   auto vCodes = VectorType::get({p.part}, b.getI8Type());
   auto v16 = VectorType::get({p.part / 2}, b.getI16Type());
   auto vAcc = VectorType::get({kern.accLanes}, b.getI32Type());
   Value c0 = indexConst(b, 0), c1 = indexConst(b, 1);
-  Value cGroup = indexConst(b, kPairSumChunks);
+  Value cGroup =
+      indexConst(b, scaled ? kPairSumChunksDecode : kPairSumChunksTile);
   Value cChunks = indexConst(b, chunks);
   Value cStride = indexConst(b, wt.getChunkStride());
   Value cChunk = indexConst(b, chunk);
@@ -281,14 +292,14 @@ SmallVector<Value> LinearEmitter::pairSumRows(ImplicitLocOpBuilder &b,
                                        ValueRange{pairs, splat(cb, v16, by)})
         .getResult(0);
   };
-  SmallVector<Value> inits(rc, splat(b, vAcc, 0));
+  SmallVector<Value> inits(rc * tc, splat(b, vAcc, 0));
   auto outer = b.create<scf::ForOp>(
       c0, cChunks, cGroup, inits,
       [&](OpBuilder &ob, Location ol, Value g, ValueRange acc32) {
         ImplicitLocOpBuilder gb(ol, ob);
         Value end = gb.create<arith::MinUIOp>(
             gb.create<arith::AddIOp>(g, cGroup), cChunks);
-        SmallVector<Value> inits16(2 * rc, splat(gb, v16, 0));
+        SmallVector<Value> inits16(rc * tc * S, splat(gb, v16, 0));
         auto inner = gb.create<scf::ForOp>(
             g, end, c1, inits16,
             [&](OpBuilder &lb, Location l, Value c, ValueRange acc16) {
@@ -306,47 +317,67 @@ SmallVector<Value> LinearEmitter::pairSumRows(ImplicitLocOpBuilder &b,
                         indexConst(cb, kDecodePrefetchBytes))},
                     /*isWrite=*/false, /*localityHint=*/0,
                     /*isDataCache=*/true);
-              Value kBase = cb.create<arith::MulIOp>(c, cChunk);
-              SmallVector<Value> a;
-              for (int j = 0; j < 4; ++j)
-                a.push_back(
-                    loadActivations(cb, p, m,
-                                    cb.create<arith::AddIOp>(
-                                        kBase, indexConst(cb, j * p.part))));
-              SmallVector<Value> sums(acc16.begin(), acc16.end());
+              // plane[r][j]: bit plane j of row r (j = 1, 3 times 4 when
+              // scaled: 0 and 1 in the low, 2 and 3 in the high nibble).
+              SmallVector<std::array<Value, 4>> plane(rc);
               for (int64_t r = 0; r < rc; ++r) {
+                if (!scaled) {
+                  for (int j = 0; j < 4; ++j)
+                    plane[r][j] =
+                        bitPlane(cb, codes[r], j, splat(cb, vCodes, 3));
+                  continue;
+                }
                 Value high =
                     cb.create<arith::ShRUIOp>(codes[r], splat(cb, vCodes, 4));
-                // Plane j: bits 2j of the codes; 0 and 1 in the low, 2 and
-                // 3 in the high nibble.
-                Value plane[4];
                 for (int j = 0; j < 4; ++j)
-                  plane[j] = cb.create<arith::AndIOp>(
+                  plane[r][j] = cb.create<arith::AndIOp>(
                       j < 2 ? codes[r] : high,
                       splat(cb, vCodes, j % 2 ? 12 : 3));
-                Value ones = cb.create<arith::AddIOp>(
-                    maddubs(cb, plane[0], a[0]), maddubs(cb, plane[2], a[2]));
-                Value fours = cb.create<arith::AddIOp>(
-                    maddubs(cb, plane[1], a[1]), maddubs(cb, plane[3], a[3]));
-                sums[2 * r] = cb.create<arith::AddIOp>(sums[2 * r], ones);
-                sums[2 * r + 1] =
-                    cb.create<arith::AddIOp>(sums[2 * r + 1], fours);
+              }
+              Value kBase = cb.create<arith::MulIOp>(c, cChunk);
+              SmallVector<Value> sums(acc16.begin(), acc16.end());
+              for (int64_t t = 0; t < tc; ++t) {
+                Value a[4];
+                for (int j = 0; j < 4; ++j)
+                  a[j] =
+                      loadActivations(cb, p, tokens[t],
+                                      cb.create<arith::AddIOp>(
+                                          kBase, indexConst(cb, j * p.part)));
+                for (int64_t r = 0; r < rc; ++r) {
+                  Value *acc = &sums[(t * rc + r) * S];
+                  if (!scaled) {
+                    for (int j = 0; j < 4; ++j)
+                      acc[0] = cb.create<arith::AddIOp>(
+                          acc[0], maddubs(cb, plane[r][j], a[j]));
+                    continue;
+                  }
+                  Value ones =
+                      cb.create<arith::AddIOp>(maddubs(cb, plane[r][0], a[0]),
+                                               maddubs(cb, plane[r][2], a[2]));
+                  Value fours =
+                      cb.create<arith::AddIOp>(maddubs(cb, plane[r][1], a[1]),
+                                               maddubs(cb, plane[r][3], a[3]));
+                  acc[0] = cb.create<arith::AddIOp>(acc[0], ones);
+                  acc[1] = cb.create<arith::AddIOp>(acc[1], fours);
+                }
               }
               cb.create<scf::YieldOp>(sums);
             });
         SmallVector<Value> next;
-        for (int64_t r = 0; r < rc; ++r)
-          next.push_back(gb.create<arith::AddIOp>(
-              acc32[r], gb.create<arith::AddIOp>(
-                            maddwd(gb, inner.getResult(2 * r), 4),
-                            maddwd(gb, inner.getResult(2 * r + 1), 1))));
+        for (int64_t i = 0; i < rc * tc; ++i) {
+          Value wide = scaled ? gb.create<arith::AddIOp>(
+                                    maddwd(gb, inner.getResult(2 * i), 4),
+                                    maddwd(gb, inner.getResult(2 * i + 1), 1))
+                              : maddwd(gb, inner.getResult(i), 1);
+          next.push_back(gb.create<arith::AddIOp>(acc32[i], wide));
+        }
         gb.create<scf::YieldOp>(next);
       });
-  SmallVector<Value> rows;
-  for (int64_t r = 0; r < rc; ++r) // every lane a multiple of 4: exact
-    rows.push_back(
-        b.create<arith::ShRSIOp>(outer.getResult(r), splat(b, vAcc, 2)));
-  return rows;
+  SmallVector<Value> partials(outer.getResults());
+  if (scaled) // every lane a multiple of 4: exact
+    for (Value &v : partials)
+      v = b.create<arith::ShRSIOp>(v, splat(b, vAcc, 2));
+  return partials;
 }
 
 /// Outputs [n0, n0 + rc) x [m0, m0 + tc) of one weight. Per chunk the codes
@@ -371,32 +402,27 @@ void LinearEmitter::tile(ImplicitLocOpBuilder &b, const WeightPlan &p, Value n0,
 
   SmallVector<Value> rowBase, mIdx;
   tileIndices(b, wt, n0, rc, m0, tc, rowBase, mIdx);
-  // vpmaddubsw's i16 pair sums of the four planes add up in i16 (at most
-  // 4 * 512 in magnitude) before one vpmaddwd per chunk widens them.
-  const DotKernel &kern = p.kernel;
-  const bool pairSums = kern.family == DotKernel::U8S8 && kern.dpbusd.empty();
-  auto v16 = VectorType::get({p.part / 2}, b.getI16Type());
-  // A small tile splits each output over P accumulators (one per bit
-  // plane): otherwise every step waits for the previous one's multiply-add
-  // latency. vpdpbusd decode tiles (one token, up to 4 rows: at most 16
-  // accumulators) keep one per plane for the scaled planes below.
-  const bool dpbusd = kern.family == DotKernel::U8S8 && !kern.dpbusd.empty();
-  const int64_t P = pairSums ? 1
-                    : dpbusd && tc == 1 && rc <= 4
-                        ? 4
-                        : std::max<int64_t>(1, 4 / (rc * tc));
-  // With one accumulator per plane and vpdpbusd (u8 codes, no i16 sums),
-  // plane j is masked in place, codes & (3 << 2j) = 4^j * c: its sums are
-  // 4^j times the plane's, shifted back exactly at the end. That saves the
-  // three shifts of a decode chunk: on Zen 4, one thread, 2560 x 2560 from
-  // L3 29 -> 35 GB/s (bench/kernels.sh warm); from DRAM no change.
-  const bool scaledPlanes = P == 4 && dpbusd;
   // The partial sums of output (r, t), in the order of the output rows:
   // token-major, so each token's rc outputs are adjacent.
   SmallVector<Value> partials;
-  if (pairSums && tc == 1) {
-    partials = pairSumRows(b, p, rowBase, mIdx[0]);
+  const DotKernel &kern = p.kernel;
+  if (kern.family == DotKernel::U8S8 && kern.dpbusd.empty()) {
+    // vpmaddubsw: int16 pair sums, widened every few chunks.
+    partials = pairSumTile(b, p, rowBase, mIdx);
   } else {
+    // A small tile splits each output over P accumulators (one per bit
+    // plane): otherwise every step waits for the previous one's multiply-add
+    // latency. vpdpbusd decode tiles (one token, up to 4 rows: at most 16
+    // accumulators) keep one per plane for the scaled planes below.
+    const bool dpbusd = kern.family == DotKernel::U8S8;
+    const int64_t P =
+        dpbusd && tc == 1 && rc <= 4 ? 4 : std::max<int64_t>(1, 4 / (rc * tc));
+    // With one accumulator per plane and vpdpbusd (u8 codes, no i16 sums),
+    // plane j is masked in place, codes & (3 << 2j) = 4^j * c: its sums are
+    // 4^j times the plane's, shifted back exactly at the end. That saves the
+    // three shifts of a decode chunk: on Zen 4, one thread, 2560 x 2560 from
+    // L3 29 -> 35 GB/s (bench/kernels.sh warm); from DRAM no change.
+    const bool scaledPlanes = P == 4 && dpbusd;
     SmallVector<Value> inits(rc * tc * P, splat(b, vAcc, 0));
     auto loop = b.create<scf::ForOp>(
         c0, indexConst(b, wt.getPaddedCols() / chunk), c1, inits,
@@ -406,7 +432,6 @@ void LinearEmitter::tile(ImplicitLocOpBuilder &b, const WeightPlan &p, Value n0,
           SmallVector<Value> codes = loadCodes(cb, p, rowBase, off);
           Value kBase = cb.create<arith::MulIOp>(c, cChunk);
           SmallVector<Value> sums(acc.begin(), acc.end());
-          SmallVector<Value> pairs(rc * tc);
           for (int j = 0; j < 4; ++j) {
             // Bit plane j holds elements kBase + j*part + [0, part).
             SmallVector<Value> planes;
@@ -422,28 +447,11 @@ void LinearEmitter::tile(ImplicitLocOpBuilder &b, const WeightPlan &p, Value n0,
             for (int64_t t = 0; t < tc; ++t) {
               Value a = loadActivations(cb, p, mIdx[t], k);
               for (int64_t r = 0; r < rc; ++r) {
-                if (pairSums) {
-                  Value pr =
-                      cb.create<LLVM::CallIntrinsicOp>(
-                            TypeRange{v16}, cb.getStringAttr(kern.maddubs),
-                            ValueRange{planes[r], a})
-                          .getResult(0);
-                  Value &pair = pairs[r * tc + t];
-                  pair = j ? cb.create<arith::AddIOp>(pair, pr) : pr;
-                  continue;
-                }
                 Value &sum = sums[(r * tc + t) * P + j % P];
                 sum = step(cb, p, sum, planes[r], a);
               }
             }
           }
-          if (pairSums)
-            for (int64_t i = 0; i < rc * tc; ++i)
-              sums[i] = cb.create<arith::AddIOp>(
-                  sums[i], cb.create<LLVM::CallIntrinsicOp>(
-                                 TypeRange{vAcc}, cb.getStringAttr(kern.maddwd),
-                                 ValueRange{pairs[i], splat(cb, v16, 1)})
-                               .getResult(0));
           cb.create<scf::YieldOp>(sums);
         });
     for (int64_t t = 0; t < tc; ++t)

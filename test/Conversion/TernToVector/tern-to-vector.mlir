@@ -194,11 +194,12 @@ func.func @vnni(%q: memref<5x512xi8>, %s: memref<5xf32>, %y: memref<5x4xf32>) {
 // -----
 
 // AVX2, 32-weight bit planes: codes (u8) x activations (s8) with vpmaddubsw,
-// whose i16 pair sums of the four planes add up in i16 before one vpmaddwd
-// per chunk; then sum(a) is subtracted. Tiles of 2 rows x 4 tokens (16
-// vector registers); 5 rows = 2 + 2 + 1, so the parallel loop has 3
-// iterations and the last one runs the single row left. Tokens left one at
-// a time take the decode kernel (below).
+// whose i16 pair sums add up in one i16 accumulator per output for up to 16
+// chunks (at most 4 * 512 a chunk in magnitude) before one vpmaddwd widens
+// them; then sum(a) is subtracted. Tiles of 2 rows x 4 tokens; 5 rows =
+// 2 + 2 + 1, so the parallel loop has 3 iterations and the last one runs the
+// single row left. Tokens left one at a time take the decode kernel
+// (below).
 module attributes {tern.target = #tern.target<triple = "x86_64-unknown-linux-gnu", cpu = "haswell", isa = ["avx2"], vector_bits = 256>} {
 tern.weight @w : !tern.ternary<5x128, per_row, interleaved<128>> from "w" at 0
 // CHECK-LABEL: func.func @avx2
@@ -206,9 +207,12 @@ tern.weight @w : !tern.ternary<5x128, per_row, interleaved<128>> from "w" at 0
 // CHECK: scf.for %[[U:.*]] = %{{.*}} to %[[C3:.*]] step
 // CHECK:   %[[FULL:.*]] = arith.cmpi ult, %[[U]], %{{.*}} : index
 // CHECK:   scf.if %[[FULL]] {
-// CHECK:     scf.for {{.*}} -> (vector<8xi32>, vector<8xi32>, vector<8xi32>, vector<8xi32>, vector<8xi32>, vector<8xi32>, vector<8xi32>, vector<8xi32>) {
+// CHECK:     scf.for {{.*}} step %c16 iter_args({{.*}}) -> (vector<8xi32>, vector<8xi32>, vector<8xi32>, vector<8xi32>, vector<8xi32>, vector<8xi32>, vector<8xi32>, vector<8xi32>) {
+// CHECK:       scf.for {{.*}} -> (vector<16xi16>, vector<16xi16>, vector<16xi16>, vector<16xi16>, vector<16xi16>, vector<16xi16>, vector<16xi16>, vector<16xi16>) {
 // CHECK-COUNT-2: vector.load %{{.*}} : memref<{{.*}}xi8>, vector<32xi8>
 // CHECK-COUNT-32: llvm.call_intrinsic "llvm.x86.avx2.pmadd.ub.sw"
+// CHECK-NOT: pmadd.wd
+// CHECK:       scf.yield {{.*}} : vector<16xi16>,
 // CHECK-COUNT-8: llvm.call_intrinsic "llvm.x86.avx2.pmadd.wd"
 // CHECK:     scf.yield
 // CHECK:     arith.subi
