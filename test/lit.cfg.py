@@ -77,14 +77,28 @@ if platform.machine() in ("x86_64", "AMD64"):
                     for flag in hostFlags:
                         config.available_features.add("host-" + flag)
                     # host-znver4: code compiled with --cpu znver4 runs
-                    # here (every AVX-512 extension of Zen 4, which LLVM may
-                    # use anywhere). Zen 3 and older Intel hosts lack them.
-                    if hostFlags >= {
-                            "avx512f", "avx512dq", "avx512cd", "avx512bw",
-                            "avx512vl", "avx512_vnni", "avx512vbmi",
-                            "avx512_vbmi2", "avx512_bitalg", "avx512ifma",
-                            "avx512_vpopcntdq", "avx512_bf16", "gfni"}:
+                    # here (every extension of Zen 4 that LLVM may use
+                    # anywhere, AMD's SSE4a included: Intel CPUs lack it).
+                    # Zen 3 and older Intel hosts lack the AVX-512 ones.
+                    avx512 = {
+                        "avx512f", "avx512dq", "avx512cd", "avx512bw",
+                        "avx512vl", "avx512_vnni", "avx512vbmi",
+                        "avx512_vbmi2", "avx512_bitalg", "avx512ifma",
+                        "avx512_vpopcntdq", "gfni", "vaes", "vpclmulqdq"}
+                    avx512Cpu = None
+                    if hostFlags >= avx512 | {"avx512_bf16", "sse4a"}:
                         config.available_features.add("host-znver4")
+                        avx512Cpu = "znver4"
+                    elif hostFlags >= avx512 | {"sha_ni"}:
+                        avx512Cpu = "icelake-server"
+                    # host-avx512vnni-vbmi: %avx512_cpu names a CPU with
+                    # AVX-512 VNNI and VBMI whose code runs here (Zen 4 or
+                    # Ice Lake server), for the native e2e runs of those
+                    # kernels.
+                    if avx512Cpu:
+                        config.available_features.add("host-avx512vnni-vbmi")
+                        config.substitutions.append(
+                            ("%avx512_cpu", avx512Cpu))
                     break
     except OSError:
         pass

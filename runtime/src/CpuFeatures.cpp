@@ -30,6 +30,9 @@ const std::vector<Feature> &hostFeatures() {
         TERNC_FEATURE("ssse3"),
         TERNC_FEATURE("sse4.1"),
         TERNC_FEATURE("sse4.2"),
+        // AMD only: LLVM uses its insertq/extrq for some shuffles when
+        // compiling for Zen (Intel CPUs raise SIGILL on them).
+        TERNC_FEATURE("sse4a"),
         TERNC_FEATURE("popcnt"),
         TERNC_FEATURE("avx"),
         TERNC_FEATURE("avx2"),
@@ -60,6 +63,9 @@ const std::vector<Feature> &hostFeatures() {
         TERNC_FEATURE("avx512ifma"),
         TERNC_FEATURE("avx512bf16"),
         TERNC_FEATURE("avx512fp16"),
+        TERNC_FEATURE("amx-tile"),
+        TERNC_FEATURE("amx-int8"),
+        TERNC_FEATURE("amx-bf16"),
     };
   }();
   return features;
