@@ -2,6 +2,7 @@
 
 #include "ternc/Target/ObjectEmitter.h"
 
+#include "mlir/Target/LLVMIR/Dialect/AMX/AMXToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/ArmNeon/ArmNeonToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
@@ -78,6 +79,7 @@ Error ternc::emitModule(mlir::ModuleOp module, const TargetInfo &target,
 
   mlir::registerBuiltinDialectTranslation(*module.getContext());
   mlir::registerLLVMDialectTranslation(*module.getContext());
+  mlir::registerAMXDialectTranslation(*module.getContext());
   mlir::registerArmNeonDialectTranslation(*module.getContext());
   LLVMContext llvmContext;
   std::unique_ptr<Module> llvmModule =

@@ -42,6 +42,7 @@ const Capability kX86Caps[] = {
     {"avx512bw", "+avx512bw"},
     {"avx512vbmi", "+avx512vbmi"},
     {"avx512vnni", "+avx512vnni"},
+    {"amx-int8", "+amx-int8"},
 };
 const Capability kAArch64Caps[] = {
     {"neon", "+neon"}, {"dotprod", "+dotprod"}, {"i8mm", "+i8mm"},

@@ -8,7 +8,13 @@
 
 #include "CpuFeatures.h"
 
+#include <cerrno>
 #include <cstring>
+
+#if defined(__linux__) && defined(__x86_64__)
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
 
 using namespace ternc::rt;
 
@@ -96,4 +102,21 @@ std::vector<std::string> ternc::rt::missingCpuFeatures(const char *list) {
       ++p;
   }
   return missing;
+}
+
+std::string ternc::rt::enableAmx(const char *list) {
+  if (!list || !std::strstr((std::string(",") + list + ",").c_str(),
+                            ",amx-tile,"))
+    return "";
+#if defined(__linux__) && defined(__x86_64__)
+  // arch_prctl(ARCH_REQ_XCOMP_PERM, XFEATURE_XTILEDATA): Linux 5.16 and
+  // later enable the 8 KiB tile state per process on request only.
+  constexpr int kReqXcompPerm = 0x1023, kXfeatureXtiledata = 18;
+  if (syscall(SYS_arch_prctl, kReqXcompPerm, kXfeatureXtiledata) != 0)
+    return std::string("arch_prctl(ARCH_REQ_XCOMP_PERM, XTILEDATA): ") +
+           std::strerror(errno);
+  return "";
+#else
+  return "AMX needs Linux on x86-64";
+#endif
 }

@@ -21,6 +21,12 @@ namespace ternc::rt {
 /// other architectures, are taken as present).
 std::vector<std::string> missingCpuFeatures(const char *list);
 
+/// Asks Linux for the AMX tile data state when `list` holds "amx-tile":
+/// the kernel refuses AMX instructions (SIGILL) to a process that has not
+/// asked. Returns an empty string on success or when the program uses no
+/// AMX, else why the request failed.
+std::string enableAmx(const char *list);
+
 } // namespace ternc::rt
 
 #endif // TERNC_RUNTIME_CPUFEATURES_H

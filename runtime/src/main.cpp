@@ -367,6 +367,10 @@ int main(int argc, char **argv) {
           "): compile it again with ternc --cpu=native, or name this "
           "machine's CPU with --cpu");
     }
+    std::string amx = enableAmx(ternc_target_features);
+    if (!amx.empty())
+      die("this program uses AMX tiles, which the kernel does not grant (" +
+          amx + "): compile it again with ternc --features=-amx-tile");
   }
   // The program itself, wherever it was found (argv[0] may be a bare name
   // looked up in PATH): its weights sit beside it.

@@ -19,6 +19,11 @@
 #include <cstring>
 #include <vector>
 
+#if defined(__linux__) && defined(__x86_64__)
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
+
 // The harness plays the runtime: it owns the blob pointer and runs parallel
 // loops in pieces on one thread (the split must not change any result).
 const uint8_t *ternc_weights = nullptr;
@@ -54,6 +59,12 @@ int main(int argc, char **argv) {
     std::fprintf(stderr, "usage: harness ref.bin case.weights\n");
     return 2;
   }
+#if defined(__linux__) && defined(__x86_64__)
+  // As the runtime does for programs with AMX (CpuFeatures.cpp): Linux
+  // grants the tile state on request only. Harmless on other CPUs.
+  syscall(SYS_arch_prctl, 0x1023 /*ARCH_REQ_XCOMP_PERM*/,
+          18 /*XFEATURE_XTILEDATA*/);
+#endif
   std::vector<uint8_t> ref = readFile(argv[1]);
   std::vector<uint8_t> blobFile = readFile(argv[2]);
   if (blobFile.size() != ternc_weights_size) {

@@ -23,7 +23,8 @@ def ConvertTernToVector : Pass<"convert-tern-to-vector", "::mlir::ModuleOp"> {
            "mark each output element as an llvm-mca code region">
   ];
   let dependentDialects = [
-    "::mlir::LLVM::LLVMDialect", "::mlir::arm_neon::ArmNeonDialect",
+    "::mlir::LLVM::LLVMDialect", "::mlir::amx::AMXDialect",
+    "::mlir::arm_neon::ArmNeonDialect",
     "::mlir::arith::ArithDialect", "::mlir::math::MathDialect",
     "::mlir::memref::MemRefDialect", "::mlir::scf::SCFDialect",
     "::mlir::vector::VectorDialect"

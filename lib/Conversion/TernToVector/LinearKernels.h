@@ -33,9 +33,22 @@ struct DotKernel {
   /// Sdot with i8mm: prefill tiles of even rows and tokens use `smmla`
   /// (a 2x8 by 8x2 int8 product per instruction) instead.
   bool mmla = false;
+  /// U8S8 with AMX-INT8: prefill runs in units of amxUnitRows() rows on
+  /// the tile unit (`tdpbusd`, AmxKernel.cpp); decode and the tokens past
+  /// the last tile of 16 keep vpdpbusd.
+  bool amx = false;
   /// i32 lanes of the accumulator.
   int64_t accLanes = 0;
 };
+
+/// Rows of one AMX unit, and the fewest tokens that use the tiles.
+int64_t amxUnitRows();
+int64_t amxMinTokens();
+
+/// Byte offset of row `n`'s first chunk among an interleaved weight's codes.
+Value rowCodeOffset(ImplicitLocOpBuilder &b, const TernaryType &wt, Value n);
+/// Bit plane j of a vector of code bytes: (codes >> 2j) & 3.
+Value bitPlane(ImplicitLocOpBuilder &b, Value codes, int j, Value mask3);
 
 /// How far ahead of its loads a lookup decode kernel prefetches its weights.
 constexpr int64_t kDecodePrefetchBytes = 4096;
@@ -108,6 +121,9 @@ struct LinearEmitter {
   /// One token, statically (decode): weights are streamed once.
   bool singleToken = false;
   Value q, sx, cM, sumA;
+  /// AMX: the activations of every full tile of 16 tokens in the layout of
+  /// the tiles' B operand (packAmxActivations()), freed after the loop.
+  Value amxActivations;
   /// Lookup kernels: the tables of every token (buildTables()), one set
   /// per group size.
   struct Tables {
@@ -134,8 +150,9 @@ struct LinearEmitter {
   /// tile() with `smmla` (even rc and tc).
   void mmlaTile(ImplicitLocOpBuilder &b, const WeightPlan &p, Value n0,
                 int64_t rc, Value m0, int64_t tc) const;
+  /// Tokens [from, M) (from 0 when null) of rows [n0, n0 + rc).
   void tokens(ImplicitLocOpBuilder &b, const WeightPlan &p, Value n0,
-              int64_t rc) const;
+              int64_t rc, Value from = {}) const;
   void perBlockRow(ImplicitLocOpBuilder &b, const WeightPlan &p, Value n) const;
   void rowBlock(ImplicitLocOpBuilder &b, const WeightPlan &p, Value u) const;
   /// The scaled output (m, n) of an exact int32 dot product `total`.
@@ -157,6 +174,12 @@ struct LinearEmitter {
   /// every token and the rows the unit of `p` (either weight) computed.
   void gluUnit(ImplicitLocOpBuilder &b, const WeightPlan &p, Value u,
                GluActivation act, Value gate, Value up, Value out) const;
+
+  /// AmxKernel.cpp: amxActivations, before the parallel loop.
+  void packAmxActivations(ImplicitLocOpBuilder &b, const WeightPlan &p);
+  /// Unit u of an AMX weight: rows [u * amxUnitRows(), ...), every token.
+  void amxUnit(ImplicitLocOpBuilder &b, const WeightPlan &p, Value u) const;
+  void amxRows(ImplicitLocOpBuilder &b, const WeightPlan &p, Value n0) const;
 
   /// LookupKernel.cpp: the tables of every token for the weights `wt`
   /// (K columns, groups of `group`), before the parallel loop (freed by

@@ -67,6 +67,7 @@ DotKernel selectKernel(Operation *op, TargetAttr target, int64_t part,
     return k;
   if (part == 64 && target.has("avx512vnni")) {
     k.dpbusd = "llvm.x86.avx512.vpdpbusd.512";
+    k.amx = target.has("amx-int8");
   } else if (part == 64 && target.has("avx512bw")) {
     k.maddubs = "llvm.x86.avx512.pmaddubs.w.512";
     k.maddwd = "llvm.x86.avx512.pmaddw.d.512";
@@ -98,8 +99,8 @@ struct LinearLowering : public OpConversionPattern<LinearOp> {
 /// Byte offset of row `n`'s first chunk among an interleaved weight's codes
 /// (TernaryType::getRowCodeOffset): its row group's start plus its place in
 /// the group's chunks. R is a power of two, so the division is a shift.
-static Value rowCodeOffset(ImplicitLocOpBuilder &b, const TernaryType &wt,
-                           Value n) {
+Value mlir::tern::detail::rowCodeOffset(ImplicitLocOpBuilder &b,
+                                        const TernaryType &wt, Value n) {
   const int64_t R = wt.getRowGroup();
   if (R == 1)
     return b.create<arith::MulIOp>(n, indexConst(b, wt.getRowBytes()));
@@ -137,9 +138,8 @@ static SmallVector<Value> loadCodes(ImplicitLocOpBuilder &b,
   return codes;
 }
 
-/// Bit plane j of a vector of code bytes: (codes >> 2j) & 3.
-static Value bitPlane(ImplicitLocOpBuilder &b, Value codes, int j,
-                      Value mask3) {
+Value mlir::tern::detail::bitPlane(ImplicitLocOpBuilder &b, Value codes, int j,
+                                   Value mask3) {
   auto type = cast<VectorType>(codes.getType());
   return b.create<arith::AndIOp>(
       b.create<arith::ShRUIOp>(codes, splat(b, type, 2 * j)), mask3);
@@ -668,14 +668,18 @@ void LinearEmitter::storeOutput(ImplicitLocOpBuilder &b, const WeightPlan &p,
 
 /// Every token of rows [n0, n0 + rc): whole tiles, then one token at a time.
 void LinearEmitter::tokens(ImplicitLocOpBuilder &b, const WeightPlan &p,
-                           Value n0, int64_t rc) const {
+                           Value n0, int64_t rc, Value from) const {
   const int64_t T = p.tileTokens;
-  Value c0 = indexConst(b, 0), c1 = indexConst(b, 1);
+  Value c0 = from ? from : indexConst(b, 0), c1 = indexConst(b, 1);
   Value mTiles = c0;
   if (T > 1) {
-    mTiles = b.create<arith::MulIOp>(
-        b.create<arith::DivUIOp>(cM, indexConst(b, T)), indexConst(b, T));
-    b.create<scf::ForOp>(c0, mTiles, indexConst(b, T), ValueRange{},
+    // Whole tiles of [c0, M), then one token at a time.
+    Value cT = indexConst(b, T);
+    mTiles = b.create<arith::AddIOp>(
+        c0, b.create<arith::MulIOp>(
+                b.create<arith::DivUIOp>(b.create<arith::SubIOp>(cM, c0), cT),
+                cT));
+    b.create<scf::ForOp>(c0, mTiles, cT, ValueRange{},
                          [&](OpBuilder &mb, Location ml, Value m0, ValueRange) {
                            ImplicitLocOpBuilder tb(ml, mb);
                            tile(tb, p, n0, rc, m0, T);
@@ -822,6 +826,8 @@ void LinearEmitter::unit(ImplicitLocOpBuilder &b, const WeightPlan &p,
     return lookupUnit(b, p, u);
   if (p.wt.getScale() == ScaleGranularity::PerBlock)
     return perBlockRow(b, p, u);
+  if (p.kernel.amx)
+    return amxUnit(b, p, u);
   if (p.blockGroups > 1)
     return rowBlock(b, p, u);
   const int64_t R = p.tileRows;
@@ -955,6 +961,10 @@ LinearLowering::matchAndRewrite(LinearOp op, OpAdaptor adaptor,
       p.kernel = DotKernel();
       p.kernel.accLanes = p.part;
     }
+    // AMX tiles serve prefill only, with tiles of 16 tokens possible.
+    if (p.kernel.amx && (singleToken || perBlock || mcaMarkers ||
+                         *maxTokens < amxMinTokens()))
+      p.kernel.amx = false;
     needSumA |= p.kernel.family == DotKernel::U8S8;
     if (!perBlock && !mcaMarkers && p.kernel.family != DotKernel::Generic) {
       // Prefill: 32 vector registers (AVX-512, AArch64) hold a 4 x 4 tile
@@ -970,7 +980,12 @@ LinearLowering::matchAndRewrite(LinearOp op, OpAdaptor adaptor,
     // Prefill tiles run in blocks of row groups, tokens outside (rowBlock),
     // of at most kBlockGroups groups and at least kMinBlocks blocks a weight
     // (the thread pool's share); small weights keep one group a unit.
-    if (p.tileTokens > 1) {
+    if (p.kernel.amx) {
+      // Units of amxUnitRows() rows (blockGroups groups of tileRows, which
+      // gluUnit() spans), the tail rows in the last unit.
+      p.blockGroups = amxUnitRows() / p.tileRows;
+      p.units = llvm::divideCeil(p.wt.getRows(), amxUnitRows());
+    } else if (p.tileTokens > 1) {
       p.blockGroups =
           std::clamp<int64_t>(p.units / kMinBlocks, 1, kBlockGroups);
       p.units = llvm::divideCeil(p.units, p.blockGroups);
@@ -1020,6 +1035,11 @@ LinearLowering::matchAndRewrite(LinearOp op, OpAdaptor adaptor,
           mb.create<scf::YieldOp>();
         });
   }
+
+  // AMX: the activations in the tiles' layout, shared by every weight.
+  for (const WeightPlan &p : plans)
+    if (p.kernel.amx && !e.amxActivations)
+      e.packAmxActivations(b, p);
 
   // Lookup kernels: the tables of every token, shared by all the weights
   // of one group size.
@@ -1081,6 +1101,8 @@ LinearLowering::matchAndRewrite(LinearOp op, OpAdaptor adaptor,
       });
   loop->setAttr(kParallelAttrName, b.getUnitAttr());
   e.freeTables(b);
+  if (e.amxActivations)
+    b.create<memref::DeallocOp>(e.amxActivations);
   rewriter.eraseOp(op);
   return success();
 }

@@ -12,6 +12,7 @@
 #include "LinearKernels.h"
 #include "LoweringUtils.h"
 
+#include "mlir/Dialect/AMX/AMXDialect.h"
 #include "mlir/Dialect/ArmNeon/ArmNeonDialect.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/ImplicitLocOpBuilder.h"
@@ -300,7 +301,8 @@ struct ConvertTernToVectorPass
       return signalPassFailure();
 
     ConversionTarget target(getContext());
-    target.addLegalDialect<arith::ArithDialect, arm_neon::ArmNeonDialect,
+    target.addLegalDialect<amx::AMXDialect, arith::ArithDialect,
+                           arm_neon::ArmNeonDialect,
                            LLVM::LLVMDialect, math::MathDialect,
                            memref::MemRefDialect, scf::SCFDialect,
                            vector::VectorDialect, TernDialect>();
