@@ -487,11 +487,13 @@ struct MatmulLowering : public OpConversionPattern<MatmulOp> {
     // ahead where it was measured to help (bench/kernels.sh and 2B4T tg64,
     // one thread: Zen 3 14.9-15.9 -> 16.3-16.7 GB/s, tg64 13.4 -> 14.5
     // tok/s; Zen 5 gained too), not on Zen 4 (27.7 GB/s with one 4 KiB
-    // ahead, 30.6 without) nor on the unmeasured ARM cores.
+    // ahead, 30.6 without), nor on Intel (a Sapphire Rapids class server:
+    // see docs/performance.md), nor on the unmeasured ARM cores.
+    StringRef cpu = target ? StringRef(target.getCpu()) : "";
     const bool prefetchRows =
         lanes > 1 && target &&
         StringRef(target.getTriple()).starts_with("x86") &&
-        target.getCpu() != "znver4";
+        (cpu == "znver3" || cpu == "znver5");
     Value cAhead = indexConst(
         b, kHeadPrefetchBytes /
                std::max<int64_t>(1, wElem.getIntOrFloatBitWidth() / 8));
