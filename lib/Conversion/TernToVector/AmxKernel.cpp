@@ -23,6 +23,7 @@
 #include "LoweringUtils.h"
 
 #include "mlir/Dialect/AMX/AMXDialect.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
@@ -140,14 +141,38 @@ void LinearEmitter::packAmxActivations(ImplicitLocOpBuilder &b,
       });
 }
 
-/// C tiles [rows 16 i] x [tokens m0 + 16 t] of the 32 rows unpacked in
-/// `codes` (row-major, Kp bytes a row), over all of K, into `cbuf`, then
-/// their outputs.
-static void amxBlock(const LinearEmitter &e, ImplicitLocOpBuilder &b,
-                     const WeightPlan &p, Value codes, Value cbuf, Value n0,
-                     Value m0, int64_t tokenTiles) {
-  MLIRContext *ctx = b.getContext();
-  const int64_t Kp = p.wt.getPaddedCols(), steps = Kp / kTileBytes;
+/// The tile loop for rows of Kp codes and `tokenTiles` tiles of tokens, as
+/// a function of the module shared by every weight of that shape:
+/// (codes, activations, cbuf) with the 32 unpacked rows (Kp bytes a row),
+/// the first token tile's activations (B layout, Kp * 16 bytes a tile) and
+/// the C tiles' buffer (tile c = i * tokenTiles + t at c KiB). One
+/// function per shape instead of a copy per layer: the unrolled K loop of
+/// 2B4T's 210 linears took LLVM minutes and doubled the program.
+static func::FuncOp amxTileFunction(ImplicitLocOpBuilder &outer,
+                                    Operation *anchor, int64_t Kp,
+                                    int64_t tokenTiles) {
+  auto module = anchor->getParentOfType<ModuleOp>();
+  std::string name =
+      ("__tern_amx_tiles_k" + Twine(Kp) + "_t" + Twine(tokenTiles)).str();
+  if (auto fn = module.lookupSymbol<func::FuncOp>(name))
+    return fn;
+  OpBuilder::InsertionGuard guard(outer);
+  outer.setInsertionPointToEnd(module.getBody());
+  auto ptr = LLVM::LLVMPointerType::get(outer.getContext());
+  auto fn = outer.create<func::FuncOp>(
+      name, outer.getFunctionType({ptr, ptr, ptr}, {}));
+  fn.setPrivate();
+  // Called once per 32 x 16 or 32 x 32 outputs (thousands of tdpbusd
+  // cycles): inlining it into every linear would undo the sharing.
+  fn->setAttr("passthrough",
+              outer.getArrayAttr({outer.getStringAttr("noinline")}));
+  Block *entry = fn.addEntryBlock();
+  outer.setInsertionPointToStart(entry);
+  ImplicitLocOpBuilder &b = outer;
+  Value codes = entry->getArgument(0), acts = entry->getArgument(1),
+        cPtr = entry->getArgument(2);
+
+  const int64_t steps = Kp / kTileBytes;
   // Steps per block: all of them, else the largest divisor of steps up to
   // half the unroll limit (steps is a multiple of 4: chunks of 256).
   int64_t unroll = steps;
@@ -156,18 +181,15 @@ static void amxBlock(const LinearEmitter &e, ImplicitLocOpBuilder &b,
     }
   const int64_t blocks = steps / unroll;
   const int64_t cTiles = kRowTiles * tokenTiles;
-  Type i32 = b.getI32Type(), i8 = b.getI8Type();
-  Type cType = tileType(b, i32, kTileRows), abType = tileType(b, i8, 64);
+  Type cType = tileType(b, b.getI32Type(), kTileRows);
+  Type abType = tileType(b, b.getI8Type(), kTileBytes);
   auto i16 = [&](ImplicitLocOpBuilder &kb, int64_t v) -> Value {
     return kb.create<arith::ConstantOp>(kb.getI16IntegerAttr(v));
   };
   auto i64 = [&](ImplicitLocOpBuilder &kb, int64_t v) -> Value {
     return kb.create<arith::ConstantOp>(kb.getI64IntegerAttr(v));
   };
-  (void)ctx;
-  // C tile c = i * tokenTiles + t at cbuf + c KiB.
-  auto storeC = [&](ImplicitLocOpBuilder &kb, Value cPtr,
-                    ArrayRef<Value> tiles) {
+  auto storeC = [&](ImplicitLocOpBuilder &kb, ArrayRef<Value> tiles) {
     for (auto [c, tile] : llvm::enumerate(tiles))
       kb.create<amx::x86_amx_tilestored64>(
           TypeRange{},
@@ -175,8 +197,8 @@ static void amxBlock(const LinearEmitter &e, ImplicitLocOpBuilder &b,
                      offsetPointer(kb, cPtr, c * kTileSize),
                      i64(kb, kTileBytes), tile});
   };
-  // Steps [k0, k0 + unroll) from A at aPtr (+ 64 a step, Kp a row) and B
-  // at bPtr (+ 1 KiB a step, Kp * 16 a token tile).
+  // `unroll` steps from A at aPtr (+ 64 a step, Kp a row) and B at bPtr
+  // (+ 1 KiB a step, Kp * 16 a token tile).
   auto run = [&](ImplicitLocOpBuilder &kb, Value aPtr, Value bPtr,
                  SmallVector<Value> acc) {
     Value r16 = i16(kb, kTileRows), b64 = i16(kb, kTileBytes);
@@ -206,61 +228,85 @@ static void amxBlock(const LinearEmitter &e, ImplicitLocOpBuilder &b,
     }
     return acc;
   };
-  Value c0 = indexConst(b, 0);
-  Value bBase = b.create<arith::MulIOp>(m0, indexConst(b, Kp));
+  SmallVector<Value> zeros;
+  for (int64_t c = 0; c < cTiles; ++c)
+    zeros.push_back(b.create<amx::x86_amx_tilezero>(
+        cType, ValueRange{i16(b, kTileRows), i16(b, kTileBytes)}));
   if (blocks == 1) {
-    SmallVector<Value> acc;
-    for (int64_t c = 0; c < cTiles; ++c)
-      acc.push_back(b.create<amx::x86_amx_tilezero>(
-          cType, ValueRange{i16(b, kTileRows), i16(b, kTileBytes)}));
-    acc = run(b, pointerAt(b, codes, c0),
-              pointerAt(b, e.amxActivations, bBase), acc);
-    storeC(b, pointerAt(b, cbuf, c0), acc);
+    storeC(b, run(b, codes, acts, zeros));
   } else {
-    SmallVector<Value> zeros;
-    for (int64_t c = 0; c < cTiles; ++c)
-      zeros.push_back(b.create<amx::x86_amx_tilezero>(
-          cType, ValueRange{i16(b, kTileRows), i16(b, kTileBytes)}));
-    storeC(b, pointerAt(b, cbuf, c0), zeros);
+    // C goes through memory between blocks: MLIR 19 has no tile type that
+    // could be a loop-carried value.
+    storeC(b, zeros);
+    Value c0 = indexConst(b, 0);
     b.create<scf::ForOp>(
         c0, indexConst(b, blocks), indexConst(b, 1), ValueRange{},
         [&](OpBuilder &ob, Location ol, Value blk, ValueRange) {
           ImplicitLocOpBuilder kb(ol, ob);
-          Value cPtr = pointerAt(kb, cbuf, indexConst(kb, 0));
           SmallVector<Value> acc;
           for (int64_t c = 0; c < cTiles; ++c)
             acc.push_back(kb.create<amx::x86_amx_tileloadd64>(
                 cType, ValueRange{i16(kb, kTileRows), i16(kb, kTileBytes),
                                   offsetPointer(kb, cPtr, c * kTileSize),
                                   i64(kb, kTileBytes)}));
-          Value aOff =
-              kb.create<arith::MulIOp>(blk, indexConst(kb, unroll * 64));
-          Value bOff = kb.create<arith::AddIOp>(
-              bBase,
-              kb.create<arith::MulIOp>(blk, indexConst(kb, unroll * kTileSize)));
-          acc = run(kb, pointerAt(kb, codes, aOff),
-                    pointerAt(kb, e.amxActivations, bOff), acc);
-          storeC(kb, cPtr, acc);
+          auto step = [&](Value base, int64_t bytes) {
+            Value off = kb.create<arith::IndexCastOp>(
+                kb.getI64Type(),
+                kb.create<arith::MulIOp>(blk, indexConst(kb, bytes)));
+            return kb.create<LLVM::GEPOp>(ptr, kb.getI8Type(), base,
+                                          ValueRange{off});
+          };
+          storeC(kb, run(kb, step(codes, unroll * kTileBytes),
+                         step(acts, unroll * kTileSize), acc));
           kb.create<scf::YieldOp>();
         });
   }
+  b.create<func::ReturnOp>();
+  return fn;
+}
+
+/// C tiles [rows 16 i] x [tokens m0 + 16 t] of the 32 rows unpacked in
+/// `codes`, over all of K, into `cbuf`, then their outputs.
+static void amxBlock(const LinearEmitter &e, ImplicitLocOpBuilder &b,
+                     const WeightPlan &p, Value codes, Value cbuf, Value n0,
+                     Value m0, int64_t tokenTiles) {
+  const int64_t Kp = p.wt.getPaddedCols();
+  Type i32 = b.getI32Type();
+  func::FuncOp fn = amxTileFunction(b, e.op, Kp, tokenTiles);
+  Value c0 = indexConst(b, 0);
+  b.create<func::CallOp>(
+      fn, ValueRange{pointerAt(b, codes, c0),
+                     pointerAt(b, e.amxActivations,
+                               b.create<arith::MulIOp>(m0, indexConst(b, Kp))),
+                     pointerAt(b, cbuf, c0)});
   // The epilogue: each C tile (16 rows x 16 tokens) transposed to the
-  // token-major order vectorFinish() takes.
+  // token-major order vectorFinish() takes; one copy in a loop over the
+  // tiles (an epilogue is 64 shuffles and 16 stores).
   auto v16 = VectorType::get({kTileRows}, i32);
-  for (int64_t i = 0; i < kRowTiles; ++i)
-    for (int64_t t = 0; t < tokenTiles; ++t) {
-      const int64_t c = i * tokenTiles + t;
-      SmallVector<Value> rows;
-      for (int64_t r = 0; r < kTileRows; ++r)
-        rows.push_back(b.create<vector::LoadOp>(
-            v16, cbuf,
-            ValueRange{indexConst(b, (c * kTileRows + r) * kTileRows)}));
-      e.vectorFinish(b, p, transpose16(b, rows),
-                     b.create<arith::AddIOp>(n0, indexConst(b, i * kTileRows)),
-                     kTileRows,
-                     b.create<arith::AddIOp>(m0, indexConst(b, t * kTileRows)),
-                     kTileRows);
-    }
+  Value cT = indexConst(b, kTileRows);
+  b.create<scf::ForOp>(
+      c0, indexConst(b, kRowTiles * tokenTiles), indexConst(b, 1),
+      ValueRange{}, [&](OpBuilder &fb, Location fl, Value c, ValueRange) {
+        ImplicitLocOpBuilder eb(fl, fb);
+        Value tt = indexConst(eb, tokenTiles);
+        Value i = eb.create<arith::DivUIOp>(c, tt);
+        Value t = eb.create<arith::RemUIOp>(c, tt);
+        Value first = eb.create<arith::MulIOp>(c, indexConst(eb, kTileSize / 4));
+        SmallVector<Value> rows;
+        for (int64_t r = 0; r < kTileRows; ++r)
+          rows.push_back(eb.create<vector::LoadOp>(
+              v16, cbuf,
+              ValueRange{eb.create<arith::AddIOp>(
+                  first, indexConst(eb, r * kTileRows))}));
+        e.vectorFinish(eb, p, transpose16(eb, rows),
+                       eb.create<arith::AddIOp>(
+                           n0, eb.create<arith::MulIOp>(i, cT)),
+                       kTileRows,
+                       eb.create<arith::AddIOp>(
+                           m0, eb.create<arith::MulIOp>(t, cT)),
+                       kTileRows);
+        eb.create<scf::YieldOp>();
+      });
 }
 
 /// Rows [n0, n0 + 32), every token: the tiles of 16 tokens on AMX, the
@@ -334,9 +380,14 @@ void LinearEmitter::amxRows(ImplicitLocOpBuilder &b, const WeightPlan &p,
     }
     sb.create<scf::YieldOp>();
   });
-  for (int64_t r = 0; r < rows; r += p.tileRows)
-    tokens(b, p, b.create<arith::AddIOp>(n0, indexConst(b, r)), p.tileRows,
-           m16);
+  // One copy of the vpdpbusd tiles in a loop over the row groups.
+  b.create<scf::ForOp>(
+      c0, indexConst(b, rows), indexConst(b, p.tileRows), ValueRange{},
+      [&](OpBuilder &gb, Location gl, Value r, ValueRange) {
+        ImplicitLocOpBuilder rb(gl, gb);
+        tokens(rb, p, rb.create<arith::AddIOp>(n0, r), p.tileRows, m16);
+        rb.create<scf::YieldOp>();
+      });
 }
 
 /// Unit u of an AMX weight: rows [32 u, 32 u + 32); the last unit of a
@@ -360,9 +411,19 @@ void LinearEmitter::amxUnit(ImplicitLocOpBuilder &b, const WeightPlan &p,
       },
       [&](OpBuilder &eb, Location el) {
         ImplicitLocOpBuilder ib(el, eb);
-        for (int64_t r = 0; r < rest; r += p.tileRows)
-          tokens(ib, p, indexConst(ib, full * rows + r),
-                 std::min(p.tileRows, rest - r));
+        // Whole row groups in a loop, then the rows left.
+        const int64_t R = p.tileRows, whole = rest / R * R;
+        Value first = indexConst(ib, full * rows);
+        ib.create<scf::ForOp>(
+            indexConst(ib, 0), indexConst(ib, whole), indexConst(ib, R),
+            ValueRange{},
+            [&](OpBuilder &gb, Location gl, Value r, ValueRange) {
+              ImplicitLocOpBuilder rb(gl, gb);
+              tokens(rb, p, rb.create<arith::AddIOp>(first, r), R);
+              rb.create<scf::YieldOp>();
+            });
+        if (rest > whole)
+          tokens(ib, p, indexConst(ib, full * rows + whole), rest - whole);
         ib.create<scf::YieldOp>();
       });
 }

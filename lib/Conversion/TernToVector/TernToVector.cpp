@@ -301,8 +301,9 @@ struct ConvertTernToVectorPass
       return signalPassFailure();
 
     ConversionTarget target(getContext());
+    // func: the AMX lowering adds shared tile functions and calls.
     target.addLegalDialect<amx::AMXDialect, arith::ArithDialect,
-                           arm_neon::ArmNeonDialect,
+                           arm_neon::ArmNeonDialect, func::FuncDialect,
                            LLVM::LLVMDialect, math::MathDialect,
                            memref::MemRefDialect, scf::SCFDialect,
                            vector::VectorDialect, TernDialect>();
