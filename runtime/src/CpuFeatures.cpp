@@ -105,8 +105,8 @@ std::vector<std::string> ternc::rt::missingCpuFeatures(const char *list) {
 }
 
 std::string ternc::rt::enableAmx(const char *list) {
-  if (!list || !std::strstr((std::string(",") + list + ",").c_str(),
-                            ",amx-tile,"))
+  if (!list ||
+      !std::strstr((std::string(",") + list + ",").c_str(), ",amx-tile,"))
     return "";
 #if defined(__linux__) && defined(__x86_64__)
   // arch_prctl(ARCH_REQ_XCOMP_PERM, XFEATURE_XTILEDATA): Linux 5.16 and

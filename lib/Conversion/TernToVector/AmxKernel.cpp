@@ -69,8 +69,7 @@ Value offsetPointer(ImplicitLocOpBuilder &b, Value ptr, int64_t bytes) {
 
 /// The transpose of 16 vectors of 16 lanes: four rounds that swap the
 /// off-diagonal blocks of 8, 4, 2 and 1 lanes, 64 two-source shuffles.
-SmallVector<Value> transpose16(ImplicitLocOpBuilder &b,
-                               SmallVector<Value> x) {
+SmallVector<Value> transpose16(ImplicitLocOpBuilder &b, SmallVector<Value> x) {
   const int64_t L = x.size();
   for (int64_t bs = L / 2; bs >= 1; bs /= 2) {
     SmallVector<int64_t> lo, hi;
@@ -123,10 +122,10 @@ void LinearEmitter::packAmxActivations(ImplicitLocOpBuilder &b,
               SmallVector<Value> tokens;
               for (int64_t i = 0; i < kTileRows; ++i)
                 tokens.push_back(kb.create<vector::BitCastOp>(
-                    v16, loadActivations(
-                             kb, p,
-                             kb.create<arith::AddIOp>(m0, indexConst(kb, i)),
-                             k)));
+                    v16,
+                    loadActivations(
+                        kb, p, kb.create<arith::AddIOp>(m0, indexConst(kb, i)),
+                        k)));
               Value at = kb.create<arith::AddIOp>(
                   kb.create<arith::MulIOp>(m0, indexConst(kb, Kp)),
                   kb.create<arith::MulIOp>(s, indexConst(kb, kTileSize)));
@@ -192,10 +191,9 @@ static func::FuncOp amxTileFunction(ImplicitLocOpBuilder &outer,
   auto storeC = [&](ImplicitLocOpBuilder &kb, ArrayRef<Value> tiles) {
     for (auto [c, tile] : llvm::enumerate(tiles))
       kb.create<amx::x86_amx_tilestored64>(
-          TypeRange{},
-          ValueRange{i16(kb, kTileRows), i16(kb, kTileBytes),
-                     offsetPointer(kb, cPtr, c * kTileSize),
-                     i64(kb, kTileBytes), tile});
+          TypeRange{}, ValueRange{i16(kb, kTileRows), i16(kb, kTileBytes),
+                                  offsetPointer(kb, cPtr, c * kTileSize),
+                                  i64(kb, kTileBytes), tile});
   };
   // `unroll` steps from A at aPtr (+ 64 a step, Kp a row) and B at bPtr
   // (+ 1 KiB a step, Kp * 16 a token tile).
@@ -208,17 +206,17 @@ static func::FuncOp amxTileFunction(ImplicitLocOpBuilder &outer,
       for (int64_t i = 0; i < kRowTiles; ++i)
         a.push_back(kb.create<amx::x86_amx_tileloadd64>(
             abType,
-            ValueRange{r16, b64,
-                       offsetPointer(kb, aPtr,
-                                     i * kTileRows * Kp + s * kTileBytes),
-                       strideA}));
+            ValueRange{
+                r16, b64,
+                offsetPointer(kb, aPtr, i * kTileRows * Kp + s * kTileBytes),
+                strideA}));
       for (int64_t t = 0; t < tokenTiles; ++t)
         bt.push_back(kb.create<amx::x86_amx_tileloadd64>(
             abType,
-            ValueRange{r16, b64,
-                       offsetPointer(kb, bPtr,
-                                     t * kTileRows * Kp + s * kTileSize),
-                       strideB}));
+            ValueRange{
+                r16, b64,
+                offsetPointer(kb, bPtr, t * kTileRows * Kp + s * kTileSize),
+                strideB}));
       for (int64_t i = 0; i < kRowTiles; ++i)
         for (int64_t t = 0; t < tokenTiles; ++t) {
           Value &c = acc[i * tokenTiles + t];
@@ -285,26 +283,26 @@ static void amxBlock(const LinearEmitter &e, ImplicitLocOpBuilder &b,
   auto v16 = VectorType::get({kTileRows}, i32);
   Value cT = indexConst(b, kTileRows);
   b.create<scf::ForOp>(
-      c0, indexConst(b, kRowTiles * tokenTiles), indexConst(b, 1),
-      ValueRange{}, [&](OpBuilder &fb, Location fl, Value c, ValueRange) {
+      c0, indexConst(b, kRowTiles * tokenTiles), indexConst(b, 1), ValueRange{},
+      [&](OpBuilder &fb, Location fl, Value c, ValueRange) {
         ImplicitLocOpBuilder eb(fl, fb);
         Value tt = indexConst(eb, tokenTiles);
         Value i = eb.create<arith::DivUIOp>(c, tt);
         Value t = eb.create<arith::RemUIOp>(c, tt);
-        Value first = eb.create<arith::MulIOp>(c, indexConst(eb, kTileSize / 4));
+        Value first =
+            eb.create<arith::MulIOp>(c, indexConst(eb, kTileSize / 4));
         SmallVector<Value> rows;
         for (int64_t r = 0; r < kTileRows; ++r)
           rows.push_back(eb.create<vector::LoadOp>(
               v16, cbuf,
               ValueRange{eb.create<arith::AddIOp>(
                   first, indexConst(eb, r * kTileRows))}));
-        e.vectorFinish(eb, p, transpose16(eb, rows),
-                       eb.create<arith::AddIOp>(
-                           n0, eb.create<arith::MulIOp>(i, cT)),
-                       kTileRows,
-                       eb.create<arith::AddIOp>(
-                           m0, eb.create<arith::MulIOp>(t, cT)),
-                       kTileRows);
+        e.vectorFinish(
+            eb, p, transpose16(eb, rows),
+            eb.create<arith::AddIOp>(n0, eb.create<arith::MulIOp>(i, cT)),
+            kTileRows,
+            eb.create<arith::AddIOp>(m0, eb.create<arith::MulIOp>(t, cT)),
+            kTileRows);
         eb.create<scf::YieldOp>();
       });
 }
@@ -350,11 +348,12 @@ void LinearEmitter::amxRows(ImplicitLocOpBuilder &b, const WeightPlan &p,
                   Value bytes = cb.create<vector::LoadOp>(
                       vCodes, p.data,
                       ValueRange{cb.create<arith::AddIOp>(
-                          rowBase, cb.create<arith::MulIOp>(
-                                       ch, indexConst(cb, wt.getChunkStride())))});
+                          rowBase,
+                          cb.create<arith::MulIOp>(
+                              ch, indexConst(cb, wt.getChunkStride())))});
                   Value out = cb.create<arith::AddIOp>(
-                      rowOut,
-                      cb.create<arith::MulIOp>(ch, indexConst(cb, wt.getChunk())));
+                      rowOut, cb.create<arith::MulIOp>(
+                                  ch, indexConst(cb, wt.getChunk())));
                   for (int j = 0; j < 4; ++j)
                     cb.create<vector::StoreOp>(
                         bitPlane(cb, bytes, j, mask3), codes,
@@ -416,8 +415,7 @@ void LinearEmitter::amxUnit(ImplicitLocOpBuilder &b, const WeightPlan &p,
         Value first = indexConst(ib, full * rows);
         ib.create<scf::ForOp>(
             indexConst(ib, 0), indexConst(ib, whole), indexConst(ib, R),
-            ValueRange{},
-            [&](OpBuilder &gb, Location gl, Value r, ValueRange) {
+            ValueRange{}, [&](OpBuilder &gb, Location gl, Value r, ValueRange) {
               ImplicitLocOpBuilder rb(gl, gb);
               tokens(rb, p, rb.create<arith::AddIOp>(first, r), R);
               rb.create<scf::YieldOp>();

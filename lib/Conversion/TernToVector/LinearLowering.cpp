@@ -676,9 +676,9 @@ void LinearEmitter::tokens(ImplicitLocOpBuilder &b, const WeightPlan &p,
     // Whole tiles of [c0, M), then one token at a time.
     Value cT = indexConst(b, T);
     mTiles = b.create<arith::AddIOp>(
-        c0, b.create<arith::MulIOp>(
-                b.create<arith::DivUIOp>(b.create<arith::SubIOp>(cM, c0), cT),
-                cT));
+        c0,
+        b.create<arith::MulIOp>(
+            b.create<arith::DivUIOp>(b.create<arith::SubIOp>(cM, c0), cT), cT));
     b.create<scf::ForOp>(c0, mTiles, cT, ValueRange{},
                          [&](OpBuilder &mb, Location ml, Value m0, ValueRange) {
                            ImplicitLocOpBuilder tb(ml, mb);
@@ -962,8 +962,8 @@ LinearLowering::matchAndRewrite(LinearOp op, OpAdaptor adaptor,
       p.kernel.accLanes = p.part;
     }
     // AMX tiles serve prefill only, with tiles of 16 tokens possible.
-    if (p.kernel.amx && (singleToken || perBlock || mcaMarkers ||
-                         *maxTokens < amxMinTokens()))
+    if (p.kernel.amx &&
+        (singleToken || perBlock || mcaMarkers || *maxTokens < amxMinTokens()))
       p.kernel.amx = false;
     needSumA |= p.kernel.family == DotKernel::U8S8;
     if (!perBlock && !mcaMarkers && p.kernel.family != DotKernel::Generic) {
