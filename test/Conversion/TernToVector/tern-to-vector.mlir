@@ -193,6 +193,122 @@ func.func @vnni(%q: memref<5x512xi8>, %s: memref<5xf32>, %y: memref<5x4xf32>) {
 
 // -----
 
+// AMX-INT8 (amx-int8 in the target's isa): prefill runs on the tile unit in
+// units of 32 rows. The activations are repacked once per op into the B
+// operand's layout (16 x 16 dword transposes of 16 tokens x 64 bytes); a
+// unit unpacks its rows' codes once into a stack buffer (byte k of row r is
+// weight k's code), then calls the shared tile function of its shape for
+// each pair of 16-token tiles (32 tokens: 4 C tiles) and a last single tile
+// (16 tokens: 2 C tiles); the C tiles come back through memory, transposed
+// to token-major for the vector epilogue. The 8 tokens past the last tile
+// (40 = 32 + 8) take the vpdpbusd tiles, and so do the 8 rows past the last
+// unit (40 = 32 + 8), in a loop over their row groups. The tile functions
+// (per K and tile count, one for all layers) keep C in tile registers over
+// the unrolled K steps: two A tiles (stride K) and one or two B tiles
+// (stride 64) per step of 64 weights.
+module attributes {tern.target = #tern.target<triple = "x86_64-unknown-linux-gnu", cpu = "sapphirerapids", isa = ["avx2", "avx512f", "avx512bw", "avx512vnni", "amx-int8"], vector_bits = 512>} {
+tern.weight @w : !tern.ternary<40x512, per_row, interleaved<256, 4>> from "w" at 0
+// CHECK-LABEL: func.func @amx
+// CHECK: %[[SUMA:.*]] = memref.alloca() : memref<40xi32>
+// CHECK: %[[B:.*]] = memref.alloc(%{{.*}}) {alignment = 64 : i64} : memref<?xi8>
+// CHECK: scf.for
+// CHECK:   scf.for
+// CHECK-COUNT-16: vector.bitcast %{{.*}} : vector<64xi8> to vector<16xi32>
+// CHECK-COUNT-64: vector.shuffle
+// CHECK-COUNT-16: vector.store %{{.*}}, %[[B]][%{{.*}}] : memref<?xi8>, vector<64xi8>
+// CHECK: scf.for %[[U:.*]] = %{{.*}} to %{{.*}} step
+// CHECK:   scf.if
+// CHECK:     scf.if
+// CHECK:       %[[CODES:.*]] = memref.alloca() {alignment = 64 : i64} : memref<16384xi8>
+// CHECK:       %[[CBUF:.*]] = memref.alloca() {alignment = 64 : i64} : memref<1024xi32>
+// CHECK:       scf.for
+// CHECK:         scf.for
+// CHECK:           vector.load %{{.*}} : memref<{{.*}}xi8>, vector<64xi8>
+// CHECK-COUNT-4:   vector.store %{{.*}}, %[[CODES]][%{{.*}}] : memref<16384xi8>, vector<64xi8>
+// CHECK:       scf.for
+// CHECK:         memref.extract_aligned_pointer_as_index %[[CODES]]
+// CHECK:         memref.extract_aligned_pointer_as_index %[[B]]
+// CHECK:         memref.extract_aligned_pointer_as_index %[[CBUF]]
+// CHECK:         func.call @__tern_amx_tiles_k512_t2(%{{.*}}, %{{.*}}, %{{.*}}) : (!llvm.ptr, !llvm.ptr, !llvm.ptr) -> ()
+// CHECK:         scf.for
+// CHECK-COUNT-16: vector.load %[[CBUF]][%{{.*}}] : memref<1024xi32>, vector<16xi32>
+// CHECK-COUNT-64: vector.shuffle
+// CHECK:           vector.load %[[SUMA]]
+// CHECK:       scf.if
+// CHECK:         func.call @__tern_amx_tiles_k512_t1(
+// CHECK:     scf.for %{{.*}} = %{{.*}} to %{{.*}} step %c4
+// CHECK:       llvm.call_intrinsic "llvm.x86.avx512.vpdpbusd.512"
+// CHECK:   } else {
+// CHECK:     scf.for %{{.*}} = %{{.*}} to %c8{{.*}} step %c4
+// CHECK:       llvm.call_intrinsic "llvm.x86.avx512.vpdpbusd.512"
+// CHECK: } {tern.parallel}
+// CHECK: memref.dealloc %[[B]] : memref<?xi8>
+// CHECK: func.func private @__tern_amx_tiles_k512_t2(%[[A:.*]]: !llvm.ptr, %[[BT:.*]]: !llvm.ptr, %[[C:.*]]: !llvm.ptr) attributes {passthrough = ["noinline"]}
+// CHECK-COUNT-4: "amx.tilezero"
+// CHECK: "amx.tileloadd64"(%{{.*}}, %{{.*}}, %[[A]], %c512_i64)
+// CHECK: llvm.getelementptr %[[A]][8192]
+// CHECK: "amx.tileloadd64"(%{{.*}}, %{{.*}}, %[[BT]], %c64_i64)
+// CHECK: llvm.getelementptr %[[BT]][8192]
+// CHECK-COUNT-4: "amx.tdpbusd"
+// CHECK: llvm.getelementptr %[[A]][64]
+// CHECK-COUNT-28: "amx.tdpbusd"
+// CHECK-NOT: "amx.tdpbusd"
+// CHECK: "amx.tilestored64"(%{{.*}}, %{{.*}}, %[[C]], %c64_i64{{.*}},
+// CHECK-COUNT-3: "amx.tilestored64"
+// CHECK: return
+// CHECK: func.func private @__tern_amx_tiles_k512_t1(
+// CHECK-COUNT-2: "amx.tilezero"
+// CHECK-COUNT-16: "amx.tdpbusd"
+// CHECK-NOT: "amx.tdpbusd"
+// CHECK-COUNT-2: "amx.tilestored64"
+func.func @amx(%q: memref<40x512xi8>, %s: memref<40xf32>, %y: memref<40x40xf32>) {
+  tern.linear @w(%q, %s) into %y : memref<40x512xi8>, memref<40xf32>, memref<40x40xf32>
+  return
+}
+}
+
+// -----
+
+// AMX with a K of more than 128 steps (8448 = 132 x 64): the tile function
+// runs blocks of 44 steps, C loaded from and stored to the buffer around
+// each block.
+module attributes {tern.target = #tern.target<triple = "x86_64-unknown-linux-gnu", cpu = "sapphirerapids", isa = ["avx2", "avx512f", "avx512bw", "avx512vnni", "amx-int8"], vector_bits = 512>} {
+tern.weight @w : !tern.ternary<32x8448, per_row, interleaved<256, 4>> from "w" at 0
+// CHECK-LABEL: func.func @amx_long
+// CHECK: func.call @__tern_amx_tiles_k8448_t1(
+// CHECK: func.func private @__tern_amx_tiles_k8448_t1(%{{.*}}: !llvm.ptr, %{{.*}}: !llvm.ptr, %[[C:.*]]: !llvm.ptr)
+// CHECK-COUNT-2: "amx.tilezero"
+// CHECK-COUNT-2: "amx.tilestored64"
+// CHECK: scf.for %{{.*}} = %{{.*}} to %c3 step
+// CHECK: "amx.tileloadd64"(%{{.*}}, %{{.*}}, %[[C]], %c64_i64{{.*}})
+// CHECK: "amx.tileloadd64"
+// CHECK-COUNT-88: "amx.tdpbusd"
+// CHECK-NOT: "amx.tdpbusd"
+// CHECK-COUNT-2: "amx.tilestored64"
+func.func @amx_long(%q: memref<16x8448xi8>, %s: memref<16xf32>, %y: memref<16x32xf32>) {
+  tern.linear @w(%q, %s) into %y : memref<16x8448xi8>, memref<16xf32>, memref<16x32xf32>
+  return
+}
+}
+
+// -----
+
+// Decode (one token) on the same CPU keeps vpdpbusd: no tiles.
+module attributes {tern.target = #tern.target<triple = "x86_64-unknown-linux-gnu", cpu = "sapphirerapids", isa = ["avx2", "avx512f", "avx512bw", "avx512vnni", "amx-int8"], vector_bits = 512>} {
+tern.weight @w : !tern.ternary<40x512, per_row, interleaved<256, 4>> from "w" at 0
+// CHECK-LABEL: func.func @amx_decode
+// CHECK-NOT: amx.
+// CHECK: llvm.call_intrinsic "llvm.x86.avx512.vpdpbusd.512"
+// CHECK-NOT: amx.
+// CHECK-NOT: func.func private
+func.func @amx_decode(%q: memref<1x512xi8>, %s: memref<1xf32>, %y: memref<1x40xf32>) {
+  tern.linear @w(%q, %s) into %y : memref<1x512xi8>, memref<1xf32>, memref<1x40xf32>
+  return
+}
+}
+
+// -----
+
 // AVX2, 32-weight bit planes: codes (u8) x activations (s8) with vpmaddubsw,
 // whose i16 pair sums add up in one i16 accumulator per output for up to 16
 // chunks (at most 4 * 512 a chunk in magnitude) before one vpmaddwd widens
