@@ -18,6 +18,7 @@
 
 #include "LinearKernels.h"
 #include "LoweringUtils.h"
+#include "Prefetch.h"
 
 #include "mlir/Dialect/ArmNeon/ArmNeonDialect.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -306,17 +307,18 @@ SmallVector<Value> LinearEmitter::pairSumTile(ImplicitLocOpBuilder &b,
               ImplicitLocOpBuilder cb(l, lb);
               Value offC = cb.create<arith::MulIOp>(c, cStride);
               SmallVector<Value> codes = loadCodes(cb, p, rowBase, offC);
-              // Decode streams the weights once: prefetch 4 KiB ahead. On
-              // Zen 3, one thread, 2B4T tg64 12.6 -> 13.7 tok/s (8 KiB: 13.0;
-              // docs/performance.md); the row group's chunk is one line.
+              // Decode streams the weights once: prefetch ahead where it
+              // was measured to help (Prefetch.cpp); the row group's chunk
+              // is one line.
               if (singleToken)
-                cb.create<memref::PrefetchOp>(
-                    p.data,
-                    ValueRange{cb.create<arith::AddIOp>(
-                        cb.create<arith::AddIOp>(rowBase[0], offC),
-                        indexConst(cb, kDecodePrefetchBytes))},
-                    /*isWrite=*/false, /*localityHint=*/0,
-                    /*isDataCache=*/true);
+                if (std::optional<int> locality = decodePrefetchLocality(
+                        TargetAttr::lookup(op), DecodeKernel::PairSum))
+                  cb.create<memref::PrefetchOp>(
+                      p.data,
+                      ValueRange{cb.create<arith::AddIOp>(
+                          cb.create<arith::AddIOp>(rowBase[0], offC),
+                          indexConst(cb, kDecodePrefetchBytes))},
+                      /*isWrite=*/false, *locality, /*isDataCache=*/true);
               // plane[r][j]: bit plane j of row r (j = 1, 3 times 4 when
               // scaled: 0 and 1 in the low, 2 and 3 in the high nibble).
               SmallVector<std::array<Value, 4>> plane(rc);
@@ -423,6 +425,10 @@ void LinearEmitter::tile(ImplicitLocOpBuilder &b, const WeightPlan &p, Value n0,
     // three shifts of a decode chunk: on Zen 4, one thread, 2560 x 2560 from
     // L3 29 -> 35 GB/s (bench/kernels.sh warm); from DRAM no change.
     const bool scaledPlanes = P == 4 && dpbusd;
+    std::optional<int> prefetch;
+    if (singleToken && dpbusd)
+      prefetch =
+          decodePrefetchLocality(TargetAttr::lookup(op), DecodeKernel::Dpbusd);
     SmallVector<Value> inits(rc * tc * P, splat(b, vAcc, 0));
     auto loop = b.create<scf::ForOp>(
         c0, indexConst(b, wt.getPaddedCols() / chunk), c1, inits,
@@ -430,6 +436,16 @@ void LinearEmitter::tile(ImplicitLocOpBuilder &b, const WeightPlan &p, Value n0,
           ImplicitLocOpBuilder cb(l, lb);
           Value off = cb.create<arith::MulIOp>(c, cStride);
           SmallVector<Value> codes = loadCodes(cb, p, rowBase, off);
+          // Decode: where measured to help (Intel), each row's line of the
+          // group prefetched ahead (Prefetch.cpp).
+          if (prefetch)
+            for (Value base : rowBase)
+              cb.create<memref::PrefetchOp>(
+                  p.data,
+                  ValueRange{cb.create<arith::AddIOp>(
+                      cb.create<arith::AddIOp>(base, off),
+                      indexConst(cb, kDecodePrefetchBytes))},
+                  /*isWrite=*/false, *prefetch, /*isDataCache=*/true);
           Value kBase = cb.create<arith::MulIOp>(c, cChunk);
           SmallVector<Value> sums(acc.begin(), acc.end());
           for (int j = 0; j < 4; ++j) {

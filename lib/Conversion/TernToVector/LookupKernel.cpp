@@ -37,6 +37,7 @@
 
 #include "LinearKernels.h"
 #include "LoweringUtils.h"
+#include "Prefetch.h"
 
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
@@ -470,17 +471,16 @@ void LinearEmitter::lookupUnit(ImplicitLocOpBuilder &b, const WeightPlan &p,
                     base, cb.create<arith::MulIOp>(jj, cStep));
                 Value bytes =
                     cb.create<vector::LoadOp>(vR, p.data, ValueRange{at});
-                // Decode streams the weights once: prefetch 4 KiB ahead
-                // (the dot kernel no longer does, its row groups stream
-                // better without; here, Zen 4, one thread, lut4 and lut3
-                // from DRAM with and without differ by under the noise).
+                // Decode streams the weights once: prefetch ahead, with
+                // the CPU's locality (Prefetch.cpp).
                 if (singleToken)
-                  cb.create<memref::PrefetchOp>(
-                      p.data,
-                      ValueRange{cb.create<arith::AddIOp>(
-                          at, indexConst(cb, kDecodePrefetchBytes))},
-                      /*isWrite=*/false, /*localityHint=*/0,
-                      /*isDataCache=*/true);
+                  if (std::optional<int> locality = decodePrefetchLocality(
+                          TargetAttr::lookup(op), DecodeKernel::Lookup))
+                    cb.create<memref::PrefetchOp>(
+                        p.data,
+                        ValueRange{cb.create<arith::AddIOp>(
+                            at, indexConst(cb, kDecodePrefetchBytes))},
+                        /*isWrite=*/false, *locality, /*isDataCache=*/true);
                 SmallVector<Value> sums(acc.begin(), acc.end());
                 auto add = [&](Value lo, Value hi) {
                   for (int h = 0; h < 2; ++h) {

@@ -14,6 +14,7 @@
 #include "ternc/Dialect/Tern/IR/TernOps.h"
 
 #include "LoweringUtils.h"
+#include "Prefetch.h"
 
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
@@ -484,16 +485,8 @@ struct MatmulLowering : public OpConversionPattern<MatmulOp> {
                           !target.has("f16c");
     Value vZero = b.create<arith::ConstantOp>(b.getZeroAttr(vF));
     // The head streams 2B4T's 657 MB once a token: software prefetch 1 KiB
-    // ahead where it was measured to help (bench/kernels.sh and 2B4T tg64,
-    // one thread: Zen 3 14.9-15.9 -> 16.3-16.7 GB/s, tg64 13.4 -> 14.5
-    // tok/s; Zen 5 gained too), not on Zen 4 (27.7 GB/s with one 4 KiB
-    // ahead, 30.6 without), nor on Intel (a Sapphire Rapids class server:
-    // see docs/performance.md), nor on the unmeasured ARM cores.
-    StringRef cpu = target ? StringRef(target.getCpu()) : "";
-    const bool prefetchRows =
-        lanes > 1 && target &&
-        StringRef(target.getTriple()).starts_with("x86") &&
-        (cpu == "znver3" || cpu == "znver5");
+    // ahead where it was measured to help (Prefetch.cpp).
+    const bool prefetchRows = lanes > 1 && headPrefetch(target);
     Value cAhead = indexConst(
         b, kHeadPrefetchBytes /
                std::max<int64_t>(1, wElem.getIntOrFloatBitWidth() / 8));

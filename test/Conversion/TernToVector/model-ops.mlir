@@ -254,3 +254,17 @@ func.func @matmul_zen4(%x: memref<1x2048xf32>, %w: memref<5x2048xf16>, %y: memre
   return
 }
 }
+
+// -----
+
+// Nor on Intel (a Sapphire Rapids class host lost a quarter of its decode
+// speed with it).
+module attributes {tern.target = #tern.target<triple = "x86_64-unknown-linux-gnu", cpu = "sapphirerapids", isa = ["avx2", "avx512f", "avx512bw", "avx512vnni", "amx-int8"], vector_bits = 512>} {
+// CHECK-LABEL: func.func @matmul_intel
+// CHECK-NOT: memref.prefetch
+// CHECK: vector.reduction
+func.func @matmul_intel(%x: memref<1x2048xf32>, %w: memref<5x2048xf16>, %y: memref<1x5xf32>) {
+  tern.matmul %x, %w into %y {lanes = 16 : i64} : memref<1x2048xf32>, memref<5x2048xf16>, memref<1x5xf32>
+  return
+}
+}
