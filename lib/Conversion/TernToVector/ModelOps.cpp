@@ -28,9 +28,6 @@ using namespace mlir::tern::detail;
 
 namespace {
 
-/// How far ahead the LM head prefetches its weights, where it does.
-constexpr int64_t kHeadPrefetchBytes = 1024;
-
 using BodyFn = function_ref<void(ImplicitLocOpBuilder &, Value, ValueRange)>;
 
 /// scf.for from `lb` to `ub` (index values) with `inits`; returns results.
@@ -486,10 +483,14 @@ struct MatmulLowering : public OpConversionPattern<MatmulOp> {
     Value vZero = b.create<arith::ConstantOp>(b.getZeroAttr(vF));
     // The head streams 2B4T's 657 MB once a token: software prefetch 1 KiB
     // ahead where it was measured to help (Prefetch.cpp).
-    const bool prefetchRows = lanes > 1 && headPrefetch(target);
-    Value cAhead = indexConst(
-        b, kHeadPrefetchBytes /
-               std::max<int64_t>(1, wElem.getIntOrFloatBitWidth() / 8));
+    std::optional<HeadPrefetch> ahead;
+    Value cAhead; // in elements of the row
+    if (lanes > 1)
+      ahead = headPrefetch(target);
+    if (ahead)
+      cAhead = indexConst(
+          b, ahead->bytes /
+                 std::max<int64_t>(1, wElem.getIntOrFloatBitWidth() / 8));
     // Widens a vector of weights to f32 like loadF32 does for scalars.
     auto widen = [&](ImplicitLocOpBuilder &kb, Value v) -> Value {
       if (wElem.isBF16()) {
@@ -542,12 +543,12 @@ struct MatmulLowering : public OpConversionPattern<MatmulOp> {
                         c0, kDim, indexConst(nb, lanes), ValueRange{vZero},
                         [&](OpBuilder &lb, Location l, Value k, ValueRange s) {
                           ImplicitLocOpBuilder kb(l, lb);
-                          if (prefetchRows)
+                          if (ahead)
                             kb.create<memref::PrefetchOp>(
                                 w,
                                 ValueRange{n,
                                            kb.create<arith::AddIOp>(k, cAhead)},
-                                /*isWrite=*/false, /*localityHint=*/0,
+                                /*isWrite=*/false, ahead->locality,
                                 /*isDataCache=*/true);
                           Value wv = widen(
                               kb, kb.create<vector::TransferReadOp>(

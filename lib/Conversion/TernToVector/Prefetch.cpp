@@ -55,12 +55,21 @@ mlir::tern::detail::decodePrefetchLocality(TargetAttr target,
   return std::nullopt;
 }
 
-bool mlir::tern::detail::headPrefetch(TargetAttr target) {
-  // Zen 3 (one thread, 2B4T: head 14.9-15.9 -> 16.3-16.7 GB/s, tg64 13.4 ->
-  // 14.5 tok/s) and Zen 5 gained; Zen 4 lost (30.6 -> 27.7 GB/s), and so
-  // did the Sapphire Rapids class host (tg64 9.9 -> 7.6 tok/s).
+std::optional<HeadPrefetch>
+mlir::tern::detail::headPrefetch(TargetAttr target) {
   if (!isX86(target))
-    return false;
+    return std::nullopt;
+  // Zen 3 (one thread, 2B4T: head 14.9-15.9 -> 16.3-16.7 GB/s, tg64 13.4 ->
+  // 14.5 tok/s; 2 KiB ahead less) and Zen 5 gained with prefetchnta 1 KiB
+  // ahead; Zen 4 lost (30.6 -> 27.7 GB/s).
   llvm::StringRef cpu = target.getCpu();
-  return cpu == "znver3" || cpu == "znver5";
+  if (cpu == "znver3" || cpu == "znver5")
+    return HeadPrefetch{1024, 0};
+  // The Sapphire Rapids class host: prefetchnta lost a quarter of the tg64
+  // (9.9 -> 7.6 tok/s); prefetcht1 4 KiB ahead gained (interleaved runs,
+  // one thread 12.1 -> 13.0, two 19.6 -> 20.8; 1 KiB: 12.2, 8 KiB and
+  // prefetcht2 alike).
+  if (x86Vendor(target) == Vendor::Intel)
+    return HeadPrefetch{4096, 2};
+  return std::nullopt;
 }

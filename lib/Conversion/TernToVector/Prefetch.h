@@ -32,8 +32,13 @@ enum class DecodeKernel {
 std::optional<int> decodePrefetchLocality(TargetAttr target,
                                           DecodeKernel kernel);
 
-/// Whether the LM head prefetches its rows (1 KiB ahead, prefetchnta).
-bool headPrefetch(TargetAttr target);
+/// How the LM head prefetches its rows, if it does: bytes ahead of each
+/// load and the locality hint.
+struct HeadPrefetch {
+  int64_t bytes;
+  int locality;
+};
+std::optional<HeadPrefetch> headPrefetch(TargetAttr target);
 
 } // namespace mlir::tern::detail
 
