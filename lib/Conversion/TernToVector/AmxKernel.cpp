@@ -201,22 +201,17 @@ static func::FuncOp amxTileFunction(ImplicitLocOpBuilder &outer,
                  SmallVector<Value> acc) {
     Value r16 = i16(kb, kTileRows), b64 = i16(kb, kTileBytes);
     Value strideA = i64(kb, Kp), strideB = i64(kb, kTileBytes);
+    auto load = [&](Value base, int64_t offset, Value stride) -> Value {
+      return kb.create<amx::x86_amx_tileloadd64>(
+          abType,
+          ValueRange{r16, b64, offsetPointer(kb, base, offset), stride});
+    };
     for (int64_t s = 0; s < unroll; ++s) {
       SmallVector<Value> a, bt;
       for (int64_t i = 0; i < kRowTiles; ++i)
-        a.push_back(kb.create<amx::x86_amx_tileloadd64>(
-            abType,
-            ValueRange{
-                r16, b64,
-                offsetPointer(kb, aPtr, i * kTileRows * Kp + s * kTileBytes),
-                strideA}));
+        a.push_back(load(aPtr, i * kTileRows * Kp + s * kTileBytes, strideA));
       for (int64_t t = 0; t < tokenTiles; ++t)
-        bt.push_back(kb.create<amx::x86_amx_tileloadd64>(
-            abType,
-            ValueRange{
-                r16, b64,
-                offsetPointer(kb, bPtr, t * kTileRows * Kp + s * kTileSize),
-                strideB}));
+        bt.push_back(load(bPtr, t * kTileRows * Kp + s * kTileSize, strideB));
       for (int64_t i = 0; i < kRowTiles; ++i)
         for (int64_t t = 0; t < tokenTiles; ++t) {
           Value &c = acc[i * tokenTiles + t];
@@ -345,12 +340,10 @@ void LinearEmitter::amxRows(ImplicitLocOpBuilder &b, const WeightPlan &p,
                 c0, indexConst(ub, Kp / wt.getChunk()), c1, ValueRange{},
                 [&](OpBuilder &cb0, Location cl, Value ch, ValueRange) {
                   ImplicitLocOpBuilder cb(cl, cb0);
-                  Value bytes = cb.create<vector::LoadOp>(
-                      vCodes, p.data,
-                      ValueRange{cb.create<arith::AddIOp>(
-                          rowBase,
-                          cb.create<arith::MulIOp>(
-                              ch, indexConst(cb, wt.getChunkStride())))});
+                  Value bytes = loadCodes(
+                      cb, p, rowBase,
+                      cb.create<arith::MulIOp>(
+                          ch, indexConst(cb, wt.getChunkStride())))[0];
                   Value out = cb.create<arith::AddIOp>(
                       rowOut, cb.create<arith::MulIOp>(
                                   ch, indexConst(cb, wt.getChunk())));

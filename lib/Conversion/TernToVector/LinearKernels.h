@@ -47,6 +47,12 @@ int64_t amxMinTokens();
 
 /// Byte offset of row `n`'s first chunk among an interleaved weight's codes.
 Value rowCodeOffset(ImplicitLocOpBuilder &b, const TernaryType &wt, Value n);
+struct WeightPlan;
+
+/// The code bytes of one chunk (at byte `off` past each row's first chunk)
+/// of every row of `rowBase` (byte offsets from rowCodeOffset()).
+SmallVector<Value> loadCodes(ImplicitLocOpBuilder &b, const WeightPlan &p,
+                             ArrayRef<Value> rowBase, Value off);
 /// Bit plane j of a vector of code bytes: (codes >> 2j) & 3.
 Value bitPlane(ImplicitLocOpBuilder &b, Value codes, int j, Value mask3);
 

@@ -126,11 +126,10 @@ static void tileIndices(ImplicitLocOpBuilder &b, const TernaryType &wt,
     tokens.push_back(b.create<arith::AddIOp>(m0, indexConst(b, t)));
 }
 
-/// The code bytes of one chunk (at byte `off` past each row's first chunk)
-/// of every row.
-static SmallVector<Value> loadCodes(ImplicitLocOpBuilder &b,
-                                    const WeightPlan &p,
-                                    ArrayRef<Value> rowBase, Value off) {
+SmallVector<Value> mlir::tern::detail::loadCodes(ImplicitLocOpBuilder &b,
+                                                 const WeightPlan &p,
+                                                 ArrayRef<Value> rowBase,
+                                                 Value off) {
   auto vCodes = VectorType::get({p.part}, b.getI8Type());
   SmallVector<Value> codes;
   for (Value base : rowBase)
