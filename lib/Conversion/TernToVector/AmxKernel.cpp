@@ -11,8 +11,9 @@
 // byte a weight, row-major (each tile row is 64 consecutive weights of one
 // output row: the A operand as it is). The activations are repacked once
 // per op into the B operand's layout (four consecutive k of a token in one
-// dword, 16 tokens a tile row). Every 2 x 2 block of C tiles (32 rows x 32
-// tokens) walks K with the K loop unrolled, so the C tiles stay in tile
+// dword, 16 tokens a tile row). Every 2 x 2 (or 2 x 1) block of C tiles
+// (32 rows x 32 or 16 tokens) walks K in a function shared by every weight
+// of its shape, with the K loop unrolled so that the C tiles stay in tile
 // registers: MLIR 19 has no tile type that could cross a block. The C
 // tiles are rows x tokens; the epilogue transposes each to tokens x rows
 // and hands it to vectorFinish() like any vpdpbusd tile.
@@ -89,11 +90,6 @@ SmallVector<Value> transpose16(ImplicitLocOpBuilder &b, SmallVector<Value> x) {
   return x;
 }
 
-/// The shape operands of the tile intrinsics.
-struct TileShape {
-  Value rows, colBytes, stride64;
-};
-
 } // namespace
 
 void LinearEmitter::packAmxActivations(ImplicitLocOpBuilder &b,
@@ -118,7 +114,7 @@ void LinearEmitter::packAmxActivations(ImplicitLocOpBuilder &b,
             c0, indexConst(tb, steps), c1, ValueRange{},
             [&](OpBuilder &sb, Location sl, Value s, ValueRange) {
               ImplicitLocOpBuilder kb(sl, sb);
-              Value k = kb.create<arith::MulIOp>(s, indexConst(kb, 64));
+              Value k = kb.create<arith::MulIOp>(s, indexConst(kb, kTileBytes));
               SmallVector<Value> tokens;
               for (int64_t i = 0; i < kTileRows; ++i)
                 tokens.push_back(kb.create<vector::BitCastOp>(
