@@ -20,6 +20,8 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "ternc/Conversion/Passes.h"
+
 #include "LinearKernels.h"
 #include "LoweringUtils.h"
 
@@ -106,10 +108,12 @@ void LinearEmitter::packAmxActivations(ImplicitLocOpBuilder &b,
       b.getI64IntegerAttr(kTileBytes));
   auto v16 = VectorType::get({kTileRows}, b.getI32Type());
   auto vBytes = VectorType::get({kTileBytes}, b.getI8Type());
-  b.create<scf::ForOp>(
-      c0, m16, cT, ValueRange{},
-      [&](OpBuilder &mb, Location ml, Value m0, ValueRange) {
+  // One iteration per token tile, shared by the threads.
+  auto tiles = b.create<scf::ForOp>(
+      c0, b.create<arith::DivUIOp>(cM, cT), c1, ValueRange{},
+      [&](OpBuilder &mb, Location ml, Value tile, ValueRange) {
         ImplicitLocOpBuilder tb(ml, mb);
+        Value m0 = tb.create<arith::MulIOp>(tile, cT);
         tb.create<scf::ForOp>(
             c0, indexConst(tb, steps), c1, ValueRange{},
             [&](OpBuilder &sb, Location sl, Value s, ValueRange) {
@@ -134,6 +138,7 @@ void LinearEmitter::packAmxActivations(ImplicitLocOpBuilder &b,
             });
         tb.create<scf::YieldOp>();
       });
+  tiles->setAttr(kParallelAttrName, b.getUnitAttr());
 }
 
 /// The tile loop for rows of Kp codes and `tokenTiles` tiles of tokens, as

@@ -202,10 +202,11 @@ func.func @vnni(%q: memref<5x512xi8>, %s: memref<5xf32>, %y: memref<5x4xf32>) {
 // (16 tokens: 2 C tiles); the C tiles come back through memory, transposed
 // to token-major for the vector epilogue. The 8 tokens past the last tile
 // (40 = 32 + 8) take the vpdpbusd tiles, and so do the 8 rows past the last
-// unit (40 = 32 + 8), in a loop over their row groups. The tile functions
-// (per K and tile count, one for all layers) keep C in tile registers over
-// the unrolled K steps: two A tiles (stride K) and one or two B tiles
-// (stride 64) per step of 64 weights.
+// unit (40 = 32 + 8), in a loop over their row groups. The repack and the
+// units are parallel loops (threads share the tiles of tokens, then the
+// units). The tile functions (per K and tile count, one for all layers)
+// keep C in tile registers over the unrolled K steps: two A tiles (stride
+// K) and one or two B tiles (stride 64) per step of 64 weights.
 module attributes {tern.target = #tern.target<triple = "x86_64-unknown-linux-gnu", cpu = "sapphirerapids", isa = ["avx2", "avx512f", "avx512bw", "avx512vnni", "amx-int8"], vector_bits = 512>} {
 tern.weight @w : !tern.ternary<40x512, per_row, interleaved<256, 4>> from "w" at 0
 // CHECK-LABEL: func.func @amx
@@ -216,6 +217,7 @@ tern.weight @w : !tern.ternary<40x512, per_row, interleaved<256, 4>> from "w" at
 // CHECK-COUNT-16: vector.bitcast %{{.*}} : vector<64xi8> to vector<16xi32>
 // CHECK-COUNT-64: vector.shuffle
 // CHECK-COUNT-16: vector.store %{{.*}}, %[[B]][%{{.*}}] : memref<?xi8>, vector<64xi8>
+// CHECK: } {tern.parallel}
 // CHECK: scf.for %[[U:.*]] = %{{.*}} to %{{.*}} step
 // CHECK:   scf.if
 // CHECK:     scf.if
