@@ -312,12 +312,9 @@ SmallVector<Value> LinearEmitter::pairSumTile(ImplicitLocOpBuilder &b,
               if (singleToken)
                 if (std::optional<int> locality = decodePrefetchLocality(
                         TargetAttr::lookup(op), DecodeKernel::PairSum))
-                  cb.create<memref::PrefetchOp>(
-                      p.data,
-                      ValueRange{cb.create<arith::AddIOp>(
-                          cb.create<arith::AddIOp>(rowBase[0], offC),
-                          indexConst(cb, kDecodePrefetchBytes))},
-                      /*isWrite=*/false, *locality, /*isDataCache=*/true);
+                  prefetchAhead(cb, p.data,
+                                cb.create<arith::AddIOp>(rowBase[0], offC),
+                                *locality);
               // plane[r][j]: bit plane j of row r (j = 1, 3 times 4 when
               // scaled: 0 and 1 in the low, 2 and 3 in the high nibble).
               SmallVector<std::array<Value, 4>> plane(rc);
@@ -439,12 +436,8 @@ void LinearEmitter::tile(ImplicitLocOpBuilder &b, const WeightPlan &p, Value n0,
           // group prefetched ahead (Prefetch.cpp).
           if (prefetch)
             for (Value base : rowBase)
-              cb.create<memref::PrefetchOp>(
-                  p.data,
-                  ValueRange{cb.create<arith::AddIOp>(
-                      cb.create<arith::AddIOp>(base, off),
-                      indexConst(cb, kDecodePrefetchBytes))},
-                  /*isWrite=*/false, *prefetch, /*isDataCache=*/true);
+              prefetchAhead(cb, p.data, cb.create<arith::AddIOp>(base, off),
+                            *prefetch);
           Value kBase = cb.create<arith::MulIOp>(c, cChunk);
           SmallVector<Value> sums(acc.begin(), acc.end());
           for (int j = 0; j < 4; ++j) {

@@ -476,11 +476,7 @@ void LinearEmitter::lookupUnit(ImplicitLocOpBuilder &b, const WeightPlan &p,
                 if (singleToken)
                   if (std::optional<int> locality = decodePrefetchLocality(
                           TargetAttr::lookup(op), DecodeKernel::Lookup))
-                    cb.create<memref::PrefetchOp>(
-                        p.data,
-                        ValueRange{cb.create<arith::AddIOp>(
-                            at, indexConst(cb, kDecodePrefetchBytes))},
-                        /*isWrite=*/false, *locality, /*isDataCache=*/true);
+                    prefetchAhead(cb, p.data, at, *locality);
                 SmallVector<Value> sums(acc.begin(), acc.end());
                 auto add = [&](Value lo, Value hi) {
                   for (int h = 0; h < 2; ++h) {

@@ -1,6 +1,10 @@
 //===- Prefetch.cpp - software prefetch of the weights, per CPU -----------===//
 
 #include "Prefetch.h"
+#include "LinearKernels.h"
+#include "LoweringUtils.h"
+
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
 
 #include "llvm/ADT/StringRef.h"
 
@@ -72,4 +76,13 @@ mlir::tern::detail::headPrefetch(TargetAttr target) {
   if (x86Vendor(target) == Vendor::Intel)
     return HeadPrefetch{4096, 2};
   return std::nullopt;
+}
+
+void mlir::tern::detail::prefetchAhead(ImplicitLocOpBuilder &b, Value data,
+                                       Value at, int locality) {
+  b.create<memref::PrefetchOp>(data,
+                               ValueRange{b.create<arith::AddIOp>(
+                                   at, indexConst(b, kDecodePrefetchBytes))},
+                               /*isWrite=*/false, locality,
+                               /*isDataCache=*/true);
 }

@@ -12,6 +12,8 @@
 
 #include "ternc/Dialect/Tern/IR/TernOps.h"
 
+#include "mlir/IR/ImplicitLocOpBuilder.h"
+
 #include <optional>
 
 namespace mlir::tern::detail {
@@ -31,6 +33,10 @@ enum class DecodeKernel {
 /// prefetchnta, 2 prefetcht1), or not at all.
 std::optional<int> decodePrefetchLocality(TargetAttr target,
                                           DecodeKernel kernel);
+
+/// Prefetches byte `at` + kDecodePrefetchBytes of the weights `data` (a
+/// decode kernel's next lines) with `locality`.
+void prefetchAhead(ImplicitLocOpBuilder &b, Value data, Value at, int locality);
 
 /// How the LM head prefetches its rows, if it does: bytes ahead of each
 /// load and the locality hint.
