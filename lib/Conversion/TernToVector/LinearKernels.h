@@ -56,9 +56,6 @@ SmallVector<Value> loadCodes(ImplicitLocOpBuilder &b, const WeightPlan &p,
 /// Bit plane j of a vector of code bytes: (codes >> 2j) & 3.
 Value bitPlane(ImplicitLocOpBuilder &b, Value codes, int j, Value mask3);
 
-/// How far ahead of its loads a lookup decode kernel prefetches its weights.
-constexpr int64_t kDecodePrefetchBytes = 4096;
-
 /// An llvm-mca region marker ("LLVM-MCA-BEGIN/END tern_chunk") as an
 /// assembly comment of the target, around one step of a kernel's loop.
 void mcaMarker(ImplicitLocOpBuilder &b, Operation *op, StringRef what);

@@ -310,11 +310,10 @@ SmallVector<Value> LinearEmitter::pairSumTile(ImplicitLocOpBuilder &b,
               // was measured to help (Prefetch.cpp); the row group's chunk
               // is one line.
               if (singleToken)
-                if (std::optional<int> locality = decodePrefetchLocality(
-                        TargetAttr::lookup(op), DecodeKernel::PairSum))
-                  prefetchAhead(cb, p.data,
-                                cb.create<arith::AddIOp>(rowBase[0], offC),
-                                *locality);
+                prefetchAhead(cb, p.data,
+                              cb.create<arith::AddIOp>(rowBase[0], offC),
+                              decodePrefetch(TargetAttr::lookup(op),
+                                             DecodeKernel::PairSum));
               // plane[r][j]: bit plane j of row r (j = 1, 3 times 4 when
               // scaled: 0 and 1 in the low, 2 and 3 in the high nibble).
               SmallVector<std::array<Value, 4>> plane(rc);
@@ -421,10 +420,9 @@ void LinearEmitter::tile(ImplicitLocOpBuilder &b, const WeightPlan &p, Value n0,
     // three shifts of a decode chunk: on Zen 4, one thread, 2560 x 2560 from
     // L3 29 -> 35 GB/s (bench/kernels.sh warm); from DRAM no change.
     const bool scaledPlanes = P == 4 && dpbusd;
-    std::optional<int> prefetch;
+    SmallVector<PrefetchStage, 2> prefetch;
     if (singleToken && dpbusd)
-      prefetch =
-          decodePrefetchLocality(TargetAttr::lookup(op), DecodeKernel::Dpbusd);
+      prefetch = decodePrefetch(TargetAttr::lookup(op), DecodeKernel::Dpbusd);
     SmallVector<Value> inits(rc * tc * P, splat(b, vAcc, 0));
     auto loop = b.create<scf::ForOp>(
         c0, indexConst(b, wt.getPaddedCols() / chunk), c1, inits,
@@ -434,10 +432,9 @@ void LinearEmitter::tile(ImplicitLocOpBuilder &b, const WeightPlan &p, Value n0,
           SmallVector<Value> codes = loadCodes(cb, p, rowBase, off);
           // Decode: where measured to help (Intel), each row's line of the
           // group prefetched ahead (Prefetch.cpp).
-          if (prefetch)
-            for (Value base : rowBase)
-              prefetchAhead(cb, p.data, cb.create<arith::AddIOp>(base, off),
-                            *prefetch);
+          for (Value base : rowBase)
+            prefetchAhead(cb, p.data, cb.create<arith::AddIOp>(base, off),
+                          prefetch);
           Value kBase = cb.create<arith::MulIOp>(c, cChunk);
           SmallVector<Value> sums(acc.begin(), acc.end());
           for (int j = 0; j < 4; ++j) {

@@ -474,9 +474,9 @@ void LinearEmitter::lookupUnit(ImplicitLocOpBuilder &b, const WeightPlan &p,
                 // Decode streams the weights once: prefetch ahead, with
                 // the CPU's locality (Prefetch.cpp).
                 if (singleToken)
-                  if (std::optional<int> locality = decodePrefetchLocality(
-                          TargetAttr::lookup(op), DecodeKernel::Lookup))
-                    prefetchAhead(cb, p.data, at, *locality);
+                  prefetchAhead(cb, p.data, at,
+                                decodePrefetch(TargetAttr::lookup(op),
+                                               DecodeKernel::Lookup));
                 SmallVector<Value> sums(acc.begin(), acc.end());
                 auto add = [&](Value lo, Value hi) {
                   for (int h = 0; h < 2; ++h) {

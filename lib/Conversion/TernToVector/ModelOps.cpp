@@ -481,16 +481,16 @@ struct MatmulLowering : public OpConversionPattern<MatmulOp> {
                           StringRef(target.getTriple()).starts_with("x86") &&
                           !target.has("f16c");
     Value vZero = b.create<arith::ConstantOp>(b.getZeroAttr(vF));
-    // The head streams 2B4T's 657 MB once a token: software prefetch 1 KiB
-    // ahead where it was measured to help (Prefetch.cpp).
+    // The head streams 2B4T's 657 MB once a token: software prefetch ahead
+    // where it was measured to help (Prefetch.cpp).
     std::optional<HeadPrefetch> ahead;
     Value cAhead; // in elements of the row
+    const int64_t elemBytes =
+        std::max<int64_t>(1, wElem.getIntOrFloatBitWidth() / 8);
     if (lanes > 1)
       ahead = headPrefetch(target);
     if (ahead)
-      cAhead = indexConst(
-          b, ahead->bytes /
-                 std::max<int64_t>(1, wElem.getIntOrFloatBitWidth() / 8));
+      cAhead = indexConst(b, ahead->stage.bytes / elemBytes);
     // Widens a vector of weights to f32 like loadF32 does for scalars.
     auto widen = [&](ImplicitLocOpBuilder &kb, Value v) -> Value {
       if (wElem.isBF16()) {
@@ -538,26 +538,45 @@ struct MatmulLowering : public OpConversionPattern<MatmulOp> {
               static const bool kTrue[] = {true};
               if (whole)
                 inBounds = ArrayRef<bool>(kTrue);
+              // Prefetching once a line: a step of `perLine` vectors, one
+              // 64-byte line of weights, added in order (the sums of one
+              // vector a step).
+              int64_t perLine = 1;
+              const int64_t vecBytes = lanes * elemBytes;
+              if (ahead && ahead->oncePerLine && whole && vecBytes < 64 &&
+                  64 % vecBytes == 0 &&
+                  cast<MemRefType>(x.getType()).getDimSize(1) %
+                          (lanes * (64 / vecBytes)) ==
+                      0)
+                perLine = 64 / vecBytes;
               Value partial =
                   nb.template create<scf::ForOp>(
-                        c0, kDim, indexConst(nb, lanes), ValueRange{vZero},
-                        [&](OpBuilder &lb, Location l, Value k, ValueRange s) {
+                        c0, kDim, indexConst(nb, lanes * perLine),
+                        ValueRange{vZero},
+                        [&](OpBuilder &lb, Location l, Value k0, ValueRange s) {
                           ImplicitLocOpBuilder kb(l, lb);
                           if (ahead)
                             kb.create<memref::PrefetchOp>(
                                 w,
-                                ValueRange{n,
-                                           kb.create<arith::AddIOp>(k, cAhead)},
-                                /*isWrite=*/false, ahead->locality,
+                                ValueRange{
+                                    n, kb.create<arith::AddIOp>(k0, cAhead)},
+                                /*isWrite=*/false, ahead->stage.locality,
                                 /*isDataCache=*/true);
-                          Value wv = widen(
-                              kb, kb.create<vector::TransferReadOp>(
-                                      vW, w, ValueRange{n, k}, wPad, inBounds));
-                          Value xv = kb.create<vector::TransferReadOp>(
-                              vF, x, ValueRange{m, k}, zero, inBounds);
-                          kb.create<scf::YieldOp>(
-                              ValueRange{kb.create<arith::AddFOp>(
-                                  s[0], kb.create<arith::MulFOp>(wv, xv))});
+                          Value sum = s[0];
+                          for (int64_t j = 0; j < perLine; ++j) {
+                            Value k = j ? kb.create<arith::AddIOp>(
+                                              k0, indexConst(kb, j * lanes))
+                                        : k0;
+                            Value wv =
+                                widen(kb, kb.create<vector::TransferReadOp>(
+                                              vW, w, ValueRange{n, k}, wPad,
+                                              inBounds));
+                            Value xv = kb.create<vector::TransferReadOp>(
+                                vF, x, ValueRange{m, k}, zero, inBounds);
+                            sum = kb.create<arith::AddFOp>(
+                                sum, kb.create<arith::MulFOp>(wv, xv));
+                          }
+                          kb.create<scf::YieldOp>(ValueRange{sum});
                         })
                       .getResult(0);
               acc = nb.template create<vector::ReductionOp>(

@@ -29,34 +29,46 @@ Vendor x86Vendor(TargetAttr target) {
   return Vendor::Intel;
 }
 
+/// How far ahead of its loads a decode kernel prefetches its weights into
+/// L2 (where it does).
+constexpr int64_t kDecodePrefetchBytes = 4096;
+
 bool isX86(TargetAttr target) {
   return target && llvm::StringRef(target.getTriple()).starts_with("x86");
 }
 
 } // namespace
 
-std::optional<int>
-mlir::tern::detail::decodePrefetchLocality(TargetAttr target,
-                                           DecodeKernel kernel) {
+SmallVector<PrefetchStage, 2>
+mlir::tern::detail::decodePrefetch(TargetAttr target, DecodeKernel kernel) {
   // Intel (a Sapphire Rapids class server, 2B4T tg64 at one thread):
   // prefetchnta keeps the lines out of L2 and away from its streamer, so it
   // lost (vpmaddubsw 11.1 tok/s with prefetcht1, 8.3 with prefetchnta);
   // prefetcht1 4 KiB ahead of every line helped each kernel (vpdpbusd 10.1
-  // -> 12.3, 18.7 -> 22.8 at two threads).
-  if (isX86(target) && x86Vendor(target) == Vendor::Intel)
-    return 2;
+  // -> 12.3, 18.7 -> 22.8 at two threads). For vpdpbusd a second prefetch,
+  // prefetcht0 2 KiB ahead, moves the line from L2 to L1 before the load
+  // needs it (2B4T tg64 with the head's change below: 12.8 -> 13.7 tok/s,
+  // 23.7 -> 24.9 at two threads; a row-group loop from DRAM 14.1 -> 15.8
+  // GB/s; prefetcht1 further than 4 KiB lost: 8 KiB 13.6). The busier
+  // vpmaddubsw and lookup loops lost with it (12.8 -> 12.1, lut3 10.6 ->
+  // 10.2).
+  if (isX86(target) && x86Vendor(target) == Vendor::Intel) {
+    if (kernel == DecodeKernel::Dpbusd)
+      return {{kDecodePrefetchBytes, 2}, {kDecodePrefetchBytes / 2, 3}};
+    return {{kDecodePrefetchBytes, 2}};
+  }
   switch (kernel) {
   case DecodeKernel::Dpbusd:
     // Zen 4: with one line 4 KiB ahead the row groups read 25-28 GB/s
     // instead of 33-35.
-    return std::nullopt;
+    return {};
   case DecodeKernel::PairSum:
     // Zen 3: 2B4T tg64 12.6 -> 13.7 tok/s at one thread (8 KiB: 13.0).
   case DecodeKernel::Lookup:
     // Zen 4: lut3 and lut4 from DRAM within the noise either way.
-    return 0;
+    return {{kDecodePrefetchBytes, 0}};
   }
-  return std::nullopt;
+  return {};
 }
 
 std::optional<HeadPrefetch>
@@ -68,21 +80,26 @@ mlir::tern::detail::headPrefetch(TargetAttr target) {
   // ahead; Zen 4 lost (30.6 -> 27.7 GB/s).
   llvm::StringRef cpu = target.getCpu();
   if (cpu == "znver3" || cpu == "znver5")
-    return HeadPrefetch{1024, 0};
+    return HeadPrefetch{{1024, 0}, /*oncePerLine=*/false};
   // The Sapphire Rapids class host: prefetchnta lost a quarter of the tg64
   // (9.9 -> 7.6 tok/s); prefetcht1 4 KiB ahead gained (interleaved runs,
   // one thread 12.1 -> 13.0, two 19.6 -> 20.8; 1 KiB: 12.2, 8 KiB and
-  // prefetcht2 alike).
+  // prefetcht2 alike). Once a line with AVX-512 (its 16 f16 weights a
+  // vector, 32 bytes): tg64 12.8 -> 13.4 tok/s at one thread (a loop from
+  // DRAM: 16.6 -> 17.6 GB/s, two threads 33.5 -> 35.4); with AVX2 (two
+  // conversions a vector) it lost (12.6 -> 11.7).
   if (x86Vendor(target) == Vendor::Intel)
-    return HeadPrefetch{4096, 2};
+    return HeadPrefetch{{4096, 2}, /*oncePerLine=*/target.has("avx512f")};
   return std::nullopt;
 }
 
 void mlir::tern::detail::prefetchAhead(ImplicitLocOpBuilder &b, Value data,
-                                       Value at, int locality) {
-  b.create<memref::PrefetchOp>(data,
-                               ValueRange{b.create<arith::AddIOp>(
-                                   at, indexConst(b, kDecodePrefetchBytes))},
-                               /*isWrite=*/false, locality,
-                               /*isDataCache=*/true);
+                                       Value at,
+                                       ArrayRef<PrefetchStage> stages) {
+  for (const PrefetchStage &stage : stages)
+    b.create<memref::PrefetchOp>(
+        data,
+        ValueRange{b.create<arith::AddIOp>(at, indexConst(b, stage.bytes))},
+        /*isWrite=*/false, stage.locality,
+        /*isDataCache=*/true);
 }

@@ -28,21 +28,29 @@ enum class DecodeKernel {
   Lookup,
 };
 
-/// How a decode kernel prefetches its weights: kDecodePrefetchBytes ahead
-/// of each load, with this locality hint (memref.prefetch: 0 is
-/// prefetchnta, 2 prefetcht1), or not at all.
-std::optional<int> decodePrefetchLocality(TargetAttr target,
-                                          DecodeKernel kernel);
-
-/// Prefetches byte `at` + kDecodePrefetchBytes of the weights `data` (a
-/// decode kernel's next lines) with `locality`.
-void prefetchAhead(ImplicitLocOpBuilder &b, Value data, Value at, int locality);
-
-/// How the LM head prefetches its rows, if it does: bytes ahead of each
-/// load and the locality hint.
-struct HeadPrefetch {
+/// One software prefetch of streamed weights: `bytes` ahead of each load,
+/// with memref.prefetch's locality hint (0 is prefetchnta, 2 prefetcht1,
+/// 3 prefetcht0).
+struct PrefetchStage {
   int64_t bytes;
   int locality;
+};
+
+/// How a decode kernel prefetches each line of its weights: no stage, one,
+/// or a far one into L2 and a near one into L1.
+SmallVector<PrefetchStage, 2> decodePrefetch(TargetAttr target,
+                                             DecodeKernel kernel);
+
+/// Prefetches the weights `data` at byte `at` plus each stage's distance (a
+/// decode kernel's next lines).
+void prefetchAhead(ImplicitLocOpBuilder &b, Value data, Value at,
+                   ArrayRef<PrefetchStage> stages);
+
+/// How the LM head prefetches its rows, if it does: ahead of every vector
+/// of weights, or of the first vector of each 64-byte line.
+struct HeadPrefetch {
+  PrefetchStage stage;
+  bool oncePerLine;
 };
 std::optional<HeadPrefetch> headPrefetch(TargetAttr target);
 

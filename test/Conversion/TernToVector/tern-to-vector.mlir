@@ -297,13 +297,26 @@ func.func @amx_long(%q: memref<16x8448xi8>, %s: memref<16xf32>, %y: memref<16x32
 
 // Decode (one token) on the same CPU keeps vpdpbusd: no tiles. On Intel
 // each of the row group's 4 lines is prefetched 4 KiB ahead into L2
-// (prefetcht1, locality 2); AMD CPUs (znver4, @vnni above) do not.
+// (prefetcht1, locality 2) and 2 KiB ahead into L1 (prefetcht0, locality
+// 3); AMD CPUs (znver4, @vnni above) do not prefetch.
 module attributes {tern.target = #tern.target<triple = "x86_64-unknown-linux-gnu", cpu = "sapphirerapids", isa = ["avx2", "avx512f", "avx512bw", "avx512vnni", "amx-int8"], vector_bits = 512>} {
 tern.weight @w : !tern.ternary<40x512, per_row, interleaved<256, 4>> from "w" at 0
 // CHECK-LABEL: func.func @amx_decode
 // CHECK-NOT: amx.
 // CHECK-COUNT-4: vector.load %{{.*}} : memref<{{.*}}xi8>, vector<64xi8>
-// CHECK-COUNT-4: memref.prefetch %{{.*}}, read, locality<2>, data
+// CHECK: memref.prefetch %{{.*}}, read, locality<2>, data
+// CHECK: arith.addi %{{.*}}, %c2048{{.*}} : index
+// CHECK-NEXT: memref.prefetch %{{.*}}, read, locality<3>, data
+// CHECK: memref.prefetch %{{.*}}, read, locality<2>, data
+// CHECK: arith.addi %{{.*}}, %c2048{{.*}} : index
+// CHECK-NEXT: memref.prefetch %{{.*}}, read, locality<3>, data
+// CHECK: memref.prefetch %{{.*}}, read, locality<2>, data
+// CHECK: arith.addi %{{.*}}, %c2048{{.*}} : index
+// CHECK-NEXT: memref.prefetch %{{.*}}, read, locality<3>, data
+// CHECK: memref.prefetch %{{.*}}, read, locality<2>, data
+// CHECK: arith.addi %{{.*}}, %c2048{{.*}} : index
+// CHECK-NEXT: memref.prefetch %{{.*}}, read, locality<3>, data
+// CHECK-NOT: memref.prefetch
 // CHECK: llvm.call_intrinsic "llvm.x86.avx512.vpdpbusd.512"
 // CHECK-NOT: amx.
 // CHECK-NOT: func.func private
