@@ -67,13 +67,18 @@ private:
       mid = take(4 * rows * f);
       qi8 = take(rows * std::max(d, f));
       qs = take(4 * rows);
-      // Attention scores: one row per head (the heads run in parallel).
-      scores = take(4 * md.heads * scoresLen(context));
+      // Attention scores: rows per head (the heads run in parallel), one
+      // per query of a block in prefill.
+      scores = take(4 * md.heads * scoreRows(rows) * scoresLen(context));
       total = off;
     }
   };
 
   Value idx(int64_t v) { return b.create<arith::ConstantIndexOp>(v); }
+  /// Workspace rows per head: blocks of queries in prefill.
+  static int64_t scoreRows(int64_t rows) {
+    return rows > 1 ? kAttentionQueryRows : 1;
+  }
   /// Scores per head: the cache length rounded up to whole vectors.
   static int64_t scoresLen(int64_t context) {
     return llvm::alignTo(context, 64);
@@ -203,8 +208,9 @@ void ForwardEmitter::emit(Value tokens, Value n, Value pos, Value kc, Value vc,
   Value u = view(plan.up, f, n, b.getF32Type());
   Value mid = view(plan.mid, f, n, b.getF32Type());
   Value scores = b.create<memref::ViewOp>(
-      MemRefType::get({md.heads, scoresLen(context)}, b.getF32Type()), scratch,
-      idx(plan.scores), ValueRange{});
+      MemRefType::get({md.heads * scoreRows(rows), scoresLen(context)},
+                      b.getF32Type()),
+      scratch, idx(plan.scores), ValueRange{});
   Value ids = tokens;
   if (rows != 1)
     ids = b.create<memref::SubViewOp>(

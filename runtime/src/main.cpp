@@ -54,7 +54,7 @@ struct Options {
   bool printIds = false;
   std::string weights;
   bool mapWeights = false;
-  std::string dumpLogits;
+  std::string dumpLogits, dumpPrefillLogits;
   bool interactive = false;
   std::string perplexityFile;
 };
@@ -92,6 +92,11 @@ void usage(const char *prog) {
       "  --dump-logits FILE    feed the prompt one token at a time and write "
       "the logits\n"
       "                        after each as f32 [tokens][vocab] (for "
+      "testing)\n"
+      "  --dump-prefill-logits FILE\n"
+      "                        feed the prompt in prefill chunks and write "
+      "the logits\n"
+      "                        after its last token as f32 [vocab] (for "
       "testing)\n"
       "  -h, --help            this text\n",
       prog);
@@ -170,6 +175,8 @@ Options parse(int argc, char **argv) {
       o.perplexityFile = value();
     } else if (a == "--dump-logits") {
       o.dumpLogits = value();
+    } else if (a == "--dump-prefill-logits") {
+      o.dumpPrefillLogits = value();
     } else {
       die("unknown option '" + a + "' (see --help)");
     }
@@ -456,6 +463,20 @@ int main(int argc, char **argv) {
         die(o.dumpLogits + ": write failed");
     if (std::fclose(f) != 0)
       die(o.dumpLogits + ": write failed");
+    return 0;
+  }
+  if (!o.dumpPrefillLogits.empty()) {
+    const std::string &path = o.dumpPrefillLogits;
+    FILE *f = std::fopen(path.c_str(), "wb");
+    if (!f)
+      die(path + ": cannot write: " + std::strerror(errno));
+    const float *logits = s.feed(prompt.data(), int64_t(prompt.size()));
+    const bool written = std::fwrite(logits, sizeof(float), size_t(c.vocab),
+                                     f) == size_t(c.vocab);
+    if (std::fclose(f) != 0 || !written) {
+      std::remove(path.c_str());
+      die(path + ": write failed");
+    }
     return 0;
   }
 

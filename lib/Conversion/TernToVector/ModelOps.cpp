@@ -223,8 +223,24 @@ struct RopeLowering : public OpConversionPattern<RopeOp> {
 
 /// Vectors over positions (scores) and over features (outputs), each lane
 /// summing in order exactly as the scalar definition: the same bits.
+///
+/// Prefill runs blocks of queries of a head together: each key and value
+/// vector loaded (from L2 in long prompts) serves every query of the block,
+/// where one query at a time read 1 KB from L2 per position and query and
+/// waited on it (2B4T, 1500-token prompt: attention 58% of the time).
 struct AttentionLowering : public OpConversionPattern<AttentionOp> {
   using OpConversionPattern::OpConversionPattern;
+
+  /// Queries a block holds: its accumulators (4 position vectors, a group
+  /// of feature vectors per query) stay in 32 vector registers (AVX-512,
+  /// AArch64) for 4 queries, in 16 for 2.
+  static int64_t queryBlock(TargetAttr target) {
+    const bool wide =
+        target && (target.getVectorBits() >= 512 ||
+                   StringRef(target.getTriple()).starts_with("aarch64"));
+    return wide ? 4 : 2;
+  }
+
   LogicalResult
   matchAndRewrite(AttentionOp op, OpAdaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
@@ -246,141 +262,218 @@ struct AttentionLowering : public OpConversionPattern<AttentionOp> {
     Value lastTile = b.create<arith::SubIOp>(dimOf(b, kT, 0), c1);
     // Features of a head in vectors of L (the last one masked).
     const int64_t featureVecs = (hd + L - 1) / L;
-    // Heads in parallel, each with its own row of the workspace for its
-    // scores; every query row of a head in order.
+    // A value row read whole, unmasked, when the head is whole vectors.
+    static const bool kTrue[] = {true};
+    std::optional<ArrayRef<bool>> vInBounds;
+    if (hd % L == 0)
+      vInBounds = ArrayRef<bool>(kTrue);
     auto wsType = cast<MemRefType>(ws.getType());
+    // Workspace rows per head: one per query of a block.
+    const int64_t wsRows = wsType.getDimSize(0) / heads;
+    const int64_t block = std::min(wsRows, queryBlock(TargetAttr::lookup(op)));
+    Value cWsRows = indexConst(b, wsRows);
+
+    // Queries [m0, m0 + Q) of head h, Q static.
+    auto queries = [&](ImplicitLocOpBuilder &hb, Value h, Value m0, int64_t Q) {
+      SmallVector<Value> ms, lens, scores;
+      for (int64_t i = 0; i < Q; ++i) {
+        ms.push_back(i ? hb.create<arith::AddIOp>(m0, indexConst(hb, i)) : m0);
+        lens.push_back(hb.create<arith::AddIOp>(
+            hb.create<arith::AddIOp>(start, ms[i]), c1));
+        // Query i's scores: row h * wsRows + i of the workspace.
+        Value row = hb.create<arith::AddIOp>(
+            hb.create<arith::MulIOp>(h, cWsRows), indexConst(hb, i));
+        Value view = hb.create<memref::SubViewOp>(
+            ws, ArrayRef<OpFoldResult>{row, hb.getIndexAttr(0)},
+            ArrayRef<OpFoldResult>{hb.getIndexAttr(1),
+                                   hb.getIndexAttr(wsType.getDimSize(1))},
+            ArrayRef<OpFoldResult>{hb.getIndexAttr(1), hb.getIndexAttr(1)});
+        scores.push_back(hb.create<memref::CollapseShapeOp>(
+            view, ArrayRef<ReassociationIndices>{{0, 1}}));
+      }
+      Value qBase = hb.create<arith::MulIOp>(h, cHd);
+      Value kvBase =
+          hb.create<arith::MulIOp>(hb.create<arith::DivUIOp>(h, cGroup), cHd);
+      // Positions every query of the block attends to, and the last
+      // query's (the longest).
+      Value lenMin = lens.front(), lenMax = lens.back();
+
+      // scores_i[t0 + l] = (sum_j q_i[j] * kT[j, t0 + l], j in order) /
+      // sqrt(hd) for L positions at a time; lanes past the cache read 0.
+      // kPositionVecs vectors of positions side by side: each lane's sum is
+      // a chain of dependent adds, and independent chains hide the add
+      // latency (prefill pp128 on Zen 5: the scores took 3x the time with
+      // one). Positions up to the longest query's for all: a shorter
+      // query's scores past its own length are never read.
+      constexpr int64_t kPositionVecs = 4;
+      hb.create<scf::ForOp>(
+          c0, lenMax, indexConst(hb, kPositionVecs * L), ValueRange{},
+          [&](OpBuilder &tb0, Location tl, Value t0, ValueRange) {
+            ImplicitLocOpBuilder tb(tl, tb0);
+            // Position vector u starts at ts[u], in key tile tiles[u] at
+            // lane lanes[u] (the lanes never straddle two tiles: L divides
+            // kKeyTile). Past the cache's last tile the last one is read
+            // again: those lanes are past the query's positions and their
+            // scores never used.
+            SmallVector<Value> ts, tiles, lanes;
+            for (int64_t u = 0; u < kPositionVecs; ++u) {
+              ts.push_back(tb.create<arith::AddIOp>(t0, indexConst(tb, u * L)));
+              tiles.push_back(tb.create<arith::MinUIOp>(
+                  tb.create<arith::DivUIOp>(ts[u], cTile), lastTile));
+              lanes.push_back(tb.create<arith::RemUIOp>(ts[u], cTile));
+            }
+            auto dot = tb.create<scf::ForOp>(
+                c0, cHd, c1, SmallVector<Value>(Q * kPositionVecs, vZero),
+                [&](OpBuilder &jb0, Location jl, Value j, ValueRange acc) {
+                  ImplicitLocOpBuilder jb(jl, jb0);
+                  Value row = jb.create<arith::AddIOp>(kvBase, j);
+                  SmallVector<Value> kv;
+                  for (int64_t u = 0; u < kPositionVecs; ++u)
+                    kv.push_back(jb.create<vector::LoadOp>(
+                        vF, kT, ValueRange{tiles[u], row, lanes[u]}));
+                  Value col = jb.create<arith::AddIOp>(qBase, j);
+                  SmallVector<Value> sums;
+                  for (int64_t i = 0; i < Q; ++i) {
+                    Value qv = jb.create<vector::BroadcastOp>(
+                        vF,
+                        jb.create<memref::LoadOp>(q, ValueRange{ms[i], col}));
+                    for (int64_t u = 0; u < kPositionVecs; ++u)
+                      sums.push_back(jb.create<arith::AddFOp>(
+                          acc[i * kPositionVecs + u],
+                          jb.create<arith::MulFOp>(qv, kv[u])));
+                  }
+                  jb.create<scf::YieldOp>(sums);
+                });
+            // Lanes past the workspace row are not written.
+            for (int64_t i = 0; i < Q; ++i)
+              for (int64_t u = 0; u < kPositionVecs; ++u)
+                tb.create<vector::TransferWriteOp>(
+                    tb.create<arith::DivFOp>(
+                        dot.getResult(i * kPositionVecs + u), sqrtHdV),
+                    scores[i], ValueRange{ts[u]});
+            tb.create<scf::YieldOp>();
+          });
+      // p_i[t] = exp(scores_i[t] - max), summed in order, then normalised.
+      for (int64_t i = 0; i < Q; ++i) {
+        Value maxScore = loop(
+            hb, c0, lens[i],
+            {f32Const(hb, -std::numeric_limits<float>::infinity())},
+            [&](auto &tb, Value t, ValueRange acc) {
+              yield(tb, {tb.template create<arith::MaximumFOp>(
+                            acc[0],
+                            tb.template create<memref::LoadOp>(scores[i], t))});
+            })[0];
+        Value sum = loop(
+            hb, c0, lens[i], {zero}, [&](auto &tb, Value t, ValueRange acc) {
+              Value e = expNoUnderflowCall(
+                  tb, tb.template create<arith::SubFOp>(
+                          tb.template create<memref::LoadOp>(scores[i], t),
+                          maxScore));
+              tb.template create<memref::StoreOp>(e, scores[i], t);
+              yield(tb, {tb.template create<arith::AddFOp>(acc[0], e)});
+            })[0];
+        loop(hb, c0, lens[i], {}, [&](auto &tb, Value t, ValueRange) {
+          Value p = tb.template create<arith::DivFOp>(
+              tb.template create<memref::LoadOp>(scores[i], t), sum);
+          tb.template create<memref::StoreOp>(p, scores[i], t);
+          yield(tb);
+        });
+      }
+      // out_i[j] = sum_t p_i[t] * v[t, j], t in order, a group of feature
+      // vectors at a time: the positions every query has for the whole
+      // block (each value vector loaded once for Q queries), then each
+      // query's own last positions.
+      const int64_t groupVecs = std::min<int64_t>(featureVecs, 16 / Q);
+      for (int64_t f0 = 0; f0 < featureVecs; f0 += groupVecs) {
+        const int64_t fn = std::min(groupVecs, featureVecs - f0);
+        // p_i[t] * v[t, features f0 .. f0 + fn) added to sums[i * fn + f]
+        // for the queries `which`.
+        auto accumulate = [&](ImplicitLocOpBuilder &tb, Value t,
+                              ArrayRef<int64_t> which, ValueRange s) {
+          SmallVector<Value> vv;
+          for (int64_t f = 0; f < fn; ++f)
+            vv.push_back(tb.create<vector::TransferReadOp>(
+                vF, v,
+                ValueRange{t, tb.create<arith::AddIOp>(
+                                  kvBase, indexConst(tb, (f0 + f) * L))},
+                zero, vInBounds));
+          SmallVector<Value> next;
+          for (auto [k, i] : llvm::enumerate(which)) {
+            Value p = tb.create<vector::BroadcastOp>(
+                vF, tb.create<memref::LoadOp>(scores[i], t));
+            for (int64_t f = 0; f < fn; ++f)
+              next.push_back(tb.create<arith::AddFOp>(
+                  s[k * fn + f], tb.create<arith::MulFOp>(p, vv[f])));
+          }
+          return next;
+        };
+        SmallVector<int64_t> all = llvm::to_vector(llvm::seq<int64_t>(0, Q));
+        auto shared = hb.create<scf::ForOp>(
+            c0, lenMin, c1, SmallVector<Value>(Q * fn, vZero),
+            [&](OpBuilder &tb0, Location tl, Value t, ValueRange s) {
+              ImplicitLocOpBuilder tb(tl, tb0);
+              tb.create<scf::YieldOp>(accumulate(tb, t, all, s));
+            });
+        for (int64_t i = 0; i < Q; ++i) {
+          SmallVector<Value> sums(shared.getResults().begin() + i * fn,
+                                  shared.getResults().begin() + (i + 1) * fn);
+          if (i > 0) {
+            int64_t only[] = {i};
+            auto own = hb.create<scf::ForOp>(
+                lenMin, lens[i], c1, sums,
+                [&](OpBuilder &tb0, Location tl, Value t, ValueRange s) {
+                  ImplicitLocOpBuilder tb(tl, tb0);
+                  tb.create<scf::YieldOp>(accumulate(tb, t, only, s));
+                });
+            sums.assign(own.getResults().begin(), own.getResults().end());
+          }
+          for (int64_t f = 0; f < fn; ++f) {
+            Value col =
+                hb.create<arith::AddIOp>(qBase, indexConst(hb, (f0 + f) * L));
+            const int64_t lanesLeft = std::min(L, hd - (f0 + f) * L);
+            if (lanesLeft == L) {
+              hb.create<vector::StoreOp>(sums[f], out, ValueRange{ms[i], col});
+              continue;
+            }
+            // The last vector of a head narrower than L lanes is masked.
+            Value mask = hb.create<vector::CreateMaskOp>(
+                VectorType::get({L}, hb.getI1Type()),
+                ValueRange{indexConst(hb, lanesLeft)});
+            hb.create<vector::MaskedStoreOp>(out, ValueRange{ms[i], col}, mask,
+                                             sums[f]);
+          }
+        }
+      }
+    };
+
+    // Heads in parallel, each with its own rows of the workspace for its
+    // scores; the queries of a head in blocks, in order, then one at a
+    // time.
+    Value rows = dimOf(b, q, 0);
     loop(
         b, c0, indexConst(b, heads), {},
-        [&](ImplicitLocOpBuilder &mb, Value h, ValueRange) {
-          Value scores = mb.create<memref::SubViewOp>(
-              ws, ArrayRef<OpFoldResult>{h, mb.getIndexAttr(0)},
-              ArrayRef<OpFoldResult>{mb.getIndexAttr(1),
-                                     mb.getIndexAttr(wsType.getDimSize(1))},
-              ArrayRef<OpFoldResult>{mb.getIndexAttr(1), mb.getIndexAttr(1)});
-          scores = mb.create<memref::CollapseShapeOp>(
-              scores, ArrayRef<ReassociationIndices>{{0, 1}});
-          loop(mb, c0, dimOf(mb, q, 0), {}, [&](auto &hb, Value m, ValueRange) {
-            Value len = hb.template create<arith::AddIOp>(
-                hb.template create<arith::AddIOp>(start, m), c1);
-            {
-              Value qBase = hb.template create<arith::MulIOp>(h, cHd);
-              Value kvBase = hb.template create<arith::MulIOp>(
-                  hb.template create<arith::DivUIOp>(h, cGroup), cHd);
-              // scores[t0 + l] = (sum_j q[j] * kT[j, t0 + l], j in order) /
-              // sqrt(hd) for L positions at a time; lanes past the cache read
-              // 0. kPositionVecs vectors of positions side by side: each
-              // lane's sum is a chain of dependent adds, and independent
-              // chains hide the add latency (prefill pp128 on Zen 5: the
-              // scores took 3x the time with one).
-              constexpr int64_t kPositionVecs = 4;
-              hb.template create<scf::ForOp>(
-                  c0, len, indexConst(hb, kPositionVecs * L), ValueRange{},
-                  [&](OpBuilder &tb0, Location tl, Value t0, ValueRange) {
-                    ImplicitLocOpBuilder tb(tl, tb0);
-                    // Position vector u starts at ts[u], in key tile
-                    // tiles[u] at lane lanes[u] (the lanes never straddle
-                    // two tiles: L divides kKeyTile). Past the cache's last
-                    // tile the last one is read again: those lanes are past
-                    // the query's positions and their scores never used.
-                    SmallVector<Value> ts, tiles, lanes;
-                    for (int64_t u = 0; u < kPositionVecs; ++u) {
-                      ts.push_back(
-                          tb.create<arith::AddIOp>(t0, indexConst(tb, u * L)));
-                      tiles.push_back(tb.create<arith::MinUIOp>(
-                          tb.create<arith::DivUIOp>(ts[u], cTile), lastTile));
-                      lanes.push_back(tb.create<arith::RemUIOp>(ts[u], cTile));
-                    }
-                    auto dot = tb.create<scf::ForOp>(
-                        c0, cHd, c1, SmallVector<Value>(kPositionVecs, vZero),
-                        [&](OpBuilder &jb0, Location jl, Value j,
-                            ValueRange acc) {
-                          ImplicitLocOpBuilder jb(jl, jb0);
-                          Value qv = jb.create<vector::BroadcastOp>(
-                              vF, jb.create<memref::LoadOp>(
-                                      q, ValueRange{m, jb.create<arith::AddIOp>(
-                                                           qBase, j)}));
-                          Value row = jb.create<arith::AddIOp>(kvBase, j);
-                          SmallVector<Value> sums;
-                          for (int64_t u = 0; u < kPositionVecs; ++u) {
-                            Value kv = jb.create<vector::LoadOp>(
-                                vF, kT, ValueRange{tiles[u], row, lanes[u]});
-                            sums.push_back(jb.create<arith::AddFOp>(
-                                acc[u], jb.create<arith::MulFOp>(qv, kv)));
-                          }
-                          jb.create<scf::YieldOp>(sums);
-                        });
-                    // Lanes past the workspace row are not written.
-                    for (int64_t u = 0; u < kPositionVecs; ++u)
-                      tb.create<vector::TransferWriteOp>(
-                          tb.create<arith::DivFOp>(dot.getResult(u), sqrtHdV),
-                          scores, ValueRange{ts[u]});
-                    tb.create<scf::YieldOp>();
-                  });
-              // p[t] = exp(scores[t] - max), summed in order, then normalised.
-              Value maxScore = loop(
-                  hb, c0, len,
-                  {f32Const(hb, -std::numeric_limits<float>::infinity())},
-                  [&](auto &tb, Value t, ValueRange acc) {
-                    yield(tb, {tb.template create<arith::MaximumFOp>(
-                                  acc[0], tb.template create<memref::LoadOp>(
-                                              scores, t))});
-                  })[0];
-              Value sum = loop(
-                  hb, c0, len, {zero}, [&](auto &tb, Value t, ValueRange acc) {
-                    Value e = expNoUnderflowCall(
-                        tb, tb.template create<arith::SubFOp>(
-                                tb.template create<memref::LoadOp>(scores, t),
-                                maxScore));
-                    tb.template create<memref::StoreOp>(e, scores, t);
-                    yield(tb, {tb.template create<arith::AddFOp>(acc[0], e)});
-                  })[0];
-              loop(hb, c0, len, {}, [&](auto &tb, Value t, ValueRange) {
-                Value p = tb.template create<arith::DivFOp>(
-                    tb.template create<memref::LoadOp>(scores, t), sum);
-                tb.template create<memref::StoreOp>(p, scores, t);
-                yield(tb);
+        [&](ImplicitLocOpBuilder &hb, Value h, ValueRange) {
+          Value blocked = c0;
+          if (block > 1) {
+            Value cBlock = indexConst(hb, block);
+            blocked = hb.create<arith::MulIOp>(
+                hb.create<arith::DivUIOp>(rows, cBlock), cBlock);
+            hb.create<scf::ForOp>(
+                c0, blocked, cBlock, ValueRange{},
+                [&](OpBuilder &mb0, Location ml, Value m0, ValueRange) {
+                  ImplicitLocOpBuilder mb(ml, mb0);
+                  queries(mb, h, m0, block);
+                  mb.create<scf::YieldOp>();
+                });
+          }
+          hb.create<scf::ForOp>(
+              blocked, rows, c1, ValueRange{},
+              [&](OpBuilder &mb0, Location ml, Value m, ValueRange) {
+                ImplicitLocOpBuilder mb(ml, mb0);
+                queries(mb, h, m, 1);
+                mb.create<scf::YieldOp>();
               });
-              // out[j] = sum_t p[t] * v[t, j], t in order, for every feature of
-              // the head at once (hd / L vectors).
-              SmallVector<Value> inits(featureVecs, vZero);
-              auto acc = hb.template create<scf::ForOp>(
-                  c0, len, c1, inits,
-                  [&](OpBuilder &tb0, Location tl, Value t, ValueRange s) {
-                    ImplicitLocOpBuilder tb(tl, tb0);
-                    Value p = tb.create<vector::BroadcastOp>(
-                        vF, tb.create<memref::LoadOp>(scores, t));
-                    SmallVector<Value> next;
-                    for (int64_t i = 0; i < featureVecs; ++i) {
-                      Value vv = tb.create<vector::TransferReadOp>(
-                          vF, v,
-                          ValueRange{t, tb.create<arith::AddIOp>(
-                                            kvBase, indexConst(tb, i * L))},
-                          zero);
-                      next.push_back(tb.create<arith::AddFOp>(
-                          s[i], tb.create<arith::MulFOp>(p, vv)));
-                    }
-                    tb.create<scf::YieldOp>(next);
-                  });
-              for (int64_t i = 0; i < featureVecs; ++i) {
-                Value col = hb.template create<arith::AddIOp>(
-                    qBase, indexConst(hb, i * L));
-                const int64_t lanesLeft = std::min(L, hd - i * L);
-                if (lanesLeft == L) {
-                  hb.template create<vector::StoreOp>(acc.getResult(i), out,
-                                                      ValueRange{m, col});
-                  continue;
-                }
-                // The last vector of a head narrower than L lanes is masked.
-                Value mask = hb.template create<vector::CreateMaskOp>(
-                    VectorType::get({L}, hb.getI1Type()),
-                    ValueRange{indexConst(hb, lanesLeft)});
-                hb.template create<vector::MaskedStoreOp>(
-                    out, ValueRange{m, col}, mask, acc.getResult(i));
-              }
-            }
-            yield(hb);
-          });
-          yield(mb);
+          yield(hb);
         },
         /*parallel=*/true);
     rewriter.eraseOp(op);

@@ -112,9 +112,9 @@ func.func @rope_transposed(%x: memref<?x16xf32, strided<[1, 64]>>, %p: index) {
 // CHECK:       %[[CLAMP1:.*]] = arith.minui %[[TILE1]], %c1
 // CHECK:       %[[LANE1:.*]] = arith.remui %[[T1]], %c16
 // CHECK:       scf.for %[[J:.*]] = %c0 to %c16 step %c1 iter_args(%{{.*}}) -> (vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>) {
-// CHECK:         vector.broadcast %{{.*}} : f32 to vector<4xf32>
 // CHECK:         vector.load %[[K]][%[[CLAMP0]], %[[F:.*]], %[[LANE0]]] : memref<2x32x16xf32>, vector<4xf32>
 // CHECK:         vector.load %[[K]][%[[CLAMP1]], %[[F]], %[[LANE1]]] : memref<2x32x16xf32>, vector<4xf32>
+// CHECK:         vector.broadcast %{{.*}} : f32 to vector<4xf32>
 // CHECK:       arith.divf %{{.*}} : vector<4xf32>
 // CHECK:       vector.transfer_write %{{.*}}, %[[SCORES]][%[[T0]]]
 // CHECK:       vector.transfer_write %{{.*}}, %[[SCORES]][%[[T1]]]

@@ -487,8 +487,17 @@ func.func @linear_residual_shape(%q: memref<2x64xi8>, %s: memref<2xf32>, %y: mem
 // -----
 
 func.func @attention_workspace(%q: memref<1x64xf32>, %k: memref<1x32x16xf32>, %v: memref<16x32xf32>, %o: memref<1x64xf32>, %w: memref<4x15xf32>, %p: index) {
-  // expected-error@+1 {{'tern.attention' op the scores workspace must be [heads, >= cache length] = [4, >= 16]}}
+  // expected-error@+1 {{'tern.attention' op the scores workspace must be [heads * rows, >= cache length] = [4 * rows, >= 16]}}
   tern.attention %q, %k, %v at %p into %o using %w {head_dim = 16 : i64, heads = 4 : i64, kv_heads = 2 : i64} : memref<1x64xf32>, memref<1x32x16xf32>, memref<16x32xf32>, memref<1x64xf32>, memref<4x15xf32>
+  return
+}
+
+// -----
+
+// Rows a head: 6 is no multiple of the 4 heads.
+func.func @attention_workspace_rows(%q: memref<1x64xf32>, %k: memref<1x32x16xf32>, %v: memref<16x32xf32>, %o: memref<1x64xf32>, %w: memref<6x16xf32>, %p: index) {
+  // expected-error@+1 {{'tern.attention' op the scores workspace must be [heads * rows, >= cache length] = [4 * rows, >= 16]}}
+  tern.attention %q, %k, %v at %p into %o using %w {head_dim = 16 : i64, heads = 4 : i64, kv_heads = 2 : i64} : memref<1x64xf32>, memref<1x32x16xf32>, memref<16x32xf32>, memref<1x64xf32>, memref<6x16xf32>
   return
 }
 

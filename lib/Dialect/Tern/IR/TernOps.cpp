@@ -415,12 +415,13 @@ LogicalResult AttentionOp::verify() {
                          << keys.getDimSize(0) << " tiles of " << kKeyTile
                          << " positions for " << valuesLen << ")";
   MemRefType ws = getScores().getType();
-  if (ws.getDimSize(0) != heads ||
+  if (ws.isDynamicDim(0) || ws.getDimSize(0) < heads ||
+      ws.getDimSize(0) % heads != 0 ||
       (!ShapedType::isDynamic(cacheLen) &&
        (ws.isDynamicDim(1) || ws.getDimSize(1) < cacheLen)))
-    return emitOpError() << "the scores workspace must be [heads, >= cache "
-                            "length] = ["
-                         << heads << ", >= " << dimStr(cacheLen) << "]";
+    return emitOpError() << "the scores workspace must be [heads * rows, >= "
+                            "cache length] = ["
+                         << heads << " * rows, >= " << dimStr(cacheLen) << "]";
   return verifySameRows(*this, getQuery(), getOutput(), "query", "output");
 }
 

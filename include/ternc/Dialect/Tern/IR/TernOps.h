@@ -22,6 +22,9 @@ namespace mlir::tern {
 /// target's f32 vector lanes, so a vector of positions never straddles two
 /// tiles.
 inline constexpr int64_t kKeyTile = 16;
+/// Scores workspace rows a query head gets in a module with prefill: the
+/// most queries tern.attention's lowering computes together.
+inline constexpr int64_t kAttentionQueryRows = 4;
 } // namespace mlir::tern
 
 #endif // TERNC_DIALECT_TERN_IR_TERNOPS_H

@@ -357,9 +357,11 @@ def Tern_AttentionOp : Tern_Op<"attention"> {
     per feature, every sum still in order), and the keys of a few new
     tokens fill a few contiguous tiles (`tern.store_keys`) rather than a
     strided column of every feature. The value cache has one row per
-    position. `scores` is a workspace of one row per query head, at least
-    as long as the cache: the heads are independent, and the lowering runs
-    them on the thread pool.
+    position. `scores` is a workspace of `rows` rows per query head (head
+    h's are rows [h * rows, (h + 1) * rows)), each at least as long as the
+    cache: the heads are independent, and the lowering runs them on the
+    thread pool; with several rows a head it computes blocks of up to that
+    many queries together (each key and value loaded once for the block).
 
     ```mlir
     tern.attention %q, %kc, %vc at %pos into %o using %ws {head_dim = 16 : i64, heads = 8 : i64, kv_heads = 4 : i64}
@@ -372,7 +374,7 @@ def Tern_AttentionOp : Tern_Op<"attention"> {
     Arg<MemRefRankOf<[F32], [2]>, "value cache [S, kv_heads*head_dim]", [MemRead]>:$values,
     Index:$start,
     Arg<MemRefRankOf<[F32], [2]>, "output [M, heads*head_dim]", [MemWrite]>:$output,
-    Arg<MemRefRankOf<[F32], [2]>, "workspace [heads, >= S]", [MemRead, MemWrite]>:$scores,
+    Arg<MemRefRankOf<[F32], [2]>, "workspace [heads * rows, >= S]", [MemRead, MemWrite]>:$scores,
     I64Attr:$heads,
     I64Attr:$kv_heads,
     I64Attr:$head_dim
