@@ -49,9 +49,9 @@ mlir::tern::detail::decodePrefetch(TargetAttr target, DecodeKernel kernel) {
   // prefetcht0 2 KiB ahead, moves the line from L2 to L1 before the load
   // needs it (2B4T tg64 with the head's change below: 12.8 -> 13.7 tok/s,
   // 23.7 -> 24.9 at two threads; a row-group loop from DRAM 14.1 -> 15.8
-  // GB/s; prefetcht1 further than 4 KiB lost: 8 KiB 13.6). The busier
-  // vpmaddubsw and lookup loops lost with it (12.8 -> 12.1, lut3 10.6 ->
-  // 10.2).
+  // GB/s; prefetcht1 further than 4 KiB lost: 8 KiB 13.6). The lookup
+  // loops lost with it (lut3 10.8-11.0 -> 10.2), vpmaddubsw was within the
+  // noise (11.9-12.0 -> 12.0-12.2).
   if (isX86(target) && x86Vendor(target) == Vendor::Intel) {
     if (kernel == DecodeKernel::Dpbusd)
       return {{kDecodePrefetchBytes, 2}, {kDecodePrefetchBytes / 2, 3}};
@@ -85,9 +85,9 @@ mlir::tern::detail::headPrefetch(TargetAttr target) {
   // (9.9 -> 7.6 tok/s); prefetcht1 4 KiB ahead gained (interleaved runs,
   // one thread 12.1 -> 13.0, two 19.6 -> 20.8; 1 KiB: 12.2, 8 KiB and
   // prefetcht2 alike). Once a line with AVX-512 (its 16 f16 weights a
-  // vector, 32 bytes): tg64 12.8 -> 13.4 tok/s at one thread (a loop from
-  // DRAM: 16.6 -> 17.6 GB/s, two threads 33.5 -> 35.4); with AVX2 (two
-  // conversions a vector) it lost (12.6 -> 11.7).
+  // vector, 32 bytes): tg64 12.4-13.1 -> 13.0-13.7 tok/s at one thread (a loop
+  // from DRAM: 16.6 -> 17.6 GB/s, two threads 33.5 -> 35.4); with AVX2 (two
+  // conversions a vector) it lost (12.4-12.9 -> 11.6-11.9).
   if (x86Vendor(target) == Vendor::Intel)
     return HeadPrefetch{{4096, 2}, /*oncePerLine=*/target.has("avx512f")};
   return std::nullopt;

@@ -289,7 +289,7 @@ func.func @matmul_intel(%x: memref<1x2048xf32>, %w: memref<5x2048xf16>, %y: memr
 // -----
 
 // An Intel CPU with AVX2 only prefetches ahead of every vector (once a line
-// lost a twelfth of the tg64 there).
+// lost 7% of the tg64 there).
 module attributes {tern.target = #tern.target<triple = "x86_64-unknown-linux-gnu", cpu = "haswell", isa = ["avx2", "f16c"], vector_bits = 256>} {
 // CHECK-LABEL: func.func @matmul_intel_avx2
 // CHECK: scf.for %[[K:.*]] = %{{.*}} to %{{.*}} step %c16 iter_args
