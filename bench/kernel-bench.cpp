@@ -19,6 +19,7 @@
 
 #include "ternc/abi.h"
 
+#include "CpuFeatures.h"
 #include "HugePages.h"
 
 #include <benchmark/benchmark.h>
@@ -85,8 +86,8 @@ void report(benchmark::State &state, double bytes) {
 size_t evictionBytes() {
   long largest = 0;
 #ifdef _SC_LEVEL3_CACHE_SIZE
-  for (int name : {_SC_LEVEL2_CACHE_SIZE, _SC_LEVEL3_CACHE_SIZE,
-                   _SC_LEVEL4_CACHE_SIZE})
+  for (int name :
+       {_SC_LEVEL2_CACHE_SIZE, _SC_LEVEL3_CACHE_SIZE, _SC_LEVEL4_CACHE_SIZE})
     largest = std::max(largest, sysconf(name));
 #endif
   return std::max<size_t>(size_t(64) << 20, 2 * size_t(largest));
@@ -214,6 +215,14 @@ int main(int argc, char **argv) {
   }
   close(fd);
   ternc_weights = static_cast<const uint8_t *>(p);
+  // The prefill-sized linear runs on AMX tiles where the target has them:
+  // Linux grants the tile state on request only (else SIGILL).
+  std::string amx = ternc::rt::enableAmx(ternc_target_features);
+  if (!amx.empty()) {
+    std::fprintf(stderr, "kernel-bench: the kernels use AMX tiles: %s\n",
+                 amx.c_str());
+    return 1;
+  }
   argv[1] = argv[0];
   --argc;
   ++argv;

@@ -18,7 +18,7 @@ build/bin/ternc -q bench/kernels.mlir --cpu=native \
   --kernel="${TERNC_KERNEL:-auto}" \
   --weight-store "$W/kernel-store.safetensors" --emit=obj -o "$W/kernels.o"
 clang++-19 -O2 -std=c++17 -I runtime/include -I runtime/src \
-  bench/kernel-bench.cpp runtime/src/HugePages.cpp \
+  bench/kernel-bench.cpp runtime/src/HugePages.cpp runtime/src/CpuFeatures.cpp \
   "$W/kernels.o" -lbenchmark -lpthread -o "$W/kernel-bench"
 "$W/kernel-bench" "$W/kernels.o.weights" --benchmark_repetitions=3 \
   --benchmark_report_aggregates_only=true "$@"
