@@ -354,15 +354,30 @@ struct AttentionLowering : public OpConversionPattern<AttentionOp> {
             tb.create<scf::YieldOp>();
           });
       // p_i[t] = exp(scores_i[t] - max), summed in order, then normalised.
+      // The maximum and the division are exact whatever the order: they
+      // run on vectors (lanes past the query's positions are -inf for the
+      // maximum; the division writes them too, and nothing reads them).
+      Value negInf = f32Const(hb, -std::numeric_limits<float>::infinity());
+      Value vNegInf = hb.create<vector::BroadcastOp>(vF, negInf);
+      Value cL = indexConst(hb, L);
+      auto vMask = VectorType::get({L}, hb.getI1Type());
       for (int64_t i = 0; i < Q; ++i) {
-        Value maxScore = loop(
-            hb, c0, lens[i],
-            {f32Const(hb, -std::numeric_limits<float>::infinity())},
-            [&](auto &tb, Value t, ValueRange acc) {
-              yield(tb, {tb.template create<arith::MaximumFOp>(
-                            acc[0],
-                            tb.template create<memref::LoadOp>(scores[i], t))});
-            })[0];
+        auto maxLanes = hb.create<scf::ForOp>(
+            c0, lens[i], cL, ValueRange{vNegInf},
+            [&](OpBuilder &tb0, Location tl, Value t, ValueRange acc) {
+              ImplicitLocOpBuilder tb(tl, tb0);
+              Value mine = tb.create<vector::CreateMaskOp>(
+                  vMask, ValueRange{tb.create<arith::SubIOp>(lens[i], t)});
+              Value sv = tb.create<arith::SelectOp>(
+                  mine,
+                  tb.create<vector::TransferReadOp>(vF, scores[i],
+                                                    ValueRange{t}, negInf),
+                  vNegInf);
+              tb.create<scf::YieldOp>(
+                  ValueRange{tb.create<arith::MaximumFOp>(acc[0], sv)});
+            });
+        Value maxScore = hb.create<vector::ReductionOp>(
+            vector::CombiningKind::MAXIMUMF, maxLanes.getResult(0));
         Value sum = loop(
             hb, c0, lens[i], {zero}, [&](auto &tb, Value t, ValueRange acc) {
               Value e = expNoUnderflowCall(
@@ -372,12 +387,18 @@ struct AttentionLowering : public OpConversionPattern<AttentionOp> {
               tb.template create<memref::StoreOp>(e, scores[i], t);
               yield(tb, {tb.template create<arith::AddFOp>(acc[0], e)});
             })[0];
-        loop(hb, c0, lens[i], {}, [&](auto &tb, Value t, ValueRange) {
-          Value p = tb.template create<arith::DivFOp>(
-              tb.template create<memref::LoadOp>(scores[i], t), sum);
-          tb.template create<memref::StoreOp>(p, scores[i], t);
-          yield(tb);
-        });
+        Value vSum = hb.create<vector::BroadcastOp>(vF, sum);
+        hb.create<scf::ForOp>(
+            c0, lens[i], cL, ValueRange{},
+            [&](OpBuilder &tb0, Location tl, Value t, ValueRange) {
+              ImplicitLocOpBuilder tb(tl, tb0);
+              Value p = tb.create<arith::DivFOp>(
+                  tb.create<vector::TransferReadOp>(vF, scores[i],
+                                                    ValueRange{t}, zero),
+                  vSum);
+              tb.create<vector::TransferWriteOp>(p, scores[i], ValueRange{t});
+              tb.create<scf::YieldOp>();
+            });
       }
       // out_i[j] = sum_t p_i[t] * v[t, j], t in order, a group of feature
       // vectors at a time: the positions every query has for the whole

@@ -92,7 +92,9 @@ func.func @rope_transposed(%x: memref<?x16xf32, strided<[1, 64]>>, %p: index) {
 // at a time are vectors (one load from tile t / 16 at lane t % 16, the tile
 // clamped to the last one past the cache), each lane summing its dot
 // product over the head's features in order, four such vectors side by
-// side (independent chains); then a max-subtracted softmax; then the
+// side (independent chains); then a max-subtracted softmax (the maximum
+// and the division on vectors, exact in any order; exp and its sum in
+// order, scalar); then the
 // output as head_dim / 4 vectors of features, each lane summing over
 // positions in order.
 // CHECK-LABEL: func.func @attention
@@ -118,15 +120,52 @@ func.func @rope_transposed(%x: memref<?x16xf32, strided<[1, 64]>>, %p: index) {
 // CHECK:       arith.divf %{{.*}} : vector<4xf32>
 // CHECK:       vector.transfer_write %{{.*}}, %[[SCORES]][%[[T0]]]
 // CHECK:       vector.transfer_write %{{.*}}, %[[SCORES]][%[[T1]]]
-// CHECK:     arith.maximumf
+// CHECK:     vector.create_mask
+// CHECK:     arith.maximumf %{{.*}} : vector<4xf32>
+// CHECK:     vector.reduction <maximumf>, %{{.*}} : vector<4xf32> into f32
 // CHECK:     math.exp
-// CHECK:     arith.divf
+// CHECK:     arith.divf %{{.*}} : vector<4xf32>
 // CHECK:     scf.for {{.*}} -> (vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>) {
 // CHECK-COUNT-4: vector.transfer_read
 // CHECK:     vector.store %{{.*}}, %{{.*}} : memref<1x64xf32>, vector<4xf32>
 // CHECK: } {tern.parallel}
 func.func @attention(%q: memref<1x64xf32>, %k: memref<2x32x16xf32>, %v: memref<32x32xf32>, %o: memref<1x64xf32>, %ws: memref<4x32xf32>, %p: index) {
   tern.attention %q, %k, %v at %p into %o using %ws {head_dim = 16 : i64, heads = 4 : i64, kv_heads = 2 : i64} : memref<1x64xf32>, memref<2x32x16xf32>, memref<32x32xf32>, memref<1x64xf32>, memref<4x32xf32>
+  return
+}
+
+// -----
+
+// Prefill: 5 queries and 4 workspace rows a head. Without a target (128-bit
+// vectors, 16 registers) the queries run in blocks of 2 (0-1, 2-3), each
+// query with its own workspace row; query 4 alone (its loop of one folds
+// away). In a block each key vector is loaded once for both queries (2 x 4
+// score accumulators), and each value vector once for the positions both
+// queries have (2 x 4 output accumulators); the second query then goes on
+// alone over its last position, from the shared loop's sums.
+// CHECK-LABEL: func.func @attention_blocks
+// CHECK-SAME: %[[V:[^:]*]]: memref<32x32xf32>, %[[O:[^:]*]]: memref<5x64xf32>, %[[WS:[^:]*]]: memref<16x32xf32>
+// CHECK: scf.for %[[H:.*]] = %c0 to %c4 step %c1 {
+// CHECK:   scf.for %[[M0:.*]] = %c0 to %c4 step %c2 {
+// CHECK:     memref.subview %[[WS]]
+// CHECK:     memref.subview %[[WS]]
+// CHECK:     scf.for %{{.*}} step %c16 {
+// CHECK:       scf.for %{{.*}} iter_args(%{{.*}}) -> (vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>) {
+// CHECK-COUNT-4: vector.load
+// CHECK-NOT:     vector.load
+// CHECK:         scf.yield
+// CHECK:     %[[SHARED:.*]]:8 = scf.for %[[T:.*]] = %c0 to %[[LEN0:[^ ]*]] step %c1 iter_args
+// CHECK-COUNT-4: vector.transfer_read %[[V]][%[[T]], %{{.*}}], %{{.*}} {in_bounds = [true]}
+// CHECK-NOT:     vector.transfer_read
+// CHECK:       scf.yield
+// CHECK-COUNT-4: vector.store %[[SHARED]]#{{[0-3]}}, %[[O]][%[[M0]], %{{.*}}]
+// CHECK:     scf.for %{{.*}} = %[[LEN0]] to %{{.*}} step %c1 iter_args(%{{.*}} = %[[SHARED]]#4, %{{.*}} = %[[SHARED]]#5, %{{.*}} = %[[SHARED]]#6, %{{.*}} = %[[SHARED]]#7)
+// CHECK:   }
+// CHECK:   memref.subview %[[WS]]
+// CHECK-NOT: scf.for %{{.*}} step %c2
+// CHECK: } {tern.parallel}
+func.func @attention_blocks(%q: memref<5x64xf32>, %k: memref<2x32x16xf32>, %v: memref<32x32xf32>, %o: memref<5x64xf32>, %ws: memref<16x32xf32>, %p: index) {
+  tern.attention %q, %k, %v at %p into %o using %ws {head_dim = 16 : i64, heads = 4 : i64, kv_heads = 2 : i64} : memref<5x64xf32>, memref<2x32x16xf32>, memref<32x32xf32>, memref<5x64xf32>, memref<16x32xf32>
   return
 }
 
