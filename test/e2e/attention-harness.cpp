@@ -37,9 +37,8 @@ constexpr int D = H * Hd, Kv = KvH * Hd;
 extern "C" void attention_blocked(const float *q, const float *k,
                                   const float *v, int64_t start, float *o,
                                   float *ws);
-extern "C" void attention_single(const float *q, const float *k,
-                                 const float *v, int64_t start, float *o,
-                                 float *ws);
+extern "C" void attention_single(const float *q, const float *k, const float *v,
+                                 int64_t start, float *o, float *ws);
 
 // keys[t / 16][f][t % 16] is feature f of position t.
 static float key(const std::vector<float> &k, int t, int f) {
@@ -103,7 +102,8 @@ int main() {
           q.data(), k.data(), v.data(), start, got.data(), ws.data());
       for (size_t i = 0; i < got.size(); ++i)
         if (std::memcmp(&got[i], &want[i], 4) != 0 && ++bad[which] <= 5)
-          std::fprintf(stderr, "%s, start %d, query %zu feature %zu: want %a, "
+          std::fprintf(stderr,
+                       "%s, start %d, query %zu feature %zu: want %a, "
                        "got %a\n",
                        which ? "single" : "blocked", start, i / D, i % D,
                        want[i], got[i]);
