@@ -395,15 +395,9 @@ void LinearEmitter::amxUnit(ImplicitLocOpBuilder &b, const WeightPlan &p,
     return amxRows(b, p, n0);
   Value isFull = b.create<arith::CmpIOp>(arith::CmpIPredicate::ult, u,
                                          indexConst(b, full));
-  b.create<scf::IfOp>(
-      isFull,
-      [&](OpBuilder &tb, Location tl) {
-        ImplicitLocOpBuilder ib(tl, tb);
-        amxRows(ib, p, n0);
-        ib.create<scf::YieldOp>();
-      },
-      [&](OpBuilder &eb, Location el) {
-        ImplicitLocOpBuilder ib(el, eb);
+  ifElse(
+      b, isFull, [&](ImplicitLocOpBuilder &ib) { amxRows(ib, p, n0); },
+      [&](ImplicitLocOpBuilder &ib) {
         // Whole row groups in a loop, then the rows left.
         const int64_t R = p.tileRows, whole = rest / R * R;
         Value first = indexConst(ib, full * rows);
@@ -416,7 +410,6 @@ void LinearEmitter::amxUnit(ImplicitLocOpBuilder &b, const WeightPlan &p,
             });
         if (rest > whole)
           tokens(ib, p, indexConst(ib, full * rows + whole), rest - whole);
-        ib.create<scf::YieldOp>();
       });
 }
 

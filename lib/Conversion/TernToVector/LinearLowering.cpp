@@ -842,18 +842,9 @@ void LinearEmitter::unit(ImplicitLocOpBuilder &b, const WeightPlan &p,
     return tokens(b, p, n0, R);
   Value full = b.create<arith::CmpIOp>(arith::CmpIPredicate::ult, u,
                                        indexConst(b, groups));
-  b.create<scf::IfOp>(
-      full,
-      [&](OpBuilder &tb, Location tl) {
-        ImplicitLocOpBuilder ib(tl, tb);
-        tokens(ib, p, n0, R);
-        ib.create<scf::YieldOp>();
-      },
-      [&](OpBuilder &eb, Location el) {
-        ImplicitLocOpBuilder ib(el, eb);
-        tokens(ib, p, n0, rest);
-        ib.create<scf::YieldOp>();
-      });
+  ifElse(
+      b, full, [&](ImplicitLocOpBuilder &ib) { tokens(ib, p, n0, R); },
+      [&](ImplicitLocOpBuilder &ib) { tokens(ib, p, n0, rest); });
 }
 
 void LinearEmitter::gluUnit(ImplicitLocOpBuilder &b, const WeightPlan &p,
@@ -1088,17 +1079,13 @@ LinearLowering::matchAndRewrite(LinearOp op, OpAdaptor adaptor,
               Value here = db.create<arith::CmpIOp>(
                   arith::CmpIPredicate::ult, u,
                   indexConst(db, first + plans[i].units));
-              db.create<scf::IfOp>(
-                  here,
-                  [&](OpBuilder &tb, Location tl) {
-                    ImplicitLocOpBuilder xb(tl, tb);
+              ifElse(
+                  db, here,
+                  [&](ImplicitLocOpBuilder &xb) {
                     e.unit(xb, plans[i], local);
-                    xb.create<scf::YieldOp>();
                   },
-                  [&](OpBuilder &eb, Location el) {
-                    ImplicitLocOpBuilder xb(el, eb);
+                  [&](ImplicitLocOpBuilder &xb) {
                     dispatch(xb, i + 1, first + plans[i].units);
-                    xb.create<scf::YieldOp>();
                   });
             };
         dispatch(ib, 0, 0);

@@ -645,16 +645,7 @@ void LinearEmitter::finishBlock(ImplicitLocOpBuilder &b, const WeightPlan &p,
   // Only the last block can be partial.
   Value isFull = b.create<arith::CmpIOp>(arith::CmpIPredicate::ult, block,
                                          indexConst(b, full));
-  b.create<scf::IfOp>(
-      isFull,
-      [&](OpBuilder &tb, Location tl) {
-        ImplicitLocOpBuilder ib(tl, tb);
-        whole(ib);
-        ib.create<scf::YieldOp>();
-      },
-      [&](OpBuilder &eb, Location el) {
-        ImplicitLocOpBuilder ib(el, eb);
-        partial(ib);
-        ib.create<scf::YieldOp>();
-      });
+  ifElse(
+      b, isFull, [&](ImplicitLocOpBuilder &ib) { whole(ib); },
+      [&](ImplicitLocOpBuilder &ib) { partial(ib); });
 }

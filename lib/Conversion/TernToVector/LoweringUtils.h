@@ -8,6 +8,7 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/IR/ImplicitLocOpBuilder.h"
 #include "mlir/IR/PatternMatch.h"
 
@@ -15,6 +16,21 @@ namespace mlir::tern::detail {
 
 inline Value indexConst(ImplicitLocOpBuilder &b, int64_t v) {
   return b.create<arith::ConstantIndexOp>(v);
+}
+
+/// scf.if without results: `then` and `otherwise` build the two branches
+/// (their yields are added here).
+inline void ifElse(ImplicitLocOpBuilder &b, Value cond,
+                   function_ref<void(ImplicitLocOpBuilder &)> then,
+                   function_ref<void(ImplicitLocOpBuilder &)> otherwise) {
+  auto branch = [](function_ref<void(ImplicitLocOpBuilder &)> body) {
+    return [body](OpBuilder &ob, Location loc) {
+      ImplicitLocOpBuilder ib(loc, ob);
+      body(ib);
+      ib.create<scf::YieldOp>();
+    };
+  };
+  b.create<scf::IfOp>(cond, branch(then), branch(otherwise));
 }
 
 inline Value f32Const(ImplicitLocOpBuilder &b, float v) {
