@@ -7,12 +7,32 @@
 
 using namespace ternc::rt;
 
+/// The first index of the largest logit, NaNs never chosen (unless the
+/// first logit is one: then 0, as a scan that keeps the first strictly
+/// larger value gives). In two passes: the largest value, in 16 lanes that
+/// compile to vector maximums, then its first index. The one scan with the
+/// index in its dependency chain took 0.36 ms for 128256 logits (1% of a
+/// 2B4T decode step at two threads), the two passes 0.05 ms. Comparisons
+/// only, so the maximum is exact in any order; +0 and -0 compare equal in
+/// both forms.
 int32_t ternc::rt::argmax(const float *logits, int64_t vocab) {
-  int32_t best = 0;
-  for (int64_t i = 1; i < vocab; ++i)
-    if (logits[i] > logits[best])
-      best = int32_t(i);
-  return best;
+  if (vocab < 1 || std::isnan(logits[0]))
+    return 0;
+  constexpr int kLanes = 16;
+  float lane[kLanes];
+  std::fill(lane, lane + kLanes, logits[0]);
+  int64_t i = 0;
+  for (; i + kLanes <= vocab; i += kLanes)
+    for (int j = 0; j < kLanes; ++j)
+      lane[j] = logits[i + j] > lane[j] ? logits[i + j] : lane[j];
+  float best = logits[0];
+  for (float v : lane)
+    best = v > best ? v : best;
+  for (; i < vocab; ++i)
+    best = logits[i] > best ? logits[i] : best;
+  for (i = 0; logits[i] != best; ++i)
+    ;
+  return int32_t(i);
 }
 
 Sampler::Sampler(const SamplerOptions &options)

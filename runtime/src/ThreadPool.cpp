@@ -1,9 +1,10 @@
 //===- ThreadPool.cpp - the threads generated code runs on ----------------===//
 //
 // ternc_parallel_for is the only function generated code calls. The caller
-// and the workers claim iterations of a range in grains from an atomic
-// counter. Every index is computed by the same code whichever thread runs
-// it, so results do not depend on the thread count. A decoded token makes a few
+// and the workers each own a contiguous share of the range, claim it in
+// grains from its front, and then take grains from the back of the shares
+// not yet done. Every index is computed by the same code whichever thread
+// runs it, so results do not depend on the thread count. A decoded token makes a few
 // hundred calls (one per linear), microseconds apart: waking a sleeping thread
 // costs tens of microseconds, so workers and the caller first spin for a while
 // (kSpin) on atomics, and only then sleep on a condition variable.
@@ -17,6 +18,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <system_error>
@@ -56,6 +58,37 @@ template <typename Ready> bool spinUntil(Ready ready) {
   }
 }
 
+/// One thread's share of the current job: [lo, hi) relative to its
+/// first iteration, packed in one word so that its owner (from the front)
+/// and a thief (from the back) claim with one compare-and-swap.
+struct alignas(64) Share {
+  std::atomic<uint64_t> range{0};
+
+  static uint64_t pack(uint32_t lo, uint32_t hi) {
+    return uint64_t(hi) << 32 | lo;
+  }
+  void set(uint32_t lo, uint32_t hi) {
+    range.store(pack(lo, hi), std::memory_order_relaxed);
+  }
+  /// Claims up to `grain` iterations from the front (owner) or the back
+  /// (thief) into [lo, hi); false when the share is empty.
+  bool claim(uint32_t grain, bool front, uint32_t &lo, uint32_t &hi) {
+    uint64_t v = range.load(std::memory_order_relaxed);
+    for (;;) {
+      uint32_t l = uint32_t(v), h = uint32_t(v >> 32);
+      if (l >= h)
+        return false;
+      uint32_t n = std::min(grain, h - l);
+      uint64_t rest = front ? pack(l + n, h) : pack(l, h - n);
+      if (range.compare_exchange_weak(v, rest, std::memory_order_relaxed)) {
+        lo = front ? l : h - n;
+        hi = front ? l + n : h;
+        return true;
+      }
+    }
+  }
+};
+
 struct Pool {
   std::vector<std::thread> workers;
   std::mutex mutex;
@@ -64,26 +97,35 @@ struct Pool {
   // (release), read by workers after they see it (acquire).
   ternc_body_fn fn = nullptr;
   void *ctx = nullptr;
-  int64_t begin = 0, end = 0, grain = 1;
-  // The next unclaimed iteration: threads claim `grain` at a time, so one
-  // slowed down (by another process on its core, say) leaves its share to
-  // the others instead of holding everyone at the barrier. Which thread
-  // computes an iteration never changes its result.
-  std::atomic<int64_t> next{0};
+  int64_t begin = 0;
+  uint32_t grain = 1;
+  // Thread t owns a contiguous t-th of the range and claims it from the
+  // front, `grain` at a time: its claims follow each other in memory, so
+  // the weight stream it reads (and the lines the kernel prefetched ahead)
+  // runs on from one claim to the next. A thread done with its own share
+  // takes grains from the back of the others': one slowed down (by another
+  // process on its core, say) leaves its work to the others instead of
+  // holding everyone at the barrier. Which thread computes an iteration
+  // never changes its result.
+  std::unique_ptr<Share[]> shares;
   std::atomic<uint64_t> generation{0};
   std::atomic<int> pending{0};
   bool stopping = false; // guarded by mutex
 
-  void work() {
-    for (;;) {
-      int64_t lo = next.fetch_add(grain, std::memory_order_relaxed);
-      if (lo >= end)
-        return;
-      fn(ctx, lo, std::min(lo + grain, end));
+  int threads() const { return int(workers.size()) + 1; }
+
+  void work(int self) {
+    uint32_t lo, hi;
+    while (shares[self].claim(grain, /*front=*/true, lo, hi))
+      fn(ctx, begin + lo, begin + hi);
+    for (int i = 1, n = threads(); i < n; ++i) {
+      Share &other = shares[(self + i) % n];
+      while (other.claim(grain, /*front=*/false, lo, hi))
+        fn(ctx, begin + lo, begin + hi);
     }
   }
 
-  void worker() {
+  void worker(int self) {
     uint64_t seen = 0;
     for (;;) {
       if (!spinUntil([&] {
@@ -97,7 +139,7 @@ struct Pool {
           return;
       }
       seen = generation.load(std::memory_order_acquire);
-      work();
+      work(self);
       if (pending.fetch_sub(1, std::memory_order_acq_rel) == 1) {
         std::lock_guard<std::mutex> lock(mutex);
         done.notify_one();
@@ -105,9 +147,10 @@ struct Pool {
     }
   }
 
+  /// [b, e) with e - b < 2^32 (ternc_parallel_for splits longer ranges).
   void run(ternc_body_fn f, void *c, int64_t b, int64_t e) {
-    int threads = int(workers.size()) + 1;
-    if (threads == 1 || e - b < 2) {
+    const int n = threads();
+    if (n == 1 || e - b < 2) {
       if (b < e)
         f(c, b, e);
       return;
@@ -115,17 +158,15 @@ struct Pool {
     fn = f;
     ctx = c;
     begin = b;
-    end = e;
-    // About 4 claims per thread: fine enough to even out (a thread held up
-    // delays the others by at most an eighth of the op at two threads), few
-    // enough that the atomic and the per-call setup of the body stay
-    // negligible. Each claim starts a new stream of weights whose first
-    // lines nothing prefetched: at 8 claims a thread 2B4T tg64 at two
-    // threads was 3% slower (24.2 vs 24.9 tok/s, interleaved runs on the
-    // Sapphire Rapids class host; pp128 alike).
-    grain = std::max<int64_t>(1, (e - b) / (4 * threads));
-    next.store(b, std::memory_order_relaxed);
-    pending.store(threads - 1, std::memory_order_relaxed);
+    const uint64_t len = uint64_t(e - b);
+    for (int t = 0; t < n; ++t)
+      shares[t].set(uint32_t(len * t / n), uint32_t(len * (t + 1) / n));
+    // 16 claims a share: a thread that finishes first waits at most about
+    // a sixteenth of its share for the last claim of another. Claims in
+    // order cost only the body's setup; a stolen one starts a new stream
+    // that nothing prefetched, but only at the end of a job.
+    grain = uint32_t(std::max<uint64_t>(1, len / (16 * uint64_t(n))));
+    pending.store(n - 1, std::memory_order_relaxed);
     {
       // Under the mutex, so a worker between its check and its wait cannot
       // miss the wake-up.
@@ -133,7 +174,7 @@ struct Pool {
       generation.fetch_add(1, std::memory_order_release);
     }
     wake.notify_all();
-    work();
+    work(0);
     if (!spinUntil(
             [&] { return pending.load(std::memory_order_acquire) == 0; })) {
       std::unique_lock<std::mutex> lock(mutex);
@@ -153,8 +194,9 @@ struct Pool {
     workers.clear();
     stopping = false;
     generation.store(0);
+    shares = std::make_unique<Share[]>(threads);
     for (int i = 1; i < threads; ++i)
-      workers.emplace_back([this] { worker(); });
+      workers.emplace_back([this, i] { worker(i); });
   }
 
   /// resize, or the reason it failed (with the pool back at one thread).
@@ -190,5 +232,9 @@ int ternc::rt::threadCount() { return int(pool().workers.size()) + 1; }
 
 extern "C" void ternc_parallel_for(ternc_body_fn fn, void *ctx, int64_t begin,
                                    int64_t end) {
-  pool().run(fn, ctx, begin, end);
+  // Shares hold 32-bit offsets: a longer range (none in a model) runs in
+  // parts.
+  constexpr int64_t kPart = int64_t(1) << 31;
+  for (int64_t b = begin; b < end; b += std::min(end - b, kPart))
+    pool().run(fn, ctx, b, b + std::min(end - b, kPart));
 }

@@ -1,0 +1,179 @@
+//===- ThreadPoolTest.cpp - ternc_parallel_for's claims -------------------===//
+
+#include "ThreadPool.h"
+#include "ternc/abi.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <utility>
+#include <vector>
+
+namespace {
+
+/// Counts how often each iteration of [begin, begin + n) ran, and which
+/// thread ran it.
+struct Counts {
+  int64_t begin;
+  std::unique_ptr<std::atomic<int>[]> runs;
+  std::vector<std::thread::id> by;
+  bool slowFirst = false; // iteration `begin` sleeps
+  Counts(int64_t begin, int64_t n)
+      : begin(begin), runs(new std::atomic<int>[n]), by(n) {
+    for (int64_t i = 0; i < n; ++i)
+      runs[i] = 0;
+  }
+  static void body(void *ctx, int64_t lo, int64_t hi) {
+    auto *c = static_cast<Counts *>(ctx);
+    for (int64_t i = lo; i < hi; ++i) {
+      if (c->slowFirst && i == c->begin)
+        std::this_thread::sleep_for(std::chrono::milliseconds(200));
+      c->runs[i - c->begin].fetch_add(1);
+      c->by[i - c->begin] = std::this_thread::get_id();
+    }
+  }
+};
+
+struct PoolTest : ::testing::Test {
+  void TearDown() override { ASSERT_EQ(ternc::rt::setThreadCount(1), ""); }
+};
+
+TEST_F(PoolTest, EveryIterationOnceForAnyThreadsAndLength) {
+  for (int threads : {1, 2, 3, 4, 7}) {
+    ASSERT_EQ(ternc::rt::setThreadCount(threads), "");
+    EXPECT_EQ(ternc::rt::threadCount(), threads);
+    for (int64_t n : {0, 1, 2, 3, 5, 16, 17, 63, 100, 1000, 100003}) {
+      for (int64_t begin : {int64_t(0), int64_t(-7), int64_t(1) << 40}) {
+        Counts c(begin, n);
+        ternc_parallel_for(&Counts::body, &c, begin, begin + n);
+        for (int64_t i = 0; i < n; ++i)
+          ASSERT_EQ(c.runs[i].load(), 1)
+              << threads << " threads, [" << begin << ", +" << n
+              << "), iteration " << i;
+      }
+    }
+  }
+}
+
+TEST_F(PoolTest, AnEmptyOrReversedRangeRunsNothing) {
+  ASSERT_EQ(ternc::rt::setThreadCount(2), "");
+  Counts c(0, 1);
+  ternc_parallel_for(&Counts::body, &c, 5, 5);
+  ternc_parallel_for(&Counts::body, &c, 9, 3);
+  EXPECT_EQ(c.runs[0].load(), 0);
+}
+
+TEST_F(PoolTest, AThreadDoneTakesTheBackOfAnotherShare) {
+  // Two threads, 64 iterations: the caller owns [0, 32), the worker
+  // [32, 64). The caller's first iteration sleeps; the worker finishes its
+  // own share meanwhile and takes the caller's from the back, so the
+  // caller runs little more than its first claim (a grain is a sixteenth
+  // of a share: 2).
+  ASSERT_EQ(ternc::rt::setThreadCount(2), "");
+  Counts c(0, 64);
+  c.slowFirst = true;
+  ternc_parallel_for(&Counts::body, &c, 0, 64);
+  const std::thread::id caller = std::this_thread::get_id();
+  int byCaller = 0;
+  for (int64_t i = 0; i < 64; ++i) {
+    ASSERT_EQ(c.runs[i].load(), 1) << i;
+    byCaller += c.by[i] == caller;
+  }
+  EXPECT_EQ(c.by[0], caller);
+  EXPECT_LE(byCaller, 4);
+  EXPECT_NE(c.by[31], caller);
+  EXPECT_NE(c.by[63], caller);
+}
+
+/// Records the ranges a body is given and which thread ran each, with some
+/// work per iteration that varies, so that the threads finish unevenly.
+struct Claims {
+  std::mutex mutex;
+  std::vector<std::pair<int64_t, int64_t>> byCaller, byWorker;
+  std::thread::id caller = std::this_thread::get_id();
+  static void body(void *ctx, int64_t lo, int64_t hi) {
+    auto *c = static_cast<Claims *>(ctx);
+    volatile uint64_t sink = 0;
+    for (int64_t i = lo; i < hi; ++i)
+      for (int64_t k = 0; k < 200 + (i * 7919) % 1000; ++k)
+        sink = sink + k;
+    std::lock_guard<std::mutex> lock(c->mutex);
+    (std::this_thread::get_id() == c->caller ? c->byCaller : c->byWorker)
+        .push_back({lo, hi});
+  }
+};
+
+/// Whether the sorted `ranges` are one contiguous run [from, to).
+bool isRun(std::vector<std::pair<int64_t, int64_t>> ranges, int64_t from,
+           int64_t to) {
+  std::sort(ranges.begin(), ranges.end());
+  for (auto [lo, hi] : ranges) {
+    if (lo != from || hi <= lo)
+      return false;
+    from = hi;
+  }
+  return from == to;
+}
+
+TEST_F(PoolTest, EachThreadRunsItsShareInOrderAndStealsFromTheBack) {
+  // With two threads, whatever the timing: the caller ran a prefix of its
+  // share [0, n/2) and a suffix of the worker's [n/2, n), and the worker
+  // the rest (so each thread's weight stream runs on from one claim to the
+  // next).
+  ASSERT_EQ(ternc::rt::setThreadCount(2), "");
+  for (int64_t n : {2, 9, 64, 1000, 4097}) {
+    for (int round = 0; round < 5; ++round) {
+      Claims c;
+      ternc_parallel_for(&Claims::body, &c, 0, n);
+      std::vector<std::pair<int64_t, int64_t>> own, stolen;
+      for (auto r : c.byCaller)
+        (r.first < n / 2 ? own : stolen).push_back(r);
+      int64_t ownEnd = 0, stolenBegin = n;
+      for (auto [lo, hi] : own)
+        ownEnd = std::max(ownEnd, hi);
+      for (auto [lo, hi] : stolen)
+        stolenBegin = std::min(stolenBegin, lo);
+      EXPECT_TRUE(isRun(own, 0, ownEnd)) << n;
+      EXPECT_TRUE(isRun(stolen, stolenBegin, n)) << n;
+      // The worker: the rest of the caller's share and the front of its own.
+      EXPECT_TRUE(isRun(c.byWorker, ownEnd, stolenBegin)) << n;
+    }
+  }
+}
+
+/// Records the ranges a body is given without running them.
+struct Ranges {
+  std::mutex mutex;
+  std::vector<std::pair<int64_t, int64_t>> seen;
+  static void body(void *ctx, int64_t lo, int64_t hi) {
+    auto *r = static_cast<Ranges *>(ctx);
+    std::lock_guard<std::mutex> lock(r->mutex);
+    r->seen.push_back({lo, hi});
+  }
+};
+
+TEST_F(PoolTest, RangesLongerThan32BitsAreCoveredExactly) {
+  for (int threads : {1, 2, 3}) {
+    ASSERT_EQ(ternc::rt::setThreadCount(threads), "");
+    const int64_t begin = 11, end = begin + (int64_t(1) << 32) + 5;
+    Ranges r;
+    ternc_parallel_for(&Ranges::body, &r, begin, end);
+    std::sort(r.seen.begin(), r.seen.end());
+    ASSERT_FALSE(r.seen.empty());
+    int64_t at = begin;
+    for (auto [lo, hi] : r.seen) {
+      ASSERT_EQ(lo, at) << threads << " threads";
+      ASSERT_LT(lo, hi);
+      at = hi;
+    }
+    EXPECT_EQ(at, end);
+  }
+}
+
+} // namespace
