@@ -1,9 +1,9 @@
 //===- ThreadPool.cpp - the threads generated code runs on ----------------===//
 //
 // ternc_parallel_for is the only function generated code calls. The caller
-// and the workers each own a contiguous share of the range, claim it in
-// grains from its front, and then take grains from the back of the shares
-// not yet done. Every index is computed by the same code whichever thread
+// and the workers each own a contiguous share of the range, claim it from
+// its front, and then take claims from the back of the shares not yet
+// done. Every index is computed by the same code whichever thread
 // runs it, so results do not depend on the thread count. A decoded token makes a few
 // hundred calls (one per linear), microseconds apart: waking a sleeping thread
 // costs tens of microseconds, so workers and the caller first spin for a while
@@ -70,15 +70,16 @@ struct alignas(64) Share {
   void set(uint32_t lo, uint32_t hi) {
     range.store(pack(lo, hi), std::memory_order_relaxed);
   }
-  /// Claims up to `grain` iterations from the front (owner) or the back
-  /// (thief) into [lo, hi); false when the share is empty.
+  /// Claims a quarter of what is left, at least `grain` iterations, from
+  /// the front (owner) or the back (thief) into [lo, hi); false when the
+  /// share is empty.
   bool claim(uint32_t grain, bool front, uint32_t &lo, uint32_t &hi) {
     uint64_t v = range.load(std::memory_order_relaxed);
     for (;;) {
       uint32_t l = uint32_t(v), h = uint32_t(v >> 32);
       if (l >= h)
         return false;
-      uint32_t n = std::min(grain, h - l);
+      uint32_t n = std::min(std::max(grain, (h - l) / 4), h - l);
       uint64_t rest = front ? pack(l + n, h) : pack(l, h - n);
       if (range.compare_exchange_weak(v, rest, std::memory_order_relaxed)) {
         lo = front ? l : h - n;
@@ -100,10 +101,11 @@ struct Pool {
   int64_t begin = 0;
   uint32_t grain = 1;
   // Thread t owns a contiguous t-th of the range and claims it from the
-  // front, `grain` at a time: its claims follow each other in memory, so
+  // front, a quarter of what is left at a time: its claims follow each
+  // other in memory, so
   // the weight stream it reads (and the lines the kernel prefetched ahead)
   // runs on from one claim to the next. A thread done with its own share
-  // takes grains from the back of the others': one slowed down (by another
+  // takes claims from the back of the others': one slowed down (by another
   // process on its core, say) leaves its work to the others instead of
   // holding everyone at the barrier. Which thread computes an iteration
   // never changes its result.
@@ -161,11 +163,12 @@ struct Pool {
     const uint64_t len = uint64_t(e - b);
     for (int t = 0; t < n; ++t)
       shares[t].set(uint32_t(len * t / n), uint32_t(len * (t + 1) / n));
-    // 16 claims a share: a thread that finishes first waits at most about
-    // a sixteenth of its share for the last claim of another. Claims in
-    // order cost only the body's setup; a stolen one starts a new stream
+    // Claims shrink to `grain`, 1/256 of a share, so a thread that finishes
+    // first waits for at most that much of another's work (the LM head's
+    // share is tens of milliseconds). A share takes about 19 claims: claims
+    // in order cost only the body's setup; a stolen one starts a new stream
     // that nothing prefetched, but only at the end of a job.
-    grain = uint32_t(std::max<uint64_t>(1, len / (16 * uint64_t(n))));
+    grain = uint32_t(std::max<uint64_t>(1, len / (256 * uint64_t(n))));
     pending.store(n - 1, std::memory_order_relaxed);
     {
       // Under the mutex, so a worker between its check and its wait cannot
