@@ -53,9 +53,8 @@ TEST_F(PoolTest, EveryIterationOnceForAnyThreadsAndLength) {
         Counts c(begin, n);
         ternc_parallel_for(&Counts::body, &c, begin, begin + n);
         for (int64_t i = 0; i < n; ++i)
-          ASSERT_EQ(c.runs[i].load(), 1)
-              << threads << " threads, [" << begin << ", +" << n
-              << "), iteration " << i;
+          ASSERT_EQ(c.runs[i].load(), 1) << threads << " threads, [" << begin
+                                         << ", +" << n << "), iteration " << i;
       }
     }
   }

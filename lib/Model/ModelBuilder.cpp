@@ -169,10 +169,11 @@ private:
                        FlatSymbolRefAttr::get(b.getContext(), symbolFor(name)),
                        qs.first, qs.second, out);
   }
-  /// The LM head sums in 16 interleaved lanes (vector code, the same
-  /// result on every target), except for bitllama2.c, whose reference
-  /// runner sums in order and whose greedy generations ternc reproduces.
-  int64_t headLanes() const {
+  /// The LM head and the norms' sums of squares run in 16 interleaved lanes
+  /// (vector code, the same result on every target), except for
+  /// bitllama2.c, whose reference runner sums in order and whose greedy
+  /// generations ternc reproduces.
+  int64_t sumLanes() const {
     return md.scheme == ternc::LinearScheme::BitLlama2c ? 1 : 16;
   }
   QuantScheme scheme() const {
@@ -185,7 +186,8 @@ private:
     if (weight.empty())
       return input;
     b.create<RMSNormOp>(input, param(weight), out,
-                        b.getF32FloatAttr(md.normEps));
+                        b.getF32FloatAttr(md.normEps),
+                        b.getI64IntegerAttr(sumLanes()));
     return out;
   }
 
@@ -263,7 +265,8 @@ void ForwardEmitter::emit(Value tokens, Value n, Value pos, Value kc, Value vc,
     Value mo = mid;
     if (!ln.ffnSubNorm.empty()) {
       b.create<RMSNormOp>(mid, param(ln.ffnSubNorm), g,
-                          b.getF32FloatAttr(md.normEps));
+                          b.getF32FloatAttr(md.normEps),
+                          b.getI64IntegerAttr(sumLanes()));
       mo = g;
     }
     linear(ln.down, quantize(mo, f, n), y);
@@ -296,16 +299,17 @@ void ForwardEmitter::emit(Value tokens, Value n, Value pos, Value kc, Value vc,
         strides);
   }
   b.create<RMSNormOp>(last, param(md.finalNorm), lastX,
-                      b.getF32FloatAttr(md.normEps));
+                      b.getF32FloatAttr(md.normEps),
+                      b.getI64IntegerAttr(sumLanes()));
   auto module = b.getBlock()->getParentOp()->getParentOfType<ModuleOp>();
   if (auto head8 = module.lookupSymbol<ParamOp>(headSymbol)) {
     auto sym = SymbolRefAttr::get(b.getContext(), headSymbol);
     Value w = b.create<GetParamOp>(head8.getMemRefType(), sym);
     Value s = b.create<GetParamScalesOp>(
         MemRefType::get({md.vocab}, b.getF32Type()), sym);
-    b.create<MatmulOp>(lastX, w, s, logits, headLanes());
+    b.create<MatmulOp>(lastX, w, s, logits, sumLanes());
   } else {
-    b.create<MatmulOp>(lastX, param(md.head), Value(), logits, headLanes());
+    b.create<MatmulOp>(lastX, param(md.head), Value(), logits, sumLanes());
   }
 }
 

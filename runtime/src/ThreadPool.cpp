@@ -3,11 +3,12 @@
 // ternc_parallel_for is the only function generated code calls. The caller
 // and the workers each own a contiguous share of the range, claim it from
 // its front, and then take claims from the back of the shares not yet
-// done. Every index is computed by the same code whichever thread
-// runs it, so results do not depend on the thread count. A decoded token makes a few
-// hundred calls (one per linear), microseconds apart: waking a sleeping thread
-// costs tens of microseconds, so workers and the caller first spin for a while
-// (kSpin) on atomics, and only then sleep on a condition variable.
+// done. Every index is computed by the same code whichever thread runs it,
+// so results do not depend on the thread count. A decoded token makes a few
+// hundred calls (one per linear), microseconds apart: waking a sleeping
+// thread costs tens of microseconds, so workers and the caller first spin
+// for a while (kSpin) on atomics, and only then sleep on a condition
+// variable.
 //
 //===----------------------------------------------------------------------===//
 

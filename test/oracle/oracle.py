@@ -705,8 +705,25 @@ class Runner:
             return np.cumsum(x, axis=-1, dtype=self.dt)[..., -1]
         return np.sum(x, axis=-1, dtype=self.dt)
 
+    def sumsq(self, x):
+        """The sum of squares of an RMSNorm over the last axis. Mirroring ternc's f32 arithmetic
+        (bl_seq), as tern.rms_norm defines it for the model: for bitllama2.c in order, for the
+        others in 16 interleaved partial sums (lane j: elements j, j + 16, ... in order), then
+        the 16 in order."""
+        sq = x * x
+        if not self.bl_seq or self.m.family == 'bitllama2c':
+            return self.rsum(sq)
+        lanes = 16
+        n = sq.shape[-1]
+        pad = (-n) % lanes
+        if pad:
+            sq = np.concatenate([sq, np.zeros(sq.shape[:-1] + (pad,), dtype=sq.dtype)], axis=-1)
+        parts = sq.reshape(sq.shape[:-1] + (-1, lanes))
+        partial = np.cumsum(parts, axis=-2, dtype=self.dt)[..., -1, :]
+        return np.cumsum(partial, axis=-1, dtype=self.dt)[..., -1]
+
     def rmsnorm(self, x, w, eps):
-        ms = self.rsum(x * x) / self.c(x.shape[-1])
+        ms = self.sumsq(x) / self.c(x.shape[-1])
         r = self.c(1) / np.sqrt(ms + self.c(eps))
         y = x * r[..., None]
         return y if w is None else w.astype(self.dt) * y

@@ -72,6 +72,13 @@ inline bool unitInnerStride(Value memref) {
          strides.back() == 1;
 }
 
+/// The sum of squares of row m of `x` (D = `d` columns) as tern.rms_norm
+/// defines it for `lanes`: in order (1, a scalar loop), or in `lanes`
+/// interleaved partial sums (a vector loop; reads past D are masked to 0,
+/// adding exact zeros) then added in order.
+Value sumOfSquares(ImplicitLocOpBuilder &b, Value x, Value m, int64_t d,
+                   int64_t lanes);
+
 /// Whether a loop over the rows (tokens) of `memref` is worth the thread
 /// pool: unless it has a static single row (decode), where the hand-off
 /// would cost more than the row.

@@ -112,13 +112,7 @@ struct RMSNormLowering : public OpConversionPattern<RMSNormOp> {
     Value eps = b.create<arith::ConstantOp>(op.getEpsAttr());
     Value n = f32Const(b, float(dsize)), one = f32Const(b, 1.0f);
     loop(b, c0, dimOf(b, x, 0), {}, [&](auto &ib, Value m, ValueRange) {
-      Value ss = loop(
-          ib, c0, d, {f32Const(ib, 0.0f)},
-          [&](auto &jb, Value j, ValueRange acc) {
-            Value v = jb.template create<memref::LoadOp>(x, ValueRange{m, j});
-            Value sq = jb.template create<arith::MulFOp>(v, v);
-            yield(jb, {jb.template create<arith::AddFOp>(acc[0], sq)});
-          })[0];
+      Value ss = sumOfSquares(ib, x, m, dsize, op.getLanes());
       // r = 1 / sqrt(ss / D + eps)
       Value mean = ib.template create<arith::DivFOp>(ss, n);
       Value r = ib.template create<arith::DivFOp>(

@@ -27,6 +27,42 @@ using namespace mlir;
 using namespace mlir::tern;
 using namespace mlir::tern::detail;
 
+Value mlir::tern::detail::sumOfSquares(ImplicitLocOpBuilder &b, Value x,
+                                       Value m, int64_t d, int64_t lanes) {
+  Value c0 = indexConst(b, 0), cD = indexConst(b, d);
+  if (lanes == 1)
+    return b
+        .create<scf::ForOp>(
+            c0, cD, indexConst(b, 1), ValueRange{f32Const(b, 0.0f)},
+            [&](OpBuilder &lb, Location l, Value k, ValueRange acc) {
+              ImplicitLocOpBuilder ib(l, lb);
+              Value v = ib.create<memref::LoadOp>(x, ValueRange{m, k});
+              ib.create<scf::YieldOp>(ValueRange{ib.create<arith::AddFOp>(
+                  acc[0], ib.create<arith::MulFOp>(v, v))});
+            })
+        .getResult(0);
+  auto vf = VectorType::get({lanes}, b.getF32Type());
+  // Whole vectors need no mask.
+  static const bool kTrue[] = {true};
+  std::optional<ArrayRef<bool>> inBounds;
+  if (d % lanes == 0)
+    inBounds = ArrayRef<bool>(kTrue);
+  Value zero = f32Const(b, 0.0f);
+  Value partial =
+      b.create<scf::ForOp>(
+           c0, cD, indexConst(b, lanes), ValueRange{splat(b, vf, 0.0)},
+           [&](OpBuilder &lb, Location l, Value k, ValueRange acc) {
+             ImplicitLocOpBuilder ib(l, lb);
+             Value v = ib.create<vector::TransferReadOp>(
+                 vf, x, ValueRange{m, k}, zero, inBounds);
+             ib.create<scf::YieldOp>(ValueRange{ib.create<arith::AddFOp>(
+                 acc[0], ib.create<arith::MulFOp>(v, v))});
+           })
+          .getResult(0);
+  // Without reassociation flags: the lanes added in order.
+  return b.create<vector::ReductionOp>(vector::CombiningKind::ADD, partial);
+}
+
 namespace {
 
 //===----------------------------------------------------------------------===//
@@ -70,22 +106,6 @@ void storeQuantizedRow(
       });
 }
 
-/// The sum of squares of row m of `x`, k in order (a scalar loop: the ops
-/// define the order).
-Value sumOfSquaresInOrder(ImplicitLocOpBuilder &b, Value x, Value m,
-                          int64_t k) {
-  auto loop = b.create<scf::ForOp>(
-      indexConst(b, 0), indexConst(b, k), indexConst(b, 1),
-      ValueRange{f32Const(b, 0.0f)},
-      [&](OpBuilder &lb, Location l, Value kk, ValueRange acc) {
-        ImplicitLocOpBuilder ib(l, lb);
-        Value v = ib.create<memref::LoadOp>(x, ValueRange{m, kk});
-        ib.create<scf::YieldOp>(ValueRange{
-            ib.create<arith::AddFOp>(acc[0], ib.create<arith::MulFOp>(v, v))});
-      });
-  return loop.getResult(0);
-}
-
 /// 127 / max(absmax, 1e-5), the bitnet scale.
 Value bitnetScale(ImplicitLocOpBuilder &b, Value absmax) {
   return b.create<arith::DivFOp>(
@@ -120,7 +140,7 @@ struct QuantizeLowering : public OpConversionPattern<QuantizeOp> {
           // squares runs in order, so it is a scalar loop.
           Value rowScale, rowScaleVec;
           if (bitllama) {
-            Value ss = sumOfSquaresInOrder(rb, x, m, k);
+            Value ss = sumOfSquares(rb, x, m, k, /*lanes=*/1);
             Value kF = rb.create<arith::ConstantOp>(rb.getF32FloatAttr(k));
             Value one = rb.create<arith::ConstantOp>(rb.getF32FloatAttr(1.0f));
             Value rms =
@@ -179,7 +199,7 @@ struct QuantizeLowering : public OpConversionPattern<QuantizeOp> {
 // tern.rms_norm_quantize
 //===----------------------------------------------------------------------===//
 
-/// Per row: the sum of squares in order (scalar, as tern.rms_norm), then one
+/// Per row: the sum of squares (as tern.rms_norm, sumOfSquares()), then one
 /// vector pass that writes the normalised row and tracks its absmax, then
 /// the rounding pass of tern.quantize over the row just written (in L1).
 struct RMSNormQuantizeLowering : public OpConversionPattern<RMSNormQuantizeOp> {
@@ -203,7 +223,7 @@ struct RMSNormQuantizeLowering : public OpConversionPattern<RMSNormQuantizeOp> {
         c0, dimOf(b, x, 0), c1, ValueRange{},
         [&](OpBuilder &nb, Location loc, Value m, ValueRange) {
           ImplicitLocOpBuilder rb(loc, nb);
-          Value ss = sumOfSquaresInOrder(rb, x, m, d);
+          Value ss = sumOfSquares(rb, x, m, d, op.getLanes());
           // r = 1 / sqrt(ss / D + eps), as tern.rms_norm.
           Value mean = rb.create<arith::DivFOp>(ss, f32Const(rb, float(d)));
           Value r = rb.create<arith::DivFOp>(

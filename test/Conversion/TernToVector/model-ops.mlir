@@ -23,6 +23,21 @@ func.func @norm(%x: memref<2x8xf32>, %w: memref<8xf32>, %y: memref<2x8xf32>) {
   return
 }
 
+// With lanes = 16 the sum of squares is a loop of vectors of 16 (D = 64:
+// whole vectors, no mask), the 16 partial sums then added in order.
+// CHECK-LABEL: func.func @norm_lanes
+// CHECK: scf.for %[[M:.*]] =
+// CHECK:   %[[PART:.*]] = scf.for %{{.*}} step %c16 iter_args(%[[ACC:.*]] = %{{.*}}) -> (vector<16xf32>) {
+// CHECK:     %[[V:.*]] = vector.transfer_read %{{.*}}[%[[M]], %{{.*}}], %{{.*}} {in_bounds = [true]} : memref<2x64xf32>, vector<16xf32>
+// CHECK:     %[[SQ:.*]] = arith.mulf %[[V]], %[[V]] : vector<16xf32>
+// CHECK:     arith.addf %[[ACC]], %[[SQ]] : vector<16xf32>
+// CHECK:   %[[SS:.*]] = vector.reduction <add>, %[[PART]] : vector<16xf32> into f32
+// CHECK:   arith.divf %[[SS]], %{{.*}} : f32
+func.func @norm_lanes(%x: memref<2x64xf32>, %y: memref<2x64xf32>) {
+  tern.rms_norm %x into %y {eps = 1.0e-5 : f32, lanes = 16} : memref<2x64xf32>, memref<2x64xf32>
+  return
+}
+
 // -----
 
 // Ids are clamped into the table; f16 rows are widened.

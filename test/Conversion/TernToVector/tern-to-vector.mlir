@@ -539,7 +539,8 @@ func.func @fused(%q: memref<1x64xi8>, %s: memref<1xf32>, %ya: memref<1x3xf32>, %
 
 // -----
 
-// tern.rms_norm_quantize: the sum of squares in order (scalar), then one
+// tern.rms_norm_quantize: the sum of squares in order (scalar, lanes = 1),
+// then one
 // vector pass writing y = w * (r * x) and tracking |y|'s maximum, then the
 // rounding pass of tern.quantize over y. 8 f32 lanes (AVX2), D = 20 (the
 // tail masked).
@@ -576,6 +577,22 @@ func.func @norm_quantize(%x: memref<2x20xf32>, %w: memref<20xf32>, %y: memref<2x
 // CHECK: return
 func.func @norm_quantize_one(%x: memref<1x20xf32>, %w: memref<20xf32>, %y: memref<1x20xf32>, %q: memref<1x20xi8>, %s: memref<1xf32>) {
   tern.rms_norm_quantize %x weight(%w : memref<20xf32>) into %y, %q, %s {eps = 1.0e-05 : f32} : memref<1x20xf32>, memref<1x20xf32>, memref<1x20xi8>, memref<1xf32>
+  return
+}
+// lanes = 16: the sum of squares in 16 interleaved partial sums (one
+// vector of 16, whatever the target's width; the reads past D = 20 masked
+// to 0), then the 16 added in order by vector.reduction (no reassociation).
+// CHECK-LABEL: func.func @norm_quantize_lanes
+// CHECK: %[[PART:.*]] = scf.for %{{.*}} = %{{.*}} to %{{.*}} step %c16 iter_args(%[[ACC:.*]] = %{{.*}}) -> (vector<16xf32>) {
+// CHECK:   %[[V:.*]] = vector.transfer_read %{{.*}}, %{{.*}} : memref<1x20xf32>, vector<16xf32>
+// CHECK:   %[[SQ:.*]] = arith.mulf %[[V]], %[[V]] : vector<16xf32>
+// CHECK:   %[[SUM:.*]] = arith.addf %[[ACC]], %[[SQ]] : vector<16xf32>
+// CHECK:   scf.yield %[[SUM]]
+// CHECK: vector.reduction <add>, %[[PART]] : vector<16xf32> into f32
+// CHECK-NOT: fastmath
+// CHECK: math.sqrt
+func.func @norm_quantize_lanes(%x: memref<1x20xf32>, %w: memref<20xf32>, %y: memref<1x20xf32>, %q: memref<1x20xi8>, %s: memref<1xf32>) {
+  tern.rms_norm_quantize %x weight(%w : memref<20xf32>) into %y, %q, %s {eps = 1.0e-05 : f32, lanes = 16} : memref<1x20xf32>, memref<1x20xf32>, memref<1x20xi8>, memref<1xf32>
   return
 }
 }

@@ -19,11 +19,12 @@ func.func @block(%x: memref<1x64xf32>, %w: memref<64xf32>, %y: memref<1x64xf32>,
 
 // -----
 
-// Without a weight (a sub-norm without one), with a dynamic token count.
+// Without a weight (a sub-norm without one), with a dynamic token count;
+// the norm's lanes (the order of its sum) carry over.
 // CHECK-LABEL: func.func @no_weight
-// CHECK: tern.rms_norm_quantize %{{.*}} into %{{.*}}, %{{.*}}, %{{.*}} {eps = 9.99999974E-6 : f32} : memref<?x64xf32>, memref<?x64xf32>, memref<?x64xi8>, memref<?xf32>
+// CHECK: tern.rms_norm_quantize %{{.*}} into %{{.*}}, %{{.*}}, %{{.*}} {eps = 9.99999974E-6 : f32, lanes = 16 : i64} : memref<?x64xf32>, memref<?x64xf32>, memref<?x64xi8>, memref<?xf32>
 func.func @no_weight(%x: memref<?x64xf32>, %y: memref<?x64xf32>, %q: memref<?x64xi8>, %s: memref<?xf32>) {
-  tern.rms_norm %x into %y {eps = 1.0e-05 : f32} : memref<?x64xf32>, memref<?x64xf32>
+  tern.rms_norm %x into %y {eps = 1.0e-05 : f32, lanes = 16} : memref<?x64xf32>, memref<?x64xf32>
   tern.quantize %y into %q, %s : memref<?x64xf32>, memref<?x64xi8>, memref<?xf32>
   return
 }

@@ -316,6 +316,14 @@ func.func @norm_eps(%x: memref<2x8xf32>) {
 
 // -----
 
+func.func @norm_lanes(%x: memref<2x8xf32>) {
+  // expected-error@+1 {{'tern.rms_norm' op lanes must be a power of two in [1, 64], got 3}}
+  tern.rms_norm %x into %x {eps = 1.0e-5 : f32, lanes = 3} : memref<2x8xf32>, memref<2x8xf32>
+  return
+}
+
+// -----
+
 func.func @norm_shape(%x: memref<2x8xf32>, %y: memref<2x9xf32>) {
   // expected-error@+1 {{'tern.rms_norm' op input [2, 8] and output [2, 9] differ}}
   tern.rms_norm %x into %y {eps = 1.0e-5 : f32} : memref<2x8xf32>, memref<2x9xf32>
@@ -437,6 +445,14 @@ func.func @norm_quantize_shape(%x: memref<2x64xf32>, %q: memref<2x32xi8>, %s: me
 func.func @norm_quantize_scale(%x: memref<2x64xf32>, %q: memref<2x64xi8>, %s: memref<3xf32>) {
   // expected-error@+1 {{'tern.rms_norm_quantize' op has 2 input rows but scale has 3 entries}}
   tern.rms_norm_quantize %x into %x, %q, %s {eps = 1.0e-05 : f32} : memref<2x64xf32>, memref<2x64xf32>, memref<2x64xi8>, memref<3xf32>
+  return
+}
+
+// -----
+
+func.func @norm_quantize_lanes(%x: memref<2x64xf32>, %q: memref<2x64xi8>, %s: memref<2xf32>) {
+  // expected-error@+1 {{'tern.rms_norm_quantize' op lanes must be a power of two in [1, 64], got 128}}
+  tern.rms_norm_quantize %x into %x, %q, %s {eps = 1.0e-05 : f32, lanes = 128} : memref<2x64xf32>, memref<2x64xf32>, memref<2x64xi8>, memref<2xf32>
   return
 }
 

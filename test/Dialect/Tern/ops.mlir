@@ -49,6 +49,8 @@ func.func @prefill(%x: memref<?x2560xf32>, %q: memref<?x2560xi8>, %s: memref<?xf
 func.func @norm_quantize(%x: memref<?x2560xf32>, %w: memref<2560xf32>, %q: memref<?x2560xi8>, %s: memref<?xf32>) {
   // CHECK: tern.rms_norm_quantize %{{.*}} weight(%{{.*}} : memref<2560xf32>) into %{{.*}}, %{{.*}}, %{{.*}} {eps = 9.99999974E-6 : f32} : memref<?x2560xf32>, memref<?x2560xf32>, memref<?x2560xi8>, memref<?xf32>
   tern.rms_norm_quantize %x weight(%w : memref<2560xf32>) into %x, %q, %s {eps = 1.0e-05 : f32} : memref<?x2560xf32>, memref<?x2560xf32>, memref<?x2560xi8>, memref<?xf32>
+  // CHECK: tern.rms_norm_quantize %{{.*}} into %{{.*}}, %{{.*}}, %{{.*}} {eps = 9.99999974E-6 : f32, lanes = 16 : i64} : memref<?x2560xf32>, memref<?x2560xf32>, memref<?x2560xi8>, memref<?xf32>
+  tern.rms_norm_quantize %x into %x, %q, %s {eps = 1.0e-05 : f32, lanes = 16} : memref<?x2560xf32>, memref<?x2560xf32>, memref<?x2560xi8>, memref<?xf32>
   return
 }
 
@@ -106,6 +108,8 @@ func.func @layer(%ids: memref<2xi32>, %h: memref<2x128xf32>, %x: memref<2x128xf3
   tern.rms_norm %h weight(%w : memref<128xf32>) into %x {eps = 1.0e-5 : f32} : memref<2x128xf32>, memref<2x128xf32>
   // CHECK: tern.rms_norm %{{.*}} into %{{.*}} {eps = 0.000000e+00 : f32} : memref<2x128xf32>, memref<2x128xf32>
   tern.rms_norm %h into %x {eps = 0.0 : f32} : memref<2x128xf32>, memref<2x128xf32>
+  // CHECK: tern.rms_norm %{{.*}} into %{{.*}} {eps = 0.000000e+00 : f32, lanes = 16 : i64} : memref<2x128xf32>, memref<2x128xf32>
+  tern.rms_norm %h into %x {eps = 0.0 : f32, lanes = 16} : memref<2x128xf32>, memref<2x128xf32>
   // CHECK: tern.rope interleaved %{{.*}} at %{{.*}} {head_dim = 16 : i64, theta = 1.000000e+04 : f32} : memref<2x128xf32>
   tern.rope interleaved %x at %pos {head_dim = 16 : i64, theta = 1.0e4 : f32} : memref<2x128xf32>
   // CHECK: tern.rope half_split

@@ -330,12 +330,16 @@ LogicalResult EmbeddingOp::verify() {
 /// What tern.rms_norm and tern.rms_norm_quantize require of their input,
 /// output, eps and optional weight.
 static LogicalResult verifyNorm(Operation *op, TypedValue<MemRefType> input,
-                                Value output, Value weight, APFloat eps) {
+                                Value output, Value weight, APFloat eps,
+                                int64_t lanes) {
   if (failed(verifyStaticCols(op, input, "input")) ||
       failed(verifySameRows(op, input, output, "input", "output")))
     return failure();
   if (eps.convertToFloat() < 0.0f)
     return op->emitOpError() << "eps must not be negative";
+  if (lanes < 1 || lanes > 64 || (lanes & (lanes - 1)))
+    return op->emitOpError()
+           << "lanes must be a power of two in [1, 64], got " << lanes;
   int64_t d = input.getType().getDimSize(1);
   if (weight && cast<MemRefType>(weight.getType()).getDimSize(0) != d)
     return op->emitOpError()
@@ -346,11 +350,13 @@ static LogicalResult verifyNorm(Operation *op, TypedValue<MemRefType> input,
 }
 
 LogicalResult RMSNormOp::verify() {
-  return verifyNorm(*this, getInput(), getOutput(), getWeight(), getEps());
+  return verifyNorm(*this, getInput(), getOutput(), getWeight(), getEps(),
+                    getLanes());
 }
 
 LogicalResult RMSNormQuantizeOp::verify() {
-  if (failed(verifyNorm(*this, getInput(), getOutput(), getWeight(), getEps())))
+  if (failed(verifyNorm(*this, getInput(), getOutput(), getWeight(), getEps(),
+                        getLanes())))
     return failure();
   int64_t d = getInput().getType().getDimSize(1);
   MemRefType q = getQuantized().getType();

@@ -41,7 +41,8 @@ struct FuseQuantizeIntoNorm : public OpRewritePattern<QuantizeOp> {
     rewriter.create<RMSNormQuantizeOp>(
         rewriter.getFusedLoc({norm.getLoc(), quantize.getLoc()}),
         norm.getInput(), norm.getWeight(), norm.getOutput(),
-        quantize.getOutput(), quantize.getScale(), norm.getEpsAttr());
+        quantize.getOutput(), quantize.getScale(), norm.getEpsAttr(),
+        norm.getLanesAttr());
     rewriter.eraseOp(quantize);
     rewriter.eraseOp(norm);
     return success();

@@ -267,19 +267,25 @@ def Tern_RMSNormOp : Tern_Op<"rms_norm"> {
   let summary = "root-mean-square normalisation of each row";
   let description = [{
     `output[m, :] = input[m, :] * (1 / sqrt(mean(input[m, :]^2) + eps)) * weight`
-    with the statistics in f32, summed in order; without `weight` the
-    product with it is left out.
+    with the statistics in f32; without `weight` the product with it is
+    left out. The order of the sum of squares is part of the definition, as
+    `tern.matmul`'s: with `lanes = 1` (default) d runs in order; with
+    `lanes = L`, partial sum j (j < L) adds the squares of d = j, j + L,
+    j + 2L, ... in order, and the L partial sums are then added in order of
+    j. The same on every target for a given `lanes`; L vector lanes need no
+    chain of D dependent additions.
 
     ```mlir
     tern.rms_norm %x weight(%w : memref<128xf32>) into %y {eps = 1.0e-05 : f32} : memref<1x128xf32>, memref<1x128xf32>
-    tern.rms_norm %x into %y {eps = 1.0e-05 : f32} : memref<1x128xf32>, memref<1x128xf32>
+    tern.rms_norm %x into %y {eps = 1.0e-05 : f32, lanes = 16 : i64} : memref<1x128xf32>, memref<1x128xf32>
     ```
   }];
   let arguments = (ins
     Arg<MemRefRankOf<[F32], [2]>, "rows [M, D]", [MemRead]>:$input,
     Arg<Optional<MemRefRankOf<[F32], [1]>>, "weight [D]", [MemRead]>:$weight,
     Arg<MemRefRankOf<[F32], [2]>, "rows [M, D]", [MemWrite]>:$output,
-    F32Attr:$eps
+    F32Attr:$eps,
+    DefaultValuedAttr<I64Attr, "1">:$lanes
   );
   let assemblyFormat = [{
     $input (`weight` `(` $weight^ `:` type($weight) `)`)? `into` $output
@@ -291,7 +297,8 @@ def Tern_RMSNormOp : Tern_Op<"rms_norm"> {
 def Tern_RMSNormQuantizeOp : Tern_Op<"rms_norm_quantize"> {
   let summary = "tern.rms_norm and the tern.quantize of its result, in one";
   let description = [{
-    Computes `output` exactly as `tern.rms_norm` does, then `quantized` and
+    Computes `output` exactly as `tern.rms_norm` does (with the same
+    `lanes`), then `quantized` and
     `scale` from it exactly as `tern.quantize` (`bitnet` scheme) does, in
     one pass over each row: the absmax is taken while the normalised row
     is written. `tern-fuse-norm-quantize` makes it from the two ops.
@@ -307,7 +314,8 @@ def Tern_RMSNormQuantizeOp : Tern_Op<"rms_norm_quantize"> {
     Arg<MemRefRankOf<[F32], [2]>, "normalised rows [M, D]", [MemWrite]>:$output,
     Arg<MemRefRankOf<[I8], [2]>, "quantized rows [M, D]", [MemWrite]>:$quantized,
     Arg<MemRefRankOf<[F32], [1]>, "per-row scales [M]", [MemWrite]>:$scale,
-    F32Attr:$eps
+    F32Attr:$eps,
+    DefaultValuedAttr<I64Attr, "1">:$lanes
   );
   let assemblyFormat = [{
     $input (`weight` `(` $weight^ `:` type($weight) `)`)? `into` $output `,`
