@@ -4,8 +4,9 @@
 // grouped-query attention of 13 queries (4 heads of 64 features, 2 KV
 // heads) over a 96-position cache, lowered with a workspace of 4 rows a
 // head (blocks of queries, as prefill runs) and of 1 (one query at a time).
-// Both are compared bit for bit with a scalar reference written from the
-// op's definition (every sum in order, exp as the C library's expf, each
+// Also one query row (decode) of 8 and of 6 heads over 2 KV heads, the
+// heads of a KV group in blocks. All are compared bit for bit with a scalar
+// reference written from the op's definition (every sum in order, exp as the C library's expf, each
 // operation rounded as written: compiled with -ffp-contract=off), for
 // several first positions. Prints "N wrong" per lowering.
 //
@@ -39,26 +40,35 @@ extern "C" void attention_blocked(const float *q, const float *k,
                                   float *ws);
 extern "C" void attention_single(const float *q, const float *k, const float *v,
                                  int64_t start, float *o, float *ws);
+extern "C" void attention_decode4(const float *q, const float *k,
+                                  const float *v, int64_t start, float *o,
+                                  float *ws);
+extern "C" void attention_decode3(const float *q, const float *k,
+                                  const float *v, int64_t start, float *o,
+                                  float *ws);
 
 // keys[t / 16][f][t % 16] is feature f of position t.
 static float key(const std::vector<float> &k, int t, int f) {
   return k[(size_t(t / Tile) * Kv + f) * Tile + t % Tile];
 }
 
+/// `rows` queries of `heads` heads (rows of heads * Hd features) over the
+/// KvH KV heads.
 static void reference(const std::vector<float> &q, const std::vector<float> &k,
                       const std::vector<float> &v, int start,
-                      std::vector<float> &o) {
+                      std::vector<float> &o, int heads = H, int rows = M) {
   const float limit = -0x1.9fe368p6f; // log 2^-150: expf is +0 below
-  for (int h = 0; h < H; ++h) {
-    const int kvb = h / (H / KvH) * Hd;
-    for (int m = 0; m < M; ++m) {
+  const int width = heads * Hd;
+  for (int h = 0; h < heads; ++h) {
+    const int kvb = h / (heads / KvH) * Hd;
+    for (int m = 0; m < rows; ++m) {
       const int len = start + m + 1;
       std::vector<float> p(len);
       float mx = -INFINITY;
       for (int t = 0; t < len; ++t) {
         float s = 0.0f;
         for (int j = 0; j < Hd; ++j)
-          s += q[size_t(m) * D + h * Hd + j] * key(k, t, kvb + j);
+          s += q[size_t(m) * width + h * Hd + j] * key(k, t, kvb + j);
         p[t] = s / std::sqrt(float(Hd));
         mx = std::fmax(mx, p[t]);
       }
@@ -74,7 +84,7 @@ static void reference(const std::vector<float> &q, const std::vector<float> &k,
         float acc = 0.0f;
         for (int t = 0; t < len; ++t)
           acc += p[t] * v[size_t(t) * Kv + kvb + j];
-        o[size_t(m) * D + h * Hd + j] = acc;
+        o[size_t(m) * width + h * Hd + j] = acc;
       }
     }
   }
@@ -109,6 +119,28 @@ int main() {
                        want[i], got[i]);
     }
   }
-  std::printf("blocked: %d wrong\nsingle: %d wrong\n", bad[0], bad[1]);
-  return bad[0] + bad[1] != 0;
+  // Decode: one query row, the heads of a KV group in blocks; the last
+  // start fills the cache.
+  int badDecode = 0;
+  for (int heads : {8, 6}) {
+    std::vector<float> qd(size_t(heads) * Hd);
+    for (float &x : qd)
+      x = normal(rng);
+    for (int start : {0, 3, 50, 95}) {
+      std::vector<float> want(qd.size()), got(qd.size(), NAN);
+      std::vector<float> ws(size_t(heads) * S, NAN);
+      reference(qd, k, v, start, want, heads, 1);
+      (heads == 8 ? attention_decode4 : attention_decode3)(
+          qd.data(), k.data(), v.data(), start, got.data(), ws.data());
+      for (size_t i = 0; i < got.size(); ++i)
+        if (std::memcmp(&got[i], &want[i], 4) != 0 && ++badDecode <= 5)
+          std::fprintf(stderr,
+                       "decode, %d heads, start %d, feature %zu: want %a, "
+                       "got %a\n",
+                       heads, start, i, want[i], got[i]);
+    }
+  }
+  std::printf("blocked: %d wrong\nsingle: %d wrong\ndecode: %d wrong\n",
+              bad[0], bad[1], badDecode);
+  return bad[0] + bad[1] + badDecode != 0;
 }

@@ -267,16 +267,19 @@ struct AttentionLowering : public OpConversionPattern<AttentionOp> {
     const int64_t block = std::min(wsRows, queryBlock(TargetAttr::lookup(op)));
     Value cWsRows = indexConst(b, wsRows);
 
-    // Queries [m0, m0 + Q) of head h, Q static.
-    auto queries = [&](ImplicitLocOpBuilder &hb, Value h, Value m0, int64_t Q) {
-      SmallVector<Value> ms, lens, scores;
+    // One block of Q queries that share a KV head: query i is row ms[i] of
+    // head hs[i], its scores in workspace row wsRow[i]; their lengths
+    // ascend (the queries of one head at consecutive rows, or one row of
+    // the heads of a KV group: all alike).
+    auto queries = [&](ImplicitLocOpBuilder &hb, ArrayRef<Value> hs,
+                       ArrayRef<Value> ms, ArrayRef<Value> wsRow) {
+      const int64_t Q = ms.size();
+      SmallVector<Value> lens, scores, qBases;
       for (int64_t i = 0; i < Q; ++i) {
-        ms.push_back(i ? hb.create<arith::AddIOp>(m0, indexConst(hb, i)) : m0);
         lens.push_back(hb.create<arith::AddIOp>(
             hb.create<arith::AddIOp>(start, ms[i]), c1));
-        // Query i's scores: row h * wsRows + i of the workspace.
-        Value row = hb.create<arith::AddIOp>(
-            hb.create<arith::MulIOp>(h, cWsRows), indexConst(hb, i));
+        qBases.push_back(hb.create<arith::MulIOp>(hs[i], cHd));
+        Value row = wsRow[i];
         Value view = hb.create<memref::SubViewOp>(
             ws, ArrayRef<OpFoldResult>{row, hb.getIndexAttr(0)},
             ArrayRef<OpFoldResult>{hb.getIndexAttr(1),
@@ -285,9 +288,8 @@ struct AttentionLowering : public OpConversionPattern<AttentionOp> {
         scores.push_back(hb.create<memref::CollapseShapeOp>(
             view, ArrayRef<ReassociationIndices>{{0, 1}}));
       }
-      Value qBase = hb.create<arith::MulIOp>(h, cHd);
-      Value kvBase =
-          hb.create<arith::MulIOp>(hb.create<arith::DivUIOp>(h, cGroup), cHd);
+      Value kvBase = hb.create<arith::MulIOp>(
+          hb.create<arith::DivUIOp>(hs[0], cGroup), cHd);
       // Positions every query of the block attends to, and the last
       // query's (the longest).
       Value lenMin = lens.front(), lenMax = lens.back();
@@ -325,9 +327,9 @@ struct AttentionLowering : public OpConversionPattern<AttentionOp> {
                   for (int64_t u = 0; u < kPositionVecs; ++u)
                     kv.push_back(jb.create<vector::LoadOp>(
                         vF, kT, ValueRange{tiles[u], row, lanes[u]}));
-                  Value col = jb.create<arith::AddIOp>(qBase, j);
                   SmallVector<Value> sums;
                   for (int64_t i = 0; i < Q; ++i) {
+                    Value col = jb.create<arith::AddIOp>(qBases[i], j);
                     Value qv = jb.create<vector::BroadcastOp>(
                         vF,
                         jb.create<memref::LoadOp>(q, ValueRange{ms[i], col}));
@@ -443,8 +445,8 @@ struct AttentionLowering : public OpConversionPattern<AttentionOp> {
             sums.assign(own.getResults().begin(), own.getResults().end());
           }
           for (int64_t f = 0; f < fn; ++f) {
-            Value col =
-                hb.create<arith::AddIOp>(qBase, indexConst(hb, (f0 + f) * L));
+            Value col = hb.create<arith::AddIOp>(qBases[i],
+                                                 indexConst(hb, (f0 + f) * L));
             const int64_t lanesLeft = std::min(L, hd - (f0 + f) * L);
             if (lanesLeft == L) {
               hb.create<vector::StoreOp>(sums[f], out, ValueRange{ms[i], col});
@@ -461,10 +463,50 @@ struct AttentionLowering : public OpConversionPattern<AttentionOp> {
       }
     };
 
+    // Query i of a block of Q at rows [m0, m0 + Q) of head h: its row,
+    // and workspace row h * wsRows + i.
+    auto rowBlock = [&](ImplicitLocOpBuilder &mb, Value h, Value m0,
+                        int64_t Q) {
+      SmallVector<Value> hs(Q, h), ms, wsRow;
+      Value first = mb.create<arith::MulIOp>(h, cWsRows);
+      for (int64_t i = 0; i < Q; ++i) {
+        ms.push_back(i ? mb.create<arith::AddIOp>(m0, indexConst(mb, i)) : m0);
+        wsRow.push_back(
+            i ? mb.create<arith::AddIOp>(first, indexConst(mb, i)) : first);
+      }
+      queries(mb, hs, ms, wsRow);
+    };
+    Value rows = dimOf(b, q, 0);
+    auto qType = cast<MemRefType>(q.getType());
+    const int64_t headBlock = std::min(group, queryBlock(TargetAttr::lookup(op)));
+    if (!qType.isDynamicDim(0) && qType.getDimSize(0) == 1 && headBlock > 1) {
+      // One query a head (decode): the heads of a KV group in blocks, so
+      // each key and value vector loaded serves the block's heads; the KV
+      // groups in parallel. Heads one at a time read the group's keys and
+      // values once each from L2 or beyond (2B4T, 1500 positions: attention
+      // as long as the LM head).
+      loop(
+          b, c0, indexConst(b, op.getKvHeads()), {},
+          [&](ImplicitLocOpBuilder &gb, Value g, ValueRange) {
+            Value h0 = gb.create<arith::MulIOp>(g, cGroup);
+            for (int64_t k = 0; k < group; k += headBlock) {
+              const int64_t Q = std::min(headBlock, group - k);
+              SmallVector<Value> hs, ms(Q, c0), wsRow;
+              for (int64_t i = 0; i < Q; ++i) {
+                hs.push_back(gb.create<arith::AddIOp>(h0, indexConst(gb, k + i)));
+                wsRow.push_back(gb.create<arith::MulIOp>(hs.back(), cWsRows));
+              }
+              queries(gb, hs, ms, wsRow);
+            }
+            yield(gb);
+          },
+          /*parallel=*/true);
+      rewriter.eraseOp(op);
+      return success();
+    }
     // Heads in parallel, each with its own rows of the workspace for its
     // scores; the queries of a head in blocks, in order, then one at a
     // time.
-    Value rows = dimOf(b, q, 0);
     loop(
         b, c0, indexConst(b, heads), {},
         [&](ImplicitLocOpBuilder &hb, Value h, ValueRange) {
@@ -477,7 +519,7 @@ struct AttentionLowering : public OpConversionPattern<AttentionOp> {
                 c0, blocked, cBlock, ValueRange{},
                 [&](OpBuilder &mb0, Location ml, Value m0, ValueRange) {
                   ImplicitLocOpBuilder mb(ml, mb0);
-                  queries(mb, h, m0, block);
+                  rowBlock(mb, h, m0, block);
                   mb.create<scf::YieldOp>();
                 });
           }
@@ -485,7 +527,7 @@ struct AttentionLowering : public OpConversionPattern<AttentionOp> {
               blocked, rows, c1, ValueRange{},
               [&](OpBuilder &mb0, Location ml, Value m, ValueRange) {
                 ImplicitLocOpBuilder mb(ml, mb0);
-                queries(mb, h, m, 1);
+                rowBlock(mb, h, m, 1);
                 mb.create<scf::YieldOp>();
               });
           yield(hb);

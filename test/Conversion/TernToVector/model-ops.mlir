@@ -101,25 +101,29 @@ func.func @rope_transposed(%x: memref<?x16xf32, strided<[1, 64]>>, %p: index) {
 
 // -----
 
-// The heads run in parallel (tern.parallel), each with its row of the
-// scores workspace; KV head = query head / (heads / kv_heads). The keys are
-// in tiles of 16 positions ([S/16, kv_dim, 16]): the scores of 4 positions
-// at a time are vectors (one load from tile t / 16 at lane t % 16, the tile
-// clamped to the last one past the cache), each lane summing its dot
-// product over the head's features in order, four such vectors side by
-// side (independent chains); then a max-subtracted softmax (the maximum
-// and the division on vectors, exact in any order; exp and its sum in
-// order, scalar); then the
-// output as head_dim / 4 vectors of features, each lane summing over
-// positions in order.
+// Decode (one query row): the heads of a KV group (heads / kv_heads = 2)
+// form one block (up to 2 with 16 vector registers, 4 with 32), and the
+// groups run in parallel (tern.parallel); each head has its row of the
+// scores workspace. The keys are in tiles of 16 positions ([S/16, kv_dim,
+// 16]): the scores of 4 positions at a time are vectors (one load from
+// tile t / 16 at lane t % 16, the tile clamped to the last one past the
+// cache), each key vector loaded once for both heads (2 x 4 accumulators),
+// each lane summing its dot product over the head's features in order;
+// then a max-subtracted softmax per head (the maximum and the division on
+// vectors, exact in any order; exp and its sum in order, scalar); then the
+// output as head_dim / 4 vectors of features a head, each value vector
+// loaded once for both heads, each lane summing over positions in order.
 // CHECK-LABEL: func.func @attention
-// CHECK-SAME: %[[K:[^:]*]]: memref<2x32x16xf32>
+// CHECK-SAME: %[[Q:[^:]*]]: memref<1x64xf32>, %[[K:[^:]*]]: memref<2x32x16xf32>, %[[V:[^:]*]]: memref<32x32xf32>
 // CHECK-SAME: %[[WS:[^:]*]]: memref<4x32xf32>
-// (One query row: its loop folds away.)
-// CHECK: scf.for %[[H:.*]] = %c0 to %c4 step %c1 {
-// CHECK:   %[[ROW:.*]] = memref.subview %[[WS]][%[[H]], 0] [1, 32] [1, 1]
-// CHECK:   %[[SCORES:.*]] = memref.collapse_shape %[[ROW]]
-// CHECK:   arith.divui %[[H]], %c2 : index
+// CHECK: scf.for %[[G:.*]] = %c0 to %c2 step %c1 {
+// CHECK:   %[[H0:.*]] = arith.muli %[[G]], %c2 : index
+// CHECK:   %[[H1:.*]] = arith.addi %[[H0]], %c1 : index
+// CHECK:   %[[ROW0:.*]] = memref.subview %[[WS]][%[[H0]], 0] [1, 32] [1, 1]
+// CHECK:   %[[SCORES0:.*]] = memref.collapse_shape %[[ROW0]]
+// CHECK:   %[[ROW1:.*]] = memref.subview %[[WS]][%[[H1]], 0] [1, 32] [1, 1]
+// CHECK:   %[[SCORES1:.*]] = memref.collapse_shape %[[ROW1]]
+// CHECK:   arith.divui %[[H0]], %c2 : index
 // CHECK:     scf.for %[[T0:.*]] = %c0 to %{{.*}} step %c16 {
 // CHECK:       %[[TILE0:.*]] = arith.divui %[[T0]], %c16
 // CHECK:       %[[CLAMP0:.*]] = arith.minui %[[TILE0]], %c1
@@ -128,24 +132,47 @@ func.func @rope_transposed(%x: memref<?x16xf32, strided<[1, 64]>>, %p: index) {
 // CHECK:       %[[TILE1:.*]] = arith.divui %[[T1]], %c16
 // CHECK:       %[[CLAMP1:.*]] = arith.minui %[[TILE1]], %c1
 // CHECK:       %[[LANE1:.*]] = arith.remui %[[T1]], %c16
-// CHECK:       scf.for %[[J:.*]] = %c0 to %c16 step %c1 iter_args(%{{.*}}) -> (vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>) {
+// CHECK:       scf.for %[[J:.*]] = %c0 to %c16 step %c1 iter_args(%{{.*}}) -> (vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>) {
 // CHECK:         vector.load %[[K]][%[[CLAMP0]], %[[F:.*]], %[[LANE0]]] : memref<2x32x16xf32>, vector<4xf32>
 // CHECK:         vector.load %[[K]][%[[CLAMP1]], %[[F]], %[[LANE1]]] : memref<2x32x16xf32>, vector<4xf32>
+// CHECK-COUNT-2: vector.load %[[K]]
+// CHECK:         memref.load %[[Q]]
 // CHECK:         vector.broadcast %{{.*}} : f32 to vector<4xf32>
+// CHECK-NOT:     vector.load %[[K]]
+// CHECK:         memref.load %[[Q]]
+// CHECK:         scf.yield
 // CHECK:       arith.divf %{{.*}} : vector<4xf32>
-// CHECK:       vector.transfer_write %{{.*}}, %[[SCORES]][%[[T0]]]
-// CHECK:       vector.transfer_write %{{.*}}, %[[SCORES]][%[[T1]]]
+// CHECK:       vector.transfer_write %{{.*}}, %[[SCORES0]][%[[T0]]]
+// CHECK:       vector.transfer_write %{{.*}}, %[[SCORES0]][%[[T1]]]
+// CHECK:       vector.transfer_write %{{.*}}, %[[SCORES1]][%[[T0]]]
 // CHECK:     vector.create_mask
 // CHECK:     arith.maximumf %{{.*}} : vector<4xf32>
 // CHECK:     vector.reduction <maximumf>, %{{.*}} : vector<4xf32> into f32
 // CHECK:     math.exp
 // CHECK:     arith.divf %{{.*}} : vector<4xf32>
-// CHECK:     scf.for {{.*}} -> (vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>) {
-// CHECK-COUNT-4: vector.transfer_read
-// CHECK:     vector.store %{{.*}}, %{{.*}} : memref<1x64xf32>, vector<4xf32>
+// CHECK:     vector.reduction <maximumf>, %{{.*}} : vector<4xf32> into f32
+// CHECK:     math.exp
+// CHECK:     arith.divf %{{.*}} : vector<4xf32>
+// CHECK:     scf.for {{.*}} -> (vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>) {
+// CHECK-COUNT-4: vector.transfer_read %[[V]]
+// CHECK-NOT: vector.transfer_read %[[V]]
+// CHECK:       scf.yield
+// CHECK-COUNT-8: vector.store %{{.*}}, %{{.*}} : memref<1x64xf32>, vector<4xf32>
 // CHECK: } {tern.parallel}
 func.func @attention(%q: memref<1x64xf32>, %k: memref<2x32x16xf32>, %v: memref<32x32xf32>, %o: memref<1x64xf32>, %ws: memref<4x32xf32>, %p: index) {
   tern.attention %q, %k, %v at %p into %o using %ws {head_dim = 16 : i64, heads = 4 : i64, kv_heads = 2 : i64} : memref<1x64xf32>, memref<2x32x16xf32>, memref<32x32xf32>, memref<1x64xf32>, memref<4x32xf32>
+  return
+}
+
+// Without grouped queries (as many KV heads as heads) the heads run one
+// at a time, in parallel: one query's 4 score accumulators.
+// CHECK-LABEL: func.func @attention_mha
+// CHECK: scf.for %[[H:.*]] = %c0 to %c2 step %c1 {
+// CHECK:   memref.subview %{{.*}}[%[[H]], 0] [1, 32] [1, 1]
+// CHECK:   scf.for %{{.*}} = %c0 to %c16 step %c1 iter_args(%{{.*}}) -> (vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>) {
+// CHECK: } {tern.parallel}
+func.func @attention_mha(%q: memref<1x32xf32>, %k: memref<2x32x16xf32>, %v: memref<32x32xf32>, %o: memref<1x32xf32>, %ws: memref<2x32xf32>, %p: index) {
+  tern.attention %q, %k, %v at %p into %o using %ws {head_dim = 16 : i64, heads = 2 : i64, kv_heads = 2 : i64} : memref<1x32xf32>, memref<2x32x16xf32>, memref<32x32xf32>, memref<1x32xf32>, memref<2x32xf32>
   return
 }
 
