@@ -6,9 +6,10 @@
 // head (blocks of queries, as prefill runs) and of 1 (one query at a time).
 // Also one query row (decode) of 8 and of 6 heads over 2 KV heads, the
 // heads of a KV group in blocks. All are compared bit for bit with a scalar
-// reference written from the op's definition (every sum in order, exp as the C library's expf, each
-// operation rounded as written: compiled with -ffp-contract=off), for
-// several first positions. Prints "N wrong" per lowering.
+// reference written from the op's definition (every sum in order, exp as the C
+// library's expf, each operation rounded as written: compiled with
+// -ffp-contract=off), for several first positions. Prints "N wrong" per
+// lowering.
 //
 // usage: attention-harness
 //
@@ -140,7 +141,7 @@ int main() {
                        heads, start, i, want[i], got[i]);
     }
   }
-  std::printf("blocked: %d wrong\nsingle: %d wrong\ndecode: %d wrong\n",
-              bad[0], bad[1], badDecode);
+  std::printf("blocked: %d wrong\nsingle: %d wrong\ndecode: %d wrong\n", bad[0],
+              bad[1], badDecode);
   return bad[0] + bad[1] + badDecode != 0;
 }

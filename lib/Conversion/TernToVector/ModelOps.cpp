@@ -266,6 +266,9 @@ struct AttentionLowering : public OpConversionPattern<AttentionOp> {
     const int64_t wsRows = wsType.getDimSize(0) / heads;
     const int64_t block = std::min(wsRows, queryBlock(TargetAttr::lookup(op)));
     Value cWsRows = indexConst(b, wsRows);
+    const std::optional<AttentionPrefetch> ahead =
+        attentionPrefetch(TargetAttr::lookup(op));
+    Value lastPosition = b.create<arith::SubIOp>(dimOf(b, v, 0), c1);
 
     // One block of Q queries that share a KV head: query i is row ms[i] of
     // head hs[i], its scores in workspace row wsRow[i]; their lengths
@@ -276,8 +279,11 @@ struct AttentionLowering : public OpConversionPattern<AttentionOp> {
       const int64_t Q = ms.size();
       SmallVector<Value> lens, scores, qBases;
       for (int64_t i = 0; i < Q; ++i) {
-        lens.push_back(hb.create<arith::AddIOp>(
-            hb.create<arith::AddIOp>(start, ms[i]), c1));
+        // One row for every head of a KV group: one length.
+        lens.push_back(i && ms[i] == ms[i - 1]
+                           ? lens.back()
+                           : hb.create<arith::AddIOp>(
+                                 hb.create<arith::AddIOp>(start, ms[i]), c1));
         qBases.push_back(hb.create<arith::MulIOp>(hs[i], cHd));
         Value row = wsRow[i];
         Value view = hb.create<memref::SubViewOp>(
@@ -318,6 +324,19 @@ struct AttentionLowering : public OpConversionPattern<AttentionOp> {
                   tb.create<arith::DivUIOp>(ts[u], cTile), lastTile));
               lanes.push_back(tb.create<arith::RemUIOp>(ts[u], cTile));
             }
+            // The tile of each key line `keyPositions` ahead (each line
+            // once: the position vectors that start a tile), clamped to
+            // the cache.
+            SmallVector<Value> tilesAhead;
+            if (ahead)
+              for (int64_t u = 0; u < kPositionVecs; ++u)
+                if (u * L % kKeyTile == 0)
+                  tilesAhead.push_back(tb.create<arith::MinUIOp>(
+                      tb.create<arith::DivUIOp>(
+                          tb.create<arith::AddIOp>(
+                              ts[u], indexConst(tb, ahead->keyPositions)),
+                          cTile),
+                      lastTile));
             auto dot = tb.create<scf::ForOp>(
                 c0, cHd, c1, SmallVector<Value>(Q * kPositionVecs, vZero),
                 [&](OpBuilder &jb0, Location jl, Value j, ValueRange acc) {
@@ -327,6 +346,10 @@ struct AttentionLowering : public OpConversionPattern<AttentionOp> {
                   for (int64_t u = 0; u < kPositionVecs; ++u)
                     kv.push_back(jb.create<vector::LoadOp>(
                         vF, kT, ValueRange{tiles[u], row, lanes[u]}));
+                  for (Value tile : tilesAhead)
+                    jb.create<memref::PrefetchOp>(
+                        kT, ValueRange{tile, row, c0}, /*isWrite=*/false,
+                        ahead->locality, /*isDataCache=*/true);
                   SmallVector<Value> sums;
                   for (int64_t i = 0; i < Q; ++i) {
                     Value col = jb.create<arith::AddIOp>(qBases[i], j);
@@ -408,6 +431,21 @@ struct AttentionLowering : public OpConversionPattern<AttentionOp> {
         auto accumulate = [&](ImplicitLocOpBuilder &tb, Value t,
                               ArrayRef<int64_t> which, ValueRange s) {
           SmallVector<Value> vv;
+          if (ahead) {
+            // Each line of the value row `valuePositions` ahead (a vector
+            // of 16 f32 is one line; narrower ones repeat a line, which
+            // costs a prefetch, not a read), clamped to the cache.
+            Value tAhead = tb.create<arith::MinUIOp>(
+                tb.create<arith::AddIOp>(t,
+                                         indexConst(tb, ahead->valuePositions)),
+                lastPosition);
+            for (int64_t f = 0; f < fn; ++f)
+              tb.create<memref::PrefetchOp>(
+                  v,
+                  ValueRange{tAhead, tb.create<arith::AddIOp>(
+                                         kvBase, indexConst(tb, (f0 + f) * L))},
+                  /*isWrite=*/false, ahead->locality, /*isDataCache=*/true);
+          }
           for (int64_t f = 0; f < fn; ++f)
             vv.push_back(tb.create<vector::TransferReadOp>(
                 vF, v,
@@ -434,7 +472,7 @@ struct AttentionLowering : public OpConversionPattern<AttentionOp> {
         for (int64_t i = 0; i < Q; ++i) {
           SmallVector<Value> sums(shared.getResults().begin() + i * fn,
                                   shared.getResults().begin() + (i + 1) * fn);
-          if (i > 0) {
+          if (lens[i] != lenMin) {
             int64_t only[] = {i};
             auto own = hb.create<scf::ForOp>(
                 lenMin, lens[i], c1, sums,
@@ -471,14 +509,15 @@ struct AttentionLowering : public OpConversionPattern<AttentionOp> {
       Value first = mb.create<arith::MulIOp>(h, cWsRows);
       for (int64_t i = 0; i < Q; ++i) {
         ms.push_back(i ? mb.create<arith::AddIOp>(m0, indexConst(mb, i)) : m0);
-        wsRow.push_back(
-            i ? mb.create<arith::AddIOp>(first, indexConst(mb, i)) : first);
+        wsRow.push_back(i ? mb.create<arith::AddIOp>(first, indexConst(mb, i))
+                          : first);
       }
       queries(mb, hs, ms, wsRow);
     };
     Value rows = dimOf(b, q, 0);
     auto qType = cast<MemRefType>(q.getType());
-    const int64_t headBlock = std::min(group, queryBlock(TargetAttr::lookup(op)));
+    const int64_t headBlock =
+        std::min(group, queryBlock(TargetAttr::lookup(op)));
     if (!qType.isDynamicDim(0) && qType.getDimSize(0) == 1 && headBlock > 1) {
       // One query a head (decode): the heads of a KV group in blocks, so
       // each key and value vector loaded serves the block's heads; the KV
@@ -493,7 +532,8 @@ struct AttentionLowering : public OpConversionPattern<AttentionOp> {
               const int64_t Q = std::min(headBlock, group - k);
               SmallVector<Value> hs, ms(Q, c0), wsRow;
               for (int64_t i = 0; i < Q; ++i) {
-                hs.push_back(gb.create<arith::AddIOp>(h0, indexConst(gb, k + i)));
+                hs.push_back(
+                    gb.create<arith::AddIOp>(h0, indexConst(gb, k + i)));
                 wsRow.push_back(gb.create<arith::MulIOp>(hs.back(), cWsRows));
               }
               queries(gb, hs, ms, wsRow);

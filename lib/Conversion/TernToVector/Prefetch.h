@@ -1,9 +1,10 @@
 //===- Prefetch.h - software prefetch of the weights, per CPU ---*- C++ -*-===//
 //
-// Decode and the LM head stream their weights from DRAM once a token;
-// whether a software prefetch ahead of the hardware's helps depends on the
-// CPU, so each choice here is one that was measured (docs/performance.md).
-// Unmeasured CPUs keep the choice of the nearest measured one, or none.
+// Decode and the LM head stream their weights from DRAM once a token, and
+// attention its key and value caches; whether a software prefetch ahead of
+// the hardware's helps depends on the CPU, so each choice here is one that was
+// measured (docs/performance.md). Unmeasured CPUs keep the choice of the
+// nearest measured one, or none.
 //
 //===----------------------------------------------------------------------===//
 
@@ -53,6 +54,17 @@ struct HeadPrefetch {
   bool oncePerLine;
 };
 std::optional<HeadPrefetch> headPrefetch(TargetAttr target);
+
+/// How tern.attention prefetches its key and value caches (read from DRAM
+/// when the context is long), if it does: each key line `keyPositions`
+/// positions ahead of the scores loop, each value line `valuePositions`
+/// positions ahead of the output loop, with memref.prefetch's locality.
+struct AttentionPrefetch {
+  int64_t keyPositions;
+  int64_t valuePositions;
+  int locality;
+};
+std::optional<AttentionPrefetch> attentionPrefetch(TargetAttr target);
 
 } // namespace mlir::tern::detail
 

@@ -178,6 +178,56 @@ func.func @attention_mha(%q: memref<1x32xf32>, %k: memref<2x32x16xf32>, %v: memr
 
 // -----
 
+// On Intel (measured there, docs/performance.md) each key line is
+// prefetched 64 positions ahead (4 tiles of 16: the tile clamped to the
+// cache's last) and each value line 16 positions ahead (clamped to the
+// last position), with prefetcht0; 512-bit vectors of 16 positions, so
+// each of the 4 position vectors starts a tile.
+module attributes {tern.target = #tern.target<triple = "x86_64-unknown-linux-gnu", cpu = "sapphirerapids", isa = ["avx2", "f16c", "avx512f", "avx512bw", "avx512vnni"], vector_bits = 512>} {
+// CHECK-LABEL: func.func @attention_prefetch
+// CHECK-SAME: %[[K:[^:]*]]: memref<8x32x16xf32>, %[[V:[^:]*]]: memref<128x32xf32>
+// CHECK:     scf.for %[[T0:.*]] = %c0 to %{{.*}} step %c64 {
+// CHECK:       %[[A0:.*]] = arith.addi %[[T0]], %c64 : index
+// CHECK:       %[[D0:.*]] = arith.divui %[[A0]], %c16 : index
+// CHECK:       %[[P0:.*]] = arith.minui %[[D0]], %c7 : index
+// CHECK-COUNT-3: arith.minui
+// CHECK:       scf.for %[[J:.*]] = %c0 to %c16 step %c1
+// CHECK:         vector.load %[[K]][%{{.*}}, %[[ROW:.*]], %{{.*}}]
+// CHECK-COUNT-3: vector.load %[[K]]
+// CHECK:         memref.prefetch %[[K]][%[[P0]], %[[ROW]], %c0], read, locality<3>, data : memref<8x32x16xf32>
+// CHECK-COUNT-3: memref.prefetch %[[K]]
+// The output: one loop for both heads of the group (one length: no loop
+// over a head's own last positions after it).
+// CHECK:     scf.for %[[T:.*]] = %c0 to %{{.*}} step %c1 iter_args({{.*}}) -> (vector<16xf32>, vector<16xf32>) {
+// CHECK:       %[[TA:.*]] = arith.addi %[[T]], %c16 : index
+// CHECK:       %[[TC:.*]] = arith.minui %[[TA]], %c127 : index
+// CHECK:       memref.prefetch %[[V]][%[[TC]], %{{.*}}], read, locality<3>, data : memref<128x32xf32>
+// CHECK:       vector.transfer_read %[[V]]
+// CHECK:     }
+// CHECK-NOT: scf.for
+// CHECK-COUNT-2: vector.store
+// CHECK-NEXT: } {tern.parallel}
+func.func @attention_prefetch(%q: memref<1x64xf32>, %k: memref<8x32x16xf32>, %v: memref<128x32xf32>, %o: memref<1x64xf32>, %ws: memref<4x128xf32>, %p: index) {
+  tern.attention %q, %k, %v at %p into %o using %ws {head_dim = 16 : i64, heads = 4 : i64, kv_heads = 2 : i64} : memref<1x64xf32>, memref<8x32x16xf32>, memref<128x32xf32>, memref<1x64xf32>, memref<4x128xf32>
+  return
+}
+}
+
+// -----
+
+// Elsewhere (AMD here) no prefetch.
+module attributes {tern.target = #tern.target<triple = "x86_64-unknown-linux-gnu", cpu = "znver4", isa = ["avx2", "f16c", "avx512f", "avx512bw", "avx512vnni"], vector_bits = 512>} {
+// CHECK-LABEL: func.func @attention_no_prefetch
+// CHECK-NOT: memref.prefetch
+// CHECK: return
+func.func @attention_no_prefetch(%q: memref<1x64xf32>, %k: memref<8x32x16xf32>, %v: memref<128x32xf32>, %o: memref<1x64xf32>, %ws: memref<4x128xf32>, %p: index) {
+  tern.attention %q, %k, %v at %p into %o using %ws {head_dim = 16 : i64, heads = 4 : i64, kv_heads = 2 : i64} : memref<1x64xf32>, memref<8x32x16xf32>, memref<128x32xf32>, memref<1x64xf32>, memref<4x128xf32>
+  return
+}
+}
+
+// -----
+
 // Prefill: 5 queries and 4 workspace rows a head. Without a target (128-bit
 // vectors, 16 registers) the queries run in blocks of 2 (0-1, 2-3), each
 // query with its own workspace row; query 4 alone (its loop of one folds
