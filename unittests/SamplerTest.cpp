@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -11,6 +12,8 @@
 #include <vector>
 
 using ternc::rt::argmax;
+using ternc::rt::Sampler;
+using ternc::rt::SamplerOptions;
 
 namespace {
 
@@ -81,6 +84,91 @@ TEST(Argmax, NaNsAndSignedZeros) {
   EXPECT_EQ(firstLargest(zeros), 3);
   std::vector<float> negInf(18, -inf);
   EXPECT_EQ(argmax(negInf.data(), 18), 0);
+}
+
+/// The definition of sampling: every logit / temperature sorted (larger
+/// first, the smaller id on ties), the first k kept, softmax over them in
+/// order, top-p's smallest prefix of mass p renormalised, then the first
+/// candidate whose running sum passes a uniform draw of xorshift64*
+/// (state seed * 0x9E3779B97F4A7C15 + 1, the top 24 bits of the product).
+struct ReferenceSampler {
+  SamplerOptions opt;
+  uint64_t state;
+  explicit ReferenceSampler(const SamplerOptions &o)
+      : opt(o), state(o.seed * 0x9E3779B97F4A7C15ull + 1) {}
+  float uniform() {
+    state ^= state >> 12;
+    state ^= state << 25;
+    state ^= state >> 27;
+    return float((state * 0x2545F4914F6CDD1Dull) >> 40) / float(1u << 24);
+  }
+  int32_t sample(const std::vector<float> &logits) {
+    std::vector<std::pair<float, int32_t>> c;
+    for (size_t i = 0; i < logits.size(); ++i)
+      c.push_back({logits[i] / opt.temperature, int32_t(i)});
+    std::sort(c.begin(), c.end(), [](const auto &a, const auto &b) {
+      return a.first > b.first || (a.first == b.first && a.second < b.second);
+    });
+    if (opt.topK > 0 && size_t(opt.topK) < c.size())
+      c.resize(size_t(opt.topK));
+    float mx = c[0].first, sum = 0.0f;
+    for (auto &x : c) {
+      x.first = std::exp(x.first - mx);
+      sum += x.first;
+    }
+    for (auto &x : c)
+      x.first /= sum;
+    if (opt.topP < 1.0f) {
+      float mass = 0.0f;
+      size_t n = 0;
+      while (n < c.size()) {
+        mass += c[n++].first;
+        if (mass >= opt.topP)
+          break;
+      }
+      c.resize(n);
+      for (auto &x : c)
+        x.first /= mass;
+    }
+    float r = uniform(), acc = 0.0f;
+    for (const auto &x : c) {
+      acc += x.first;
+      if (r < acc)
+        return x.second;
+    }
+    return c.back().second;
+  }
+};
+
+TEST(Sampler, MatchesTheDefinition) {
+  // Top-k on (one pass over the logits) and off (all sorted), with and
+  // without top-p, on logits with many ties; 60 draws each.
+  std::mt19937 rng(5);
+  std::normal_distribution<float> normal(0.0f, 3.0f);
+  std::vector<float> logits(3001);
+  for (float &x : logits)
+    x = std::round(normal(rng) * 8.0f) / 8.0f; // ties
+  for (int topK : {0, 1, 40, 3001, 4000}) {
+    for (float topP : {1.0f, 0.9f}) {
+      for (float temperature : {0.8f, 1.0f, 2.5f}) {
+        SamplerOptions o;
+        o.temperature = temperature;
+        o.topK = topK;
+        o.topP = topP;
+        o.seed = 17;
+        Sampler fast(o);
+        ReferenceSampler slow(o);
+        for (int draw = 0; draw < 60; ++draw) {
+          ASSERT_EQ(fast.sample(logits.data(), int64_t(logits.size())),
+                    slow.sample(logits))
+              << "top-k " << topK << ", top-p " << topP << ", temperature "
+              << temperature << ", draw " << draw;
+          // Move the logits a little between draws, as a decode does.
+          logits[size_t(draw * 7919) % logits.size()] += 0.25f;
+        }
+      }
+    }
+  }
 }
 
 } // namespace
