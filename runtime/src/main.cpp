@@ -24,6 +24,7 @@
 #include <optional>
 #include <sstream>
 #include <string>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <vector>
 
@@ -187,6 +188,13 @@ Options parse(int argc, char **argv) {
 double now() {
   using namespace std::chrono;
   return duration<double>(steady_clock::now().time_since_epoch()).count();
+}
+
+/// Whether two descriptors write to the same file, pipe or terminal.
+bool sameDestination(int a, int b) {
+  struct stat sa, sb;
+  return fstat(a, &sa) == 0 && fstat(b, &sb) == 0 && sa.st_dev == sb.st_dev &&
+         sa.st_ino == sb.st_ino;
 }
 
 /// llama-bench style: pp128 then tg64, one machine-readable line each.
@@ -491,13 +499,18 @@ int main(int argc, char **argv) {
     chat(s, *tokenizer, sampler, o);
     return 0;
   }
+  // Whether the text written so far ends a line (see the timings below).
+  bool lineEnded = true;
+  auto writeText = [&](const std::string &t) {
+    std::fputs(t.c_str(), stdout);
+    if (!t.empty())
+      lineEnded = t.back() == '\n';
+  };
   if (o.printIds)
     for (size_t i = 0; i < prompt.size(); ++i)
       std::printf("%s%d", i ? " " : "", prompt[i]);
   else if (text)
-    std::fputs(o.havePromptIds ? tokenizer->decode(prompt).c_str()
-                               : o.prompt.c_str(),
-               stdout);
+    writeText(o.havePromptIds ? tokenizer->decode(prompt) : o.prompt);
 
   double t0 = now();
   const float *logits = s.feed(prompt.data(), int64_t(prompt.size()));
@@ -508,13 +521,18 @@ int main(int argc, char **argv) {
         if (o.printIds)
           std::printf(" %d", next);
         else if (text)
-          std::fputs(tokenizer->decode(prev, next).c_str(), stdout);
+          writeText(tokenizer->decode(prev, next));
         prev = next;
         std::fflush(stdout);
       });
   double t2 = now();
   if (o.printIds)
     std::printf("\n");
+  std::fflush(stdout);
+  // stdout stays exactly the text; where stderr goes to the same place (a
+  // terminal, or 2>&1), the timings start on a line of their own.
+  if (text && !lineEnded && sameDestination(STDOUT_FILENO, STDERR_FILENO))
+    std::fputc('\n', stderr);
   if (g.contextFull)
     std::fprintf(stderr,
                  "note: stopped at the end of the %lld-token "
