@@ -54,11 +54,18 @@ func.func @embedding(%t: memref<10x4xf16>, %ids: memref<3xi32>, %o: memref<3x4xf
 
 // -----
 
-// freq = 1 / theta^(2i/head_dim); interleaved pairs (2i, 2i+1).
+// freq_i = 1 / theta^(2i/head_dim), computed once per pair into a table
+// before the rows; angle = pos * freq_i; interleaved pairs (2i, 2i+1).
 // CHECK-LABEL: func.func @rope
+// CHECK: %[[FREQS:.*]] = memref.alloca() : memref<4xf32>
+// CHECK: scf.for %[[FI:.*]] = %c0 to %c4 step %c1 {
+// CHECK:   %[[PW:.*]] = math.powf
+// CHECK:   %[[F:.*]] = arith.divf %{{.*}}, %[[PW]] : f32
+// CHECK:   memref.store %[[F]], %[[FREQS]][%[[FI]]] : memref<4xf32>
 // CHECK: %[[POS:.*]] = arith.uitofp %{{.*}} : i64 to f32
-// CHECK: math.powf
-// CHECK: %[[ANGLE:.*]] = arith.mulf %[[POS]], %{{.*}} : f32
+// CHECK-NOT: math.powf
+// CHECK: %[[FREQ:.*]] = memref.load %[[FREQS]]
+// CHECK: %[[ANGLE:.*]] = arith.mulf %[[POS]], %[[FREQ]] : f32
 // CHECK-DAG: math.cos %[[ANGLE]] : f32
 // CHECK-DAG: math.sin %[[ANGLE]] : f32
 // CHECK: arith.subf
@@ -71,11 +78,14 @@ func.func @rope(%x: memref<1x16xf32>, %p: index) {
 // -----
 
 // Token rows on the pool for a row-major operand: the parallel loop is the
-// one over tokens, the pairs inside it.
+// one over tokens, the pairs inside it (their frequencies from the table
+// made before).
 // CHECK-LABEL: func.func @rope_rows
+// CHECK: math.powf
 // CHECK: scf.for %[[M:.*]] = %c0 to %{{.*}} step %c1 {
 // CHECK:   scf.for %[[I:.*]] = %c0 to %c4 step %c1 {
-// CHECK:     math.powf
+// CHECK-NOT: math.powf
+// CHECK:     memref.load %{{.*}}[%[[I]]] : memref<4xf32>
 // CHECK:     memref.store %{{.*}}, %{{.*}}[%[[M]], %{{.*}}] : memref<?x16xf32>
 // CHECK: } {tern.parallel}
 func.func @rope_rows(%x: memref<?x16xf32>, %p: index) {
@@ -89,9 +99,10 @@ func.func @rope_rows(%x: memref<?x16xf32>, %p: index) {
 // tokens inside, so that no two threads write the cache lines of adjacent
 // positions; the same operations per element.
 // CHECK-LABEL: func.func @rope_transposed
+// CHECK: math.powf
 // CHECK: scf.for %[[I:.*]] = %c0 to %c4 step %c1 {
 // CHECK:   scf.for %[[M:.*]] = %c0 to %{{.*}} step %c1 {
-// CHECK:     math.powf
+// CHECK:     memref.load %{{.*}}[%[[I]]] : memref<4xf32>
 // CHECK:     memref.store %{{.*}}, %{{.*}}[%[[M]], %{{.*}}] : memref<?x16xf32, strided<[1, 64]>>
 // CHECK: } {tern.parallel}
 func.func @rope_transposed(%x: memref<?x16xf32, strided<[1, 64]>>, %p: index) {
