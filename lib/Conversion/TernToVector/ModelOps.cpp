@@ -150,13 +150,13 @@ struct RopeLowering : public OpConversionPattern<RopeOp> {
     Value pairs = indexConst(b, hd / 2);
     // freq_i = 1 / theta^(2i / head_dim) in f32, once per pair for all the
     // op's rows (a prefill chunk's 128 rows computed each 128 times).
-    Value freqs = b.create<memref::AllocaOp>(
-        MemRefType::get({hd / 2}, b.getF32Type()));
+    Value freqs =
+        b.create<memref::AllocaOp>(MemRefType::get({hd / 2}, b.getF32Type()));
     loop(b, c0, pairs, {}, [&](auto &fb, Value i, ValueRange) {
       Value twoIF = fb.template create<arith::UIToFPOp>(
-          fb.getF32Type(), fb.template create<arith::IndexCastOp>(
-                               fb.getI64Type(),
-                               fb.template create<arith::MulIOp>(i, c2)));
+          fb.getF32Type(),
+          fb.template create<arith::IndexCastOp>(
+              fb.getI64Type(), fb.template create<arith::MulIOp>(i, c2)));
       fb.template create<memref::StoreOp>(
           fb.template create<arith::DivFOp>(
               one, fb.template create<math::PowFOp>(
