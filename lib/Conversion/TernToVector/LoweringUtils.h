@@ -12,6 +12,8 @@
 #include "mlir/IR/ImplicitLocOpBuilder.h"
 #include "mlir/IR/PatternMatch.h"
 
+#include <optional>
+
 namespace mlir::tern::detail {
 
 inline Value indexConst(ImplicitLocOpBuilder &b, int64_t v) {
@@ -53,6 +55,15 @@ inline Value splat(ImplicitLocOpBuilder &b, VectorType type, double value) {
                          : TypedAttr(b.getIntegerAttr(elem, int64_t(value)));
   return b.create<arith::ConstantOp>(type,
                                      SplatElementsAttr::get(type, scalar));
+}
+
+/// The in_bounds of a 1-D vector.transfer_read: all lanes in bounds when
+/// `whole` (the read needs no mask), else none given (masked at the end).
+inline std::optional<ArrayRef<bool>> inBoundsIf(bool whole) {
+  static const bool kTrue[] = {true};
+  if (!whole)
+    return std::nullopt;
+  return ArrayRef<bool>(kTrue);
 }
 
 /// Number of f32 lanes for the module's target (128-bit vectors without one).

@@ -269,10 +269,7 @@ struct AttentionLowering : public OpConversionPattern<AttentionOp> {
     // Features of a head in vectors of L (the last one masked).
     const int64_t featureVecs = (hd + L - 1) / L;
     // A value row read whole, unmasked, when the head is whole vectors.
-    static const bool kTrue[] = {true};
-    std::optional<ArrayRef<bool>> vInBounds;
-    if (hd % L == 0)
-      vInBounds = ArrayRef<bool>(kTrue);
+    const std::optional<ArrayRef<bool>> vInBounds = inBoundsIf(hd % L == 0);
     auto wsType = cast<MemRefType>(ws.getType());
     // Workspace rows per head: one per query of a block.
     const int64_t wsRows = wsType.getDimSize(0) / heads;
@@ -732,14 +729,11 @@ struct MatmulLowering : public OpConversionPattern<MatmulOp> {
               // `lanes` interleaved partial sums (reads past K are masked
               // to 0, adding exact zeros), then an in-order reduction.
               // When K is a multiple of `lanes` no read is masked.
-              std::optional<ArrayRef<bool>> inBounds;
               const bool whole =
                   !ShapedType::isDynamic(
                       cast<MemRefType>(x.getType()).getDimSize(1)) &&
                   cast<MemRefType>(x.getType()).getDimSize(1) % lanes == 0;
-              static const bool kTrue[] = {true};
-              if (whole)
-                inBounds = ArrayRef<bool>(kTrue);
+              const std::optional<ArrayRef<bool>> inBounds = inBoundsIf(whole);
               // Prefetching once a line: a step of `perLine` vectors, one
               // 64-byte line of weights, added in order (the sums of one
               // vector a step).

@@ -43,10 +43,7 @@ Value mlir::tern::detail::sumOfSquares(ImplicitLocOpBuilder &b, Value x,
         .getResult(0);
   auto vf = VectorType::get({lanes}, b.getF32Type());
   // Whole vectors need no mask.
-  static const bool kTrue[] = {true};
-  std::optional<ArrayRef<bool>> inBounds;
-  if (d % lanes == 0)
-    inBounds = ArrayRef<bool>(kTrue);
+  const std::optional<ArrayRef<bool>> inBounds = inBoundsIf(d % lanes == 0);
   Value zero = f32Const(b, 0.0f);
   Value partial =
       b.create<scf::ForOp>(
