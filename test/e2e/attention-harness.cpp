@@ -24,14 +24,9 @@
 #include <random>
 #include <vector>
 
-const uint8_t *ternc_weights = nullptr;
-
-// Odd grains, so the heads are handed out unevenly.
-void ternc_parallel_for(ternc_body_fn body, void *ctx, int64_t begin,
-                        int64_t end) {
-  for (int64_t b = begin; b < end; b += 3)
-    body(ctx, b, b + 3 < end ? b + 3 : end);
-}
+// Grains of 3, so the heads are handed out unevenly.
+#define HARNESS_GRAIN 3
+#include "harness-runtime.h"
 
 constexpr int M = 13, H = 4, KvH = 2, Hd = 64, S = 96, Tile = 16;
 constexpr int D = H * Hd, Kv = KvH * Hd;

@@ -20,13 +20,8 @@
 #include <cstring>
 #include <vector>
 
-const uint8_t *ternc_weights = nullptr;
-
-void ternc_parallel_for(ternc_body_fn body, void *ctx, int64_t begin,
-                        int64_t end) {
-  for (int64_t b = begin; b < end; b += 7)
-    body(ctx, b, b + 7 < end ? b + 7 : end);
-}
+#define HARNESS_GRAIN 7
+#include "harness-runtime.h"
 
 extern "C" void half_head(const float *x, float *y);
 

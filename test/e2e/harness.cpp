@@ -26,13 +26,8 @@
 
 // The harness plays the runtime: it owns the blob pointer and runs parallel
 // loops in pieces on one thread (the split must not change any result).
-const uint8_t *ternc_weights = nullptr;
-
-void ternc_parallel_for(ternc_body_fn body, void *ctx, int64_t begin,
-                        int64_t end) {
-  for (int64_t b = begin; b < end; b += 3)
-    body(ctx, b, b + 3 < end ? b + 3 : end);
-}
+#define HARNESS_GRAIN 3
+#include "harness-runtime.h"
 
 extern "C" {
 void tern_quantize(const float *x, int8_t *q, float *s);

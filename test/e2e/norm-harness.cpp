@@ -25,14 +25,9 @@
 #include <random>
 #include <vector>
 
-const uint8_t *ternc_weights = nullptr;
-
-// Odd grains: rows handed out unevenly.
-void ternc_parallel_for(ternc_body_fn body, void *ctx, int64_t begin,
-                        int64_t end) {
-  for (int64_t b = begin; b < end; b += 2)
-    body(ctx, b, b + 2 < end ? b + 2 : end);
-}
+// Grains of 2: rows handed out unevenly.
+#define HARNESS_GRAIN 2
+#include "harness-runtime.h"
 
 extern "C" {
 void norm16_100(const float *x, const float *w, float *y);
