@@ -56,31 +56,27 @@ int32_t Sampler::sample(const float *logits, int64_t vocab) {
                     const std::pair<float, int32_t> &b) {
     return a.first > b.first || (a.first == b.first && a.second < b.second);
   };
+  // The best `keep` (top-k, else all) in one pass: a heap of the best so
+  // far, its worst on top, which almost every logit fails to beat (one
+  // comparison), then sorted: the same candidates in the same order as
+  // sorting all of them (the order is total), 0.85 -> 0.18 ms for 2B4T's
+  // 128256 logits and k = 40.
+  const size_t keep =
+      opt_.topK > 0 && opt_.topK < vocab ? size_t(opt_.topK) : size_t(vocab);
   candidates_.clear();
-  if (opt_.topK > 0 && opt_.topK < vocab) {
-    // The top k in one pass: a heap of the best so far, its worst on top,
-    // which almost every logit fails to beat (one comparison), then sorted:
-    // the same k in the same order as sorting all of them (the order is
-    // total), 0.85 -> 0.18 ms for 2B4T's 128256 logits and k = 40.
-    const size_t keep = size_t(opt_.topK);
-    for (int64_t i = 0; i < vocab; ++i) {
-      std::pair<float, int32_t> c{logits[i] / opt_.temperature, int32_t(i)};
-      if (candidates_.size() < keep) {
-        candidates_.push_back(c);
-        if (candidates_.size() == keep)
-          std::make_heap(candidates_.begin(), candidates_.end(), byLogit);
-      } else if (byLogit(c, candidates_.front())) {
-        std::pop_heap(candidates_.begin(), candidates_.end(), byLogit);
-        candidates_.back() = c;
-        std::push_heap(candidates_.begin(), candidates_.end(), byLogit);
-      }
+  for (int64_t i = 0; i < vocab; ++i) {
+    std::pair<float, int32_t> c{logits[i] / opt_.temperature, int32_t(i)};
+    if (candidates_.size() < keep) {
+      candidates_.push_back(c);
+      if (candidates_.size() == keep)
+        std::make_heap(candidates_.begin(), candidates_.end(), byLogit);
+    } else if (byLogit(c, candidates_.front())) {
+      std::pop_heap(candidates_.begin(), candidates_.end(), byLogit);
+      candidates_.back() = c;
+      std::push_heap(candidates_.begin(), candidates_.end(), byLogit);
     }
-    std::sort(candidates_.begin(), candidates_.end(), byLogit);
-  } else {
-    for (int64_t i = 0; i < vocab; ++i)
-      candidates_.push_back({logits[i] / opt_.temperature, int32_t(i)});
-    std::sort(candidates_.begin(), candidates_.end(), byLogit);
   }
+  std::sort(candidates_.begin(), candidates_.end(), byLogit);
   // Softmax over the kept candidates, in order.
   float maxLogit = candidates_[0].first, sum = 0.0f;
   for (auto &c : candidates_) {
