@@ -52,6 +52,7 @@ void bench_linear_gate(const int8_t *q, const float *s, float *y);
 void bench_linear_down(const int8_t *q, const float *s, float *y);
 void bench_linear_gate_m128(const int8_t *q, const float *s, float *y);
 void bench_head(const float *x, float *y);
+void bench_screen(const float *x, float *y);
 }
 
 namespace {
@@ -156,6 +157,15 @@ void BM_head_f16(benchmark::State &state) {
   report(state, 128256.0 * 2560.0 * 2.0);
 }
 
+void BM_head_screen_i8(benchmark::State &state) {
+  std::vector<float> x = randomVector<float>(2560, -8, 8), y(128256);
+  timeCalls(state, /*cold=*/true, [&] {
+    bench_screen(x.data(), y.data());
+    benchmark::DoNotOptimize(y.data());
+  });
+  report(state, 128256.0 * 2560.0);
+}
+
 } // namespace
 
 BENCHMARK(BM_quantize_2560);
@@ -182,6 +192,7 @@ BENCHMARK_CAPTURE(linear, gate_6912x2560_m128, bench_linear_gate_m128, 128,
                   6912, 2560)
     ->UseManualTime();
 BENCHMARK(BM_head_f16)->UseManualTime()->Iterations(20);
+BENCHMARK(BM_head_screen_i8)->UseManualTime()->Iterations(20);
 
 int main(int argc, char **argv) {
   if (argc < 2 || argv[1][0] == '-') {

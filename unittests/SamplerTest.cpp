@@ -86,9 +86,9 @@ TEST(Argmax, NaNsAndSignedZeros) {
   EXPECT_EQ(argmax(negInf.data(), 18), 0);
 }
 
-/// The definition of sampling: every logit / temperature sorted (larger
-/// first, the smaller id on ties), the first k kept, softmax over them in
-/// order, top-p's smallest prefix of mass p renormalised, then the first
+/// The definition of sampling: every logit sorted (larger first, the
+/// smaller id on ties), the first k kept, softmax of logit / temperature
+/// over them in order, top-p's smallest prefix of mass p renormalised, then the first
 /// candidate whose running sum passes a uniform draw of xorshift64*
 /// (state seed * 0x9E3779B97F4A7C15 + 1, the top 24 bits of the product).
 struct ReferenceSampler {
@@ -105,15 +105,15 @@ struct ReferenceSampler {
   int32_t sample(const std::vector<float> &logits) {
     std::vector<std::pair<float, int32_t>> c;
     for (size_t i = 0; i < logits.size(); ++i)
-      c.push_back({logits[i] / opt.temperature, int32_t(i)});
+      c.push_back({logits[i], int32_t(i)});
     std::sort(c.begin(), c.end(), [](const auto &a, const auto &b) {
       return a.first > b.first || (a.first == b.first && a.second < b.second);
     });
     if (opt.topK > 0 && size_t(opt.topK) < c.size())
       c.resize(size_t(opt.topK));
-    float mx = c[0].first, sum = 0.0f;
+    float mx = c[0].first / opt.temperature, sum = 0.0f;
     for (auto &x : c) {
-      x.first = std::exp(x.first - mx);
+      x.first = std::exp(x.first / opt.temperature - mx);
       sum += x.first;
     }
     for (auto &x : c)

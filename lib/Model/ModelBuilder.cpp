@@ -26,19 +26,39 @@ std::string symbolOf(StringRef name);
 /// The symbol of an int8 LM head (a separate entry: the embedding it may be
 /// tied to keeps its own precision).
 constexpr llvm::StringLiteral headSymbol = "p_lm_head_int8";
+/// The symbol of the int8 copy of a native LM head that screens its rows
+/// (`ternc_head_screen`).
+constexpr llvm::StringLiteral screenSymbol = "p_lm_head_screen";
+
+/// The lanes of the LM head's and the norms' sums of squares: 16
+/// interleaved lanes (vector code, the same result on every target),
+/// except for bitllama2.c, whose reference runner sums in order and whose
+/// greedy generations ternc reproduces.
+int64_t sumLanes(const ModelDescription &md) {
+  return md.scheme == ternc::LinearScheme::BitLlama2c ? 1 : 16;
+}
 
 /// Emits the forward pass for up to `rows` tokens into one function.
 class ForwardEmitter {
 public:
+  /// With `optionalHead`, a one-row pass also skips the LM head (but not
+  /// the final norm) for a null `logits`.
   ForwardEmitter(ImplicitLocOpBuilder &b, const ModelDescription &md,
-                 int64_t rows, int64_t context, Value scratch)
-      : b(b), md(md), rows(rows), context(context), scratch(scratch) {}
+                 int64_t rows, int64_t context, Value scratch,
+                 bool optionalHead = false)
+      : b(b), md(md), rows(rows), context(context), scratch(scratch),
+        optionalHead(optionalHead) {}
 
   /// Scratch bytes a forward pass of `rows` tokens needs.
   static int64_t scratchBytes(const ModelDescription &md, int64_t rows,
                               int64_t context) {
     ScratchPlan plan(md, rows, context);
     return plan.total;
+  }
+  /// Scratch offset of the final norm's output of a one-row pass: the LM
+  /// head's input.
+  static int64_t headInputOffset(const ModelDescription &md, int64_t context) {
+    return ScratchPlan(md, 1, context).x;
   }
 
   /// tokens: memref<rows x i32>; n: valid rows; pos: first position.
@@ -169,13 +189,7 @@ private:
                        FlatSymbolRefAttr::get(b.getContext(), symbolFor(name)),
                        qs.first, qs.second, out);
   }
-  /// The LM head and the norms' sums of squares run in 16 interleaved lanes
-  /// (vector code, the same result on every target), except for
-  /// bitllama2.c, whose reference runner sums in order and whose greedy
-  /// generations ternc reproduces.
-  int64_t sumLanes() const {
-    return md.scheme == ternc::LinearScheme::BitLlama2c ? 1 : 16;
-  }
+  int64_t sumLanes() const { return ::sumLanes(md); }
   QuantScheme scheme() const {
     return md.scheme == ternc::LinearScheme::BitLlama2c
                ? QuantScheme::BitLlama2c
@@ -195,6 +209,7 @@ private:
   const ModelDescription &md;
   int64_t rows, context;
   Value scratch;
+  bool optionalHead;
   ScratchPlan plan{md, rows, context};
 };
 
@@ -277,15 +292,19 @@ void ForwardEmitter::emit(Value tokens, Value n, Value pos, Value kc, Value vc,
   // logits are not read (every chunk of a prompt but its last) passes a
   // null `logits` and skips them: the head is the largest weight (657 MB
   // of f16 for 2B4T), read in full for one row.
+  // One-row passes with an optional head skip only the head: the norm's
+  // output is the input of the screened head (ternc_head_screen).
   std::optional<OpBuilder::InsertionGuard> headOnly;
-  if (rows != 1) {
+  auto onlyWithLogits = [&] {
     Value wanted = b.create<arith::CmpIOp>(
         arith::CmpIPredicate::ne,
         b.create<memref::ExtractAlignedPointerAsIndexOp>(logits), idx(0));
     auto ifOp = b.create<scf::IfOp>(wanted, /*withElseRegion=*/false);
     headOnly.emplace(b);
     b.setInsertionPointToStart(&ifOp.getThenRegion().front());
-  }
+  };
+  if (rows != 1)
+    onlyWithLogits();
   Value last = h;
   Value lastX = x;
   if (rows != 1) {
@@ -301,15 +320,76 @@ void ForwardEmitter::emit(Value tokens, Value n, Value pos, Value kc, Value vc,
   b.create<RMSNormOp>(last, param(md.finalNorm), lastX,
                       b.getF32FloatAttr(md.normEps),
                       b.getI64IntegerAttr(sumLanes()));
+  if (rows == 1 && optionalHead)
+    onlyWithLogits();
   auto module = b.getBlock()->getParentOp()->getParentOfType<ModuleOp>();
   if (auto head8 = module.lookupSymbol<ParamOp>(headSymbol)) {
     auto sym = SymbolRefAttr::get(b.getContext(), headSymbol);
     Value w = b.create<GetParamOp>(head8.getMemRefType(), sym);
     Value s = b.create<GetParamScalesOp>(
         MemRefType::get({md.vocab}, b.getF32Type()), sym);
-    b.create<MatmulOp>(lastX, w, s, logits, sumLanes());
+    b.create<MatmulOp>(lastX, w, Value(), s, logits, sumLanes());
   } else {
-    b.create<MatmulOp>(lastX, param(md.head), Value(), logits, sumLanes());
+    b.create<MatmulOp>(lastX, param(md.head), Value(), Value(), logits,
+                       sumLanes());
+  }
+}
+
+/// The entry points of a screened LM head (see abi.h): the int8 copy's
+/// scores, the exact logits of chosen rows, and the copy's row bounds.
+void emitScreenedHead(OpBuilder &ob, Location loc, const ModelDescription &md) {
+  MLIRContext *ctx = ob.getContext();
+  auto f32 = ob.getF32Type();
+  auto inputType = MemRefType::get({1, md.dim}, f32);
+  auto outType = MemRefType::get({1, md.vocab}, f32);
+  auto screen = SymbolRefAttr::get(ctx, screenSymbol);
+  auto rowsType = MemRefType::get({md.vocab}, ob.getI32Type());
+  auto vocabF32 = MemRefType::get({md.vocab}, f32);
+  auto makeFn = [&](StringRef name, FunctionType type) {
+    auto fn = ob.create<func::FuncOp>(loc, name, type);
+    auto b = ImplicitLocOpBuilder::atBlockBegin(loc, fn.addEntryBlock());
+    return std::make_pair(fn, b);
+  };
+  // ternc_head_screen(x, scores)
+  {
+    auto [fn, b] =
+        makeFn("ternc_head_screen", ob.getFunctionType({inputType, outType}, {}));
+    auto decl = cast<ParamOp>(
+        SymbolTable::lookupSymbolIn(ob.getBlock()->getParentOp(), screen));
+    Value w = b.create<GetParamOp>(decl.getMemRefType(), screen);
+    Value s = b.create<GetParamScalesOp>(vocabF32, screen);
+    b.create<MatmulOp>(fn.getArgument(0), w, Value(), s, fn.getArgument(1),
+                       sumLanes(md));
+    b.create<func::ReturnOp>();
+  }
+  // ternc_head_rows(x, rows, n, out): out[0, j] = logit of rows[j], j < n.
+  {
+    auto [fn, b] = makeFn(
+        "ternc_head_rows",
+        ob.getFunctionType(
+            {inputType, rowsType, ob.getIndexType(), outType}, {}));
+    auto head = SymbolRefAttr::get(ctx, symbolOf(md.head));
+    auto decl = cast<ParamOp>(
+        SymbolTable::lookupSymbolIn(ob.getBlock()->getParentOp(), head));
+    Value w = b.create<GetParamOp>(decl.getMemRefType(), head);
+    OpFoldResult zero = b.getIndexAttr(0), one = b.getIndexAttr(1);
+    Value n = fn.getArgument(2);
+    Value rows = b.create<memref::SubViewOp>(
+        fn.getArgument(1), ArrayRef<OpFoldResult>{zero},
+        ArrayRef<OpFoldResult>{n}, ArrayRef<OpFoldResult>{one});
+    Value out = b.create<memref::SubViewOp>(
+        fn.getArgument(3), ArrayRef<OpFoldResult>{zero, zero},
+        ArrayRef<OpFoldResult>{one, n}, ArrayRef<OpFoldResult>{one, one});
+    b.create<MatmulOp>(fn.getArgument(0), w, rows, Value(), out, sumLanes(md));
+    b.create<func::ReturnOp>();
+  }
+  // ternc_head_bounds() -> the copy's row bounds
+  {
+    auto [fn, b] =
+        makeFn("ternc_head_bounds", ob.getFunctionType({}, {vocabF32}));
+    Value bounds = b.create<GetParamBoundsOp>(vocabF32, screen);
+    b.create<func::ReturnOp>(bounds);
+    (void)fn;
   }
 }
 
@@ -335,7 +415,8 @@ Type elementType(OpBuilder &b, ternc::DenseType t) {
 /// the store (per tensor, or per block for TQ files with varying block
 /// scales); the embedding and the LM head keep the checkpoint's precision.
 llvm::Error declareWeights(OpBuilder &b, Location loc,
-                           const ModelDescription &md, bool int8Head) {
+                           const ModelDescription &md, bool int8Head,
+                           bool screenHead) {
   llvm::StringSet<llvm::MallocAllocator> seen;
   auto dense = [&](StringRef name, ArrayRef<int64_t> shape, bool native) {
     if (name.empty() || !seen.insert(name).second)
@@ -344,7 +425,8 @@ llvm::Error declareWeights(OpBuilder &b, Location loc,
         native ? elementType(b, md.store->nativeType(name)) : b.getF32Type();
     b.create<ParamOp>(loc, b.getStringAttr(symbolOf(name)),
                       TypeAttr::get(MemRefType::get(shape, elem)),
-                      b.getStringAttr(name), UnitAttr(), IntegerAttr());
+                      b.getStringAttr(name), UnitAttr(), UnitAttr(),
+                      IntegerAttr());
   };
   auto ternary = [&](StringRef name, int64_t rows,
                      int64_t cols) -> llvm::Error {
@@ -376,13 +458,20 @@ llvm::Error declareWeights(OpBuilder &b, Location loc,
   };
   dense(md.embedding, {md.vocab, md.dim}, /*native=*/true);
   dense(md.finalNorm, {md.dim}, false);
-  if (int8Head)
+  auto int8Copy = [&](StringRef symbol, bool bounds) {
     b.create<ParamOp>(
-        loc, b.getStringAttr(headSymbol),
+        loc, b.getStringAttr(symbol),
         TypeAttr::get(MemRefType::get({md.vocab, md.dim}, b.getI8Type())),
-        b.getStringAttr(md.head), b.getUnitAttr(), IntegerAttr());
-  else
+        b.getStringAttr(md.head), b.getUnitAttr(),
+        bounds ? b.getUnitAttr() : UnitAttr(), IntegerAttr());
+  };
+  if (int8Head) {
+    int8Copy(headSymbol, false);
+  } else {
     dense(md.head, {md.vocab, md.dim}, /*native=*/true);
+    if (screenHead)
+      int8Copy(screenSymbol, true);
+  }
   for (const ternc::LayerNames &ln : md.layerNames) {
     dense(ln.attnNorm, {md.dim}, false);
     dense(ln.ffnNorm, {md.dim}, false);
@@ -413,7 +502,9 @@ ternc::buildModel(MLIRContext *ctx, const ModelDescription &md,
   OwningOpRef<ModuleOp> module = ModuleOp::create(loc);
   OpBuilder ob(ctx);
   ob.setInsertionPointToEnd(module->getBody());
-  if (llvm::Error e = declareWeights(ob, loc, md, options.int8Head))
+  const bool screened = options.screenHead && !options.int8Head;
+  if (llvm::Error e =
+          declareWeights(ob, loc, md, options.int8Head, screened))
     return std::move(e);
 
   const int64_t context = options.context ? options.context : md.context;
@@ -447,7 +538,7 @@ ternc::buildModel(MLIRContext *ctx, const ModelDescription &md,
         b.create<memref::AllocaOp>(MemRefType::get({1}, b.getI32Type()));
     b.create<memref::StoreOp>(entry->getArgument(0), tokens,
                               ValueRange{b.create<arith::ConstantIndexOp>(0)});
-    ForwardEmitter fe(b, md, 1, context, entry->getArgument(4));
+    ForwardEmitter fe(b, md, 1, context, entry->getArgument(4), screened);
     fe.emit(tokens, b.create<arith::ConstantIndexOp>(1), entry->getArgument(1),
             entry->getArgument(2), entry->getArgument(3),
             entry->getArgument(5));
@@ -470,6 +561,9 @@ ternc::buildModel(MLIRContext *ctx, const ModelDescription &md,
     b.create<func::ReturnOp>();
   }
 
+  if (screened)
+    emitScreenedHead(ob, loc, md);
+
   // The configuration the runtime reads (see ConfigIndex).
   SmallVector<int64_t> config(kConfigCount, 0);
   config[kConfigVersion] = kConfigFormatVersion;
@@ -482,6 +576,8 @@ ternc::buildModel(MLIRContext *ctx, const ModelDescription &md,
   config[kConfigScratchBytes] = scratchBytes;
   config[kConfigBos] = md.bos;
   config[kConfigEos] = md.eos;
+  config[kConfigHeadInput] =
+      screened ? ForwardEmitter::headInputOffset(md, context) : -1;
   auto arrayType = LLVM::LLVMArrayType::get(ob.getI64Type(), kConfigCount);
   ob.create<LLVM::GlobalOp>(
       loc, arrayType, /*isConstant=*/true, LLVM::Linkage::External,

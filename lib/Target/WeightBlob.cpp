@@ -153,6 +153,28 @@ static const char *scaleKindName(ScaleKind kind) {
   return "?";
 }
 
+float ternc::screenBound(ArrayRef<float> w, ArrayRef<int8_t> q, float scale) {
+  double err = 0, ww = 0, qq = 0;
+  for (size_t k = 0; k < w.size(); ++k) {
+    if (!std::isfinite(w[k]))
+      return INFINITY;
+    // scale * q is exact in f64 (24 + 8 significant bits).
+    double d = double(w[k]) - double(scale) * q[k];
+    err += d * d;
+    ww += double(w[k]) * w[k];
+    qq += double(q[k]) * q[k];
+  }
+  const double u = 0x1p-24, n = double(w.size()) + 2;
+  const double g = n * u / (1 - n * u);
+  // The f64 sums' own rounding (relative ~K 2^-53) is covered many times
+  // over by the factor.
+  double bound =
+      (std::sqrt(err) + g * (std::sqrt(ww) + scale * std::sqrt(qq))) *
+      (1 + 0x1p-30);
+  float f = float(bound);
+  return double(f) < bound ? std::nextafter(f, INFINITY) : f;
+}
+
 /// Streams a dense parameter from the store, converted to its element type.
 static Error writeParam(ParamOp param, const ternc::WeightStore &store,
                         raw_ostream &os, uint64_t &written) {
@@ -165,7 +187,7 @@ static Error writeParam(ParamOp param, const ternc::WeightStore &store,
   if (param.getRowScales()) {
     // int8 per row: scale = absmax / 127, q = round_half_even(w / scale).
     const int64_t rows = type.getDimSize(0), cols = type.getDimSize(1);
-    std::vector<float> row(cols), scales(rows);
+    std::vector<float> row(cols), scales(rows), bounds(rows);
     std::vector<int8_t> q(cols);
     for (int64_t r = 0; r < rows; ++r) {
       if (Error e = (*tensor)->read(r * cols, cols, row.data()))
@@ -178,15 +200,25 @@ static Error writeParam(ParamOp param, const ternc::WeightStore &store,
         q[k] = int8_t(std::max(
             -127.0f, std::min(127.0f, std::nearbyint(row[k] / scale))));
       scales[r] = scale;
+      if (param.getRowBounds())
+        bounds[r] = ternc::screenBound(row, q, scale);
       os.write(reinterpret_cast<const char *>(q.data()), cols);
       written += cols;
     }
-    while (written % TernaryType::kEntryAlign) {
-      os.write("\0", 1);
-      ++written;
-    }
+    auto pad = [&] {
+      while (written % TernaryType::kEntryAlign) {
+        os.write("\0", 1);
+        ++written;
+      }
+    };
+    pad();
     os.write(reinterpret_cast<const char *>(scales.data()), 4 * rows);
     written += 4 * rows;
+    if (param.getRowBounds()) {
+      pad();
+      os.write(reinterpret_cast<const char *>(bounds.data()), 4 * rows);
+      written += 4 * rows;
+    }
     return Error::success();
   }
   constexpr int64_t kChunk = 1 << 16;

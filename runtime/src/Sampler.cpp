@@ -50,8 +50,10 @@ float Sampler::uniform() {
 int32_t Sampler::sample(const float *logits, int64_t vocab) {
   if (opt_.temperature <= 0.0f)
     return argmax(logits, vocab);
-  // The candidates in order: larger logit / temperature first, on ties the
-  // smaller id.
+  // The candidates in order: larger logit first, on ties the smaller id.
+  // Ranked by the logits themselves, not divided by the temperature (which
+  // can round two of them to one value): the top k are then exactly the
+  // logits a screened head computes (Session::step).
   auto byLogit = [](const std::pair<float, int32_t> &a,
                     const std::pair<float, int32_t> &b) {
     return a.first > b.first || (a.first == b.first && a.second < b.second);
@@ -65,7 +67,7 @@ int32_t Sampler::sample(const float *logits, int64_t vocab) {
       opt_.topK > 0 && opt_.topK < vocab ? size_t(opt_.topK) : size_t(vocab);
   candidates_.clear();
   for (int64_t i = 0; i < vocab; ++i) {
-    std::pair<float, int32_t> c{logits[i] / opt_.temperature, int32_t(i)};
+    std::pair<float, int32_t> c{logits[i], int32_t(i)};
     if (candidates_.size() < keep) {
       candidates_.push_back(c);
       if (candidates_.size() == keep)
@@ -77,10 +79,10 @@ int32_t Sampler::sample(const float *logits, int64_t vocab) {
     }
   }
   std::sort(candidates_.begin(), candidates_.end(), byLogit);
-  // Softmax over the kept candidates, in order.
-  float maxLogit = candidates_[0].first, sum = 0.0f;
+  // Softmax of logit / temperature over the kept candidates, in order.
+  float maxLogit = candidates_[0].first / opt_.temperature, sum = 0.0f;
   for (auto &c : candidates_) {
-    c.first = std::exp(c.first - maxLogit);
+    c.first = std::exp(c.first / opt_.temperature - maxLogit);
     sum += c.first;
   }
   for (auto &c : candidates_)

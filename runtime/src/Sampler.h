@@ -21,6 +21,12 @@ class Sampler {
 public:
   explicit Sampler(const SamplerOptions &options);
   int32_t sample(const float *logits, int64_t vocab);
+  /// How many of the largest logits a sample depends on (their values and
+  /// ids; the others may be anything smaller): 1 for greedy, top-k, or 0
+  /// for all of them.
+  int64_t logitsUsed() const {
+    return opt_.temperature <= 0.0f ? 1 : opt_.topK > 0 ? opt_.topK : 0;
+  }
 
 private:
   float uniform(); // [0, 1)

@@ -1,9 +1,11 @@
 //===- Session.cpp - a model instance: caches, scratch, calls -------------===//
 
 #include "Session.h"
+#include "HeadScreen.h"
 #include "ternc/abi.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdlib>
 
 using namespace ternc::rt;
@@ -19,6 +21,7 @@ ModelConfig ModelConfig::fromGenerated() {
   c.scratch = ternc_config[TERNC_CONFIG_SCRATCH];
   c.bos = int32_t(ternc_config[TERNC_CONFIG_BOS]);
   c.eos = int32_t(ternc_config[TERNC_CONFIG_EOS]);
+  c.headInput = ternc_config[TERNC_CONFIG_HEAD_INPUT];
   return c;
 }
 
@@ -45,6 +48,13 @@ Session::Session(int64_t contextLimit)
   // 128-token prefill writes a 40 KB key tile per 16 positions and layer).
   logits_.assign(size_t(cfg_.vocab), 0.0f);
   chunk_.assign(size_t(cfg_.prefill), 0);
+  screened_ = cfg_.headInput >= 0 && ternc_head_screen && ternc_head_rows &&
+              ternc_head_bounds;
+  if (screened_) {
+    scores_.assign(size_t(cfg_.vocab), 0.0f);
+    exact_.assign(size_t(cfg_.vocab), 0.0f);
+    rows_.reserve(size_t(cfg_.vocab));
+  }
 }
 
 const float *Session::feed(const int32_t *tokens, int64_t count) {
@@ -67,8 +77,28 @@ const float *Session::feed(const int32_t *tokens, int64_t count) {
   return logits_.data();
 }
 
-const float *Session::step(int32_t token) {
-  ternc_decode(token, pos_, keys(), values(), scratch(), logits_.data());
+const float *Session::step(int32_t token, int64_t keep) {
+  if (!screened_ || keep <= 0) {
+    ternc_decode(token, pos_, keys(), values(), scratch(), logits_.data());
+    ++pos_;
+    return logits_.data();
+  }
+  // The int8 copy scores every row (about half the native head's bytes);
+  // the native head computes only the rows that can be among the `keep`
+  // largest, as the full head would have (HeadScreen.h).
+  ternc_decode(token, pos_, keys(), values(), scratch(), nullptr);
   ++pos_;
+  const float *x =
+      reinterpret_cast<const float *>(scratch() + cfg_.headInput);
+  ternc_head_screen(x, scores_.data());
+  screenRows(scores_.data(), ternc_head_bounds(), cfg_.vocab,
+             normUpperBound(x, cfg_.dim), keep, rows_);
+  const int64_t n = int64_t(rows_.size());
+  ternc_head_rows(x, rows_.data(), n, exact_.data());
+  std::fill(logits_.begin(), logits_.end(), -INFINITY);
+  for (int64_t j = 0; j < n; ++j)
+    logits_[size_t(rows_[j])] = exact_[size_t(j)];
+  ++screenedSteps_;
+  screenedRows_ += n;
   return logits_.data();
 }

@@ -13,6 +13,8 @@ namespace ternc::rt {
 /// The compiled model's configuration (from ternc_config).
 struct ModelConfig {
   int64_t dim, layers, kvDim, context, vocab, prefill, scratch;
+  /// Scratch offset of the screened LM head's input; -1 without one.
+  int64_t headInput;
   int32_t bos, eos;
   static ModelConfig fromGenerated();
 };
@@ -34,8 +36,13 @@ public:
   /// Feeds `tokens` (prefill in chunks); returns the logits after the last.
   /// The caller checks that they fit in the context.
   const float *feed(const int32_t *tokens, int64_t count);
-  /// Feeds one token (decode).
-  const float *step(int32_t token);
+  /// Feeds one token (decode). With `keep` > 0 and a screened head only
+  /// the logits that can be among the `keep` largest are computed (the
+  /// same values); the others are -inf.
+  const float *step(int32_t token, int64_t keep = 0);
+  /// Decoded tokens whose head was screened, and the rows they computed.
+  int64_t screenedSteps() const { return screenedSteps_; }
+  int64_t screenedRows() const { return screenedRows_; }
   /// Forgets everything (position 0).
   void reset() { pos_ = 0; }
 
@@ -50,6 +57,11 @@ private:
   ZeroedMemory kcache_, vcache_, scratch_;
   std::vector<float> logits_;
   std::vector<int32_t> chunk_;
+  // Screened head: the int8 copy's scores, the chosen rows, their logits.
+  bool screened_ = false;
+  std::vector<float> scores_, exact_;
+  std::vector<int32_t> rows_;
+  int64_t screenedSteps_ = 0, screenedRows_ = 0;
 };
 
 } // namespace ternc::rt

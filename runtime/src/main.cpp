@@ -219,9 +219,13 @@ void bench(Session &s) {
   int32_t tok = c.bos;
   double t2 = now();
   for (int64_t i = 0; i < tg; ++i)
-    tok = argmax(s.step(tok), c.vocab);
+    tok = argmax(s.step(tok, 1), c.vocab);
   double t3 = now();
   std::printf("tg%lld %.2f\n", (long long)tg, double(tg) / (t3 - t2));
+  if (s.screenedSteps())
+    std::fprintf(stderr, "screened LM head: %.1f of %lld rows a token\n",
+                 double(s.screenedRows()) / double(s.screenedSteps()),
+                 (long long)c.vocab);
 }
 
 struct Generation {
@@ -246,7 +250,7 @@ Generation generate(Session &s, Sampler &sampler, const float *logits,
       g.contextFull = true;
       break;
     }
-    logits = s.step(next);
+    logits = s.step(next, sampler.logitsUsed());
   }
   return g;
 }

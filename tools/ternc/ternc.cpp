@@ -161,6 +161,13 @@ cl::opt<HeadPrecision> headPrecision(
                           "int8 with per-row scales: fewer bytes per token, "
                           "slightly different logits")),
     cl::cat(cat));
+cl::opt<bool> headScreen(
+    "head-screen",
+    cl::desc("With a native LM head, embed an int8 copy with per-row error "
+             "bounds that screens the head's rows at each generated token: "
+             "the same logits for the tokens a sampler keeps, half the "
+             "head's bytes read (default: true)"),
+    cl::init(true), cl::cat(cat));
 cl::opt<int64_t> prefillTokens("prefill-tokens",
                                cl::desc("Tokens per prefill call in a "
                                         "compiled model"),
@@ -315,6 +322,7 @@ int main(int argc, char **argv) {
     buildOptions.prefillTokens = prefillTokens;
     buildOptions.context = contextLength;
     buildOptions.int8Head = headPrecision == HeadPrecision::Int8;
+    buildOptions.screenHead = headScreen;
     auto built = ternc::buildModel(&context, *model, buildOptions);
     if (!built)
       return fail(built.takeError());

@@ -13,6 +13,13 @@
 // scratch: bytes the runtime
 // allocates (ternc_config gives the size); logits: f32 [1, vocab] of the last
 // token. Weights are tern.weight / tern.param declarations by name.
+// With a screened head (BuildOptions::screenHead), also
+//
+//   ternc_head_screen(x: memref<1xDxf32>, scores: memref<1xVxf32>)
+//   ternc_head_rows(x, rows: memref<Vxi32>, n: index, out: memref<1xVxf32>)
+//   ternc_head_bounds() -> memref<Vxf32>
+//
+// and ternc_decode skips the head (not the final norm) for a null logits.
 //
 //===----------------------------------------------------------------------===//
 
@@ -34,6 +41,10 @@ struct BuildOptions {
   /// Quantize the LM head to int8 with per-row scales instead of keeping the
   /// checkpoint's precision (fewer bytes per token, slightly other logits).
   bool int8Head = false;
+  /// With a native LM head, add an int8 copy with per-row error bounds and
+  /// the entry points that screen the head's rows with it (the same logits
+  /// for the rows a sampler keeps, a third of the bytes read).
+  bool screenHead = false;
 };
 
 /// Entries of the `ternc_config` i64 array the module exports.
@@ -48,9 +59,10 @@ enum ConfigIndex : int {
   kConfigScratchBytes,
   kConfigBos,
   kConfigEos,
+  kConfigHeadInput,
   kConfigCount = 16,
 };
-inline constexpr int64_t kConfigFormatVersion = 1;
+inline constexpr int64_t kConfigFormatVersion = 2;
 
 /// Adds the serialized tokenizer the runtime decodes (`ternc_tokenizer`,
 /// `ternc_tokenizer_size`).

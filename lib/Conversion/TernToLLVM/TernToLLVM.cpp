@@ -60,9 +60,12 @@ struct BlobAccessLowering : public ConvertOpToLLVMPattern<OpTy> {
     if (!entry || !entry.getBlobOffset())
       return rewriter.notifyMatchFailure(op, "blob entry is not laid out");
     int64_t offset = *entry.getBlobOffset();
-    // The row scales of an int8 parameter follow its codes.
+    // The row scales of an int8 parameter follow its codes, its row bounds
+    // its scales.
     if constexpr (std::is_same_v<OpTy, GetParamScalesOp>)
       offset += cast<ParamOp>(entry.getOperation()).getScalesOffset();
+    if constexpr (std::is_same_v<OpTy, GetParamBoundsOp>)
+      offset += cast<ParamOp>(entry.getOperation()).getBoundsOffset();
     rewriter.replaceOp(op, blobView(rewriter, op.getLoc(),
                                     *this->getTypeConverter(),
                                     op.getData().getType(), offset));
@@ -104,7 +107,8 @@ struct ConvertTernToLLVMPass
     populateTernToLLVMPatterns(converter, patterns);
     ConversionTarget target(*ctx);
     target.addLegalDialect<LLVM::LLVMDialect>();
-    target.addIllegalOp<WeightDataOp, GetParamOp, GetParamScalesOp>();
+    target.addIllegalOp<WeightDataOp, GetParamOp, GetParamScalesOp,
+                        GetParamBoundsOp>();
     target.markUnknownOpDynamicallyLegal([](Operation *) { return true; });
     if (failed(applyPartialConversion(module, target, std::move(patterns))))
       return signalPassFailure();
@@ -123,5 +127,6 @@ struct ConvertTernToLLVMPass
 void mlir::tern::populateTernToLLVMPatterns(LLVMTypeConverter &converter,
                                             RewritePatternSet &patterns) {
   patterns.add<BlobAccessLowering<WeightDataOp>, BlobAccessLowering<GetParamOp>,
-               BlobAccessLowering<GetParamScalesOp>>(converter);
+               BlobAccessLowering<GetParamScalesOp>,
+               BlobAccessLowering<GetParamBoundsOp>>(converter);
 }

@@ -710,10 +710,17 @@ struct MatmulLowering : public OpConversionPattern<MatmulOp> {
         return kb.create<arith::ExtFOp>(vF, v);
       return v;
     };
+    Value rows = adaptor.getRows();
     loop(b, c0, dimOf(b, x, 0), {}, [&](auto &ib, Value m, ValueRange) {
       loop(
-          ib, c0, dimOf(ib, w, 0), {},
-          [&](auto &nb, Value n, ValueRange) {
+          ib, c0, dimOf(ib, y, 1), {},
+          [&](auto &nb, Value col, ValueRange) {
+            // The weight row of output column `col`.
+            Value n = col;
+            if (rows)
+              n = nb.template create<arith::IndexCastOp>(
+                  nb.getIndexType(),
+                  nb.template create<memref::LoadOp>(rows, col));
             Value acc;
             if (lanes == 1) {
               acc = loop(
@@ -781,7 +788,7 @@ struct MatmulLowering : public OpConversionPattern<MatmulOp> {
             if (Value scales = adaptor.getWeightScales())
               acc = nb.template create<arith::MulFOp>(
                   acc, nb.template create<memref::LoadOp>(scales, n));
-            nb.template create<memref::StoreOp>(acc, y, ValueRange{m, n});
+            nb.template create<memref::StoreOp>(acc, y, ValueRange{m, col});
             yield(nb);
           },
           /*parallel=*/true);

@@ -63,7 +63,7 @@ void ternc_parallel_for(ternc_body_fn body, void *ctx, int64_t begin,
 /* Configuration, indexed by the TERNC_CONFIG_* constants. */
 extern const int64_t ternc_config[16];
 enum {
-  TERNC_CONFIG_VERSION = 0, /* layout of this array: 1 */
+  TERNC_CONFIG_VERSION = 0, /* layout of this array: 2 */
   TERNC_CONFIG_DIM = 1,
   TERNC_CONFIG_LAYERS = 2,
   TERNC_CONFIG_KV_DIM = 3,
@@ -73,6 +73,10 @@ enum {
   TERNC_CONFIG_SCRATCH = 7, /* bytes of scratch the entry points need */
   TERNC_CONFIG_BOS = 8,
   TERNC_CONFIG_EOS = 9,
+  /* Scratch byte offset of the LM head's input (the final norm's output,
+   * f32 [dim]) after ternc_decode with a null `logits`; -1 without a
+   * screened head. */
+  TERNC_CONFIG_HEAD_INPUT = 10,
 };
 
 /* Positions per tile of the key cache (mlir::tern::kKeyTile in the
@@ -86,12 +90,29 @@ enum {
  * (f32 [vocab]). `scratch` holds TERNC_CONFIG_SCRATCH bytes, 64-aligned. */
 void ternc_decode(int32_t token, int64_t pos, float *kcache, float *vcache,
                   uint8_t *scratch, float *logits);
+/* With a screened head (TERNC_CONFIG_HEAD_INPUT >= 0) `logits` may be NULL:
+ * the head is skipped and its input left in the scratch. */
 
 /* `n` (1..TERNC_CONFIG_PREFILL) tokens at positions pos..pos+n-1, from an
  * array of TERNC_CONFIG_PREFILL ids; logits of the last one, or none (the
  * final norm and LM head skipped) when `logits` is NULL. */
 void ternc_prefill(const int32_t *tokens, int64_t n, int64_t pos, float *kcache,
                    float *vcache, uint8_t *scratch, float *logits);
+
+/* A screened LM head (`ternc --head-screen`, the default for a native
+ * head): an int8 copy q with per-row scales s and error bounds c such
+ * that for the head's input x, |logit[i] - score[i]| <= |x| c[i] +
+ * 2^-23 |score[i]| (|x| the Euclidean norm), logit[i] the native head's
+ * result. Defined only by programs that have one (weak here, NULL
+ * otherwise). */
+/* score[i] = s[i] * sum_k x[k] q[i][k], for all i < vocab. */
+void ternc_head_screen(const float *x, float *scores)
+    __attribute__((weak));
+/* out[j] = logit[rows[j]] for j < n, exactly as ternc_decode computes it. */
+void ternc_head_rows(const float *x, const int32_t *rows, int64_t n,
+                     float *out) __attribute__((weak));
+/* c, f32 [vocab]. */
+const float *ternc_head_bounds(void) __attribute__((weak));
 
 #ifdef __cplusplus
 }

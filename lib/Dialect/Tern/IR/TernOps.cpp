@@ -228,10 +228,17 @@ int64_t ParamOp::getScalesOffset() {
   return llvm::alignTo(getDataBytes(), TernaryType::kEntryAlign);
 }
 
+int64_t ParamOp::getBoundsOffset() {
+  return llvm::alignTo(getScalesOffset() + 4 * getMemRefType().getDimSize(0),
+                       TernaryType::kEntryAlign);
+}
+
 int64_t ParamOp::getEntryBytes() {
   int64_t bytes = getDataBytes();
   if (getRowScales())
     bytes = getScalesOffset() + 4 * getMemRefType().getDimSize(0);
+  if (getRowBounds())
+    bytes = getBoundsOffset() + 4 * getMemRefType().getDimSize(0);
   return llvm::alignTo(bytes, TernaryType::kEntryAlign);
 }
 StringRef ParamOp::getStoreName() { return getSource(); }
@@ -253,6 +260,8 @@ LogicalResult ParamOp::verify() {
   if (isI8 != bool(getRowScales()) || (isI8 && getMemRefType().getRank() != 2))
     return emitOpError() << "an i8 parameter is a [N, K] matrix with "
                             "row_scales, and only it has them";
+  if (getRowBounds() && !getRowScales())
+    return emitOpError() << "row_bounds needs row_scales";
   if (std::optional<int64_t> offset = getOffset())
     if (*offset < 0 || *offset % TernaryType::kEntryAlign != 0)
       return emitOpError() << "offset " << *offset
@@ -274,18 +283,34 @@ LogicalResult GetParamOp::verifySymbolUses(SymbolTableCollection &symbolTable) {
   return success();
 }
 
+/// A per-row array of an int8 parameter (scales or bounds): the named
+/// parameter must have it, and the result is f32 [N].
+template <typename OpTy>
+static LogicalResult verifyRowArray(OpTy op, SymbolTableCollection &symbols,
+                                    bool (*has)(ParamOp), StringRef what) {
+  auto param = symbols.lookupNearestSymbolFrom<ParamOp>(op, op.getParamAttr());
+  if (!param || !has(param))
+    return op.emitOpError() << "references " << op.getParamAttr()
+                            << ", which is not a tern.param with " << what;
+  int64_t rows = param.getMemRefType().getDimSize(0);
+  if (op.getData().getType() !=
+      MemRefType::get({rows}, Float32Type::get(op.getContext())))
+    return op.emitOpError() << "result must be memref<" << rows << "xf32>";
+  return success();
+}
+
 LogicalResult
 GetParamScalesOp::verifySymbolUses(SymbolTableCollection &symbolTable) {
-  auto param =
-      symbolTable.lookupNearestSymbolFrom<ParamOp>(*this, getParamAttr());
-  if (!param || !param.getRowScales())
-    return emitOpError() << "references " << getParamAttr()
-                         << ", which is not a tern.param with row_scales";
-  int64_t rows = param.getMemRefType().getDimSize(0);
-  if (getData().getType() !=
-      MemRefType::get({rows}, Float32Type::get(getContext())))
-    return emitOpError() << "result must be memref<" << rows << "xf32>";
-  return success();
+  return verifyRowArray(
+      *this, symbolTable, [](ParamOp p) { return bool(p.getRowScales()); },
+      "row_scales");
+}
+
+LogicalResult
+GetParamBoundsOp::verifySymbolUses(SymbolTableCollection &symbolTable) {
+  return verifyRowArray(
+      *this, symbolTable, [](ParamOp p) { return bool(p.getRowBounds()); },
+      "row_bounds");
 }
 
 //===----------------------------------------------------------------------===//
@@ -462,16 +487,27 @@ LogicalResult AddOp::verify() {
 LogicalResult MatmulOp::verify() {
   MemRefType in = getInput().getType(), w = getWeight().getType(),
              out = getOutput().getType();
+  // With `rows` the output's column count is the number of chosen rows,
+  // known at run time only.
   for (Value v : {getInput(), getWeight(), getOutput()})
-    if (failed(verifyStaticCols(*this, v, "every operand")))
+    if ((v != getOutput() || !getRows()) &&
+        failed(verifyStaticCols(*this, v, "the input, the weight and an "
+                                          "output without rows")))
       return failure();
   if (in.getDimSize(1) != w.getDimSize(1))
     return emitOpError() << "input has " << in.getDimSize(1)
                          << " columns but the weight " << w.getDimSize(1);
-  if (!compatible(w.getDimSize(0), out.getDimSize(1)))
+  if (Value rows = getRows()) {
+    int64_t n = cast<MemRefType>(rows.getType()).getDimSize(0);
+    if (!compatible(n, out.getDimSize(1)))
+      return emitOpError() << "rows has " << dimStr(n)
+                           << " entries but the output "
+                           << dimStr(out.getDimSize(1)) << " columns";
+  } else if (!compatible(w.getDimSize(0), out.getDimSize(1))) {
     return emitOpError() << "weight has " << dimStr(w.getDimSize(0))
                          << " rows but the output " << out.getDimSize(1)
                          << " columns";
+  }
   if (!compatible(in.getDimSize(0), out.getDimSize(0)))
     return emitOpError() << "input and output row counts differ";
   if (getLanes() < 1 || getLanes() > 64 || (getLanes() & (getLanes() - 1)))

@@ -60,13 +60,23 @@ def Tern_ParamOp : Tern_Op<"param", [Symbol, IsolatedFromAbove,
     type. An i8 matrix [N, K] (`row_scales`) is the store's matrix quantized
     per row: `scale[n] = max_k |w[n, k]| / 127` (1 for an all-zero row),
     `q = round_half_even(w / scale)`; its N f32 scales follow the codes in
-    the entry, 64-byte aligned (`tern.get_param_scales`). `offset` is set by
-    `tern-pack-weights`.
+    the entry, 64-byte aligned (`tern.get_param_scales`). With `row_bounds`
+    N f32 error bounds follow the scales, 64-byte aligned
+    (`tern.get_param_bounds`): `bound[n] = |w[n] - scale[n] q[n]| +
+    g (|w[n]| + scale[n] |q[n]|)` (Euclidean norms of rows, `g = (K + 2) u
+    / (1 - (K + 2) u)`, `u = 2^-24`), computed in f64 and rounded up. For
+    any f32 row x and any order of summation in f32, the two sums
+    `sum_k x[k] w[n, k]` and `scale[n] * sum_k x[k] q[n, k]` then differ by
+    at most `|x| bound[n] + 2 u |the second|` (Cauchy-Schwarz and the
+    classical bound on a rounded dot product): the int8 copy of an LM head
+    can screen the rows whose exact logits can matter.
+    `offset` is set by `tern-pack-weights`.
 
     ```mlir
     tern.param @embed : memref<512x128xf32> from "tok_embeddings"
     tern.param @head : memref<128256x2560xf16> from "token_embd.weight" at 409664
     tern.param @head8 : memref<128256x2560xi8> from "token_embd.weight" row_scales
+    tern.param @screen : memref<128256x2560xi8> from "token_embd.weight" row_scales row_bounds
     ```
   }];
   let arguments = (ins
@@ -74,11 +84,12 @@ def Tern_ParamOp : Tern_Op<"param", [Symbol, IsolatedFromAbove,
     TypeAttrOf<StaticShapeMemRefOf<[F32, F16, BF16, I8]>>:$type,
     StrAttr:$source,
     UnitAttr:$row_scales,
+    UnitAttr:$row_bounds,
     OptionalAttr<I64Attr>:$offset
   );
   let assemblyFormat = [{
     $sym_name `:` $type `from` $source (`row_scales` $row_scales^)?
-    (`at` $offset^)? attr-dict
+    (`row_bounds` $row_bounds^)? (`at` $offset^)? attr-dict
   }];
   let hasVerifier = 1;
   let extraClassDeclaration = [{
@@ -87,6 +98,8 @@ def Tern_ParamOp : Tern_Op<"param", [Symbol, IsolatedFromAbove,
     int64_t getDataBytes();
     /// Offset of the row scales inside the entry (`row_scales` only).
     int64_t getScalesOffset();
+    /// Offset of the row bounds inside the entry (`row_bounds` only).
+    int64_t getBoundsOffset();
   }];
 }
 
@@ -112,6 +125,22 @@ def Tern_GetParamScalesOp : Tern_Op<"get_param_scales",
   let description = [{
     ```mlir
     %s = tern.get_param_scales @head8 : memref<128256xf32>
+    ```
+  }];
+  let arguments = (ins FlatSymbolRefAttr:$param);
+  let results = (outs StaticShapeMemRefOf<[F32]>:$data);
+  let assemblyFormat = "$param attr-dict `:` type($data)";
+  let extraClassDeclaration = [{
+    FlatSymbolRefAttr getSymbolAttr() { return getParamAttr(); }
+  }];
+}
+
+def Tern_GetParamBoundsOp : Tern_Op<"get_param_bounds",
+    [Pure, DeclareOpInterfaceMethods<SymbolUserOpInterface>]> {
+  let summary = "the per-row error bounds of an int8 dense parameter";
+  let description = [{
+    ```mlir
+    %b = tern.get_param_bounds @screen : memref<128256xf32>
     ```
   }];
   let arguments = (ins FlatSymbolRefAttr:$param);
@@ -458,12 +487,14 @@ def Tern_AddOp : Tern_Op<"add"> {
   let hasVerifier = 1;
 }
 
-def Tern_MatmulOp : Tern_Op<"matmul"> {
+def Tern_MatmulOp : Tern_Op<"matmul", [AttrSizedOperandSegments]> {
   let summary = "dense x times a dense weight matrix, transposed (LM head)";
   let description = [{
-    `output[m, n] = sum_k input[m, k] * f32(weight[n, k])` in f32; with
+    `output[m, n] = sum_k input[m, k] * f32(weight[r, k])` in f32, where
+    `r = n`, or `r = rows[n]` with `rows` (the chosen rows of the weight, in
+    any order: the LM head's exact logits of screened candidates); with
     `weight_scales` (required for an i8 weight) the sum is then multiplied
-    by `weight_scales[n]`. The order of the sum is part of the definition:
+    by `weight_scales[r]`. The order of the sum is part of the definition:
     with `lanes = 1` (default) k runs in order; with `lanes = L`, partial
     sum j (j < L) adds the products of k = j, j + L, j + 2L, ... in order,
     and the L partial sums are then added in order of j. Results are thus
@@ -472,17 +503,20 @@ def Tern_MatmulOp : Tern_Op<"matmul"> {
     ```mlir
     tern.matmul %h, %w into %logits : memref<1x128xf32>, memref<512x128xf32>, memref<1x512xf32>
     tern.matmul %h, %w8 scaled(%s : memref<512xf32>) into %logits : memref<1x128xf32>, memref<512x128xi8>, memref<1x512xf32>
+    tern.matmul %h, %w rows(%r : memref<?xi32>) into %some : memref<1x128xf32>, memref<512x128xf16>, memref<1x?xf32>
     ```
   }];
   let arguments = (ins
     Arg<MemRefRankOf<[F32], [2]>, "input [M, K]", [MemRead]>:$input,
-    Arg<MemRefRankOf<[F32, F16, BF16, I8], [2]>, "weight [N, K]", [MemRead]>:$weight,
-    Arg<Optional<MemRefRankOf<[F32], [1]>>, "per-row weight scales [N]", [MemRead]>:$weight_scales,
+    Arg<MemRefRankOf<[F32, F16, BF16, I8], [2]>, "weight [R, K]", [MemRead]>:$weight,
+    Arg<Optional<MemRefRankOf<[I32], [1]>>, "weight rows to use [N]", [MemRead]>:$rows,
+    Arg<Optional<MemRefRankOf<[F32], [1]>>, "per-row weight scales [R]", [MemRead]>:$weight_scales,
     Arg<MemRefRankOf<[F32], [2]>, "output [M, N]", [MemWrite]>:$output,
     DefaultValuedAttr<I64Attr, "1">:$lanes
   );
   let assemblyFormat = [{
-    $input `,` $weight (`scaled` `(` $weight_scales^ `:` type($weight_scales) `)`)?
+    $input `,` $weight (`rows` `(` $rows^ `:` type($rows) `)`)?
+    (`scaled` `(` $weight_scales^ `:` type($weight_scales) `)`)?
     `into` $output attr-dict `:`
     type($input) `,` type($weight) `,` type($output)
   }];

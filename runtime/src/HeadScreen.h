@@ -1,0 +1,31 @@
+//===- HeadScreen.h - the rows of an LM head that can matter ----*- C++ -*-===//
+//
+// A screened head (abi.h) gives each row's score from an int8 copy and a
+// bound on how far the native logit can be from it. Only rows whose upper
+// bound reaches the `keep`-th largest lower bound can be among the `keep`
+// largest logits (with their ties); the others are never computed.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef TERNC_RUNTIME_HEADSCREEN_H
+#define TERNC_RUNTIME_HEADSCREEN_H
+
+#include <cstdint>
+#include <vector>
+
+namespace ternc::rt {
+
+/// An upper bound on the Euclidean norm of x[0..n) (+inf or NaN when x
+/// holds either).
+float normUpperBound(const float *x, int64_t n);
+
+/// Sets `rows` to, in increasing order, every i < vocab whose logit can be
+/// among the `keep` (>= 1) largest, given |logit[i] - scores[i]| <=
+/// inputNorm * bounds[i] + 2^-23 |scores[i]|. A row whose score or margin
+/// is not finite is always kept (all rows, for a norm that is not).
+void screenRows(const float *scores, const float *bounds, int64_t vocab,
+                float inputNorm, int64_t keep, std::vector<int32_t> &rows);
+
+} // namespace ternc::rt
+
+#endif // TERNC_RUNTIME_HEADSCREEN_H
