@@ -1,0 +1,169 @@
+//===- HeadScreenTest.cpp - the screened LM head's bound and selection ----===//
+//
+// The bound the blob writer stores for each row of an int8 screening copy
+// (screenBound), and the rows the runtime keeps from it (screenRows),
+// against logits computed here from the ops' definitions: the exact top
+// rows must always be kept, and few others.
+//
+//===----------------------------------------------------------------------===//
+
+#include "HeadScreen.h"
+#include "ternc/Import/WeightStore.h"
+#include "ternc/Target/WeightBlob.h"
+
+#include "gtest/gtest.h"
+
+#include <algorithm>
+#include <cmath>
+#include <random>
+#include <vector>
+
+using namespace ternc::rt;
+
+namespace {
+
+constexpr int64_t kDim = 320, kVocab = 1500, kLanes = 16;
+
+/// sum_k x[k] * w[k] in f32 as tern.matmul defines it with 16 lanes:
+/// lane j adds k = j, j + 16, ... in order, then the lanes in order.
+float laneDot(const float *x, const float *w, int64_t n) {
+  float lane[kLanes] = {};
+  for (int64_t k = 0; k < n; ++k)
+    lane[k % kLanes] += x[k] * w[k];
+  float sum = 0.0f;
+  for (float v : lane)
+    sum += v;
+  return sum;
+}
+
+struct Head {
+  std::vector<float> w;      // [vocab, dim], f16 values
+  std::vector<float> q;      // the int8 copy, as floats
+  std::vector<float> scales; // per row
+  std::vector<float> bounds; // per row
+};
+
+/// A head of f16 weights, with the int8 copy as tern.param defines it:
+/// scale = absmax / 127 (1 for a zero row), q = round half even (w / scale).
+Head makeHead(std::mt19937 &rng) {
+  Head h;
+  std::normal_distribution<float> normal(0.0f, 0.02f);
+  h.w.resize(kVocab * kDim);
+  for (int64_t r = 0; r < kVocab; ++r)
+    for (int64_t k = 0; k < kDim; ++k) {
+      float v = normal(rng);
+      if (r % 7 == 3 && k == r % kDim)
+        v = 0.9f; // one large weight: a coarse scale for the rest
+      if (r == 5)
+        v = 0.0f; // a zero row
+      h.w[r * kDim + k] = ternc::halfToFloat(ternc::floatToHalf(v));
+    }
+  h.q.resize(h.w.size());
+  for (int64_t r = 0; r < kVocab; ++r) {
+    const float *row = &h.w[r * kDim];
+    float absmax = 0.0f;
+    for (int64_t k = 0; k < kDim; ++k)
+      absmax = std::max(absmax, std::fabs(row[k]));
+    float scale = absmax > 0.0f ? absmax / 127.0f : 1.0f;
+    std::vector<int8_t> q(kDim);
+    for (int64_t k = 0; k < kDim; ++k) {
+      q[k] = int8_t(std::nearbyint(row[k] / scale));
+      h.q[r * kDim + k] = q[k];
+    }
+    h.scales.push_back(scale);
+    h.bounds.push_back(ternc::screenBound(
+        llvm::ArrayRef<float>(row, kDim), llvm::ArrayRef<int8_t>(q), scale));
+  }
+  return h;
+}
+
+/// An input like a final norm's output, with a few outliers.
+std::vector<float> makeInput(std::mt19937 &rng, float magnitude) {
+  std::normal_distribution<float> normal(0.0f, magnitude);
+  std::vector<float> x(kDim);
+  for (float &v : x)
+    v = normal(rng);
+  x[3] *= 20.0f;
+  x[100] *= -12.0f;
+  return x;
+}
+
+TEST(HeadScreen, BoundHoldsForEveryRowAndInput) {
+  std::mt19937 rng(11);
+  Head h = makeHead(rng);
+  for (float magnitude : {1e-3f, 1.0f, 30.0f}) {
+    std::vector<float> x = makeInput(rng, magnitude);
+    double norm = 0;
+    for (float v : x)
+      norm += double(v) * v;
+    norm = std::sqrt(norm);
+    double worst = 0; // largest error / bound
+    for (int64_t r = 0; r < kVocab; ++r) {
+      float exact = laneDot(x.data(), &h.w[r * kDim], kDim);
+      float score = laneDot(x.data(), &h.q[r * kDim], kDim) * h.scales[r];
+      double allowed =
+          norm * h.bounds[r] + 0x1p-23 * std::fabs(double(score));
+      double err = std::fabs(double(exact) - double(score));
+      ASSERT_LE(err, allowed) << "row " << r << ", |x| " << norm;
+      if (r != 5)
+        worst = std::max(worst, err / allowed);
+    }
+    // Not vacuous: some row comes within a factor of 20 of its bound
+    // (Cauchy-Schwarz is tight only for aligned errors).
+    EXPECT_GT(worst, 0.05) << "|x| " << norm;
+  }
+  // The zero row's copy is exact: only the rounding terms remain.
+  EXPECT_EQ(h.bounds[5], 0.0f);
+  std::vector<float> bad = {1.0f, NAN};
+  std::vector<int8_t> q = {1, 0};
+  EXPECT_EQ(ternc::screenBound(bad, q, 1.0f), INFINITY);
+}
+
+TEST(HeadScreen, KeepsTheTopRowsAndFewOthers) {
+  std::mt19937 rng(5);
+  Head h = makeHead(rng);
+  for (int trial = 0; trial < 6; ++trial) {
+    std::vector<float> x = makeInput(rng, 1.0f);
+    std::vector<float> exact(kVocab), scores(kVocab);
+    for (int64_t r = 0; r < kVocab; ++r) {
+      exact[r] = laneDot(x.data(), &h.w[r * kDim], kDim);
+      scores[r] = laneDot(x.data(), &h.q[r * kDim], kDim) * h.scales[r];
+    }
+    const float norm = normUpperBound(x.data(), kDim);
+    for (int64_t keep : {1, 5, 40}) {
+      std::vector<int32_t> rows;
+      screenRows(scores.data(), h.bounds.data(), kVocab, norm, keep, rows);
+      ASSERT_TRUE(std::is_sorted(rows.begin(), rows.end()));
+      // Every row whose logit reaches the keep-th largest (ties too).
+      std::vector<float> sorted = exact;
+      std::sort(sorted.begin(), sorted.end(), std::greater<float>());
+      const float kth = sorted[size_t(keep - 1)];
+      for (int64_t r = 0; r < kVocab; ++r)
+        if (exact[r] >= kth)
+          EXPECT_TRUE(std::binary_search(rows.begin(), rows.end(), r))
+              << "row " << r << " (logit " << exact[r] << ", keep " << keep
+              << ") was screened out";
+      EXPECT_LT(int64_t(rows.size()), kVocab / 4) << "keep " << keep;
+      EXPECT_GE(int64_t(rows.size()), keep);
+    }
+  }
+}
+
+TEST(HeadScreen, NonFiniteScoresAndNormsKeepRows) {
+  std::vector<float> scores = {1.0f, 5.0f, NAN, 0.5f, -INFINITY};
+  std::vector<float> bounds = {0.01f, 0.01f, 0.01f, INFINITY, 0.01f};
+  std::vector<int32_t> rows;
+  screenRows(scores.data(), bounds.data(), 5, 1.0f, 1, rows);
+  EXPECT_EQ(rows, (std::vector<int32_t>{1, 2, 3, 4}));
+  screenRows(scores.data(), bounds.data(), 5, INFINITY, 1, rows);
+  EXPECT_EQ(rows.size(), 5u);
+  // keep past the vocabulary: all rows.
+  screenRows(scores.data(), bounds.data(), 2, 1.0f, 9, rows);
+  EXPECT_EQ(rows, (std::vector<int32_t>{0, 1}));
+  // An upper bound, by a hair.
+  const float norm = normUpperBound(scores.data(), 2);
+  EXPECT_GE(double(norm), std::sqrt(26.0));
+  EXPECT_LE(double(norm), std::sqrt(26.0) * (1 + 1e-5));
+}
+
+} // namespace
