@@ -56,3 +56,21 @@ module {
     return %h : memref<3x20xf16>
   }
 }
+
+// -----
+
+// An int8 screening copy: codes (3 x 20 bytes), its scales at the next
+// 64-byte boundary (+64), its bounds at the one after the scales (+128).
+// CHECK-LABEL: func.func @get_screen
+// CHECK: llvm.mlir.constant(256 : i64) : i64
+// CHECK: builtin.unrealized_conversion_cast %{{.*}} to memref<3xf32>
+// CHECK: llvm.mlir.constant(320 : i64) : i64
+// CHECK: builtin.unrealized_conversion_cast %{{.*}} to memref<3xf32>
+module {
+  tern.param @screen : memref<3x20xi8> from "head" row_scales row_bounds at 192
+  func.func @get_screen() -> (memref<3xf32>, memref<3xf32>) {
+    %s = tern.get_param_scales @screen : memref<3xf32>
+    %b = tern.get_param_bounds @screen : memref<3xf32>
+    return %s, %b : memref<3xf32>, memref<3xf32>
+  }
+}

@@ -372,6 +372,24 @@ func.func @matmul_lanes(%x: memref<2x40xf32>, %w: memref<5x40xf16>, %y: memref<2
 
 // -----
 
+// With `rows`, output column j is weight row rows[j]: the loop runs over
+// the output's (dynamic) columns, each reading its row's index.
+// CHECK-LABEL: func.func @matmul_rows
+// CHECK: %[[N:.*]] = memref.dim %{{.*}}, %c1 : memref<1x?xf32>
+// CHECK: scf.for %[[J:.*]] = %{{.*}} to %[[N]] step %{{.*}} {
+// CHECK:   %[[R:.*]] = memref.load %{{.*}}[%[[J]]] : memref<?xi32>
+// CHECK:   %[[ROW:.*]] = arith.index_cast %[[R]] : i32 to index
+// CHECK:   scf.for %[[K:.*]] = {{.*}} iter_args
+// CHECK:     vector.transfer_read %{{.*}}[%[[ROW]], %[[K]]]{{.*}} : memref<5x32xf16>, vector<16xf16>
+// CHECK:   %[[SUM:.*]] = vector.reduction <add>
+// CHECK:   memref.store %[[SUM]], %{{.*}}[%{{.*}}, %[[J]]] : memref<1x?xf32>
+func.func @matmul_rows(%x: memref<1x32xf32>, %w: memref<5x32xf16>, %rows: memref<?xi32>, %y: memref<1x?xf32>) {
+  tern.matmul %x, %w rows(%rows : memref<?xi32>) into %y {lanes = 16 : i64} : memref<1x32xf32>, memref<5x32xf16>, memref<1x?xf32>
+  return
+}
+
+// -----
+
 // The head prefetches its rows on x86 CPUs where that was measured to help:
 // on Zen 3 (here) and Zen 5 1 KiB (512 f16) ahead with prefetchnta; not on
 // Zen 4.

@@ -418,6 +418,45 @@ func.func @scales_of_float() {
 
 // -----
 
+// expected-error@+1 {{'tern.param' op row_bounds needs row_scales}}
+tern.param @p : memref<4x8xf16> from "p" row_bounds
+
+// -----
+
+tern.param @p : memref<4x8xi8> from "p" row_scales
+func.func @bounds_without() {
+  // expected-error@+1 {{'tern.get_param_bounds' op references @p, which is not a tern.param with row_bounds}}
+  %0 = tern.get_param_bounds @p : memref<4xf32>
+  return
+}
+
+// -----
+
+tern.param @p : memref<4x8xi8> from "p" row_scales row_bounds
+func.func @bounds_shape() {
+  // expected-error@+1 {{'tern.get_param_bounds' op result must be memref<4xf32>}}
+  %0 = tern.get_param_bounds @p : memref<8xf32>
+  return
+}
+
+// -----
+
+func.func @matmul_rows(%x: memref<1x8xf32>, %w: memref<4x8xf16>, %r: memref<3xi32>, %y: memref<1x2xf32>) {
+  // expected-error@+1 {{'tern.matmul' op rows has 3 entries but the output 2 columns}}
+  tern.matmul %x, %w rows(%r : memref<3xi32>) into %y : memref<1x8xf32>, memref<4x8xf16>, memref<1x2xf32>
+  return
+}
+
+// -----
+
+func.func @matmul_dynamic(%x: memref<1x8xf32>, %w: memref<4x8xf16>, %y: memref<1x?xf32>) {
+  // expected-error@+1 {{'tern.matmul' op needs a static column count for the input, the weight and an output without rows}}
+  tern.matmul %x, %w into %y : memref<1x8xf32>, memref<4x8xf16>, memref<1x?xf32>
+  return
+}
+
+// -----
+
 func.func @matmul_i8_unscaled(%x: memref<1x8xf32>, %w: memref<4x8xi8>, %y: memref<1x4xf32>) {
   // expected-error@+1 {{'tern.matmul' op an i8 weight needs its per-row weight_scales}}
   tern.matmul %x, %w into %y : memref<1x8xf32>, memref<4x8xi8>, memref<1x4xf32>
