@@ -328,16 +328,17 @@ void ForwardEmitter::emit(Value tokens, Value n, Value pos, Value kc, Value vc,
     Value w = b.create<GetParamOp>(head8.getMemRefType(), sym);
     Value s = b.create<GetParamScalesOp>(
         MemRefType::get({md.vocab}, b.getF32Type()), sym);
-    b.create<MatmulOp>(lastX, w, Value(), s, logits, sumLanes());
+    b.create<MatmulOp>(lastX, w, Value(), Value(), s, logits, sumLanes());
   } else {
-    b.create<MatmulOp>(lastX, param(md.head), Value(), Value(), logits,
-                       sumLanes());
+    b.create<MatmulOp>(lastX, param(md.head), Value(), Value(), Value(),
+                       logits, sumLanes());
   }
 }
 
 /// The entry points of a screened LM head (see abi.h): the int8 copy's
 /// scores, the exact logits of chosen rows, and the copy's row bounds.
-void emitScreenedHead(OpBuilder &ob, Location loc, const ModelDescription &md) {
+void emitScreenedHead(OpBuilder &ob, Location loc, const ModelDescription &md,
+                      bool int8Input) {
   MLIRContext *ctx = ob.getContext();
   auto f32 = ob.getF32Type();
   auto inputType = MemRefType::get({1, md.dim}, f32);
@@ -345,21 +346,35 @@ void emitScreenedHead(OpBuilder &ob, Location loc, const ModelDescription &md) {
   auto screen = SymbolRefAttr::get(ctx, screenSymbol);
   auto rowsType = MemRefType::get({md.vocab}, ob.getI32Type());
   auto vocabF32 = MemRefType::get({md.vocab}, f32);
+  auto boundsType = MemRefType::get({2 * md.vocab}, f32);
   auto makeFn = [&](StringRef name, FunctionType type) {
     auto fn = ob.create<func::FuncOp>(loc, name, type);
     auto b = ImplicitLocOpBuilder::atBlockBegin(loc, fn.addEntryBlock());
     return std::make_pair(fn, b);
   };
-  // ternc_head_screen(x, scores)
+  // ternc_head_screen(x, scores), or with an int8 input
+  // ternc_head_screen_int8(xq, xs, scores): two rows, x in two parts.
   {
-    auto [fn, b] =
-        makeFn("ternc_head_screen", ob.getFunctionType({inputType, outType}, {}));
     auto decl = cast<ParamOp>(
         SymbolTable::lookupSymbolIn(ob.getBlock()->getParentOp(), screen));
+    constexpr int64_t parts = 2;
+    auto qType = MemRefType::get({parts, md.dim}, ob.getI8Type());
+    auto qsType = MemRefType::get({parts}, f32);
+    auto scoresType = MemRefType::get({parts, md.vocab}, f32);
+    auto [fn, b] =
+        int8Input
+            ? makeFn("ternc_head_screen_int8",
+                     ob.getFunctionType({qType, qsType, scoresType}, {}))
+            : makeFn("ternc_head_screen",
+                     ob.getFunctionType({inputType, outType}, {}));
     Value w = b.create<GetParamOp>(decl.getMemRefType(), screen);
     Value s = b.create<GetParamScalesOp>(vocabF32, screen);
-    b.create<MatmulOp>(fn.getArgument(0), w, Value(), s, fn.getArgument(1),
-                       sumLanes(md));
+    if (int8Input)
+      b.create<MatmulOp>(fn.getArgument(0), w, Value(), fn.getArgument(1), s,
+                         fn.getArgument(2), sumLanes(md));
+    else
+      b.create<MatmulOp>(fn.getArgument(0), w, Value(), Value(), s,
+                         fn.getArgument(1), sumLanes(md));
     b.create<func::ReturnOp>();
   }
   // ternc_head_rows(x, rows, n, out): out[0, j] = logit of rows[j], j < n.
@@ -380,14 +395,15 @@ void emitScreenedHead(OpBuilder &ob, Location loc, const ModelDescription &md) {
     Value out = b.create<memref::SubViewOp>(
         fn.getArgument(3), ArrayRef<OpFoldResult>{zero, zero},
         ArrayRef<OpFoldResult>{one, n}, ArrayRef<OpFoldResult>{one, one});
-    b.create<MatmulOp>(fn.getArgument(0), w, rows, Value(), out, sumLanes(md));
+    b.create<MatmulOp>(fn.getArgument(0), w, rows, Value(), Value(), out,
+                       sumLanes(md));
     b.create<func::ReturnOp>();
   }
   // ternc_head_bounds() -> the copy's row bounds
   {
     auto [fn, b] =
-        makeFn("ternc_head_bounds", ob.getFunctionType({}, {vocabF32}));
-    Value bounds = b.create<GetParamBoundsOp>(vocabF32, screen);
+        makeFn("ternc_head_bounds", ob.getFunctionType({}, {boundsType}));
+    Value bounds = b.create<GetParamBoundsOp>(boundsType, screen);
     b.create<func::ReturnOp>(bounds);
     (void)fn;
   }
@@ -562,7 +578,7 @@ ternc::buildModel(MLIRContext *ctx, const ModelDescription &md,
   }
 
   if (screened)
-    emitScreenedHead(ob, loc, md);
+    emitScreenedHead(ob, loc, md, options.screenInt8);
 
   // The configuration the runtime reads (see ConfigIndex).
   SmallVector<int64_t> config(kConfigCount, 0);

@@ -153,11 +153,18 @@ static const char *scaleKindName(ScaleKind kind) {
   return "?";
 }
 
-float ternc::screenBound(ArrayRef<float> w, ArrayRef<int8_t> q, float scale) {
+/// `v` rounded up to an f32.
+static float roundUp(double v) {
+  float f = float(v);
+  return double(f) < v ? std::nextafter(f, INFINITY) : f;
+}
+
+ternc::ScreenBound ternc::screenBound(ArrayRef<float> w, ArrayRef<int8_t> q,
+                                      float scale) {
   double err = 0, ww = 0, qq = 0;
+  bool finite = true;
   for (size_t k = 0; k < w.size(); ++k) {
-    if (!std::isfinite(w[k]))
-      return INFINITY;
+    finite &= std::isfinite(w[k]);
     // scale * q is exact in f64 (24 + 8 significant bits).
     double d = double(w[k]) - double(scale) * q[k];
     err += d * d;
@@ -168,11 +175,12 @@ float ternc::screenBound(ArrayRef<float> w, ArrayRef<int8_t> q, float scale) {
   const double g = n * u / (1 - n * u);
   // The f64 sums' own rounding (relative ~K 2^-53) is covered many times
   // over by the factor.
-  double bound =
-      (std::sqrt(err) + g * (std::sqrt(ww) + scale * std::sqrt(qq))) *
-      (1 + 0x1p-30);
-  float f = float(bound);
-  return double(f) < bound ? std::nextafter(f, INFINITY) : f;
+  const double slack = 1 + 0x1p-30;
+  const double copy = scale * std::sqrt(qq);
+  if (!finite)
+    return {INFINITY, roundUp(copy * slack)};
+  return {roundUp((std::sqrt(err) + g * (std::sqrt(ww) + copy)) * slack),
+          roundUp(copy * slack)};
 }
 
 /// Streams a dense parameter from the store, converted to its element type.
@@ -187,7 +195,7 @@ static Error writeParam(ParamOp param, const ternc::WeightStore &store,
   if (param.getRowScales()) {
     // int8 per row: scale = absmax / 127, q = round_half_even(w / scale).
     const int64_t rows = type.getDimSize(0), cols = type.getDimSize(1);
-    std::vector<float> row(cols), scales(rows), bounds(rows);
+    std::vector<float> row(cols), scales(rows), bounds(2 * rows);
     std::vector<int8_t> q(cols);
     for (int64_t r = 0; r < rows; ++r) {
       if (Error e = (*tensor)->read(r * cols, cols, row.data()))
@@ -200,8 +208,11 @@ static Error writeParam(ParamOp param, const ternc::WeightStore &store,
         q[k] = int8_t(std::max(
             -127.0f, std::min(127.0f, std::nearbyint(row[k] / scale))));
       scales[r] = scale;
-      if (param.getRowBounds())
-        bounds[r] = ternc::screenBound(row, q, scale);
+      if (param.getRowBounds()) {
+        ternc::ScreenBound bound = ternc::screenBound(row, q, scale);
+        bounds[r] = bound.weight;
+        bounds[rows + r] = bound.copy;
+      }
       os.write(reinterpret_cast<const char *>(q.data()), cols);
       written += cols;
     }
@@ -216,8 +227,8 @@ static Error writeParam(ParamOp param, const ternc::WeightStore &store,
     written += 4 * rows;
     if (param.getRowBounds()) {
       pad();
-      os.write(reinterpret_cast<const char *>(bounds.data()), 4 * rows);
-      written += 4 * rows;
+      os.write(reinterpret_cast<const char *>(bounds.data()), 8 * rows);
+      written += 8 * rows;
     }
     return Error::success();
   }

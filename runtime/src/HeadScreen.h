@@ -19,12 +19,21 @@ namespace ternc::rt {
 /// holds either).
 float normUpperBound(const float *x, int64_t n);
 
+/// x[0..n) as x' = q[0..n) / s[0] + q[n..2n) / s[1]: absmax int8
+/// quantization, then of what it left. Returns an upper bound on |x - x'|
+/// (+inf when x is not finite); the second part makes it about 1/250 of
+/// one part's.
+float quantizeInTwo(const float *x, int64_t n, int8_t *q, float *s);
+
 /// Sets `rows` to, in increasing order, every i < vocab whose logit can be
-/// among the `keep` (>= 1) largest, given |logit[i] - scores[i]| <=
-/// inputNorm * bounds[i] + 2^-23 |scores[i]|. A row whose score or margin
-/// is not finite is always kept (all rows, for a norm that is not).
-void screenRows(const float *scores, const float *bounds, int64_t vocab,
-                float inputNorm, int64_t keep, std::vector<int32_t> &rows);
+/// among the `keep` (>= 1) largest, given |logit[i] - score[i]| <=
+/// inputNorm * bounds[i] + inputError * bounds[vocab + i] + 2^-22 (|s0| +
+/// |s1|) (tern.param's row_bounds), score[i] = s0 + s1 = scores[i] +
+/// (parts ? parts[i] : 0). A row whose score or margin is not finite is
+/// always kept (all rows, for a norm that is not).
+void screenRows(const float *scores, const float *parts, const float *bounds,
+                int64_t vocab, float inputNorm, float inputError, int64_t keep,
+                std::vector<int32_t> &rows);
 
 } // namespace ternc::rt
 

@@ -48,12 +48,15 @@ Session::Session(int64_t contextLimit)
   // 128-token prefill writes a 40 KB key tile per 16 positions and layer).
   logits_.assign(size_t(cfg_.vocab), 0.0f);
   chunk_.assign(size_t(cfg_.prefill), 0);
-  screened_ = cfg_.headInput >= 0 && ternc_head_screen && ternc_head_rows &&
-              ternc_head_bounds;
+  screened_ = cfg_.headInput >= 0 &&
+              (ternc_head_screen || ternc_head_screen_int8) &&
+              ternc_head_rows && ternc_head_bounds;
   if (screened_) {
-    scores_.assign(size_t(cfg_.vocab), 0.0f);
+    // Two rows of scores for an int8 input in two parts.
+    scores_.assign(size_t(2 * cfg_.vocab), 0.0f);
     exact_.assign(size_t(cfg_.vocab), 0.0f);
     rows_.reserve(size_t(cfg_.vocab));
+    quantized_.assign(size_t(2 * cfg_.dim), 0);
   }
 }
 
@@ -90,9 +93,18 @@ const float *Session::step(int32_t token, int64_t keep) {
   ++pos_;
   const float *x =
       reinterpret_cast<const float *>(scratch() + cfg_.headInput);
-  ternc_head_screen(x, scores_.data());
-  screenRows(scores_.data(), ternc_head_bounds(), cfg_.vocab,
-             normUpperBound(x, cfg_.dim), keep, rows_);
+  const float *parts = nullptr;
+  float inputError = 0.0f;
+  if (ternc_head_screen_int8) {
+    float scales[2];
+    inputError = quantizeInTwo(x, cfg_.dim, quantized_.data(), scales);
+    ternc_head_screen_int8(quantized_.data(), scales, scores_.data());
+    parts = scores_.data() + cfg_.vocab;
+  } else {
+    ternc_head_screen(x, scores_.data());
+  }
+  screenRows(scores_.data(), parts, ternc_head_bounds(), cfg_.vocab,
+             normUpperBound(x, cfg_.dim), inputError, keep, rows_);
   const int64_t n = int64_t(rows_.size());
   ternc_head_rows(x, rows_.data(), n, exact_.data());
   std::fill(logits_.begin(), logits_.end(), -INFINITY);

@@ -61,6 +61,7 @@ private:
   bool screened_ = false;
   std::vector<float> scores_, exact_;
   std::vector<int32_t> rows_;
+  std::vector<int8_t> quantized_;
   int64_t screenedSteps_ = 0, screenedRows_ = 0;
 };
 

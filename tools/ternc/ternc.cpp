@@ -323,6 +323,21 @@ int main(int argc, char **argv) {
     buildOptions.context = contextLength;
     buildOptions.int8Head = headPrecision == HeadPrecision::Int8;
     buildOptions.screenHead = headScreen;
+    // The screening copy takes its input quantized where the target has an
+    // int8 dot product (a quarter of the operations of converting each
+    // weight to f32); the program's logits are the same either way.
+    {
+      auto early = ternc::TargetInfo::resolve(targetTriple, targetCPU,
+                                              targetFeatures);
+      if (!early)
+        return fail(early.takeError());
+      StringRef arch = early->triple;
+      buildOptions.screenInt8 =
+          kernelFamily != "portable" &&
+          ((arch.starts_with("x86_64") &&
+            (early->has("avx512vnni") || early->has("avxvnni"))) ||
+           (arch.starts_with("aarch64") && early->has("dotprod")));
+    }
     auto built = ternc::buildModel(&context, *model, buildOptions);
     if (!built)
       return fail(built.takeError());

@@ -15,9 +15,11 @@
 // token. Weights are tern.weight / tern.param declarations by name.
 // With a screened head (BuildOptions::screenHead), also
 //
-//   ternc_head_screen(x: memref<1xDxf32>, scores: memref<1xVxf32>)
+//   ternc_head_screen(x: memref<1xDxf32>, scores: memref<1xVxf32>), or
+//   ternc_head_screen_int8(xq: memref<2xDxi8>, xs: memref<2xf32>,
+//                          scores: memref<2xVxf32>) (BuildOptions::screenInt8)
 //   ternc_head_rows(x, rows: memref<Vxi32>, n: index, out: memref<1xVxf32>)
-//   ternc_head_bounds() -> memref<Vxf32>
+//   ternc_head_bounds() -> memref<2Vxf32>
 //
 // and ternc_decode skips the head (not the final norm) for a null logits.
 //
@@ -45,6 +47,10 @@ struct BuildOptions {
   /// the entry points that screen the head's rows with it (the same logits
   /// for the rows a sampler keeps, a third of the bytes read).
   bool screenHead = false;
+  /// The screening copy's input quantized to int8 in two parts (by the
+  /// runtime) and its sums exact in i32, for targets with an int8 dot
+  /// product; else f32.
+  bool screenInt8 = false;
 };
 
 /// Entries of the `ternc_config` i64 array the module exports.

@@ -31,12 +31,15 @@ void packTernaryRow(mlir::tern::TernaryType type, const int8_t *values,
 void packTernaryRowBlock(mlir::tern::TernaryType type, const int8_t *values,
                          int64_t rows, uint8_t *out);
 
-/// The error bound of one row of an int8 screening copy (`tern.param`'s
-/// `row_bounds`): |w - scale q| + g (|w| + scale |q|), Euclidean norms,
-/// g = (K + 2) u / (1 - (K + 2) u), u = 2^-24, rounded up to an f32; +inf
-/// for a row with a non-finite weight.
-float screenBound(llvm::ArrayRef<float> w, llvm::ArrayRef<int8_t> q,
-                  float scale);
+/// The error bounds of one row of an int8 screening copy (`tern.param`'s
+/// `row_bounds`), rounded up to f32: `weight` = |w - scale q| + g (|w| +
+/// scale |q|) (Euclidean norms, g = (K + 2) u / (1 - (K + 2) u), u =
+/// 2^-24), +inf for a row with a non-finite weight; `copy` = scale |q|.
+struct ScreenBound {
+  float weight, copy;
+};
+ScreenBound screenBound(llvm::ArrayRef<float> w, llvm::ArrayRef<int8_t> q,
+                        float scale);
 
 /// Writes the blob of a packed module (see tern-pack-weights) to `os`.
 llvm::Error writeWeightBlob(mlir::ModuleOp module, const WeightStore &store,

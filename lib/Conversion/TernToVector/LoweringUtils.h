@@ -165,6 +165,9 @@ inline Value gluElement(ImplicitLocOpBuilder &b, GluActivation act, Value g,
 void populateLinearLoweringPatterns(RewritePatternSet &patterns,
                                     bool mcaMarkers);
 
+/// tern.matmul with an i8 input (Int8MatmulLowering.cpp).
+void populateInt8MatmulPatterns(RewritePatternSet &patterns);
+
 } // namespace mlir::tern::detail
 
 #endif // TERNC_LIB_CONVERSION_TERNTOVECTOR_LOWERINGUTILS_H

@@ -663,6 +663,9 @@ struct MatmulLowering : public OpConversionPattern<MatmulOp> {
   LogicalResult
   matchAndRewrite(MatmulOp op, OpAdaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
+    // An i8 input is Int8MatmulLowering's.
+    if (op.getInput().getType().getElementType().isInteger(8))
+      return rewriter.notifyMatchFailure(op, "i8 input");
     ImplicitLocOpBuilder b(op.getLoc(), rewriter);
     Value x = adaptor.getInput(), w = adaptor.getWeight(),
           y = adaptor.getOutput();
@@ -807,4 +810,5 @@ void mlir::tern::populateTernModelOpsToLoopsPatterns(
                AttentionLowering, StoreKeysLowering, ElementwiseLowering<GluOp>,
                ElementwiseLowering<AddOp>, MatmulLowering>(
       patterns.getContext());
+  detail::populateInt8MatmulPatterns(patterns);
 }

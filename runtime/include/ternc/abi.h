@@ -100,18 +100,26 @@ void ternc_prefill(const int32_t *tokens, int64_t n, int64_t pos, float *kcache,
                    float *vcache, uint8_t *scratch, float *logits);
 
 /* A screened LM head (`ternc --head-screen`, the default for a native
- * head): an int8 copy q with per-row scales s and error bounds c such
+ * head): an int8 copy q with per-row scales s and error bounds c, d such
  * that for the head's input x, |logit[i] - score[i]| <= |x| c[i] +
- * 2^-23 |score[i]| (|x| the Euclidean norm), logit[i] the native head's
- * result. Defined only by programs that have one (weak here, NULL
- * otherwise). */
-/* score[i] = s[i] * sum_k x[k] q[i][k], for all i < vocab. */
+ * |x - x'| d[i] + 2^-22 |score[i]| (Euclidean norms), logit[i] the native
+ * head's result, score[i] = s[i] * sum_k x'[k] q[i][k]. Defined only by
+ * programs that have one (weak here, NULL otherwise); a program has one of
+ * the two screening functions. */
+/* x' = x: scores[i] = score[i], for all i < vocab. */
 void ternc_head_screen(const float *x, float *scores)
+    __attribute__((weak));
+/* x' = xq[0] / xs[0] + xq[1] / xs[1] (int8 rows of dim, chosen by the
+ * caller): scores[m][i] = (f32(sum_k xq[m][k] q[i][k]) / xs[m]) * s[i],
+ * the sums exact, so score[i] = scores[0][i] + scores[1][i] up to the
+ * roundings of these few operations. For targets with an int8 dot
+ * product. */
+void ternc_head_screen_int8(const int8_t *xq, const float *xs, float *scores)
     __attribute__((weak));
 /* out[j] = logit[rows[j]] for j < n, exactly as ternc_decode computes it. */
 void ternc_head_rows(const float *x, const int32_t *rows, int64_t n,
                      float *out) __attribute__((weak));
-/* c, f32 [vocab]. */
+/* c then d, f32 [2 * vocab]. */
 const float *ternc_head_bounds(void) __attribute__((weak));
 
 #ifdef __cplusplus

@@ -238,7 +238,7 @@ int64_t ParamOp::getEntryBytes() {
   if (getRowScales())
     bytes = getScalesOffset() + 4 * getMemRefType().getDimSize(0);
   if (getRowBounds())
-    bytes = getBoundsOffset() + 4 * getMemRefType().getDimSize(0);
+    bytes = getBoundsOffset() + 8 * getMemRefType().getDimSize(0);
   return llvm::alignTo(bytes, TernaryType::kEntryAlign);
 }
 StringRef ParamOp::getStoreName() { return getSource(); }
@@ -287,12 +287,13 @@ LogicalResult GetParamOp::verifySymbolUses(SymbolTableCollection &symbolTable) {
 /// parameter must have it, and the result is f32 [N].
 template <typename OpTy>
 static LogicalResult verifyRowArray(OpTy op, SymbolTableCollection &symbols,
-                                    bool (*has)(ParamOp), StringRef what) {
+                                    bool (*has)(ParamOp), StringRef what,
+                                    int64_t perRow) {
   auto param = symbols.lookupNearestSymbolFrom<ParamOp>(op, op.getParamAttr());
   if (!param || !has(param))
     return op.emitOpError() << "references " << op.getParamAttr()
                             << ", which is not a tern.param with " << what;
-  int64_t rows = param.getMemRefType().getDimSize(0);
+  int64_t rows = perRow * param.getMemRefType().getDimSize(0);
   if (op.getData().getType() !=
       MemRefType::get({rows}, Float32Type::get(op.getContext())))
     return op.emitOpError() << "result must be memref<" << rows << "xf32>";
@@ -303,14 +304,14 @@ LogicalResult
 GetParamScalesOp::verifySymbolUses(SymbolTableCollection &symbolTable) {
   return verifyRowArray(
       *this, symbolTable, [](ParamOp p) { return bool(p.getRowScales()); },
-      "row_scales");
+      "row_scales", 1);
 }
 
 LogicalResult
 GetParamBoundsOp::verifySymbolUses(SymbolTableCollection &symbolTable) {
   return verifyRowArray(
       *this, symbolTable, [](ParamOp p) { return bool(p.getRowBounds()); },
-      "row_bounds");
+      "row_bounds", 2);
 }
 
 //===----------------------------------------------------------------------===//
@@ -514,6 +515,18 @@ LogicalResult MatmulOp::verify() {
     return emitOpError() << "lanes must be a power of two in [1, 64], got "
                          << getLanes();
   bool isI8 = w.getElementType().isInteger(8);
+  bool inputI8 = in.getElementType().isInteger(8);
+  if (inputI8 != bool(getInputScales()))
+    return emitOpError() << "an i8 input needs its input_scales, and only it "
+                            "has them";
+  if (inputI8 && !isI8)
+    return emitOpError() << "an i8 input needs an i8 weight";
+  if (inputI8 && in.isDynamicDim(0))
+    return emitOpError() << "an i8 input needs a static row count";
+  if (Value s = getInputScales())
+    if (!compatible(cast<MemRefType>(s.getType()).getDimSize(0),
+                    in.getDimSize(0)))
+      return emitOpError() << "input_scales must have one entry per input row";
   if (isI8 && !getWeightScales())
     return emitOpError() << "an i8 weight needs its per-row weight_scales";
   if (Value s = getWeightScales())

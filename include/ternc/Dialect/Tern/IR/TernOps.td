@@ -61,15 +61,17 @@ def Tern_ParamOp : Tern_Op<"param", [Symbol, IsolatedFromAbove,
     per row: `scale[n] = max_k |w[n, k]| / 127` (1 for an all-zero row),
     `q = round_half_even(w / scale)`; its N f32 scales follow the codes in
     the entry, 64-byte aligned (`tern.get_param_scales`). With `row_bounds`
-    N f32 error bounds follow the scales, 64-byte aligned
+    2N f32 error bounds follow the scales, 64-byte aligned
     (`tern.get_param_bounds`): `bound[n] = |w[n] - scale[n] q[n]| +
     g (|w[n]| + scale[n] |q[n]|)` (Euclidean norms of rows, `g = (K + 2) u
-    / (1 - (K + 2) u)`, `u = 2^-24`), computed in f64 and rounded up. For
-    any f32 row x and any order of summation in f32, the two sums
-    `sum_k x[k] w[n, k]` and `scale[n] * sum_k x[k] q[n, k]` then differ by
-    at most `|x| bound[n] + 2 u |the second|` (Cauchy-Schwarz and the
-    classical bound on a rounded dot product): the int8 copy of an LM head
-    can screen the rows whose exact logits can matter.
+    / (1 - (K + 2) u)`, `u = 2^-24`), then `bound[N + n] = scale[n]
+    |q[n]|`, computed in f64 and rounded up. For any f32 row x, any x'
+    and any order of summation in f32, `sum_k x[k] w[n, k]` and `scale[n]
+    * sum_k x'[k] q[n, k]` then differ by at most `|x| bound[n] + |x - x'|
+    bound[N + n] + 4 u |the second|` (Cauchy-Schwarz and the classical
+    bound on a rounded dot product): the int8 copy of an LM head can
+    screen the rows whose exact logits can matter, with its input in f32
+    or quantized.
     `offset` is set by `tern-pack-weights`.
 
     ```mlir
@@ -140,7 +142,7 @@ def Tern_GetParamBoundsOp : Tern_Op<"get_param_bounds",
   let summary = "the per-row error bounds of an int8 dense parameter";
   let description = [{
     ```mlir
-    %b = tern.get_param_bounds @screen : memref<128256xf32>
+    %b = tern.get_param_bounds @screen : memref<256512xf32>
     ```
   }];
   let arguments = (ins FlatSymbolRefAttr:$param);
@@ -500,22 +502,32 @@ def Tern_MatmulOp : Tern_Op<"matmul", [AttrSizedOperandSegments]> {
     and the L partial sums are then added in order of j. Results are thus
     the same on every target for a given `lanes`.
 
+    An i8 input (a static number of rows: the LM head's screening copy
+    takes an input quantized in two parts, x ~ q0 / s0 + q1 / s1) needs its
+    `input_scales` and an i8 weight: `output[m, n] = (f32(sum_k input[m, k]
+    * weight[r, k]) / input_scales[m]) * weight_scales[r]`, the sum exact in
+    i32 (`lanes` plays no part), computed with the target's int8 dot
+    product, each weight row read once for all input rows.
+
     ```mlir
     tern.matmul %h, %w into %logits : memref<1x128xf32>, memref<512x128xf32>, memref<1x512xf32>
     tern.matmul %h, %w8 scaled(%s : memref<512xf32>) into %logits : memref<1x128xf32>, memref<512x128xi8>, memref<1x512xf32>
     tern.matmul %h, %w rows(%r : memref<?xi32>) into %some : memref<1x128xf32>, memref<512x128xf16>, memref<1x?xf32>
+    tern.matmul %q, %w8 input_scaled(%qs : memref<2xf32>) scaled(%s : memref<512xf32>) into %scores : memref<2x128xi8>, memref<512x128xi8>, memref<2x512xf32>
     ```
   }];
   let arguments = (ins
-    Arg<MemRefRankOf<[F32], [2]>, "input [M, K]", [MemRead]>:$input,
+    Arg<MemRefRankOf<[F32, I8], [2]>, "input [M, K]", [MemRead]>:$input,
     Arg<MemRefRankOf<[F32, F16, BF16, I8], [2]>, "weight [R, K]", [MemRead]>:$weight,
     Arg<Optional<MemRefRankOf<[I32], [1]>>, "weight rows to use [N]", [MemRead]>:$rows,
+    Arg<Optional<MemRefRankOf<[F32], [1]>>, "per-row input scales [M] (i8 input)", [MemRead]>:$input_scales,
     Arg<Optional<MemRefRankOf<[F32], [1]>>, "per-row weight scales [R]", [MemRead]>:$weight_scales,
     Arg<MemRefRankOf<[F32], [2]>, "output [M, N]", [MemWrite]>:$output,
     DefaultValuedAttr<I64Attr, "1">:$lanes
   );
   let assemblyFormat = [{
     $input `,` $weight (`rows` `(` $rows^ `:` type($rows) `)`)?
+    (`input_scaled` `(` $input_scales^ `:` type($input_scales) `)`)?
     (`scaled` `(` $weight_scales^ `:` type($weight_scales) `)`)?
     `into` $output attr-dict `:`
     type($input) `,` type($weight) `,` type($output)
