@@ -61,11 +61,12 @@ done
 echo "== read bandwidth again, after the runs"
 "$W/bandwidth" --reps 7 $THREADS | tee -a "$W/bandwidth.txt"
 
-# A tied LM head makes every byte of the weight file a read per decoded
-# token (the embedding row lookup aside); the KV cache at the <= 192
-# positions of tg64 after BOS adds well under 1%.
-bytes=$(stat -c %s "$W/prog-2b4t.weights")
-/usr/bin/python3 - "$W/bandwidth.txt" "$W/runs.txt" "$bytes" <<'PY'
+# The weight bytes a decoded token reads, as the program counts them
+# (tg64-bytes): the whole weight file with a tied LM head (the embedding
+# row lookup aside), less the head's rows a screened head did not compute;
+# the KV cache at the <= 192 positions of tg64 after BOS adds well under
+# 1%.
+/usr/bin/python3 - "$W/bandwidth.txt" "$W/runs.txt" <<'PY'
 import re, statistics, sys
 bw = {}
 for m in re.finditer(r"threads=(\d+) median=([\d.]+)", open(sys.argv[1]).read()):
@@ -74,7 +75,7 @@ runs = {}
 for line in open(sys.argv[2]):
     t, what, v = line.split()
     runs.setdefault(int(t), {}).setdefault(what, []).append(float(v))
-B = int(sys.argv[3])
+B = statistics.median(v for t in runs for v in runs[t]["tg64-bytes"])
 print("\n== results (medians; weights read per decoded token: %.0f MB)" % (B / 1e6))
 print("| threads | bandwidth GB/s | roofline tok/s | pp128 tok/s | tg64 tok/s | decode GB/s | % of roofline |")
 print("|---|---|---|---|---|---|---|")

@@ -594,6 +594,11 @@ ternc::buildModel(MLIRContext *ctx, const ModelDescription &md,
   config[kConfigEos] = md.eos;
   config[kConfigHeadInput] =
       screened ? ForwardEmitter::headInputOffset(md, context) : -1;
+  if (screened)
+    config[kConfigHeadRowBytes] =
+        md.dim *
+        (elementType(ob, md.store->nativeType(md.head)).getIntOrFloatBitWidth() /
+         8);
   auto arrayType = LLVM::LLVMArrayType::get(ob.getI64Type(), kConfigCount);
   ob.create<LLVM::GlobalOp>(
       loc, arrayType, /*isConstant=*/true, LLVM::Linkage::External,

@@ -222,10 +222,17 @@ void bench(Session &s) {
     tok = argmax(s.step(tok, 1), c.vocab);
   double t3 = now();
   std::printf("tg%lld %.2f\n", (long long)tg, double(tg) / (t3 - t2));
-  if (s.screenedSteps())
+  // Weight bytes read per decoded token: all of them, but for the rows of
+  // a screened head that were not computed (the embedding row aside).
+  double bytes = double(ternc_weights_size);
+  if (s.screenedSteps()) {
+    const double rows = double(s.screenedRows()) / double(s.screenedSteps());
+    bytes -= (double(c.vocab) - rows) *
+             double(ternc_config[TERNC_CONFIG_HEAD_ROW_BYTES]);
     std::fprintf(stderr, "screened LM head: %.1f of %lld rows a token\n",
-                 double(s.screenedRows()) / double(s.screenedSteps()),
-                 (long long)c.vocab);
+                 rows, (long long)c.vocab);
+  }
+  std::printf("tg%lld-bytes %.0f\n", (long long)tg, bytes);
 }
 
 struct Generation {

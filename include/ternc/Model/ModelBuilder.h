@@ -66,6 +66,7 @@ enum ConfigIndex : int {
   kConfigBos,
   kConfigEos,
   kConfigHeadInput,
+  kConfigHeadRowBytes,
   kConfigCount = 16,
 };
 inline constexpr int64_t kConfigFormatVersion = 2;

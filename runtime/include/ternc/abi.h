@@ -77,6 +77,8 @@ enum {
    * f32 [dim]) after ternc_decode with a null `logits`; -1 without a
    * screened head. */
   TERNC_CONFIG_HEAD_INPUT = 10,
+  /* Bytes of one row of the native LM head, with a screened head. */
+  TERNC_CONFIG_HEAD_ROW_BYTES = 11,
 };
 
 /* Positions per tile of the key cache (mlir::tern::kKeyTile in the

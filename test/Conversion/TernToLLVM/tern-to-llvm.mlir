@@ -65,12 +65,12 @@ module {
 // CHECK: llvm.mlir.constant(256 : i64) : i64
 // CHECK: builtin.unrealized_conversion_cast %{{.*}} to memref<3xf32>
 // CHECK: llvm.mlir.constant(320 : i64) : i64
-// CHECK: builtin.unrealized_conversion_cast %{{.*}} to memref<3xf32>
+// CHECK: builtin.unrealized_conversion_cast %{{.*}} to memref<6xf32>
 module {
   tern.param @screen : memref<3x20xi8> from "head" row_scales row_bounds at 192
-  func.func @get_screen() -> (memref<3xf32>, memref<3xf32>) {
+  func.func @get_screen() -> (memref<3xf32>, memref<6xf32>) {
     %s = tern.get_param_scales @screen : memref<3xf32>
-    %b = tern.get_param_bounds @screen : memref<3xf32>
-    return %s, %b : memref<3xf32>, memref<3xf32>
+    %b = tern.get_param_bounds @screen : memref<6xf32>
+    return %s, %b : memref<3xf32>, memref<6xf32>
   }
 }

@@ -464,3 +464,64 @@ func.func @matmul_intel_avx2(%x: memref<1x2048xf32>, %w: memref<5x2048xf16>, %y:
   return
 }
 }
+
+// -----
+
+// An i8 input (the screened head's two parts): exact i32 sums, every input
+// row against each weight row as it streams by; without an int8 dot
+// product, widened vector code.
+// CHECK-LABEL: func.func @matmul_i8
+// CHECK: scf.for %[[N:.*]] = %{{.*}} to %c5 step %c1 {
+// CHECK:   %[[SUMS:.*]]:2 = scf.for %[[K:.*]] = %{{.*}} to %c40 step %c16 iter_args(%[[A0:.*]] = %{{.*}}, %[[A1:.*]] = %{{.*}}) -> (vector<16xi32>, vector<16xi32>) {
+// CHECK:     %[[W:.*]] = vector.transfer_read %{{.*}}[%[[N]], %[[K]]]{{.*}} : memref<5x40xi8>, vector<16xi8>
+// CHECK:     %[[WW:.*]] = arith.extsi %[[W]] : vector<16xi8> to vector<16xi32>
+// CHECK:     arith.muli %[[WW]], %{{.*}} : vector<16xi32>
+// CHECK:     arith.muli %[[WW]], %{{.*}} : vector<16xi32>
+// CHECK:   vector.reduction <add>, %[[SUMS]]#0 : vector<16xi32> into i32
+// CHECK:   arith.sitofp
+// CHECK:   arith.divf
+// CHECK:   arith.mulf
+// CHECK:   vector.reduction <add>, %[[SUMS]]#1 : vector<16xi32> into i32
+// CHECK: } {tern.parallel}
+func.func @matmul_i8(%q: memref<2x40xi8>, %qs: memref<2xf32>, %w: memref<5x40xi8>, %s: memref<5xf32>, %y: memref<2x5xf32>) {
+  tern.matmul %q, %w input_scaled(%qs : memref<2xf32>) scaled(%s : memref<5xf32>) into %y : memref<2x40xi8>, memref<5x40xi8>, memref<2x5xf32>
+  return
+}
+
+// -----
+
+// VNNI: the weights' sign bit flipped (q + 128 as u8) times the input as
+// s8, 64 a vpdpbusd; each input row's sum, once, takes the 128s back out.
+module attributes {tern.target = #tern.target<triple = "x86_64-unknown-linux-gnu", cpu = "znver4", isa = ["avx2", "avx512f", "avx512bw", "avx512vnni"], vector_bits = 512>} {
+// CHECK-LABEL: func.func @matmul_i8_vnni
+// CHECK: %[[SUM0:.*]] = scf.for {{.*}} -> (i32)
+// CHECK: scf.for %[[N:.*]] = %{{.*}} to %c5 step %c1 {
+// CHECK:   scf.for %[[K:.*]] = %{{.*}} to %c128 step %c64 iter_args
+// CHECK:     %[[W:.*]] = vector.transfer_read %{{.*}}[%[[N]], %[[K]]]{{.*}} : memref<5x128xi8>, vector<64xi8>
+// CHECK:     %[[U:.*]] = arith.xori %[[W]], %{{.*}} : vector<64xi8>
+// CHECK:     %[[UB:.*]] = vector.bitcast %[[U]] : vector<64xi8> to vector<16xi32>
+// CHECK:     llvm.call_intrinsic "llvm.x86.avx512.vpdpbusd.512"(%{{.*}}, %[[UB]], %{{.*}})
+// CHECK:     llvm.call_intrinsic "llvm.x86.avx512.vpdpbusd.512"(%{{.*}}, %[[UB]], %{{.*}})
+// CHECK:   %[[T:.*]] = vector.reduction <add>
+// CHECK:   %[[BIAS:.*]] = arith.muli %[[SUM0]], %c128_i32 : i32
+// CHECK:   arith.subi %[[T]], %[[BIAS]] : i32
+func.func @matmul_i8_vnni(%q: memref<2x128xi8>, %qs: memref<2xf32>, %w: memref<5x128xi8>, %s: memref<5xf32>, %y: memref<2x5xf32>) {
+  tern.matmul %q, %w input_scaled(%qs : memref<2xf32>) scaled(%s : memref<5xf32>) into %y : memref<2x128xi8>, memref<5x128xi8>, memref<2x5xf32>
+  return
+}
+}
+
+// -----
+
+// AArch64 dotprod: sdot, s8 by s8, 16 a step into 4 lanes.
+module attributes {tern.target = #tern.target<triple = "aarch64-unknown-linux-gnu", cpu = "cortex-a76", isa = ["neon", "dotprod"], vector_bits = 128>} {
+// CHECK-LABEL: func.func @matmul_i8_sdot
+// CHECK: scf.for {{.*}} step %c16 iter_args({{.*}}) -> (vector<4xi32>, vector<4xi32>)
+// CHECK:   %[[W:.*]] = vector.transfer_read {{.*}} : memref<5x32xi8>, vector<16xi8>
+// CHECK:   arm_neon.intr.sdot %{{.*}}, %[[W]], %{{.*}} : vector<16xi8>, vector<16xi8> to vector<4xi32>
+// CHECK:   arm_neon.intr.sdot %{{.*}}, %[[W]], %{{.*}} : vector<16xi8>, vector<16xi8> to vector<4xi32>
+func.func @matmul_i8_sdot(%q: memref<2x32xi8>, %qs: memref<2xf32>, %w: memref<5x32xi8>, %s: memref<5xf32>, %y: memref<2x5xf32>) {
+  tern.matmul %q, %w input_scaled(%qs : memref<2xf32>) scaled(%s : memref<5xf32>) into %y : memref<2x32xi8>, memref<5x32xi8>, memref<2x5xf32>
+  return
+}
+}

@@ -434,8 +434,8 @@ func.func @bounds_without() {
 
 tern.param @p : memref<4x8xi8> from "p" row_scales row_bounds
 func.func @bounds_shape() {
-  // expected-error@+1 {{'tern.get_param_bounds' op result must be memref<4xf32>}}
-  %0 = tern.get_param_bounds @p : memref<8xf32>
+  // expected-error@+1 {{'tern.get_param_bounds' op result must be memref<8xf32>}}
+  %0 = tern.get_param_bounds @p : memref<4xf32>
   return
 }
 
@@ -452,6 +452,30 @@ func.func @matmul_rows(%x: memref<1x8xf32>, %w: memref<4x8xf16>, %r: memref<3xi3
 func.func @matmul_dynamic(%x: memref<1x8xf32>, %w: memref<4x8xf16>, %y: memref<1x?xf32>) {
   // expected-error@+1 {{'tern.matmul' op needs a static column count for the input, the weight and an output without rows}}
   tern.matmul %x, %w into %y : memref<1x8xf32>, memref<4x8xf16>, memref<1x?xf32>
+  return
+}
+
+// -----
+
+func.func @matmul_i8_input(%q: memref<1x8xi8>, %w: memref<4x8xi8>, %s: memref<4xf32>, %y: memref<1x4xf32>) {
+  // expected-error@+1 {{'tern.matmul' op an i8 input needs its input_scales, and only it has them}}
+  tern.matmul %q, %w scaled(%s : memref<4xf32>) into %y : memref<1x8xi8>, memref<4x8xi8>, memref<1x4xf32>
+  return
+}
+
+// -----
+
+func.func @matmul_i8_input_f16(%q: memref<1x8xi8>, %qs: memref<1xf32>, %w: memref<4x8xf16>, %y: memref<1x4xf32>) {
+  // expected-error@+1 {{'tern.matmul' op an i8 input needs an i8 weight}}
+  tern.matmul %q, %w input_scaled(%qs : memref<1xf32>) into %y : memref<1x8xi8>, memref<4x8xf16>, memref<1x4xf32>
+  return
+}
+
+// -----
+
+func.func @matmul_i8_input_rows(%q: memref<?x8xi8>, %qs: memref<?xf32>, %w: memref<4x8xi8>, %s: memref<4xf32>, %y: memref<?x4xf32>) {
+  // expected-error@+1 {{'tern.matmul' op an i8 input needs a static row count}}
+  tern.matmul %q, %w input_scaled(%qs : memref<?xf32>) scaled(%s : memref<4xf32>) into %y : memref<?x8xi8>, memref<4x8xi8>, memref<?x4xf32>
   return
 }
 

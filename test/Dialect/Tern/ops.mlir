@@ -149,10 +149,14 @@ func.func @int8_head(%h: memref<1x128xf32>, %logits: memref<1x512xf32>) {
 // CHECK: tern.param @screen : memref<512x128xi8> from "output.weight" row_scales row_bounds
 tern.param @screen : memref<512x128xi8> from "output.weight" row_scales row_bounds
 // CHECK-LABEL: func.func @screened_head
-func.func @screened_head(%h: memref<1x128xf32>, %head: memref<512x128xf16>, %rows: memref<?xi32>, %some: memref<1x?xf32>) -> memref<512xf32> {
-  // CHECK: tern.get_param_bounds @screen : memref<512xf32>
-  %b = tern.get_param_bounds @screen : memref<512xf32>
+func.func @screened_head(%h: memref<1x128xf32>, %head: memref<512x128xf16>, %rows: memref<?xi32>, %some: memref<1x?xf32>, %q: memref<2x128xi8>, %qs: memref<2xf32>, %scores: memref<2x512xf32>) -> memref<1024xf32> {
+  // CHECK: tern.get_param_bounds @screen : memref<1024xf32>
+  %b = tern.get_param_bounds @screen : memref<1024xf32>
   // CHECK: tern.matmul %{{.*}}, %{{.*}} rows(%{{.*}} : memref<?xi32>) into %{{.*}} : memref<1x128xf32>, memref<512x128xf16>, memref<1x?xf32>
   tern.matmul %h, %head rows(%rows : memref<?xi32>) into %some : memref<1x128xf32>, memref<512x128xf16>, memref<1x?xf32>
-  return %b : memref<512xf32>
+  %w = tern.get_param @screen : memref<512x128xi8>
+  %s = tern.get_param_scales @screen : memref<512xf32>
+  // CHECK: tern.matmul %{{.*}}, %{{.*}} input_scaled(%{{.*}} : memref<2xf32>) scaled(%{{.*}} : memref<512xf32>) into %{{.*}} : memref<2x128xi8>, memref<512x128xi8>, memref<2x512xf32>
+  tern.matmul %q, %w input_scaled(%qs : memref<2xf32>) scaled(%s : memref<512xf32>) into %scores : memref<2x128xi8>, memref<512x128xi8>, memref<2x512xf32>
+  return %b : memref<1024xf32>
 }
