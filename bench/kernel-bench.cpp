@@ -53,6 +53,7 @@ void bench_linear_down(const int8_t *q, const float *s, float *y);
 void bench_linear_gate_m128(const int8_t *q, const float *s, float *y);
 void bench_head(const float *x, float *y);
 void bench_screen(const float *x, float *y);
+void bench_screen_int8(const int8_t *q, const float *qs, float *y);
 }
 
 namespace {
@@ -166,6 +167,18 @@ void BM_head_screen_i8(benchmark::State &state) {
   report(state, 128256.0 * 2560.0);
 }
 
+/// The copy with its input in two int8 parts, as a screened program on a
+/// target with an int8 dot product runs it.
+void BM_head_screen_i8_input_i8(benchmark::State &state) {
+  std::vector<int8_t> q = randomVector<int8_t>(2 * 2560, -127, 127);
+  std::vector<float> qs = {20.0f, 5000.0f}, y(2 * 128256);
+  timeCalls(state, /*cold=*/true, [&] {
+    bench_screen_int8(q.data(), qs.data(), y.data());
+    benchmark::DoNotOptimize(y.data());
+  });
+  report(state, 128256.0 * 2560.0);
+}
+
 } // namespace
 
 BENCHMARK(BM_quantize_2560);
@@ -193,6 +206,7 @@ BENCHMARK_CAPTURE(linear, gate_6912x2560_m128, bench_linear_gate_m128, 128,
     ->UseManualTime();
 BENCHMARK(BM_head_f16)->UseManualTime()->Iterations(20);
 BENCHMARK(BM_head_screen_i8)->UseManualTime()->Iterations(20);
+BENCHMARK(BM_head_screen_i8_input_i8)->UseManualTime()->Iterations(20);
 
 int main(int argc, char **argv) {
   if (argc < 2 || argv[1][0] == '-') {

@@ -50,3 +50,9 @@ func.func @bench_screen(%x: memref<1x2560xf32>, %y: memref<1x128256xf32>) {
   tern.matmul %x, %w scaled(%s : memref<128256xf32>) into %y {lanes = 16 : i64} : memref<1x2560xf32>, memref<128256x2560xi8>, memref<1x128256xf32>
   return
 }
+func.func @bench_screen_int8(%q: memref<2x2560xi8>, %qs: memref<2xf32>, %y: memref<2x128256xf32>) {
+  %w = tern.get_param @screen : memref<128256x2560xi8>
+  %s = tern.get_param_scales @screen : memref<128256xf32>
+  tern.matmul %q, %w input_scaled(%qs : memref<2xf32>) scaled(%s : memref<128256xf32>) into %y : memref<2x2560xi8>, memref<128256x2560xi8>, memref<2x128256xf32>
+  return
+}

@@ -72,8 +72,8 @@ Head makeHead(std::mt19937 &rng) {
       h.q[r * kDim + k] = q[k];
     }
     h.scales.push_back(scale);
-    ternc::ScreenBound b = ternc::screenBound(
-        llvm::ArrayRef<float>(row, kDim), llvm::ArrayRef<int8_t>(q), scale);
+    ternc::ScreenBound b = ternc::screenBound(llvm::ArrayRef<float>(row, kDim),
+                                              llvm::ArrayRef<int8_t>(q), scale);
     h.bounds.push_back(b.weight);
     h.copyBounds.push_back(b.copy);
   }
@@ -143,8 +143,7 @@ TEST(HeadScreen, BoundHoldsForEveryRowAndInput) {
         double allowed =
             norm * h.bounds[r] + inputError * h.bounds[kVocab + r] +
             0x1p-22 * (std::fabs(double(scores[r])) + std::fabs(parts[r]));
-        double err =
-            std::fabs(double(exact) - (double(scores[r]) + parts[r]));
+        double err = std::fabs(double(exact) - (double(scores[r]) + parts[r]));
         ASSERT_LE(err, allowed)
             << "row " << r << ", |x| " << norm << ", int8 " << int8;
         if (r != 5)
@@ -171,7 +170,8 @@ TEST(HeadScreen, TwoPartQuantizationAndItsBound) {
     const float bound = quantizeInTwo(x.data(), kDim, q.data(), s);
     double err = 0, norm = 0;
     for (int64_t k = 0; k < kDim; ++k) {
-      double d = double(x[k]) - q[k] / double(s[0]) - q[kDim + k] / double(s[1]);
+      double d =
+          double(x[k]) - q[k] / double(s[0]) - q[kDim + k] / double(s[1]);
       err += d * d;
       norm += double(x[k]) * x[k];
     }
@@ -204,8 +204,8 @@ TEST(HeadScreen, KeepsTheTopRowsAndFewOthers) {
     const float norm = normUpperBound(x.data(), kDim);
     for (int64_t keep : {1, 5, 40}) {
       std::vector<int32_t> rows;
-      screenRows(scores.data(), int8 ? parts.data() : nullptr,
-                 h.bounds.data(), kVocab, norm, inputError, keep, rows);
+      screenRows(scores.data(), int8 ? parts.data() : nullptr, h.bounds.data(),
+                 kVocab, norm, inputError, keep, rows);
       ASSERT_TRUE(std::is_sorted(rows.begin(), rows.end()));
       // Every row whose logit reaches the keep-th largest (ties too).
       std::vector<float> sorted = exact;
@@ -231,8 +231,7 @@ TEST(HeadScreen, NonFiniteScoresAndNormsKeepRows) {
   std::vector<int32_t> rows;
   screenRows(scores.data(), nullptr, bounds.data(), 5, 1.0f, 0.0f, 1, rows);
   EXPECT_EQ(rows, (std::vector<int32_t>{1, 2, 3, 4}));
-  screenRows(scores.data(), nullptr, bounds.data(), 5, INFINITY, 0.0f, 1,
-             rows);
+  screenRows(scores.data(), nullptr, bounds.data(), 5, INFINITY, 0.0f, 1, rows);
   EXPECT_EQ(rows.size(), 5u);
   // keep past the vocabulary: all rows.
   std::vector<float> two = {0.01f, 0.01f, 0.0f, 0.0f};

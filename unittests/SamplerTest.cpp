@@ -88,8 +88,8 @@ TEST(Argmax, NaNsAndSignedZeros) {
 
 /// The definition of sampling: every logit sorted (larger first, the
 /// smaller id on ties), the first k kept, softmax of logit / temperature
-/// over them in order, top-p's smallest prefix of mass p renormalised, then the first
-/// candidate whose running sum passes a uniform draw of xorshift64*
+/// over them in order, top-p's smallest prefix of mass p renormalised, then the
+/// first candidate whose running sum passes a uniform draw of xorshift64*
 /// (state seed * 0x9E3779B97F4A7C15 + 1, the top 24 bits of the product).
 struct ReferenceSampler {
   SamplerOptions opt;

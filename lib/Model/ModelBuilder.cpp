@@ -330,8 +330,8 @@ void ForwardEmitter::emit(Value tokens, Value n, Value pos, Value kc, Value vc,
         MemRefType::get({md.vocab}, b.getF32Type()), sym);
     b.create<MatmulOp>(lastX, w, Value(), Value(), s, logits, sumLanes());
   } else {
-    b.create<MatmulOp>(lastX, param(md.head), Value(), Value(), Value(),
-                       logits, sumLanes());
+    b.create<MatmulOp>(lastX, param(md.head), Value(), Value(), Value(), logits,
+                       sumLanes());
   }
 }
 
@@ -362,11 +362,10 @@ void emitScreenedHead(OpBuilder &ob, Location loc, const ModelDescription &md,
     auto qsType = MemRefType::get({parts}, f32);
     auto scoresType = MemRefType::get({parts, md.vocab}, f32);
     auto [fn, b] =
-        int8Input
-            ? makeFn("ternc_head_screen_int8",
-                     ob.getFunctionType({qType, qsType, scoresType}, {}))
-            : makeFn("ternc_head_screen",
-                     ob.getFunctionType({inputType, outType}, {}));
+        int8Input ? makeFn("ternc_head_screen_int8",
+                           ob.getFunctionType({qType, qsType, scoresType}, {}))
+                  : makeFn("ternc_head_screen",
+                           ob.getFunctionType({inputType, outType}, {}));
     Value w = b.create<GetParamOp>(decl.getMemRefType(), screen);
     Value s = b.create<GetParamScalesOp>(vocabF32, screen);
     if (int8Input)
@@ -379,10 +378,10 @@ void emitScreenedHead(OpBuilder &ob, Location loc, const ModelDescription &md,
   }
   // ternc_head_rows(x, rows, n, out): out[0, j] = logit of rows[j], j < n.
   {
-    auto [fn, b] = makeFn(
-        "ternc_head_rows",
-        ob.getFunctionType(
-            {inputType, rowsType, ob.getIndexType(), outType}, {}));
+    auto [fn, b] =
+        makeFn("ternc_head_rows",
+               ob.getFunctionType(
+                   {inputType, rowsType, ob.getIndexType(), outType}, {}));
     auto head = SymbolRefAttr::get(ctx, symbolOf(md.head));
     auto decl = cast<ParamOp>(
         SymbolTable::lookupSymbolIn(ob.getBlock()->getParentOp(), head));
@@ -519,8 +518,7 @@ ternc::buildModel(MLIRContext *ctx, const ModelDescription &md,
   OpBuilder ob(ctx);
   ob.setInsertionPointToEnd(module->getBody());
   const bool screened = options.screenHead && !options.int8Head;
-  if (llvm::Error e =
-          declareWeights(ob, loc, md, options.int8Head, screened))
+  if (llvm::Error e = declareWeights(ob, loc, md, options.int8Head, screened))
     return std::move(e);
 
   const int64_t context = options.context ? options.context : md.context;
@@ -596,9 +594,9 @@ ternc::buildModel(MLIRContext *ctx, const ModelDescription &md,
       screened ? ForwardEmitter::headInputOffset(md, context) : -1;
   if (screened)
     config[kConfigHeadRowBytes] =
-        md.dim *
-        (elementType(ob, md.store->nativeType(md.head)).getIntOrFloatBitWidth() /
-         8);
+        md.dim * (elementType(ob, md.store->nativeType(md.head))
+                      .getIntOrFloatBitWidth() /
+                  8);
   auto arrayType = LLVM::LLVMArrayType::get(ob.getI64Type(), kConfigCount);
   ob.create<LLVM::GlobalOp>(
       loc, arrayType, /*isConstant=*/true, LLVM::Linkage::External,

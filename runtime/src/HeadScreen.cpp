@@ -31,8 +31,7 @@ static float quantizePart(const double *v, int64_t n, int8_t *q) {
   return s;
 }
 
-float ternc::rt::quantizeInTwo(const float *x, int64_t n, int8_t *q,
-                               float *s) {
+float ternc::rt::quantizeInTwo(const float *x, int64_t n, int8_t *q, float *s) {
   if (!std::all_of(x, x + n, [](float v) { return std::isfinite(v); })) {
     std::fill(q, q + 2 * n, int8_t(0));
     s[0] = s[1] = 1.0f;
@@ -62,9 +61,9 @@ struct Interval {
   Interval(float s0, float s1, const float *bounds, int64_t vocab, int64_t i,
            float norm, float inputError) {
     float score = s0 + s1;
-    float margin = (norm * bounds[i] + inputError * bounds[vocab + i]) *
-                       (1 + 0x1p-20f) +
-                   (std::fabs(s0) + std::fabs(s1)) * 0x1p-20f;
+    float margin =
+        (norm * bounds[i] + inputError * bounds[vocab + i]) * (1 + 0x1p-20f) +
+        (std::fabs(s0) + std::fabs(s1)) * 0x1p-20f;
     if (std::isfinite(score) && std::isfinite(margin)) {
       lo = score - margin;
       hi = score + margin;

@@ -91,8 +91,7 @@ const float *Session::step(int32_t token, int64_t keep) {
   // largest, as the full head would have (HeadScreen.h).
   ternc_decode(token, pos_, keys(), values(), scratch(), nullptr);
   ++pos_;
-  const float *x =
-      reinterpret_cast<const float *>(scratch() + cfg_.headInput);
+  const float *x = reinterpret_cast<const float *>(scratch() + cfg_.headInput);
   const float *parts = nullptr;
   float inputError = 0.0f;
   if (ternc_head_screen_int8) {

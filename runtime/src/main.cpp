@@ -229,8 +229,8 @@ void bench(Session &s) {
     const double rows = double(s.screenedRows()) / double(s.screenedSteps());
     bytes -= (double(c.vocab) - rows) *
              double(ternc_config[TERNC_CONFIG_HEAD_ROW_BYTES]);
-    std::fprintf(stderr, "screened LM head: %.1f of %lld rows a token\n",
-                 rows, (long long)c.vocab);
+    std::fprintf(stderr, "screened LM head: %.1f of %lld rows a token\n", rows,
+                 (long long)c.vocab);
   }
   std::printf("tg%lld-bytes %.0f\n", (long long)tg, bytes);
 }

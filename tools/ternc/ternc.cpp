@@ -327,8 +327,8 @@ int main(int argc, char **argv) {
     // int8 dot product (a quarter of the operations of converting each
     // weight to f32); the program's logits are the same either way.
     {
-      auto early = ternc::TargetInfo::resolve(targetTriple, targetCPU,
-                                              targetFeatures);
+      auto early =
+          ternc::TargetInfo::resolve(targetTriple, targetCPU, targetFeatures);
       if (!early)
         return fail(early.takeError());
       StringRef arch = early->triple;

@@ -135,8 +135,8 @@ struct Int8MatmulLowering : public OpConversionPattern<MatmulOp> {
                   w, ValueRange{n, kb.create<arith::AddIOp>(k, cAhead)},
                   /*isWrite=*/false, ahead->stage.locality,
                   /*isDataCache=*/true);
-            Value q = kb.create<vector::TransferReadOp>(
-                vB, w, ValueRange{n, k}, zero8, inBounds);
+            Value q = kb.create<vector::TransferReadOp>(vB, w, ValueRange{n, k},
+                                                        zero8, inBounds);
             Value flipped, qWide;
             if (dot.kind == Int8Dot::Vpdpbusd)
               flipped = kb.create<vector::BitCastOp>(
@@ -172,13 +172,13 @@ struct Int8MatmulLowering : public OpConversionPattern<MatmulOp> {
       Value wScale = b.create<memref::LoadOp>(wScales, n);
       for (int64_t m = 0; m < inputRows; ++m) {
         // Integer sums: exact in any order.
-        Value total = b.create<vector::ReductionOp>(
-            vector::CombiningKind::ADD, kLoop.getResult(m));
+        Value total = b.create<vector::ReductionOp>(vector::CombiningKind::ADD,
+                                                    kLoop.getResult(m));
         if (!inputSums.empty())
           total = b.create<arith::SubIOp>(
-              total, b.create<arith::MulIOp>(
-                         inputSums[m], b.create<arith::ConstantOp>(
-                                           b.getI32IntegerAttr(128))));
+              total, b.create<arith::MulIOp>(inputSums[m],
+                                             b.create<arith::ConstantOp>(
+                                                 b.getI32IntegerAttr(128))));
         Value cm = indexConst(b, m);
         Value out = b.create<arith::MulFOp>(
             b.create<arith::DivFOp>(

@@ -109,8 +109,7 @@ void ternc_prefill(const int32_t *tokens, int64_t n, int64_t pos, float *kcache,
  * programs that have one (weak here, NULL otherwise); a program has one of
  * the two screening functions. */
 /* x' = x: scores[i] = score[i], for all i < vocab. */
-void ternc_head_screen(const float *x, float *scores)
-    __attribute__((weak));
+void ternc_head_screen(const float *x, float *scores) __attribute__((weak));
 /* x' = xq[0] / xs[0] + xq[1] / xs[1] (int8 rows of dim, chosen by the
  * caller): scores[m][i] = (f32(sum_k xq[m][k] q[i][k]) / xs[m]) * s[i],
  * the sums exact, so score[i] = scores[0][i] + scores[1][i] up to the
@@ -119,8 +118,8 @@ void ternc_head_screen(const float *x, float *scores)
 void ternc_head_screen_int8(const int8_t *xq, const float *xs, float *scores)
     __attribute__((weak));
 /* out[j] = logit[rows[j]] for j < n, exactly as ternc_decode computes it. */
-void ternc_head_rows(const float *x, const int32_t *rows, int64_t n,
-                     float *out) __attribute__((weak));
+void ternc_head_rows(const float *x, const int32_t *rows, int64_t n, float *out)
+    __attribute__((weak));
 /* c then d, f32 [2 * vocab]. */
 const float *ternc_head_bounds(void) __attribute__((weak));
 

@@ -492,8 +492,9 @@ LogicalResult MatmulOp::verify() {
   // known at run time only.
   for (Value v : {getInput(), getWeight(), getOutput()})
     if ((v != getOutput() || !getRows()) &&
-        failed(verifyStaticCols(*this, v, "the input, the weight and an "
-                                          "output without rows")))
+        failed(verifyStaticCols(*this, v,
+                                "the input, the weight and an "
+                                "output without rows")))
       return failure();
   if (in.getDimSize(1) != w.getDimSize(1))
     return emitOpError() << "input has " << in.getDimSize(1)
