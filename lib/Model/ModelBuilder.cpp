@@ -352,11 +352,14 @@ void emitScreenedHead(OpBuilder &ob, Location loc, const ModelDescription &md,
     auto b = ImplicitLocOpBuilder::atBlockBegin(loc, fn.addEntryBlock());
     return std::make_pair(fn, b);
   };
+  auto getParam = [&](ImplicitLocOpBuilder &b, FlatSymbolRefAttr sym) -> Value {
+    auto decl = cast<ParamOp>(
+        SymbolTable::lookupSymbolIn(ob.getBlock()->getParentOp(), sym));
+    return b.create<GetParamOp>(decl.getMemRefType(), sym);
+  };
   // ternc_head_screen(x, scores), or with an int8 input
   // ternc_head_screen_int8(xq, xs, scores): two rows, x in two parts.
   {
-    auto decl = cast<ParamOp>(
-        SymbolTable::lookupSymbolIn(ob.getBlock()->getParentOp(), screen));
     constexpr int64_t parts = 2;
     auto qType = MemRefType::get({parts, md.dim}, ob.getI8Type());
     auto qsType = MemRefType::get({parts}, f32);
@@ -366,14 +369,11 @@ void emitScreenedHead(OpBuilder &ob, Location loc, const ModelDescription &md,
                            ob.getFunctionType({qType, qsType, scoresType}, {}))
                   : makeFn("ternc_head_screen",
                            ob.getFunctionType({inputType, outType}, {}));
-    Value w = b.create<GetParamOp>(decl.getMemRefType(), screen);
-    Value s = b.create<GetParamScalesOp>(vocabF32, screen);
-    if (int8Input)
-      b.create<MatmulOp>(fn.getArgument(0), w, Value(), fn.getArgument(1), s,
-                         fn.getArgument(2), sumLanes(md));
-    else
-      b.create<MatmulOp>(fn.getArgument(0), w, Value(), Value(), s,
-                         fn.getArgument(1), sumLanes(md));
+    Value inputScales = int8Input ? fn.getArgument(1) : Value();
+    b.create<MatmulOp>(fn.getArgument(0), getParam(b, screen), Value(),
+                       inputScales,
+                       b.create<GetParamScalesOp>(vocabF32, screen),
+                       fn.getArguments().back(), sumLanes(md));
     b.create<func::ReturnOp>();
   }
   // ternc_head_rows(x, rows, n, out): out[0, j] = logit of rows[j], j < n.
@@ -382,10 +382,7 @@ void emitScreenedHead(OpBuilder &ob, Location loc, const ModelDescription &md,
         makeFn("ternc_head_rows",
                ob.getFunctionType(
                    {inputType, rowsType, ob.getIndexType(), outType}, {}));
-    auto head = SymbolRefAttr::get(ctx, symbolOf(md.head));
-    auto decl = cast<ParamOp>(
-        SymbolTable::lookupSymbolIn(ob.getBlock()->getParentOp(), head));
-    Value w = b.create<GetParamOp>(decl.getMemRefType(), head);
+    Value w = getParam(b, SymbolRefAttr::get(ctx, symbolOf(md.head)));
     OpFoldResult zero = b.getIndexAttr(0), one = b.getIndexAttr(1);
     Value n = fn.getArgument(2);
     Value rows = b.create<memref::SubViewOp>(
@@ -400,11 +397,11 @@ void emitScreenedHead(OpBuilder &ob, Location loc, const ModelDescription &md,
   }
   // ternc_head_bounds() -> the copy's row bounds
   {
-    auto [fn, b] =
-        makeFn("ternc_head_bounds", ob.getFunctionType({}, {boundsType}));
-    Value bounds = b.create<GetParamBoundsOp>(boundsType, screen);
-    b.create<func::ReturnOp>(bounds);
-    (void)fn;
+    ImplicitLocOpBuilder b =
+        makeFn("ternc_head_bounds", ob.getFunctionType({}, {boundsType}))
+            .second;
+    b.create<func::ReturnOp>(
+        ValueRange{b.create<GetParamBoundsOp>(boundsType, screen)});
   }
 }
 
