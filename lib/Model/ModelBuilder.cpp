@@ -41,8 +41,9 @@ int64_t sumLanes(const ModelDescription &md) {
 /// Emits the forward pass for up to `rows` tokens into one function.
 class ForwardEmitter {
 public:
-  /// With `optionalHead`, a one-row pass also skips the LM head (but not
-  /// the final norm) for a null `logits`.
+  /// With `optionalHead` (a screened head) a null `logits` skips the LM
+  /// head but not the final norm, whose output is the screened head's
+  /// input; else a pass of several rows skips both.
   ForwardEmitter(ImplicitLocOpBuilder &b, const ModelDescription &md,
                  int64_t rows, int64_t context, Value scratch,
                  bool optionalHead = false)
@@ -55,10 +56,11 @@ public:
     ScratchPlan plan(md, rows, context);
     return plan.total;
   }
-  /// Scratch offset of the final norm's output of a one-row pass: the LM
-  /// head's input.
-  static int64_t headInputOffset(const ModelDescription &md, int64_t context) {
-    return ScratchPlan(md, 1, context).x;
+  /// Scratch offset of the final norm's output (of the last row, at row
+  /// 0) of a pass of `rows` rows: the LM head's input.
+  static int64_t headInputOffset(const ModelDescription &md, int64_t rows,
+                                 int64_t context) {
+    return ScratchPlan(md, rows, context).x;
   }
 
   /// tokens: memref<rows x i32>; n: valid rows; pos: first position.
@@ -291,9 +293,9 @@ void ForwardEmitter::emit(Value tokens, Value n, Value pos, Value kc, Value vc,
   // Final norm and LM head on the last row only. A prefill chunk whose
   // logits are not read (every chunk of a prompt but its last) passes a
   // null `logits` and skips them: the head is the largest weight (657 MB
-  // of f16 for 2B4T), read in full for one row.
-  // One-row passes with an optional head skip only the head: the norm's
-  // output is the input of the screened head (ternc_head_screen).
+  // of f16 for 2B4T), read in full for one row. With a screened head a
+  // null `logits` skips only the head: the norm's output is the input of
+  // the screened head (ternc_head_screen), one row either way.
   std::optional<OpBuilder::InsertionGuard> headOnly;
   auto onlyWithLogits = [&] {
     Value wanted = b.create<arith::CmpIOp>(
@@ -303,7 +305,7 @@ void ForwardEmitter::emit(Value tokens, Value n, Value pos, Value kc, Value vc,
     headOnly.emplace(b);
     b.setInsertionPointToStart(&ifOp.getThenRegion().front());
   };
-  if (rows != 1)
+  if (rows != 1 && !optionalHead)
     onlyWithLogits();
   Value last = h;
   Value lastX = x;
@@ -320,7 +322,7 @@ void ForwardEmitter::emit(Value tokens, Value n, Value pos, Value kc, Value vc,
   b.create<RMSNormOp>(last, param(md.finalNorm), lastX,
                       b.getF32FloatAttr(md.normEps),
                       b.getI64IntegerAttr(sumLanes()));
-  if (rows == 1 && optionalHead)
+  if (optionalHead)
     onlyWithLogits();
   auto module = b.getBlock()->getParentOp()->getParentOfType<ModuleOp>();
   if (auto head8 = module.lookupSymbol<ParamOp>(headSymbol)) {
@@ -565,7 +567,7 @@ ternc::buildModel(MLIRContext *ctx, const ModelDescription &md,
     Block *entry = fn.addEntryBlock();
     ImplicitLocOpBuilder b(loc, ctx);
     b.setInsertionPointToStart(entry);
-    ForwardEmitter fe(b, md, p, context, entry->getArgument(5));
+    ForwardEmitter fe(b, md, p, context, entry->getArgument(5), screened);
     fe.emit(entry->getArgument(0), entry->getArgument(1), entry->getArgument(2),
             entry->getArgument(3), entry->getArgument(4),
             entry->getArgument(6));
@@ -588,7 +590,9 @@ ternc::buildModel(MLIRContext *ctx, const ModelDescription &md,
   config[kConfigBos] = md.bos;
   config[kConfigEos] = md.eos;
   config[kConfigHeadInput] =
-      screened ? ForwardEmitter::headInputOffset(md, context) : -1;
+      screened ? ForwardEmitter::headInputOffset(md, 1, context) : -1;
+  config[kConfigPrefillHeadInput] =
+      screened ? ForwardEmitter::headInputOffset(md, p, context) : -1;
   if (screened)
     config[kConfigHeadRowBytes] =
         md.dim * (elementType(ob, md.store->nativeType(md.head))

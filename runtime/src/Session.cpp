@@ -22,6 +22,7 @@ ModelConfig ModelConfig::fromGenerated() {
   c.bos = int32_t(ternc_config[TERNC_CONFIG_BOS]);
   c.eos = int32_t(ternc_config[TERNC_CONFIG_EOS]);
   c.headInput = ternc_config[TERNC_CONFIG_HEAD_INPUT];
+  c.prefillHeadInput = ternc_config[TERNC_CONFIG_PREFILL_HEAD_INPUT];
   return c;
 }
 
@@ -60,22 +61,26 @@ Session::Session(int64_t contextLimit)
   }
 }
 
-const float *Session::feed(const int32_t *tokens, int64_t count) {
+const float *Session::feed(const int32_t *tokens, int64_t count, int64_t keep) {
   int64_t done = 0;
   while (done < count) {
     int64_t n = std::min(cfg_.prefill, count - done);
+    const bool last = done + n == count;
     if (n == 1) {
-      step(tokens[done]);
+      step(tokens[done], last ? keep : 0);
       ++done;
       continue;
     }
     std::copy(tokens + done, tokens + done + n, chunk_.begin());
-    // Only the last chunk's logits are read: the others skip the LM head.
-    const bool last = done + n == count;
+    // Only the last chunk's logits are read: the others skip the LM head,
+    // and with a screened head the last one too.
+    const bool screen = last && screened_ && keep > 0;
     ternc_prefill(chunk_.data(), n, pos_, keys(), values(), scratch(),
-                  last ? logits_.data() : nullptr);
+                  last && !screen ? logits_.data() : nullptr);
     pos_ += n;
     done += n;
+    if (screen)
+      screenHead(cfg_.prefillHeadInput, keep);
   }
   return logits_.data();
 }
@@ -86,12 +91,16 @@ const float *Session::step(int32_t token, int64_t keep) {
     ++pos_;
     return logits_.data();
   }
+  ternc_decode(token, pos_, keys(), values(), scratch(), nullptr);
+  ++pos_;
+  return screenHead(cfg_.headInput, keep);
+}
+
+const float *Session::screenHead(int64_t inputOffset, int64_t keep) {
   // The int8 copy scores every row (about half the native head's bytes);
   // the native head computes only the rows that can be among the `keep`
   // largest, as the full head would have (HeadScreen.h).
-  ternc_decode(token, pos_, keys(), values(), scratch(), nullptr);
-  ++pos_;
-  const float *x = reinterpret_cast<const float *>(scratch() + cfg_.headInput);
+  const float *x = reinterpret_cast<const float *>(scratch() + inputOffset);
   const float *parts = nullptr;
   float inputError = 0.0f;
   if (ternc_head_screen_int8) {

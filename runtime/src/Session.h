@@ -15,6 +15,8 @@ struct ModelConfig {
   int64_t dim, layers, kvDim, context, vocab, prefill, scratch;
   /// Scratch offset of the screened LM head's input; -1 without one.
   int64_t headInput;
+  /// The same after a prefill chunk; -1 without a screened head.
+  int64_t prefillHeadInput;
   int32_t bos, eos;
   static ModelConfig fromGenerated();
 };
@@ -33,9 +35,10 @@ public:
   /// Usable context (the compiled one, or less if asked).
   int64_t context() const { return context_; }
 
-  /// Feeds `tokens` (prefill in chunks); returns the logits after the last.
-  /// The caller checks that they fit in the context.
-  const float *feed(const int32_t *tokens, int64_t count);
+  /// Feeds `tokens` (prefill in chunks); returns the logits after the last
+  /// (`keep` as for step()). The caller checks that they fit in the
+  /// context.
+  const float *feed(const int32_t *tokens, int64_t count, int64_t keep = 0);
   /// Feeds one token (decode). With `keep` > 0 and a screened head only
   /// the logits that can be among the `keep` largest are computed (the
   /// same values); the others are -inf.
@@ -53,6 +56,9 @@ private:
   float *keys() const { return static_cast<float *>(kcache_.get()); }
   float *values() const { return static_cast<float *>(vcache_.get()); }
   uint8_t *scratch() const { return static_cast<uint8_t *>(scratch_.get()); }
+  /// The logits of a screened head whose input is at `inputOffset` in the
+  /// scratch (see step()).
+  const float *screenHead(int64_t inputOffset, int64_t keep);
 
   ZeroedMemory kcache_, vcache_, scratch_;
   std::vector<float> logits_;

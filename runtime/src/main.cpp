@@ -207,12 +207,13 @@ void bench(Session &s) {
     prompt[i] = int32_t((i * 7919 + 13) % c.vocab);
   // One untimed run first, as llama-bench does (the peers' figures are
   // its): pp128 then times the model, not the first touch of the scratch
-  // and value cache pages.
+  // and value cache pages. The last token's logits are those a greedy
+  // generation reads (a screened head's top row), as in tg64.
   s.reset();
-  s.feed(prompt.data(), pp);
+  s.feed(prompt.data(), pp, 1);
   s.reset();
   double t0 = now();
-  s.feed(prompt.data(), pp);
+  s.feed(prompt.data(), pp, 1);
   double t1 = now();
   std::printf("pp%lld %.2f\n", (long long)pp, double(pp) / (t1 - t0));
   s.reset();
@@ -313,7 +314,8 @@ void chat(Session &s, const Tokenizer &tok, Sampler &sampler,
       if (s.position() + int64_t(pending.size()) >= s.context())
         die("the message does not fit in the context");
     }
-    const float *logits = s.feed(pending.data(), int64_t(pending.size()));
+    const float *logits =
+        s.feed(pending.data(), int64_t(pending.size()), sampler.logitsUsed());
     int32_t prev = pending.back();
     pending.clear();
     int32_t last = -1;
@@ -524,7 +526,8 @@ int main(int argc, char **argv) {
     writeText(o.havePromptIds ? tokenizer->decode(prompt) : o.prompt);
 
   double t0 = now();
-  const float *logits = s.feed(prompt.data(), int64_t(prompt.size()));
+  const float *logits =
+      s.feed(prompt.data(), int64_t(prompt.size()), sampler.logitsUsed());
   double t1 = now();
   int32_t prev = prompt.back();
   Generation g =

@@ -21,7 +21,8 @@
 //   ternc_head_rows(x, rows: memref<Vxi32>, n: index, out: memref<1xVxf32>)
 //   ternc_head_bounds() -> memref<2Vxf32>
 //
-// and ternc_decode skips the head (not the final norm) for a null logits.
+// and ternc_decode and ternc_prefill skip the head (not the final norm) for
+// a null logits.
 //
 //===----------------------------------------------------------------------===//
 
@@ -67,6 +68,7 @@ enum ConfigIndex : int {
   kConfigEos,
   kConfigHeadInput,
   kConfigHeadRowBytes,
+  kConfigPrefillHeadInput,
   kConfigCount = 16,
 };
 inline constexpr int64_t kConfigFormatVersion = 2;

@@ -79,6 +79,8 @@ enum {
   TERNC_CONFIG_HEAD_INPUT = 10,
   /* Bytes of one row of the native LM head, with a screened head. */
   TERNC_CONFIG_HEAD_ROW_BYTES = 11,
+  /* TERNC_CONFIG_HEAD_INPUT's counterpart for ternc_prefill. */
+  TERNC_CONFIG_PREFILL_HEAD_INPUT = 12,
 };
 
 /* Positions per tile of the key cache (mlir::tern::kKeyTile in the
@@ -97,7 +99,8 @@ void ternc_decode(int32_t token, int64_t pos, float *kcache, float *vcache,
 
 /* `n` (1..TERNC_CONFIG_PREFILL) tokens at positions pos..pos+n-1, from an
  * array of TERNC_CONFIG_PREFILL ids; logits of the last one, or none (the
- * final norm and LM head skipped) when `logits` is NULL. */
+ * final norm and LM head skipped; with a screened head only the LM head,
+ * its input left in the scratch) when `logits` is NULL. */
 void ternc_prefill(const int32_t *tokens, int64_t n, int64_t pos, float *kcache,
                    float *vcache, uint8_t *scratch, float *logits);
 
