@@ -166,7 +166,8 @@ cl::opt<bool> headScreen(
     cl::desc("With a native LM head, embed an int8 copy with per-row error "
              "bounds that screens the head's rows at each generated token: "
              "the same logits for the tokens a sampler keeps, half the "
-             "head's bytes read (default: true)"),
+             "head's bytes read (default: true; --head-screen=false: the "
+             "full head only, a smaller weight file)"),
     cl::init(true), cl::cat(cat));
 cl::opt<int64_t> prefillTokens("prefill-tokens",
                                cl::desc("Tokens per prefill call in a "
