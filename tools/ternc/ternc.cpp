@@ -332,12 +332,8 @@ int main(int argc, char **argv) {
           ternc::TargetInfo::resolve(targetTriple, targetCPU, targetFeatures);
       if (!early)
         return fail(early.takeError());
-      StringRef arch = early->triple;
-      buildOptions.screenInt8 =
-          kernelFamily != "portable" &&
-          ((arch.starts_with("x86_64") &&
-            (early->has("avx512vnni") || early->has("avxvnni"))) ||
-           (arch.starts_with("aarch64") && early->has("dotprod")));
+      buildOptions.screenInt8 = kernelFamily != "portable" &&
+                                tern::int8DotBytes(early->toAttr(&context)) > 0;
     }
     auto built = ternc::buildModel(&context, *model, buildOptions);
     if (!built)

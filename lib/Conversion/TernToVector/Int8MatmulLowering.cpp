@@ -11,6 +11,7 @@
 
 #include "ternc/Conversion/Passes.h"
 #include "ternc/Dialect/Tern/IR/TernOps.h"
+#include "ternc/Dialect/Tern/Transforms/KernelChoice.h"
 #include "ternc/Dialect/Tern/Transforms/Passes.h"
 
 #include "LoweringUtils.h"
@@ -50,16 +51,18 @@ Int8Dot selectInt8Dot(Operation *op, TargetAttr target) {
   auto family = module
                     ? module->getAttrOfType<StringAttr>(kKernelFamilyAttrName)
                     : StringAttr();
-  if (!target || (family && family.getValue() == "portable"))
+  if (family && family.getValue() == "portable")
     return {};
-  StringRef triple = target.getTriple();
-  if (triple.starts_with("aarch64") && target.has("dotprod"))
-    return {Int8Dot::Sdot, "", 16, 4};
-  if (triple.starts_with("x86_64") && target.has("avx512vnni"))
+  switch (int8DotBytes(target)) {
+  case 64:
     return {Int8Dot::Vpdpbusd, "llvm.x86.avx512.vpdpbusd.512", 64, 16};
-  if (triple.starts_with("x86_64") && target.has("avxvnni"))
+  case 32: // VEX-encoded with AVX-VNNI
     return {Int8Dot::Vpdpbusd, "llvm.x86.avx512.vpdpbusd.256", 32, 8};
-  return {};
+  case 16:
+    return {Int8Dot::Sdot, "", 16, 4};
+  default:
+    return {};
+  }
 }
 
 struct Int8MatmulLowering : public OpConversionPattern<MatmulOp> {

@@ -72,6 +72,16 @@ int64_t mlir::tern::lookupVectorBytes(TargetAttr target) {
   return 0;
 }
 
+int64_t mlir::tern::int8DotBytes(TargetAttr target) {
+  if (!target)
+    return 0;
+  if (isX86(target))
+    return target.has("avx512vnni") ? 64 : target.has("avxvnni") ? 32 : 0;
+  if (isAArch64(target))
+    return target.has("dotprod") ? 16 : 0;
+  return 0;
+}
+
 int64_t mlir::tern::lookup5Rows(TargetAttr target) {
   return target && isX86(target) && target.getVectorBits() >= 512 &&
                  target.has("avx512vbmi")

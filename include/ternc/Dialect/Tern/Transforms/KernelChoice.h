@@ -51,6 +51,12 @@ std::optional<KernelFamily> symbolizeKernelFamily(llvm::StringRef name);
 /// AArch64 `tbl`), 8 (ARMv7 NEON `vtbl`); 0 without one.
 int64_t lookupVectorBytes(TargetAttr target);
 
+/// Bytes of the target's s8 x s8 (or u8 x s8) dot-product step into i32
+/// lanes, for int8 x int8 sums (the LM head's screening copy): 64 (AVX-512
+/// VNNI `vpdpbusd` zmm), 32 (AVX-VNNI `vpdpbusd` ymm), 16 (AArch64
+/// dotprod `sdot`); 0 without one.
+int64_t int8DotBytes(TargetAttr target);
+
 /// Rows of the five-weight lookup (R of lut5<R>): 64 with AVX-512 VBMI
 /// (`vpermi2b` zmm, a 128-byte table in two registers), 0 without it.
 int64_t lookup5Rows(TargetAttr target);
