@@ -2,10 +2,12 @@
 //
 // Linked with the object ternc emits for attention.mlir.in: causal
 // grouped-query attention of 13 queries (4 heads of 64 features, 2 KV
-// heads) over a 96-position cache, lowered with a workspace of 4 rows a
+// heads) over a 608-position cache, lowered with a workspace of 4 rows a
 // head (blocks of queries, as prefill runs) and of 1 (one query at a time).
 // Also one query row (decode) of 8 and of 6 heads over 2 KV heads, the
-// heads of a KV group in blocks. All are compared bit for bit with a scalar
+// heads of a KV group in blocks, up to 256 positions in one loop over the
+// KV groups and past them in three (scores over ranges of positions,
+// softmax, outputs over feature groups). All are compared bit for bit with a scalar
 // reference written from the op's definition (every sum in order, exp as the C
 // library's expf, each operation rounded as written: compiled with
 // -ffp-contract=off), for several first positions. Prints "N wrong" per
@@ -28,7 +30,7 @@
 #define HARNESS_GRAIN 3
 #include "harness-runtime.h"
 
-constexpr int M = 13, H = 4, KvH = 2, Hd = 64, S = 96, Tile = 16;
+constexpr int M = 13, H = 4, KvH = 2, Hd = 64, S = 608, Tile = 16;
 constexpr int D = H * Hd, Kv = KvH * Hd;
 
 extern "C" void attention_blocked(const float *q, const float *k,
@@ -115,14 +117,15 @@ int main() {
                        want[i], got[i]);
     }
   }
-  // Decode: one query row, the heads of a KV group in blocks; the last
-  // start fills the cache.
+  // Decode: one query row, the heads of a KV group in blocks; 255 is the
+  // last start of one loop, 256 the first of three (a second range of one
+  // position); the last start fills the cache.
   int badDecode = 0;
   for (int heads : {8, 6}) {
     std::vector<float> qd(size_t(heads) * Hd);
     for (float &x : qd)
       x = normal(rng);
-    for (int start : {0, 3, 50, 95}) {
+    for (int start : {0, 3, 50, 255, 256, 300, S - 1}) {
       std::vector<float> want(qd.size()), got(qd.size(), NAN);
       std::vector<float> ws(size_t(heads) * S, NAN);
       reference(qd, k, v, start, want, heads, 1);

@@ -47,6 +47,24 @@ ValueRange loop(ImplicitLocOpBuilder &b, Value lb, Value ub, ValueRange inits,
   return op.getResults();
 }
 
+/// body(b, i) where `index` holds i, for i in [0, n) known at compile time:
+/// an scf.index_switch with a case for each i but the last, its default.
+void switchOn(ImplicitLocOpBuilder &b, Value index, int64_t n,
+              function_ref<void(ImplicitLocOpBuilder &, int64_t)> body) {
+  if (n == 1) {
+    body(b, 0);
+    return;
+  }
+  auto cases = llvm::to_vector(llvm::seq<int64_t>(0, n - 1));
+  auto op = b.create<scf::IndexSwitchOp>(TypeRange{}, index, cases, n - 1);
+  OpBuilder::InsertionGuard guard(b);
+  for (int64_t i = 0; i < n; ++i) {
+    b.createBlock(i + 1 < n ? &op.getCaseRegions()[i] : &op.getDefaultRegion());
+    body(b, i);
+    b.create<scf::YieldOp>();
+  }
+}
+
 /// Loads `memref[indices]` as f32, widening f16/bf16. bf16 is widened with
 /// integer operations (its bits are the high half of an f32): exact, and
 /// every backend can select them, where some (32-bit ARM) cannot select a
@@ -240,6 +258,11 @@ struct AttentionLowering : public OpConversionPattern<AttentionOp> {
   /// Queries a block holds: its accumulators (4 position vectors, a group
   /// of feature vectors per query) stay in 32 vector registers (AVX-512,
   /// AArch64) for 4 queries, in 16 for 2.
+  /// Positions of one piece of decode's scores: a multiple of the
+  /// positions a step of the scores loop takes (4 vectors of at most 64
+  /// lanes); 128 KB of 2B4T's keys for a KV group.
+  static constexpr int64_t kPositionChunk = 256;
+
   static int64_t queryBlock(TargetAttr target) {
     const bool wide =
         target && (target.getVectorBits() >= 512 ||
@@ -282,11 +305,23 @@ struct AttentionLowering : public OpConversionPattern<AttentionOp> {
     // One block of Q queries that share a KV head: query i is row ms[i] of
     // head hs[i], its scores in workspace row wsRow[i]; their lengths
     // ascend (the queries of one head at consecutive rows, or one row of
-    // the heads of a KV group: all alike).
-    auto queries = [&](ImplicitLocOpBuilder &hb, ArrayRef<Value> hs,
+    // the heads of a KV group: all alike). The scores, the softmax and the
+    // output of a block are three steps (below), which decode runs as
+    // three parallel loops.
+    struct QueryBlock {
+      SmallVector<Value> ms, lens, scores, qBases;
+      Value kvBase;
+      // Positions every query of the block attends to, and the last
+      // query's (the longest).
+      Value lenMin, lenMax;
+    };
+    auto blockOf = [&](ImplicitLocOpBuilder &hb, ArrayRef<Value> hs,
                        ArrayRef<Value> ms, ArrayRef<Value> wsRow) {
       const int64_t Q = ms.size();
-      SmallVector<Value> lens, scores, qBases;
+      QueryBlock blk;
+      blk.ms.assign(ms.begin(), ms.end());
+      SmallVector<Value> &lens = blk.lens, &scores = blk.scores,
+                         &qBases = blk.qBases;
       for (int64_t i = 0; i < Q; ++i) {
         // One row for every head of a KV group: one length.
         lens.push_back(i && ms[i] == ms[i - 1]
@@ -303,22 +338,29 @@ struct AttentionLowering : public OpConversionPattern<AttentionOp> {
         scores.push_back(hb.create<memref::CollapseShapeOp>(
             view, ArrayRef<ReassociationIndices>{{0, 1}}));
       }
-      Value kvBase = hb.create<arith::MulIOp>(
+      blk.kvBase = hb.create<arith::MulIOp>(
           hb.create<arith::DivUIOp>(hs[0], cGroup), cHd);
-      // Positions every query of the block attends to, and the last
-      // query's (the longest).
-      Value lenMin = lens.front(), lenMax = lens.back();
+      blk.lenMin = lens.front();
+      blk.lenMax = lens.back();
+      return blk;
+    };
 
+    constexpr int64_t kPositionVecs = 4;
+    auto scoresOf = [&](ImplicitLocOpBuilder &hb, const QueryBlock &blk,
+                        Value first, Value last) {
+      const int64_t Q = blk.ms.size();
+      ArrayRef<Value> ms = blk.ms, scores = blk.scores, qBases = blk.qBases;
+      Value kvBase = blk.kvBase;
       // scores_i[t0 + l] = (sum_j q_i[j] * kT[j, t0 + l], j in order) /
       // sqrt(hd) for L positions at a time; lanes past the cache read 0.
       // kPositionVecs vectors of positions side by side: each lane's sum is
       // a chain of dependent adds, and independent chains hide the add
       // latency (prefill pp128 on Zen 5: the scores took 3x the time with
       // one). Positions up to the longest query's for all: a shorter
-      // query's scores past its own length are never read.
-      constexpr int64_t kPositionVecs = 4;
+      // query's scores past its own length are never read. [first, last):
+      // a range of positions, first a multiple of kPositionVecs * L.
       hb.create<scf::ForOp>(
-          c0, lenMax, indexConst(hb, kPositionVecs * L), ValueRange{},
+          first, last, indexConst(hb, kPositionVecs * L), ValueRange{},
           [&](OpBuilder &tb0, Location tl, Value t0, ValueRange) {
             ImplicitLocOpBuilder tb(tl, tb0);
             // Position vector u starts at ts[u], in key tile tiles[u] at
@@ -381,6 +423,12 @@ struct AttentionLowering : public OpConversionPattern<AttentionOp> {
                     scores[i], ValueRange{ts[u]});
             tb.create<scf::YieldOp>();
           });
+    };
+
+    // Query i's scores become its attention weights.
+    auto softmaxOf = [&](ImplicitLocOpBuilder &hb, const QueryBlock &blk,
+                         int64_t i) {
+      ArrayRef<Value> lens = blk.lens, scores = blk.scores;
       // p_i[t] = exp(scores_i[t] - max), summed in order, then normalised.
       // The maximum and the division are exact whatever the order: they
       // run on vectors (lanes past the query's positions are -inf for the
@@ -389,125 +437,142 @@ struct AttentionLowering : public OpConversionPattern<AttentionOp> {
       Value vNegInf = hb.create<vector::BroadcastOp>(vF, negInf);
       Value cL = indexConst(hb, L);
       auto vMask = VectorType::get({L}, hb.getI1Type());
-      for (int64_t i = 0; i < Q; ++i) {
-        auto maxLanes = hb.create<scf::ForOp>(
-            c0, lens[i], cL, ValueRange{vNegInf},
-            [&](OpBuilder &tb0, Location tl, Value t, ValueRange acc) {
-              ImplicitLocOpBuilder tb(tl, tb0);
-              Value mine = tb.create<vector::CreateMaskOp>(
-                  vMask, ValueRange{tb.create<arith::SubIOp>(lens[i], t)});
-              Value sv = tb.create<arith::SelectOp>(
-                  mine,
-                  tb.create<vector::TransferReadOp>(vF, scores[i],
-                                                    ValueRange{t}, negInf),
-                  vNegInf);
-              tb.create<scf::YieldOp>(
-                  ValueRange{tb.create<arith::MaximumFOp>(acc[0], sv)});
-            });
-        Value maxScore = hb.create<vector::ReductionOp>(
-            vector::CombiningKind::MAXIMUMF, maxLanes.getResult(0));
-        Value sum = loop(
-            hb, c0, lens[i], {zero}, [&](auto &tb, Value t, ValueRange acc) {
-              Value e = expNoUnderflowCall(
-                  tb, tb.template create<arith::SubFOp>(
-                          tb.template create<memref::LoadOp>(scores[i], t),
-                          maxScore));
-              tb.template create<memref::StoreOp>(e, scores[i], t);
-              yield(tb, {tb.template create<arith::AddFOp>(acc[0], e)});
-            })[0];
-        Value vSum = hb.create<vector::BroadcastOp>(vF, sum);
-        hb.create<scf::ForOp>(
-            c0, lens[i], cL, ValueRange{},
-            [&](OpBuilder &tb0, Location tl, Value t, ValueRange) {
-              ImplicitLocOpBuilder tb(tl, tb0);
-              Value p = tb.create<arith::DivFOp>(
-                  tb.create<vector::TransferReadOp>(vF, scores[i],
-                                                    ValueRange{t}, zero),
-                  vSum);
-              tb.create<vector::TransferWriteOp>(p, scores[i], ValueRange{t});
-              tb.create<scf::YieldOp>();
-            });
-      }
-      // out_i[j] = sum_t p_i[t] * v[t, j], t in order, a group of feature
-      // vectors at a time: the positions every query has for the whole
-      // block (each value vector loaded once for Q queries), then each
-      // query's own last positions.
-      const int64_t groupVecs = std::min<int64_t>(featureVecs, 16 / Q);
-      for (int64_t f0 = 0; f0 < featureVecs; f0 += groupVecs) {
-        const int64_t fn = std::min(groupVecs, featureVecs - f0);
-        // p_i[t] * v[t, features f0 .. f0 + fn) added to sums[i * fn + f]
-        // for the queries `which`.
-        auto accumulate = [&](ImplicitLocOpBuilder &tb, Value t,
-                              ArrayRef<int64_t> which, ValueRange s) {
-          SmallVector<Value> vv;
-          if (ahead) {
-            // Each line of the value row `valuePositions` ahead (a vector
-            // of 16 f32 is one line; narrower ones repeat a line, which
-            // costs a prefetch, not a read), clamped to the cache.
-            Value tAhead = tb.create<arith::MinUIOp>(
-                tb.create<arith::AddIOp>(t,
-                                         indexConst(tb, ahead->valuePositions)),
-                lastPosition);
-            for (int64_t f = 0; f < fn; ++f)
-              tb.create<memref::PrefetchOp>(
-                  v,
-                  ValueRange{tAhead, tb.create<arith::AddIOp>(
-                                         kvBase, indexConst(tb, (f0 + f) * L))},
-                  /*isWrite=*/false, ahead->locality, /*isDataCache=*/true);
-          }
+      auto maxLanes = hb.create<scf::ForOp>(
+          c0, lens[i], cL, ValueRange{vNegInf},
+          [&](OpBuilder &tb0, Location tl, Value t, ValueRange acc) {
+            ImplicitLocOpBuilder tb(tl, tb0);
+            Value mine = tb.create<vector::CreateMaskOp>(
+                vMask, ValueRange{tb.create<arith::SubIOp>(lens[i], t)});
+            Value sv = tb.create<arith::SelectOp>(
+                mine,
+                tb.create<vector::TransferReadOp>(vF, scores[i], ValueRange{t},
+                                                  negInf),
+                vNegInf);
+            tb.create<scf::YieldOp>(
+                ValueRange{tb.create<arith::MaximumFOp>(acc[0], sv)});
+          });
+      Value maxScore = hb.create<vector::ReductionOp>(
+          vector::CombiningKind::MAXIMUMF, maxLanes.getResult(0));
+      Value sum =
+          loop(hb, c0, lens[i], {zero}, [&](auto &tb, Value t, ValueRange acc) {
+            Value e = expNoUnderflowCall(
+                tb, tb.template create<arith::SubFOp>(
+                        tb.template create<memref::LoadOp>(scores[i], t),
+                        maxScore));
+            tb.template create<memref::StoreOp>(e, scores[i], t);
+            yield(tb, {tb.template create<arith::AddFOp>(acc[0], e)});
+          })[0];
+      Value vSum = hb.create<vector::BroadcastOp>(vF, sum);
+      hb.create<scf::ForOp>(
+          c0, lens[i], cL, ValueRange{},
+          [&](OpBuilder &tb0, Location tl, Value t, ValueRange) {
+            ImplicitLocOpBuilder tb(tl, tb0);
+            Value p = tb.create<arith::DivFOp>(
+                tb.create<vector::TransferReadOp>(vF, scores[i], ValueRange{t},
+                                                  zero),
+                vSum);
+            tb.create<vector::TransferWriteOp>(p, scores[i], ValueRange{t});
+            tb.create<scf::YieldOp>();
+          });
+    };
+
+    // out_i[j] = sum_t p_i[t] * v[t, j], t in order, for the feature
+    // vectors f0 .. f0 + fn: the positions every query has for the whole
+    // block (each value vector loaded once for Q queries), then each
+    // query's own last positions.
+    auto valuesOf = [&](ImplicitLocOpBuilder &hb, const QueryBlock &blk,
+                        int64_t f0, int64_t groupVecs) {
+      const int64_t Q = blk.ms.size();
+      ArrayRef<Value> ms = blk.ms, lens = blk.lens, scores = blk.scores,
+                      qBases = blk.qBases;
+      Value kvBase = blk.kvBase, lenMin = blk.lenMin;
+      const int64_t fn = std::min(groupVecs, featureVecs - f0);
+      // p_i[t] * v[t, features f0 .. f0 + fn) added to sums[i * fn + f]
+      // for the queries `which`.
+      auto accumulate = [&](ImplicitLocOpBuilder &tb, Value t,
+                            ArrayRef<int64_t> which, ValueRange s) {
+        SmallVector<Value> vv;
+        if (ahead) {
+          // Each line of the value row `valuePositions` ahead (a vector
+          // of 16 f32 is one line; narrower ones repeat a line, which
+          // costs a prefetch, not a read), clamped to the cache.
+          Value tAhead = tb.create<arith::MinUIOp>(
+              tb.create<arith::AddIOp>(t,
+                                       indexConst(tb, ahead->valuePositions)),
+              lastPosition);
           for (int64_t f = 0; f < fn; ++f)
-            vv.push_back(tb.create<vector::TransferReadOp>(
-                vF, v,
-                ValueRange{t, tb.create<arith::AddIOp>(
-                                  kvBase, indexConst(tb, (f0 + f) * L))},
-                zero, vInBounds));
-          SmallVector<Value> next;
-          for (auto [k, i] : llvm::enumerate(which)) {
-            Value p = tb.create<vector::BroadcastOp>(
-                vF, tb.create<memref::LoadOp>(scores[i], t));
-            for (int64_t f = 0; f < fn; ++f)
-              next.push_back(tb.create<arith::AddFOp>(
-                  s[k * fn + f], tb.create<arith::MulFOp>(p, vv[f])));
+            tb.create<memref::PrefetchOp>(
+                v,
+                ValueRange{tAhead, tb.create<arith::AddIOp>(
+                                       kvBase, indexConst(tb, (f0 + f) * L))},
+                /*isWrite=*/false, ahead->locality, /*isDataCache=*/true);
+        }
+        for (int64_t f = 0; f < fn; ++f)
+          vv.push_back(tb.create<vector::TransferReadOp>(
+              vF, v,
+              ValueRange{t, tb.create<arith::AddIOp>(
+                                kvBase, indexConst(tb, (f0 + f) * L))},
+              zero, vInBounds));
+        SmallVector<Value> next;
+        for (auto [k, i] : llvm::enumerate(which)) {
+          Value p = tb.create<vector::BroadcastOp>(
+              vF, tb.create<memref::LoadOp>(scores[i], t));
+          for (int64_t f = 0; f < fn; ++f)
+            next.push_back(tb.create<arith::AddFOp>(
+                s[k * fn + f], tb.create<arith::MulFOp>(p, vv[f])));
+        }
+        return next;
+      };
+      SmallVector<int64_t> all = llvm::to_vector(llvm::seq<int64_t>(0, Q));
+      auto shared = hb.create<scf::ForOp>(
+          c0, lenMin, c1, SmallVector<Value>(Q * fn, vZero),
+          [&](OpBuilder &tb0, Location tl, Value t, ValueRange s) {
+            ImplicitLocOpBuilder tb(tl, tb0);
+            tb.create<scf::YieldOp>(accumulate(tb, t, all, s));
+          });
+      for (int64_t i = 0; i < Q; ++i) {
+        SmallVector<Value> sums(shared.getResults().begin() + i * fn,
+                                shared.getResults().begin() + (i + 1) * fn);
+        if (lens[i] != lenMin) {
+          int64_t only[] = {i};
+          auto own = hb.create<scf::ForOp>(
+              lenMin, lens[i], c1, sums,
+              [&](OpBuilder &tb0, Location tl, Value t, ValueRange s) {
+                ImplicitLocOpBuilder tb(tl, tb0);
+                tb.create<scf::YieldOp>(accumulate(tb, t, only, s));
+              });
+          sums.assign(own.getResults().begin(), own.getResults().end());
+        }
+        for (int64_t f = 0; f < fn; ++f) {
+          Value col =
+              hb.create<arith::AddIOp>(qBases[i], indexConst(hb, (f0 + f) * L));
+          const int64_t lanesLeft = std::min(L, hd - (f0 + f) * L);
+          if (lanesLeft == L) {
+            hb.create<vector::StoreOp>(sums[f], out, ValueRange{ms[i], col});
+            continue;
           }
-          return next;
-        };
-        SmallVector<int64_t> all = llvm::to_vector(llvm::seq<int64_t>(0, Q));
-        auto shared = hb.create<scf::ForOp>(
-            c0, lenMin, c1, SmallVector<Value>(Q * fn, vZero),
-            [&](OpBuilder &tb0, Location tl, Value t, ValueRange s) {
-              ImplicitLocOpBuilder tb(tl, tb0);
-              tb.create<scf::YieldOp>(accumulate(tb, t, all, s));
-            });
-        for (int64_t i = 0; i < Q; ++i) {
-          SmallVector<Value> sums(shared.getResults().begin() + i * fn,
-                                  shared.getResults().begin() + (i + 1) * fn);
-          if (lens[i] != lenMin) {
-            int64_t only[] = {i};
-            auto own = hb.create<scf::ForOp>(
-                lenMin, lens[i], c1, sums,
-                [&](OpBuilder &tb0, Location tl, Value t, ValueRange s) {
-                  ImplicitLocOpBuilder tb(tl, tb0);
-                  tb.create<scf::YieldOp>(accumulate(tb, t, only, s));
-                });
-            sums.assign(own.getResults().begin(), own.getResults().end());
-          }
-          for (int64_t f = 0; f < fn; ++f) {
-            Value col = hb.create<arith::AddIOp>(qBases[i],
-                                                 indexConst(hb, (f0 + f) * L));
-            const int64_t lanesLeft = std::min(L, hd - (f0 + f) * L);
-            if (lanesLeft == L) {
-              hb.create<vector::StoreOp>(sums[f], out, ValueRange{ms[i], col});
-              continue;
-            }
-            // The last vector of a head narrower than L lanes is masked.
-            Value mask = hb.create<vector::CreateMaskOp>(
-                VectorType::get({L}, hb.getI1Type()),
-                ValueRange{indexConst(hb, lanesLeft)});
-            hb.create<vector::MaskedStoreOp>(out, ValueRange{ms[i], col}, mask,
-                                             sums[f]);
-          }
+          // The last vector of a head narrower than L lanes is masked.
+          Value mask = hb.create<vector::CreateMaskOp>(
+              VectorType::get({L}, hb.getI1Type()),
+              ValueRange{indexConst(hb, lanesLeft)});
+          hb.create<vector::MaskedStoreOp>(out, ValueRange{ms[i], col}, mask,
+                                           sums[f]);
         }
       }
+    };
+
+    // The group size of valuesOf(): accumulators of fn vectors for each
+    // of Q queries in 16 registers.
+    auto featureGroup = [&](int64_t Q) {
+      return std::min<int64_t>(featureVecs, 16 / Q);
+    };
+    auto allSteps = [&](ImplicitLocOpBuilder &hb, const QueryBlock &blk) {
+      scoresOf(hb, blk, c0, blk.lenMax);
+      for (int64_t i = 0; i < int64_t(blk.ms.size()); ++i)
+        softmaxOf(hb, blk, i);
+      const int64_t groupVecs = featureGroup(blk.ms.size());
+      for (int64_t f0 = 0; f0 < featureVecs; f0 += groupVecs)
+        valuesOf(hb, blk, f0, groupVecs);
     };
 
     // Query i of a block of Q at rows [m0, m0 + Q) of head h: its row,
@@ -521,7 +586,7 @@ struct AttentionLowering : public OpConversionPattern<AttentionOp> {
         wsRow.push_back(i ? mb.create<arith::AddIOp>(first, indexConst(mb, i))
                           : first);
       }
-      queries(mb, hs, ms, wsRow);
+      allSteps(mb, blockOf(mb, hs, ms, wsRow));
     };
     Value rows = dimOf(b, q, 0);
     auto qType = cast<MemRefType>(q.getType());
@@ -529,27 +594,109 @@ struct AttentionLowering : public OpConversionPattern<AttentionOp> {
         std::min(group, queryBlock(TargetAttr::lookup(op)));
     if (!qType.isDynamicDim(0) && qType.getDimSize(0) == 1 && headBlock > 1) {
       // One query a head (decode): the heads of a KV group in blocks, so
-      // each key and value vector loaded serves the block's heads; the KV
-      // groups in parallel. Heads one at a time read the group's keys and
-      // values once each from L2 or beyond (2B4T, 1500 positions: attention
-      // as long as the LM head).
-      loop(
-          b, c0, indexConst(b, op.getKvHeads()), {},
-          [&](ImplicitLocOpBuilder &gb, Value g, ValueRange) {
-            Value h0 = gb.create<arith::MulIOp>(g, cGroup);
-            for (int64_t k = 0; k < group; k += headBlock) {
-              const int64_t Q = std::min(headBlock, group - k);
-              SmallVector<Value> hs, ms(Q, c0), wsRow;
-              for (int64_t i = 0; i < Q; ++i) {
-                hs.push_back(
-                    gb.create<arith::AddIOp>(h0, indexConst(gb, k + i)));
-                wsRow.push_back(gb.create<arith::MulIOp>(hs.back(), cWsRows));
-              }
-              queries(gb, hs, ms, wsRow);
-            }
-            yield(gb);
+      // each key and value vector loaded serves the block's heads. Heads
+      // one at a time read the group's keys and values once each from L2
+      // or beyond (2B4T, 1500 positions: attention as long as the LM
+      // head). Past kPositionChunk positions the three steps each run in
+      // parallel over pieces that do not depend on the thread count, so
+      // that every thread has work even with few KV groups (2B4T has 5:
+      // with 2 threads one did 3, and the 1500-token decode waited on it):
+      // the scores over KV groups x ranges of kPositionChunk positions,
+      // the softmax over heads, the outputs over KV groups x groups of
+      // feature vectors. Each score, sum and output is computed by the
+      // same operations in the same order either way: the same bits.
+      auto kvGroupBlocks = [&](ImplicitLocOpBuilder &gb, Value g,
+                               function_ref<void(const QueryBlock &)> step) {
+        Value h0 = gb.create<arith::MulIOp>(g, cGroup);
+        for (int64_t k = 0; k < group; k += headBlock) {
+          const int64_t Q = std::min(headBlock, group - k);
+          SmallVector<Value> hs, ms(Q, c0), wsRow;
+          for (int64_t i = 0; i < Q; ++i) {
+            hs.push_back(gb.create<arith::AddIOp>(h0, indexConst(gb, k + i)));
+            wsRow.push_back(gb.create<arith::MulIOp>(hs.back(), cWsRows));
+          }
+          step(blockOf(gb, hs, ms, wsRow));
+        }
+      };
+      Value kvHeads = indexConst(b, op.getKvHeads());
+      Value len = b.create<arith::AddIOp>(start, c1);
+      Value cChunk = indexConst(b, kPositionChunk);
+      // ceil(len / kPositionChunk) (arith.ceildivui has no LLVM lowering).
+      Value chunks = b.create<arith::DivUIOp>(
+          b.create<arith::AddIOp>(len, indexConst(b, kPositionChunk - 1)),
+          cChunk);
+      // Up to kPositionChunk positions (tg64's) the KV groups in one
+      // parallel loop, each with the three steps: a step's extra dispatch
+      // and wait would cost more than the threads idle in the groups'
+      // imbalance saves.
+      auto byKvGroup = [&](ImplicitLocOpBuilder &ib) {
+        loop(
+            ib, c0, kvHeads, {},
+            [&](ImplicitLocOpBuilder &gb, Value g, ValueRange) {
+              kvGroupBlocks(gb, g,
+                            [&](const QueryBlock &blk) { allSteps(gb, blk); });
+              yield(gb);
+            },
+            /*parallel=*/true);
+      };
+      auto bySteps = [&](ImplicitLocOpBuilder &ib) {
+        loop(
+            ib, c0, ib.create<arith::MulIOp>(kvHeads, chunks), {},
+            [&](ImplicitLocOpBuilder &gb, Value piece, ValueRange) {
+              Value first = gb.create<arith::MulIOp>(
+                  gb.create<arith::RemUIOp>(piece, chunks), cChunk);
+              Value last = gb.create<arith::MinUIOp>(
+                  gb.create<arith::AddIOp>(first, cChunk), len);
+              kvGroupBlocks(gb, gb.create<arith::DivUIOp>(piece, chunks),
+                            [&](const QueryBlock &blk) {
+                              scoresOf(gb, blk, first, last);
+                            });
+              yield(gb);
+            },
+            /*parallel=*/true);
+        loop(
+            ib, c0, indexConst(ib, heads), {},
+            [&](ImplicitLocOpBuilder &hb, Value h, ValueRange) {
+              softmaxOf(hb,
+                        blockOf(hb, {h}, {c0},
+                                {hb.create<arith::MulIOp>(h, cWsRows)}),
+                        0);
+              yield(hb);
+            },
+            /*parallel=*/true);
+        // Blocks of fewer heads than headBlock (a group that headBlock does
+        // not divide) take the same feature groups: their accumulators fit.
+        const int64_t groupVecs = featureGroup(std::min(headBlock, group));
+        const int64_t featureGroups = llvm::divideCeil(featureVecs, groupVecs);
+        Value cFeatureGroups = indexConst(ib, featureGroups);
+        loop(
+            ib, c0, ib.create<arith::MulIOp>(kvHeads, cFeatureGroups), {},
+            [&](ImplicitLocOpBuilder &gb, Value piece, ValueRange) {
+              Value fg = gb.create<arith::RemUIOp>(piece, cFeatureGroups);
+              kvGroupBlocks(
+                  gb, gb.create<arith::DivUIOp>(piece, cFeatureGroups),
+                  [&](const QueryBlock &blk) {
+                    switchOn(gb, fg, featureGroups,
+                             [&](ImplicitLocOpBuilder &cb, int64_t i) {
+                               valuesOf(cb, blk, i * groupVecs, groupVecs);
+                             });
+                  });
+              yield(gb);
+            },
+            /*parallel=*/true);
+      };
+      b.create<scf::IfOp>(
+          b.create<arith::CmpIOp>(arith::CmpIPredicate::ugt, len, cChunk),
+          [&](OpBuilder &tb, Location l) {
+            ImplicitLocOpBuilder ib(l, tb);
+            bySteps(ib);
+            yield(ib);
           },
-          /*parallel=*/true);
+          [&](OpBuilder &eb, Location l) {
+            ImplicitLocOpBuilder ib(l, eb);
+            byKvGroup(ib);
+            yield(ib);
+          });
       rewriter.eraseOp(op);
       return success();
     }
