@@ -2,7 +2,8 @@
 //
 // The LM head's screening copy: int8 weights times the quantized head
 // input, an exact i32 sum per output, with the target's int8 dot product
-// (x86 VNNI `vpdpbusd`, AArch64 `sdot`, else widening vector code). With
+// (x86 VNNI `vpdpbusd`, x86 AVX2 and AVX-512BW `vpmaddubsw`, AArch64
+// `sdot`, else widening vector code). With
 // f32 inputs the copy's conversions (int8 -> i32 -> f32, then a multiply
 // and an add per weight) bound it at 12-14 GB/s a thread on the Intel
 // host; one `vpdpbusd` takes 64 weights.
@@ -19,6 +20,7 @@
 
 #include "mlir/Dialect/ArmNeon/ArmNeonDialect.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/ImplicitLocOpBuilder.h"
@@ -39,10 +41,16 @@ struct Int8Dot {
     /// x86 VNNI: the weights as u8 (q + 128, a flipped sign bit) times the
     /// input as s8; the sum is then less 128 times the input's sum.
     Vpdpbusd,
+    /// x86 without VNNI: |input| as u8 times the weights with the input's
+    /// sign as s8, pairs of products added in i16 (`vpmaddubsw`), then
+    /// pairs of those in i32 (`vpmaddwd` by ones). Exact: the copy's
+    /// weights are in [-127, 127] (WeightBlob.cpp), so a pair is at most
+    /// 2 * 128 * 127 < 2^15 and never saturates.
+    Pmaddubsw,
     /// AArch64 dotprod: s8 times s8 into 4 lanes.
     Sdot,
   } kind = Generic;
-  StringRef intrinsic;
+  StringRef intrinsic, widen;
   int64_t part = 16, accLanes = 16;
 };
 
@@ -53,13 +61,22 @@ Int8Dot selectInt8Dot(Operation *op, TargetAttr target) {
                     : StringAttr();
   if (family && family.getValue() == "portable")
     return {};
-  switch (int8DotBytes(target)) {
+  const int64_t bytes = int8DotBytes(target);
+  if (StringRef(target ? target.getTriple() : "").starts_with("aarch64"))
+    return bytes ? Int8Dot{Int8Dot::Sdot, "", "", 16, 4} : Int8Dot{};
+  const bool vnni = target && (target.has("avx512vnni") ||
+                               (bytes == 32 && target.has("avxvnni")));
+  switch (bytes) {
   case 64:
-    return {Int8Dot::Vpdpbusd, "llvm.x86.avx512.vpdpbusd.512", 64, 16};
-  case 32: // VEX-encoded with AVX-VNNI
-    return {Int8Dot::Vpdpbusd, "llvm.x86.avx512.vpdpbusd.256", 32, 8};
-  case 16:
-    return {Int8Dot::Sdot, "", 16, 4};
+    if (vnni)
+      return {Int8Dot::Vpdpbusd, "llvm.x86.avx512.vpdpbusd.512", "", 64, 16};
+    return {Int8Dot::Pmaddubsw, "llvm.x86.avx512.pmaddubs.w.512",
+            "llvm.x86.avx512.pmaddw.d.512", 64, 16};
+  case 32:
+    if (vnni) // VEX-encoded with AVX-VNNI
+      return {Int8Dot::Vpdpbusd, "llvm.x86.avx512.vpdpbusd.256", "", 32, 8};
+    return {Int8Dot::Pmaddubsw, "llvm.x86.avx2.pmadd.ub.sw",
+            "llvm.x86.avx2.pmadd.wd", 32, 8};
   default:
     return {};
   }
@@ -140,12 +157,15 @@ struct Int8MatmulLowering : public OpConversionPattern<MatmulOp> {
                   /*isDataCache=*/true);
             Value q = kb.create<vector::TransferReadOp>(vB, w, ValueRange{n, k},
                                                         zero8, inBounds);
-            Value flipped, qWide;
+            Value flipped, qWide, ones;
             if (dot.kind == Int8Dot::Vpdpbusd)
               flipped = kb.create<vector::BitCastOp>(
                   vAcc, kb.create<arith::XOrIOp>(q, splat(kb, vB, -128)));
             if (dot.kind == Int8Dot::Generic)
               qWide = kb.create<arith::ExtSIOp>(vAcc, q);
+            auto vPairs = VectorType::get({dot.part / 2}, b.getI16Type());
+            if (dot.kind == Int8Dot::Pmaddubsw)
+              ones = splat(kb, vPairs, 1);
             SmallVector<Value> accs;
             for (int64_t m = 0; m < inputRows; ++m) {
               Value a = kb.create<vector::TransferReadOp>(
@@ -159,6 +179,39 @@ struct Int8MatmulLowering : public OpConversionPattern<MatmulOp> {
                                        kb.create<vector::BitCastOp>(vAcc, a)})
                           .getResult(0);
                 break;
+              case Int8Dot::Pmaddubsw: {
+                // q * a = |a| * (q with a's sign); a = 0 adds 0 either way.
+                // AVX2 has that sign in one instruction (`vpsignb`), where
+                // the compare, xor and subtract of the select took three;
+                // AVX-512 has none (a compare into a mask, a masked
+                // subtract).
+                Value signedQ;
+                if (dot.part == 32) {
+                  signedQ = kb.create<LLVM::CallIntrinsicOp>(
+                                  TypeRange{vB},
+                                  kb.getStringAttr("llvm.x86.avx2.psign.b"),
+                                  ValueRange{q, a})
+                                .getResult(0);
+                } else {
+                  Value negative = kb.create<arith::CmpIOp>(
+                      arith::CmpIPredicate::slt, a, splat(kb, vB, 0));
+                  signedQ = kb.create<arith::SelectOp>(
+                      negative, kb.create<arith::SubIOp>(splat(kb, vB, 0), q),
+                      q);
+                }
+                Value pairs =
+                    kb.create<LLVM::CallIntrinsicOp>(
+                          TypeRange{vPairs}, kb.getStringAttr(dot.intrinsic),
+                          ValueRange{kb.create<math::AbsIOp>(a), signedQ})
+                        .getResult(0);
+                Value quads =
+                    kb.create<LLVM::CallIntrinsicOp>(
+                          TypeRange{vAcc}, kb.getStringAttr(dot.widen),
+                          ValueRange{pairs, ones})
+                        .getResult(0);
+                acc = kb.create<arith::AddIOp>(acc, quads);
+                break;
+              }
               case Int8Dot::Sdot:
                 acc = kb.create<arm_neon::SdotOp>(vAcc, acc, q, a);
                 break;

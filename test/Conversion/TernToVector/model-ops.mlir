@@ -124,9 +124,45 @@ func.func @rope_transposed(%x: memref<?x16xf32, strided<[1, 64]>>, %p: index) {
 // vectors, exact in any order; exp and its sum in order, scalar); then the
 // output as head_dim / 4 vectors of features a head, each value vector
 // loaded once for both heads, each lane summing over positions in order.
+// That is the form up to 256 positions (the else branch). Past them the
+// three steps are three parallel loops, over pieces that do not depend on
+// the thread count: the scores over KV groups x ranges of 256 positions
+// (the same score loop, from the range's first position to its last), the
+// softmax over heads, the outputs over KV groups x groups of feature
+// vectors (one group here).
 // CHECK-LABEL: func.func @attention
 // CHECK-SAME: %[[Q:[^:]*]]: memref<1x64xf32>, %[[K:[^:]*]]: memref<2x32x16xf32>, %[[V:[^:]*]]: memref<32x32xf32>
-// CHECK-SAME: %[[WS:[^:]*]]: memref<4x32xf32>
+// CHECK-SAME: %[[WS:[^:]*]]: memref<4x32xf32>, %[[P:[^:]*]]: index
+// CHECK: %[[LEN:.*]] = arith.addi %[[P]], %c1 : index
+// CHECK: %[[ROUNDED:.*]] = arith.addi %[[P]], %c256 : index
+// CHECK: %[[CHUNKS:.*]] = arith.divui %[[ROUNDED]], %c256 : index
+// CHECK: %[[SPLIT:.*]] = arith.cmpi ugt, %[[LEN]], %c256 : index
+// CHECK: scf.if %[[SPLIT]] {
+// CHECK:   %[[PIECES:.*]] = arith.muli %[[CHUNKS]], %c2 : index
+// CHECK:   scf.for %[[PIECE:.*]] = %c0 to %[[PIECES]] step %c1 {
+// CHECK:     %[[CHUNK:.*]] = arith.remui %[[PIECE]], %[[CHUNKS]] : index
+// CHECK:     %[[FIRST:.*]] = arith.muli %[[CHUNK]], %c256 : index
+// CHECK:     %[[END:.*]] = arith.addi %[[FIRST]], %c256 : index
+// CHECK:     %[[LAST:.*]] = arith.minui %[[END]], %[[LEN]] : index
+// CHECK:     arith.divui %[[PIECE]], %[[CHUNKS]] : index
+// CHECK:     scf.for %{{.*}} = %[[FIRST]] to %[[LAST]] step %c16 {
+// CHECK-NOT:   math.exp
+// CHECK:     vector.transfer_write
+// CHECK-NOT:   math.exp
+// CHECK:   } {tern.parallel}
+// CHECK:   scf.for %{{.*}} = %c0 to %c4 step %c1 {
+// CHECK:     arith.maximumf
+// CHECK:     math.exp
+// CHECK:     arith.divf %{{.*}} : vector<4xf32>
+// CHECK-NOT: vector.transfer_read %[[V]]
+// CHECK:   } {tern.parallel}
+// CHECK:   scf.for %{{.*}} = %c0 to %c2 step %c1 {
+// CHECK-NOT: math.exp
+// CHECK-COUNT-4: vector.transfer_read %[[V]]
+// CHECK-NOT: math.exp
+// CHECK-COUNT-8: vector.store %{{.*}}, %{{.*}} : memref<1x64xf32>, vector<4xf32>
+// CHECK:   } {tern.parallel}
+// CHECK: } else {
 // CHECK: scf.for %[[G:.*]] = %c0 to %c2 step %c1 {
 // CHECK:   %[[H0:.*]] = arith.muli %[[G]], %c2 : index
 // CHECK:   %[[H1:.*]] = arith.addi %[[H0]], %c1 : index
@@ -184,6 +220,35 @@ func.func @attention(%q: memref<1x64xf32>, %k: memref<2x32x16xf32>, %v: memref<3
 // CHECK: } {tern.parallel}
 func.func @attention_mha(%q: memref<1x32xf32>, %k: memref<2x32x16xf32>, %v: memref<32x32xf32>, %o: memref<1x32xf32>, %ws: memref<2x32xf32>, %p: index) {
   tern.attention %q, %k, %v at %p into %o using %ws {head_dim = 16 : i64, heads = 2 : i64, kv_heads = 2 : i64} : memref<1x32xf32>, memref<2x32x16xf32>, memref<32x32xf32>, memref<1x32xf32>, memref<2x32xf32>
+  return
+}
+
+// -----
+
+// Decode past 256 positions with 64 features a head: 16 vectors of 4, in
+// groups of 8 (2 heads x 8 accumulators); the outputs' loop runs over KV
+// groups x 2 feature groups, and each piece takes its group's case (the
+// last one the default): vectors 0-7, then 8-15.
+// CHECK-LABEL: func.func @attention_feature_groups
+// CHECK-SAME: %[[V:[^:]*]]: memref<32x128xf32>
+// CHECK: scf.if
+// CHECK: } {tern.parallel}
+// CHECK: } {tern.parallel}
+// CHECK: scf.for %[[PIECE:.*]] = %c0 to %c4 step %c1 {
+// CHECK:   %[[FG:.*]] = arith.remui %[[PIECE]], %c2 : index
+// CHECK:   arith.divui %[[PIECE]], %c2 : index
+// CHECK:   scf.index_switch %[[FG]]
+// CHECK:   case 0 {
+// CHECK:     scf.for {{.*}} -> (vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>) {
+// CHECK-COUNT-8: vector.transfer_read %[[V]]
+// CHECK-NOT: vector.transfer_read %[[V]]
+// CHECK:   default {
+// CHECK-COUNT-8: vector.transfer_read %[[V]]
+// CHECK-NOT: vector.transfer_read %[[V]]
+// CHECK: } {tern.parallel}
+// CHECK: } else {
+func.func @attention_feature_groups(%q: memref<1x256xf32>, %k: memref<2x128x16xf32>, %v: memref<32x128xf32>, %o: memref<1x256xf32>, %ws: memref<4x32xf32>, %p: index) {
+  tern.attention %q, %k, %v at %p into %o using %ws {head_dim = 64 : i64, heads = 4 : i64, kv_heads = 2 : i64} : memref<1x256xf32>, memref<2x128x16xf32>, memref<32x128xf32>, memref<1x256xf32>, memref<4x32xf32>
   return
 }
 
@@ -506,6 +571,55 @@ module attributes {tern.target = #tern.target<triple = "x86_64-unknown-linux-gnu
 // CHECK:   %[[BIAS:.*]] = arith.muli %[[SUM0]], %c128_i32 : i32
 // CHECK:   arith.subi %[[T]], %[[BIAS]] : i32
 func.func @matmul_i8_vnni(%q: memref<2x128xi8>, %qs: memref<2xf32>, %w: memref<5x128xi8>, %s: memref<5xf32>, %y: memref<2x5xf32>) {
+  tern.matmul %q, %w input_scaled(%qs : memref<2xf32>) scaled(%s : memref<5xf32>) into %y : memref<2x128xi8>, memref<5x128xi8>, memref<2x5xf32>
+  return
+}
+}
+
+// -----
+
+// AVX2 without VNNI: the input's magnitude as u8 times the weights with the
+// input's sign (vpsignb) as s8, 32 a vpmaddubsw (pairs in i16: at most 2 *
+// 128 * 127, no saturation), then vpmaddwd by ones into 8 i32 lanes; no
+// 128s to take back out.
+module attributes {tern.target = #tern.target<triple = "x86_64-unknown-linux-gnu", cpu = "haswell", isa = ["avx2", "f16c"], vector_bits = 256>} {
+// CHECK-LABEL: func.func @matmul_i8_avx2
+// CHECK-NOT: -> (i32)
+// CHECK: scf.for %[[N:.*]] = %{{.*}} to %c5 step %c1 {
+// CHECK:   scf.for %[[K:.*]] = %{{.*}} to %c64 step %c32 iter_args({{.*}}) -> (vector<8xi32>, vector<8xi32>)
+// CHECK:     %[[W:.*]] = vector.transfer_read %{{.*}}[%[[N]], %[[K]]]{{.*}} : memref<5x64xi8>, vector<32xi8>
+// CHECK:     %[[A:.*]] = vector.transfer_read {{.*}} : memref<2x64xi8>, vector<32xi8>
+// CHECK:     %[[SIGNED:.*]] = llvm.call_intrinsic "llvm.x86.avx2.psign.b"(%[[W]], %[[A]]) : (vector<32xi8>, vector<32xi8>) -> vector<32xi8>
+// CHECK:     %[[ABS:.*]] = math.absi %[[A]] : vector<32xi8>
+// CHECK:     %[[PAIRS:.*]] = llvm.call_intrinsic "llvm.x86.avx2.pmadd.ub.sw"(%[[ABS]], %[[SIGNED]]) : (vector<32xi8>, vector<32xi8>) -> vector<16xi16>
+// CHECK:     llvm.call_intrinsic "llvm.x86.avx2.pmadd.wd"(%[[PAIRS]], %{{.*}}) : (vector<16xi16>, vector<16xi16>) -> vector<8xi32>
+// CHECK:     llvm.call_intrinsic "llvm.x86.avx2.pmadd.ub.sw"
+// CHECK:     llvm.call_intrinsic "llvm.x86.avx2.pmadd.wd"
+// CHECK:   %[[T:.*]] = vector.reduction <add>
+// CHECK-NOT: arith.subi
+// CHECK:   arith.sitofp %[[T]] : i32 to f32
+func.func @matmul_i8_avx2(%q: memref<2x64xi8>, %qs: memref<2xf32>, %w: memref<5x64xi8>, %s: memref<5xf32>, %y: memref<2x5xf32>) {
+  tern.matmul %q, %w input_scaled(%qs : memref<2xf32>) scaled(%s : memref<5xf32>) into %y : memref<2x64xi8>, memref<5x64xi8>, memref<2x5xf32>
+  return
+}
+}
+
+// -----
+
+// AVX-512BW without VNNI: the same on 64 bytes (vpmaddubsw and vpmaddwd
+// zmm); no vpsignb there: the weights negated where the input is negative.
+module attributes {tern.target = #tern.target<triple = "x86_64-unknown-linux-gnu", cpu = "skylake-avx512", isa = ["avx2", "f16c", "avx512f", "avx512bw"], vector_bits = 512>} {
+// CHECK-LABEL: func.func @matmul_i8_avx512bw
+// CHECK: scf.for {{.*}} step %c64 iter_args({{.*}}) -> (vector<16xi32>, vector<16xi32>)
+// CHECK:   %[[W:.*]] = vector.transfer_read {{.*}} : memref<5x128xi8>, vector<64xi8>
+// CHECK:   %[[A:.*]] = vector.transfer_read {{.*}} : memref<2x128xi8>, vector<64xi8>
+// CHECK:   %[[NEG:.*]] = arith.cmpi slt, %[[A]], %{{.*}} : vector<64xi8>
+// CHECK:   %[[MINUS:.*]] = arith.subi %{{.*}}, %[[W]] : vector<64xi8>
+// CHECK:   %[[SIGNED:.*]] = arith.select %[[NEG]], %[[MINUS]], %[[W]] : vector<64xi1>, vector<64xi8>
+// CHECK:   %[[ABS:.*]] = math.absi %[[A]] : vector<64xi8>
+// CHECK:   llvm.call_intrinsic "llvm.x86.avx512.pmaddubs.w.512"(%[[ABS]], %[[SIGNED]]) : (vector<64xi8>, vector<64xi8>) -> vector<32xi16>
+// CHECK:   llvm.call_intrinsic "llvm.x86.avx512.pmaddw.d.512"({{.*}}) : (vector<32xi16>, vector<32xi16>) -> vector<16xi32>
+func.func @matmul_i8_avx512bw(%q: memref<2x128xi8>, %qs: memref<2xf32>, %w: memref<5x128xi8>, %s: memref<5xf32>, %y: memref<2x5xf32>) {
   tern.matmul %q, %w input_scaled(%qs : memref<2xf32>) scaled(%s : memref<5xf32>) into %y : memref<2x128xi8>, memref<5x128xi8>, memref<2x5xf32>
   return
 }

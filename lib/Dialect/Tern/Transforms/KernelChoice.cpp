@@ -75,8 +75,12 @@ int64_t mlir::tern::lookupVectorBytes(TargetAttr target) {
 int64_t mlir::tern::int8DotBytes(TargetAttr target) {
   if (!target)
     return 0;
-  if (isX86(target))
-    return target.has("avx512vnni") ? 64 : target.has("avxvnni") ? 32 : 0;
+  if (isX86(target)) {
+    if (target.has("avx512vnni") ||
+        (target.getVectorBits() >= 512 && target.has("avx512bw")))
+      return 64;
+    return target.has("avxvnni") || target.has("avx2") ? 32 : 0;
+  }
   if (isAArch64(target))
     return target.has("dotprod") ? 16 : 0;
   return 0;

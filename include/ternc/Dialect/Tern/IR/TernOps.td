@@ -507,7 +507,9 @@ def Tern_MatmulOp : Tern_Op<"matmul", [AttrSizedOperandSegments]> {
     `input_scales` and an i8 weight: `output[m, n] = (f32(sum_k input[m, k]
     * weight[r, k]) / input_scales[m]) * weight_scales[r]`, the sum exact in
     i32 (`lanes` plays no part), computed with the target's int8 dot
-    product, each weight row read once for all input rows.
+    product, each weight row read once for all input rows. The weights must
+    lie in [-127, 127], as the copy's absmax quantization writes them: the
+    `vpmaddubsw` lowering negates them by the input's sign.
 
     ```mlir
     tern.matmul %h, %w into %logits : memref<1x128xf32>, memref<512x128xf32>, memref<1x512xf32>

@@ -53,8 +53,9 @@ int64_t lookupVectorBytes(TargetAttr target);
 
 /// Bytes of the target's s8 x s8 (or u8 x s8) dot-product step into i32
 /// lanes, for int8 x int8 sums (the LM head's screening copy): 64 (AVX-512
-/// VNNI `vpdpbusd` zmm), 32 (AVX-VNNI `vpdpbusd` ymm), 16 (AArch64
-/// dotprod `sdot`); 0 without one.
+/// VNNI `vpdpbusd` zmm, else AVX-512BW `vpmaddubsw` zmm), 32 (AVX-VNNI
+/// `vpdpbusd` ymm, else AVX2 `vpmaddubsw` ymm), 16 (AArch64 dotprod
+/// `sdot`); 0 without one.
 int64_t int8DotBytes(TargetAttr target);
 
 /// Rows of the five-weight lookup (R of lut5<R>): 64 with AVX-512 VBMI
