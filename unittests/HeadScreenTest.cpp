@@ -244,3 +244,71 @@ TEST(HeadScreen, NonFiniteScoresAndNormsKeepRows) {
 }
 
 } // namespace
+
+namespace {
+/// ternc_parallel_for as a pool with uneven claims would run it: grains of
+/// 3 blocks, the last grain first.
+void backwardsInThrees(ternc_body_fn body, void *ctx, int64_t begin,
+                       int64_t end) {
+  for (int64_t last = end; last > begin; last -= 3)
+    body(ctx, std::max(begin, last - 3), last);
+}
+} // namespace
+
+TEST(HeadScreen, BlocksGiveTheRowsOfTheDefinition) {
+  // A vocabulary of several selection blocks (4096 rows each), with a
+  // cluster of near-top scores across block edges and repeated values.
+  std::mt19937 rng(11);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  const int64_t vocab = 20000;
+  std::vector<float> scores(vocab), parts(vocab), bounds(2 * vocab);
+  for (int64_t i = 0; i < vocab; ++i) {
+    scores[i] = normal(rng);
+    parts[i] = 0.01f * normal(rng);
+    bounds[i] = 0.02f * std::fabs(normal(rng));
+    bounds[vocab + i] = 0.1f * std::fabs(normal(rng));
+  }
+  for (int64_t i : {4095, 4096, 8191, 12000, 19999})
+    scores[i] = 4.0f + 0.001f * float(i % 7);
+  scores[777] = scores[4096];
+  const float norm = 1.5f, inputError = 0.01f;
+  // The definition, row by row: [lo, hi] = score -+ margin (HeadScreen.h),
+  // the keep-th largest lo, every row whose hi reaches it.
+  auto reference = [&](int64_t keep) {
+    std::vector<float> lo(vocab), hi(vocab);
+    for (int64_t i = 0; i < vocab; ++i) {
+      const float s0 = scores[i], s1 = parts[i];
+      const float margin =
+          (norm * bounds[i] + inputError * bounds[vocab + i]) * (1 + 0x1p-20f) +
+          (std::fabs(s0) + std::fabs(s1)) * 0x1p-20f;
+      lo[i] = (s0 + s1) - margin;
+      hi[i] = (s0 + s1) + margin;
+    }
+    std::vector<float> sorted = lo;
+    std::sort(sorted.begin(), sorted.end(), std::greater<float>());
+    const float kth = sorted[size_t(keep - 1)];
+    std::vector<int32_t> rows;
+    for (int64_t i = 0; i < vocab; ++i)
+      if (hi[i] >= kth)
+        rows.push_back(int32_t(i));
+    return rows;
+  };
+  RowScreen serial, spread(backwardsInThrees);
+  for (int64_t keep : {1, 3, 40, 5000}) {
+    const std::vector<int32_t> want = reference(keep);
+    std::vector<int32_t> a, b, c;
+    serial(scores.data(), parts.data(), bounds.data(), vocab, norm, inputError,
+           keep, a);
+    // The same object again: its buffers from the last call are reused.
+    spread(scores.data(), parts.data(), bounds.data(), vocab, norm, inputError,
+           keep, b);
+    spread(scores.data(), parts.data(), bounds.data(), vocab, norm, inputError,
+           keep, b);
+    screenRows(scores.data(), parts.data(), bounds.data(), vocab, norm,
+               inputError, keep, c);
+    EXPECT_EQ(a, want) << "keep " << keep;
+    EXPECT_EQ(b, want) << "keep " << keep;
+    EXPECT_EQ(c, want) << "keep " << keep;
+    EXPECT_GE(int64_t(want.size()), keep);
+  }
+}

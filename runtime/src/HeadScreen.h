@@ -10,6 +10,8 @@
 #ifndef TERNC_RUNTIME_HEADSCREEN_H
 #define TERNC_RUNTIME_HEADSCREEN_H
 
+#include "ternc/abi.h"
+
 #include <cstdint>
 #include <vector>
 
@@ -34,6 +36,32 @@ float quantizeInTwo(const float *x, int64_t n, int8_t *q, float *s);
 void screenRows(const float *scores, const float *parts, const float *bounds,
                 int64_t vocab, float inputNorm, float inputError, int64_t keep,
                 std::vector<int32_t> &rows);
+
+/// screenRows over blocks of rows that `parallelFor` (ternc_parallel_for,
+/// or null for the calling thread) may spread over threads: each block's
+/// `keep` largest lower bounds, then each block's rows that reach the
+/// `keep`-th largest of those. The blocks, not the threads, decide what
+/// each step sees, so the rows are the same for any thread count; the
+/// buffers stay from one call to the next (one a decoded token).
+class RowScreen {
+public:
+  using ParallelFor = void (*)(ternc_body_fn body, void *ctx, int64_t begin,
+                               int64_t end);
+  explicit RowScreen(ParallelFor parallelFor = nullptr)
+      : parallelFor_(parallelFor) {}
+  void operator()(const float *scores, const float *parts, const float *bounds,
+                  int64_t vocab, float inputNorm, float inputError,
+                  int64_t keep, std::vector<int32_t> &rows);
+
+private:
+  struct Job;
+  static void runBlocks(void *job, int64_t begin, int64_t end);
+
+  ParallelFor parallelFor_;
+  std::vector<std::vector<float>> tops_;
+  std::vector<std::vector<int32_t>> picks_;
+  std::vector<float> lows_;
+};
 
 } // namespace ternc::rt
 

@@ -1,7 +1,6 @@
 //===- Session.cpp - a model instance: caches, scratch, calls -------------===//
 
 #include "Session.h"
-#include "HeadScreen.h"
 #include "ternc/abi.h"
 
 #include <algorithm>
@@ -111,8 +110,8 @@ const float *Session::screenHead(int64_t inputOffset, int64_t keep) {
   } else {
     ternc_head_screen(x, scores_.data());
   }
-  screenRows(scores_.data(), parts, ternc_head_bounds(), cfg_.vocab,
-             normUpperBound(x, cfg_.dim), inputError, keep, rows_);
+  screen_(scores_.data(), parts, ternc_head_bounds(), cfg_.vocab,
+          normUpperBound(x, cfg_.dim), inputError, keep, rows_);
   const int64_t n = int64_t(rows_.size());
   ternc_head_rows(x, rows_.data(), n, exact_.data());
   std::fill(logits_.begin(), logits_.end(), -INFINITY);

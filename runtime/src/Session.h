@@ -3,6 +3,7 @@
 #ifndef TERNC_RUNTIME_SESSION_H
 #define TERNC_RUNTIME_SESSION_H
 
+#include "HeadScreen.h"
 #include "HugePages.h"
 
 #include <cstdint>
@@ -68,6 +69,8 @@ private:
   std::vector<float> scores_, exact_;
   std::vector<int32_t> rows_;
   std::vector<int8_t> quantized_;
+  // The rows' selection, on the thread pool.
+  RowScreen screen_{ternc_parallel_for};
   int64_t screenedSteps_ = 0, screenedRows_ = 0;
 };
 
