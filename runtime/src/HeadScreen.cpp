@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <functional>
 
 using namespace ternc::rt;
@@ -52,32 +53,58 @@ float ternc::rt::quantizeInTwo(const float *x, int64_t n, int8_t *q, float *s) {
 }
 
 namespace {
-/// [lo, hi] around a score. The margin is widened by 2^-20 (relative) and
-/// 2^-20 |score| instead of 2^-22: room for the f32 roundings of these
-/// few operations. A score or margin that is not finite gives
-/// [-inf, +inf]: the row is always computed.
-struct Interval {
-  float lo, hi;
-  Interval(float s0, float s1, const float *bounds, int64_t vocab, int64_t i,
-           float norm, float inputError) {
-    float score = s0 + s1;
-    float margin =
-        (norm * bounds[i] + inputError * bounds[vocab + i]) * (1 + 0x1p-20f) +
-        (std::fabs(s0) + std::fabs(s1)) * 0x1p-20f;
-    if (std::isfinite(score) && std::isfinite(margin)) {
-      lo = score - margin;
-      hi = score + margin;
-    } else {
-      lo = -INFINITY;
-      hi = INFINITY;
-    }
+/// Four lanes of f32 (GCC's vector extension: SSE2 on x86-64, NEON on
+/// AArch64, scalar code where neither exists), and their masks.
+typedef float Lanes __attribute__((vector_size(16)));
+typedef int32_t LaneMask __attribute__((vector_size(16)));
+
+/// Lanes from p[0 .. n), n <= 4; the rest 0.
+Lanes loadLanes(const float *p, int64_t n) {
+  Lanes v = {0.0f, 0.0f, 0.0f, 0.0f};
+  if (n == 4) // one load; a copy of n floats costs a call
+    std::memcpy(&v, p, sizeof(v));
+  else
+    for (int64_t l = 0; l < n; ++l)
+      v[l] = p[l];
+  return v;
+}
+
+/// x where m, else y.
+Lanes select(LaneMask m, Lanes x, Lanes y) {
+  return Lanes((LaneMask(x) & m) | (LaneMask(y) & ~m));
+}
+
+/// Finite lanes: x - x is 0 for them, NaN for infinities and NaN.
+LaneMask finite(Lanes x) { return (x - x) == Lanes{}; }
+
+Lanes abs(Lanes x) { return Lanes(LaneMask(x) & 0x7fffffff); }
+
+/// [lo, hi] around the scores of rows i .. i + n (n <= 4; the other lanes
+/// are not rows). The margin is widened by 2^-20 (relative) and 2^-20
+/// |score| instead of 2^-22: room for the f32 roundings of these few
+/// operations. A score or margin that is not finite gives [-inf, +inf]:
+/// the row is always computed. Lane by lane the operations of the scalar
+/// formula, in its order.
+struct Intervals {
+  Lanes lo, hi;
+  Intervals(const float *scores, const float *parts, const float *bounds,
+            int64_t vocab, int64_t i, int64_t n, float norm, float inputError) {
+    Lanes s0 = loadLanes(scores + i, n);
+    Lanes s1 = parts ? loadLanes(parts + i, n) : Lanes{};
+    Lanes score = s0 + s1;
+    Lanes margin = (norm * loadLanes(bounds + i, n) +
+                    inputError * loadLanes(bounds + vocab + i, n)) *
+                       (1 + 0x1p-20f) +
+                   (abs(s0) + abs(s1)) * 0x1p-20f;
+    LaneMask ok = finite(score) & finite(margin);
+    const Lanes inf = {INFINITY, INFINITY, INFINITY, INFINITY};
+    lo = select(ok, score - margin, -inf);
+    hi = select(ok, score + margin, inf);
   }
 };
-} // namespace
 
-namespace {
 /// Rows of one block of the selection: 32 blocks for 2B4T's 128256, each
-/// a few microseconds of work.
+/// a few microseconds of work; a multiple of the lanes.
 constexpr int64_t kBlockRows = 4096;
 } // namespace
 
@@ -91,9 +118,9 @@ struct ternc::rt::RowScreen::Job {
   bool select = false;
   float threshold = -INFINITY;
 
-  Interval interval(int64_t i) const {
-    return Interval(scores[i], parts ? parts[i] : 0.0f, bounds, vocab, i,
-                    inputNorm, inputError);
+  /// Rows i .. i + n, n <= 4.
+  Intervals intervals(int64_t i, int64_t n) const {
+    return Intervals(scores, parts, bounds, vocab, i, n, inputNorm, inputError);
   }
 };
 
@@ -105,9 +132,14 @@ void ternc::rt::RowScreen::runBlocks(void *ctx, int64_t begin, int64_t end) {
     if (job.select) {
       std::vector<int32_t> &picks = job.self.picks_[size_t(b)];
       picks.clear();
-      for (int64_t i = first; i < last; ++i)
-        if (job.interval(i).hi >= job.threshold)
-          picks.push_back(int32_t(i));
+      const Lanes threshold = Lanes{} + job.threshold;
+      for (int64_t i = first; i < last; i += 4) {
+        const int64_t n = std::min<int64_t>(4, last - i);
+        LaneMask reach = job.intervals(i, n).hi >= threshold;
+        for (int64_t l = 0; l < n; ++l)
+          if (reach[l])
+            picks.push_back(int32_t(i + l));
+      }
       continue;
     }
     // The block's `keep` largest lower bounds: a min-heap, or the
@@ -115,21 +147,31 @@ void ternc::rt::RowScreen::runBlocks(void *ctx, int64_t begin, int64_t end) {
     std::vector<float> &top = job.self.tops_[size_t(b)];
     top.clear();
     if (job.keep == 1) {
-      float best = -INFINITY;
-      for (int64_t i = first; i < last; ++i)
-        best = std::max(best, job.interval(i).lo);
-      top.push_back(best);
+      Lanes best = Lanes{} - INFINITY;
+      for (int64_t i = first; i < last; i += 4) {
+        const int64_t n = std::min<int64_t>(4, last - i);
+        Lanes lo = job.intervals(i, n).lo;
+        // Lanes past the rows stay -inf.
+        for (int64_t l = n; l < 4; ++l)
+          lo[l] = -INFINITY;
+        best = select(lo > best, lo, best);
+      }
+      top.push_back(
+          std::max(std::max(best[0], best[1]), std::max(best[2], best[3])));
       continue;
     }
-    for (int64_t i = first; i < last; ++i) {
-      float lo = job.interval(i).lo;
-      if (int64_t(top.size()) < job.keep) {
-        top.push_back(lo);
-        std::push_heap(top.begin(), top.end(), std::greater<float>());
-      } else if (lo > top.front()) {
-        std::pop_heap(top.begin(), top.end(), std::greater<float>());
-        top.back() = lo;
-        std::push_heap(top.begin(), top.end(), std::greater<float>());
+    for (int64_t i = first; i < last; i += 4) {
+      const int64_t n = std::min<int64_t>(4, last - i);
+      Lanes lo = job.intervals(i, n).lo;
+      for (int64_t l = 0; l < n; ++l) {
+        if (int64_t(top.size()) < job.keep) {
+          top.push_back(lo[l]);
+          std::push_heap(top.begin(), top.end(), std::greater<float>());
+        } else if (lo[l] > top.front()) {
+          std::pop_heap(top.begin(), top.end(), std::greater<float>());
+          top.back() = lo[l];
+          std::push_heap(top.begin(), top.end(), std::greater<float>());
+        }
       }
     }
   }
