@@ -668,8 +668,15 @@ module attributes {tern.target = #tern.target<triple = "x86_64-unknown-linux-gnu
 tern.weight @w : !tern.ternary<70x517, per_row, lut<64>> from "w" at 0
 // CHECK-LABEL: func.func @lut_vpermb
 // CHECK: %[[TABLES:.*]] = memref.alloc(%{{.*}}) {alignment = 64 : i64} : memref<?xi8>
-// CHECK: scf.for
-// CHECK:   scf.for
+// The tables of 3 tokens x 5 pieces of 64 groups (260 pairs), in parallel:
+// CHECK: %[[PIECES:.*]] = arith.muli %c3, %c5 : index
+// CHECK: scf.for %[[PIECE:.*]] = %{{.*}} to %[[PIECES]]
+// CHECK:   %[[M:.*]] = arith.divui %[[PIECE]], %c5 : index
+// CHECK:   %[[P:.*]] = arith.remui %[[PIECE]], %c5 : index
+// CHECK:   %[[FIRST:.*]] = arith.muli %[[P]], %c64 : index
+// CHECK:   %[[END:.*]] = arith.addi %[[FIRST]], %c64{{.*}} : index
+// CHECK:   %[[LAST:.*]] = arith.minui %[[END]], %c260 : index
+// CHECK:   scf.for %{{.*}} = %[[FIRST]] to %[[LAST]]
 // CHECK:     arith.minui
 // CHECK:     arith.cmpi ult, %{{.*}}, %c517
 // CHECK:     arith.muli %{{.*}}, %{{.*}} : vector<16xi16>
@@ -799,7 +806,8 @@ tern.weight @w : !tern.ternary<40x100, per_row, lut3<16>> from "w" at 0
 // CHECK-LABEL: func.func @lut3_tbl
 // CHECK: %[[TABLES:.*]] = memref.alloc(%{{.*}}) {alignment = 64 : i64} : memref<?xi8>
 // CHECK: scf.for
-// CHECK:   scf.for %{{.*}} = %{{.*}} to %c40
+// CHECK:   %[[LAST:.*]] = arith.minui %{{.*}}, %c40 : index
+// CHECK:   scf.for %{{.*}} = %{{.*}} to %[[LAST]]
 // CHECK:     arith.muli %{{.*}}, %c3
 // CHECK:     arith.cmpi ult, %{{.*}}, %c100 : index
 // CHECK:     %{{.*}} = arith.constant dense<[0, 1, -1, 0, 1, -1, 0, 1, -1, 0, 1, -1, 0, 1, 0, 0]> : vector<16xi16>
@@ -850,7 +858,8 @@ tern.weight @w : !tern.ternary<40x100, per_row, lut4<16>> from "w" at 0
 // CHECK-LABEL: func.func @lut4_tbl4
 // CHECK: %[[TABLES:.*]] = memref.alloc(%{{.*}}) {alignment = 64 : i64} : memref<?xi8>
 // CHECK: scf.for
-// CHECK:   scf.for %{{.*}} = %{{.*}} to %c25
+// CHECK:   %[[LAST:.*]] = arith.minui %{{.*}}, %c25 : index
+// CHECK:   scf.for %{{.*}} = %{{.*}} to %[[LAST]]
 // CHECK:     arith.muli %{{.*}}, %c4
 // CHECK-COUNT-4: arith.muli %{{.*}}, %{{.*}} : vector<64xi16>
 // CHECK:     arith.trunci %{{.*}} : vector<64xi16> to vector<64xi8>
