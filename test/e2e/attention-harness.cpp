@@ -7,9 +7,9 @@
 // Also one query row (decode) of 8 and of 6 heads over 2 KV heads, the
 // heads of a KV group in blocks, up to 256 positions in one loop over the
 // KV groups and past them in three (scores over ranges of positions,
-// softmax, outputs over feature groups). All are compared bit for bit with a scalar
-// reference written from the op's definition (every sum in order, exp as the C
-// library's expf, each operation rounded as written: compiled with
+// softmax, outputs over feature groups). All are compared bit for bit with a
+// scalar reference written from the op's definition (every sum in order, exp as
+// the C library's expf, each operation rounded as written: compiled with
 // -ffp-contract=off), for several first positions. Prints "N wrong" per
 // lowering.
 //
