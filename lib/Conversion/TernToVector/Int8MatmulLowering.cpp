@@ -50,7 +50,9 @@ struct Int8Dot {
     /// AArch64 dotprod: s8 times s8 into 4 lanes.
     Sdot,
   } kind = Generic;
-  StringRef intrinsic, widen;
+  /// The step's intrinsic; for Pmaddubsw also the widening one and, where
+  /// the ISA has it (AVX2 `vpsignb`), the one that gives q a's sign.
+  StringRef intrinsic, widen, sign;
   int64_t part = 16, accLanes = 16;
 };
 
@@ -63,20 +65,27 @@ Int8Dot selectInt8Dot(Operation *op, TargetAttr target) {
     return {};
   const int64_t bytes = int8DotBytes(target);
   if (StringRef(target ? target.getTriple() : "").starts_with("aarch64"))
-    return bytes ? Int8Dot{Int8Dot::Sdot, "", "", 16, 4} : Int8Dot{};
-  const bool vnni = target && (target.has("avx512vnni") ||
-                               (bytes == 32 && target.has("avxvnni")));
+    return bytes ? Int8Dot{Int8Dot::Sdot, "", "", "", 16, 4} : Int8Dot{};
   switch (bytes) {
   case 64:
-    if (vnni)
-      return {Int8Dot::Vpdpbusd, "llvm.x86.avx512.vpdpbusd.512", "", 64, 16};
-    return {Int8Dot::Pmaddubsw, "llvm.x86.avx512.pmaddubs.w.512",
-            "llvm.x86.avx512.pmaddw.d.512", 64, 16};
+    if (target.has("avx512vnni"))
+      return {
+          Int8Dot::Vpdpbusd, "llvm.x86.avx512.vpdpbusd.512", "", "", 64, 16};
+    return {Int8Dot::Pmaddubsw,
+            "llvm.x86.avx512.pmaddubs.w.512",
+            "llvm.x86.avx512.pmaddw.d.512",
+            "",
+            64,
+            16};
   case 32:
-    if (vnni) // VEX-encoded with AVX-VNNI
-      return {Int8Dot::Vpdpbusd, "llvm.x86.avx512.vpdpbusd.256", "", 32, 8};
-    return {Int8Dot::Pmaddubsw, "llvm.x86.avx2.pmadd.ub.sw",
-            "llvm.x86.avx2.pmadd.wd", 32, 8};
+    if (target.has("avxvnni")) // VEX-encoded vpdpbusd
+      return {Int8Dot::Vpdpbusd, "llvm.x86.avx512.vpdpbusd.256", "", "", 32, 8};
+    return {Int8Dot::Pmaddubsw,
+            "llvm.x86.avx2.pmadd.ub.sw",
+            "llvm.x86.avx2.pmadd.wd",
+            "llvm.x86.avx2.psign.b",
+            32,
+            8};
   default:
     return {};
   }
@@ -186,10 +195,9 @@ struct Int8MatmulLowering : public OpConversionPattern<MatmulOp> {
                 // AVX-512 has none (a compare into a mask, a masked
                 // subtract).
                 Value signedQ;
-                if (dot.part == 32) {
+                if (!dot.sign.empty()) {
                   signedQ = kb.create<LLVM::CallIntrinsicOp>(
-                                  TypeRange{vB},
-                                  kb.getStringAttr("llvm.x86.avx2.psign.b"),
+                                  TypeRange{vB}, kb.getStringAttr(dot.sign),
                                   ValueRange{q, a})
                                 .getResult(0);
                 } else {

@@ -255,14 +255,14 @@ struct RopeLowering : public OpConversionPattern<RopeOp> {
 struct AttentionLowering : public OpConversionPattern<AttentionOp> {
   using OpConversionPattern::OpConversionPattern;
 
+  /// Positions of one piece of decode's scores: a multiple of the
+  /// positions a step of the scores loop takes (kPositionVecs vectors of
+  /// at most 16 f32); 128 KB of 2B4T's keys for a KV group.
+  static constexpr int64_t kPositionChunk = 256;
+
   /// Queries a block holds: its accumulators (4 position vectors, a group
   /// of feature vectors per query) stay in 32 vector registers (AVX-512,
   /// AArch64) for 4 queries, in 16 for 2.
-  /// Positions of one piece of decode's scores: a multiple of the
-  /// positions a step of the scores loop takes (4 vectors of at most 64
-  /// lanes); 128 KB of 2B4T's keys for a KV group.
-  static constexpr int64_t kPositionChunk = 256;
-
   static int64_t queryBlock(TargetAttr target) {
     const bool wide =
         target && (target.getVectorBits() >= 512 ||
