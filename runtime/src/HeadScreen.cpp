@@ -129,51 +129,55 @@ void ternc::rt::RowScreen::runBlocks(void *ctx, int64_t begin, int64_t end) {
   for (int64_t b = begin; b < end; ++b) {
     const int64_t first = b * kBlockRows,
                   last = std::min(job.vocab, first + kBlockRows);
+    float *his = job.self.his_.data();
     if (job.select) {
+      // Step 2: the upper bounds step 1 kept (whole lanes: his_ is padded).
       std::vector<int32_t> &picks = job.self.picks_[size_t(b)];
       picks.clear();
       const Lanes threshold = Lanes{} + job.threshold;
       for (int64_t i = first; i < last; i += 4) {
         const int64_t n = std::min<int64_t>(4, last - i);
-        LaneMask reach = job.intervals(i, n).hi >= threshold;
+        Lanes hi;
+        std::memcpy(&hi, his + i, sizeof(hi));
+        LaneMask reach = hi >= threshold;
         for (int64_t l = 0; l < n; ++l)
           if (reach[l])
             picks.push_back(int32_t(i + l));
       }
       continue;
     }
-    // The block's `keep` largest lower bounds: a min-heap, or the
-    // maximum alone for keep 1 (greedy).
+    // Step 1: each row's interval, once; its upper bound kept for step 2,
+    // and the block's `keep` largest lower bounds: the maximum alone for
+    // keep 1 (greedy), else a min-heap.
     std::vector<float> &top = job.self.tops_[size_t(b)];
     top.clear();
-    if (job.keep == 1) {
-      Lanes best = Lanes{} - INFINITY;
-      for (int64_t i = first; i < last; i += 4) {
-        const int64_t n = std::min<int64_t>(4, last - i);
-        Lanes lo = job.intervals(i, n).lo;
+    Lanes best = Lanes{} - INFINITY;
+    for (int64_t i = first; i < last; i += 4) {
+      const int64_t n = std::min<int64_t>(4, last - i);
+      const Intervals in = job.intervals(i, n);
+      std::memcpy(his + i, &in.hi, sizeof(in.hi));
+      if (job.keep == 1) {
+        Lanes lo = in.lo;
         // Lanes past the rows stay -inf.
         for (int64_t l = n; l < 4; ++l)
           lo[l] = -INFINITY;
         best = select(lo > best, lo, best);
+        continue;
       }
-      top.push_back(
-          std::max(std::max(best[0], best[1]), std::max(best[2], best[3])));
-      continue;
-    }
-    for (int64_t i = first; i < last; i += 4) {
-      const int64_t n = std::min<int64_t>(4, last - i);
-      Lanes lo = job.intervals(i, n).lo;
       for (int64_t l = 0; l < n; ++l) {
         if (int64_t(top.size()) < job.keep) {
-          top.push_back(lo[l]);
+          top.push_back(in.lo[l]);
           std::push_heap(top.begin(), top.end(), std::greater<float>());
-        } else if (lo[l] > top.front()) {
+        } else if (in.lo[l] > top.front()) {
           std::pop_heap(top.begin(), top.end(), std::greater<float>());
-          top.back() = lo[l];
+          top.back() = in.lo[l];
           std::push_heap(top.begin(), top.end(), std::greater<float>());
         }
       }
     }
+    if (job.keep == 1)
+      top.push_back(
+          std::max(std::max(best[0], best[1]), std::max(best[2], best[3])));
   }
 }
 
@@ -189,6 +193,7 @@ void ternc::rt::RowScreen::operator()(const float *scores, const float *parts,
   const int64_t blocks = (vocab + kBlockRows - 1) / kBlockRows;
   tops_.resize(size_t(blocks));
   picks_.resize(size_t(blocks));
+  his_.resize(size_t((vocab + 3) / 4 * 4));
   Job job{*this, scores, parts, bounds, vocab, inputNorm, inputError, keep};
   auto run = [&] {
     if (parallelFor_)

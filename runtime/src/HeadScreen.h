@@ -61,6 +61,8 @@ private:
   std::vector<std::vector<float>> tops_;
   std::vector<std::vector<int32_t>> picks_;
   std::vector<float> lows_;
+  // Each row's upper bound, from step 1 for step 2 (whole lanes).
+  std::vector<float> his_;
 };
 
 } // namespace ternc::rt

@@ -143,6 +143,9 @@ struct Int8MatmulLowering : public OpConversionPattern<MatmulOp> {
             });
         inputSums.push_back(sumLoop.getResult(0));
       }
+    // vpmaddwd's second operand: pairs of i16 summed into i32.
+    auto vPairs = VectorType::get({dot.part / 2}, b.getI16Type());
+    Value ones = dot.kind == Int8Dot::Pmaddubsw ? splat(b, vPairs, 1) : Value();
     auto colsLoop = b.create<scf::ForOp>(c0, dimOf(b, y, 1), c1);
     // Outputs are independent: the pool may split them.
     colsLoop->setAttr(kParallelAttrName, b.getUnitAttr());
@@ -166,15 +169,12 @@ struct Int8MatmulLowering : public OpConversionPattern<MatmulOp> {
                   /*isDataCache=*/true);
             Value q = kb.create<vector::TransferReadOp>(vB, w, ValueRange{n, k},
                                                         zero8, inBounds);
-            Value flipped, qWide, ones;
+            Value flipped, qWide;
             if (dot.kind == Int8Dot::Vpdpbusd)
               flipped = kb.create<vector::BitCastOp>(
                   vAcc, kb.create<arith::XOrIOp>(q, splat(kb, vB, -128)));
             if (dot.kind == Int8Dot::Generic)
               qWide = kb.create<arith::ExtSIOp>(vAcc, q);
-            auto vPairs = VectorType::get({dot.part / 2}, b.getI16Type());
-            if (dot.kind == Int8Dot::Pmaddubsw)
-              ones = splat(kb, vPairs, 1);
             SmallVector<Value> accs;
             for (int64_t m = 0; m < inputRows; ++m) {
               Value a = kb.create<vector::TransferReadOp>(

@@ -226,15 +226,15 @@ void LinearEmitter::buildTables(ImplicitLocOpBuilder &b, TernaryType wt,
       [&](OpBuilder &mb, Location ml, Value piece, ValueRange) {
         ImplicitLocOpBuilder tb(ml, mb);
         Value m = tb.create<arith::DivUIOp>(piece, cPieces);
-        Value first =
+        Value groupBegin =
             tb.create<arith::MulIOp>(tb.create<arith::RemUIOp>(piece, cPieces),
                                      indexConst(tb, kTableGroups));
-        Value last = tb.create<arith::MinUIOp>(
-            tb.create<arith::AddIOp>(first, indexConst(tb, kTableGroups)),
+        Value groupEnd = tb.create<arith::MinUIOp>(
+            tb.create<arith::AddIOp>(groupBegin, indexConst(tb, kTableGroups)),
             indexConst(tb, groups));
         Value base = tb.create<arith::MulIOp>(m, perToken);
         tb.create<scf::ForOp>(
-            first, last, c1, ValueRange{},
+            groupBegin, groupEnd, c1, ValueRange{},
             [&](OpBuilder &gb, Location gl, Value g, ValueRange) {
               ImplicitLocOpBuilder eb(gl, gb);
               SmallVector<Value> acts;
