@@ -40,7 +40,7 @@ namespace {
 
 /// Rows of every tile (A: weight rows, B: k quads, C: weight rows) and bytes
 /// of each tile row (A: 64 weights, B and C: 16 tokens x 4 bytes).
-constexpr int64_t kTileRows = 16, kTileBytes = 64;
+constexpr int64_t kTileRows = kAmxTileRows, kTileBytes = kAmxTileBytes;
 constexpr int64_t kTileSize = kTileRows * kTileBytes;
 /// Weight tiles per unit: 2 x 2 C tiles, 2 A and 2 B tiles fill the eight
 /// tile registers.
@@ -53,15 +53,18 @@ Type tileType(ImplicitLocOpBuilder &b, Type elem, int64_t lanes) {
   return LLVM::LLVMArrayType::get(VectorType::get({lanes}, elem), kTileRows);
 }
 
-/// The address of byte `offset` of a buffer this lowering allocated (offset
-/// 0, identity layout).
-Value pointerAt(ImplicitLocOpBuilder &b, Value memref, Value offset) {
+} // namespace
+
+Value mlir::tern::detail::amxPointerAt(ImplicitLocOpBuilder &b, Value memref,
+                                       Value offset) {
   Value base = b.create<memref::ExtractAlignedPointerAsIndexOp>(memref);
   Value at = b.create<arith::IndexCastOp>(
       b.getI64Type(), b.create<arith::AddIOp>(base, offset));
   return b.create<LLVM::IntToPtrOp>(LLVM::LLVMPointerType::get(b.getContext()),
                                     at);
 }
+
+namespace {
 
 Value offsetPointer(ImplicitLocOpBuilder &b, Value ptr, int64_t bytes) {
   if (!bytes)
@@ -141,19 +144,17 @@ void LinearEmitter::packAmxActivations(ImplicitLocOpBuilder &b,
   tiles->setAttr(kParallelAttrName, b.getUnitAttr());
 }
 
-/// The tile loop for rows of Kp codes and `tokenTiles` tiles of tokens, as
-/// a function of the module shared by every weight of that shape:
-/// (codes, activations, cbuf) with the 32 unpacked rows (Kp bytes a row),
-/// the first token tile's activations (B layout, Kp * 16 bytes a tile) and
-/// the C tiles' buffer (tile c = i * tokenTiles + t at c KiB). One
-/// function per shape instead of a copy per layer: the unrolled K loop of
-/// 2B4T's 210 linears took LLVM minutes and doubled the program.
-static func::FuncOp amxTileFunction(ImplicitLocOpBuilder &outer,
-                                    Operation *anchor, int64_t Kp,
-                                    int64_t tokenTiles) {
+/// One function per shape instead of a copy per layer: the unrolled K loop
+/// of 2B4T's 210 linears took LLVM minutes and doubled the program.
+func::FuncOp mlir::tern::detail::amxTileFunction(ImplicitLocOpBuilder &outer,
+                                                 Operation *anchor,
+                                                 const AmxForm &form,
+                                                 int64_t tokenTiles) {
   auto module = anchor->getParentOfType<ModuleOp>();
-  std::string name =
-      ("__tern_amx_tiles_k" + Twine(Kp) + "_t" + Twine(tokenTiles)).str();
+  std::string name = (Twine(form.weightsAsB ? "__tern_amx_lut5_tiles_k"
+                                            : "__tern_amx_tiles_k") +
+                      Twine(form.steps * kTileBytes) + "_t" + Twine(tokenTiles))
+                         .str();
   if (auto fn = module.lookupSymbol<func::FuncOp>(name))
     return fn;
   OpBuilder::InsertionGuard guard(outer);
@@ -169,12 +170,12 @@ static func::FuncOp amxTileFunction(ImplicitLocOpBuilder &outer,
   Block *entry = fn.addEntryBlock();
   outer.setInsertionPointToStart(entry);
   ImplicitLocOpBuilder &b = outer;
-  Value codes = entry->getArgument(0), acts = entry->getArgument(1),
+  Value weights = entry->getArgument(0), acts = entry->getArgument(1),
         cPtr = entry->getArgument(2);
 
-  const int64_t steps = Kp / kTileBytes;
+  const int64_t steps = form.steps;
   // Steps per block: all of them, else the largest divisor of steps up to
-  // half the unroll limit (steps is a multiple of 4: chunks of 256).
+  // half the unroll limit (steps is a multiple of 4).
   int64_t unroll = steps;
   if (steps > kMaxUnrolledSteps)
     for (unroll = kMaxUnrolledSteps / 2; steps % unroll; --unroll) {
@@ -196,28 +197,34 @@ static func::FuncOp amxTileFunction(ImplicitLocOpBuilder &outer,
                                   offsetPointer(kb, cPtr, c * kTileSize),
                                   i64(kb, kTileBytes), tile});
   };
-  // `unroll` steps from A at aPtr (+ 64 a step, Kp a row) and B at bPtr
-  // (+ 1 KiB a step, Kp * 16 a token tile).
-  auto run = [&](ImplicitLocOpBuilder &kb, Value aPtr, Value bPtr,
+  // `unroll` steps from the weights at wPtr and the activations at tPtr.
+  auto run = [&](ImplicitLocOpBuilder &kb, Value wPtr, Value tPtr,
                  SmallVector<Value> acc) {
     Value r16 = i16(kb, kTileRows), b64 = i16(kb, kTileBytes);
-    Value strideA = i64(kb, Kp), strideB = i64(kb, kTileBytes);
-    auto load = [&](Value base, int64_t offset, Value stride) -> Value {
-      return kb.create<amx::x86_amx_tileloadd64>(
-          abType,
-          ValueRange{r16, b64, offsetPointer(kb, base, offset), stride});
+    auto load = [&](Value base, const AmxOperand &o, int64_t i, int64_t s) {
+      return kb
+          .create<amx::x86_amx_tileloadd64>(
+              abType,
+              ValueRange{r16, b64,
+                         offsetPointer(kb, base, i * o.tile + s * o.step),
+                         i64(kb, o.stride)})
+          .getResult();
     };
     for (int64_t s = 0; s < unroll; ++s) {
-      SmallVector<Value> a, bt;
+      SmallVector<Value> w, t;
       for (int64_t i = 0; i < kRowTiles; ++i)
-        a.push_back(load(aPtr, i * kTileRows * Kp + s * kTileBytes, strideA));
-      for (int64_t t = 0; t < tokenTiles; ++t)
-        bt.push_back(load(bPtr, t * kTileRows * Kp + s * kTileSize, strideB));
+        w.push_back(load(wPtr, form.weights, i, s));
+      for (int64_t j = 0; j < tokenTiles; ++j)
+        t.push_back(load(tPtr, form.tokens, j, s));
       for (int64_t i = 0; i < kRowTiles; ++i)
-        for (int64_t t = 0; t < tokenTiles; ++t) {
-          Value &c = acc[i * tokenTiles + t];
-          c = kb.create<amx::x86_amx_tdpbusd>(
-              cType, ValueRange{r16, b64, b64, c, a[i], bt[t]});
+        for (int64_t j = 0; j < tokenTiles; ++j) {
+          Value &c = acc[i * tokenTiles + j];
+          if (form.weightsAsB)
+            c = kb.create<amx::x86_amx_tdpbssd>(
+                cType, ValueRange{r16, b64, b64, c, t[j], w[i]});
+          else
+            c = kb.create<amx::x86_amx_tdpbusd>(
+                cType, ValueRange{r16, b64, b64, c, w[i], t[j]});
         }
     }
     return acc;
@@ -227,7 +234,7 @@ static func::FuncOp amxTileFunction(ImplicitLocOpBuilder &outer,
     zeros.push_back(b.create<amx::x86_amx_tilezero>(
         cType, ValueRange{i16(b, kTileRows), i16(b, kTileBytes)}));
   if (blocks == 1) {
-    storeC(b, run(b, codes, acts, zeros));
+    storeC(b, run(b, weights, acts, zeros));
   } else {
     // C goes through memory between blocks: MLIR 19 has no tile type that
     // could be a loop-carried value.
@@ -250,8 +257,8 @@ static func::FuncOp amxTileFunction(ImplicitLocOpBuilder &outer,
             return kb.create<LLVM::GEPOp>(ptr, kb.getI8Type(), base,
                                           ValueRange{off});
           };
-          storeC(kb, run(kb, step(codes, unroll * kTileBytes),
-                         step(acts, unroll * kTileSize), acc));
+          storeC(kb, run(kb, step(weights, unroll * form.weights.step),
+                         step(acts, unroll * form.tokens.step), acc));
           kb.create<scf::YieldOp>();
         });
   }
@@ -266,13 +273,20 @@ static void amxBlock(const LinearEmitter &e, ImplicitLocOpBuilder &b,
                      Value m0, int64_t tokenTiles) {
   const int64_t Kp = p.wt.getPaddedCols();
   Type i32 = b.getI32Type();
-  func::FuncOp fn = amxTileFunction(b, e.op, Kp, tokenTiles);
+  // Codes: row i of 64 weights a step; activations: 1 KiB a step, Kp * 16
+  // a token tile.
+  const AmxForm form{/*weightsAsB=*/false,
+                     {kTileRows * Kp, kTileBytes, Kp},
+                     {kTileRows * Kp, kTileSize, kTileBytes},
+                     Kp / kTileBytes};
+  func::FuncOp fn = amxTileFunction(b, e.op, form, tokenTiles);
   Value c0 = indexConst(b, 0);
   b.create<func::CallOp>(
-      fn, ValueRange{pointerAt(b, codes, c0),
-                     pointerAt(b, e.amxActivations,
-                               b.create<arith::MulIOp>(m0, indexConst(b, Kp))),
-                     pointerAt(b, cbuf, c0)});
+      fn,
+      ValueRange{amxPointerAt(b, codes, c0),
+                 amxPointerAt(b, e.amxActivations,
+                              b.create<arith::MulIOp>(m0, indexConst(b, Kp))),
+                 amxPointerAt(b, cbuf, c0)});
   // The epilogue: each C tile (16 rows x 16 tokens) transposed to the
   // token-major order vectorFinish() takes; one copy in a loop over the
   // tiles (an epilogue is 64 shuffles and 16 stores).

@@ -11,6 +11,7 @@
 
 #include "ternc/Dialect/Tern/IR/TernOps.h"
 
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/ImplicitLocOpBuilder.h"
 
 namespace mlir::tern::detail {
@@ -44,6 +45,38 @@ struct DotKernel {
 /// Rows of one AMX unit, and the fewest tokens that use the tiles.
 int64_t amxUnitRows();
 int64_t amxMinTokens();
+
+/// AMX tiles: 16 rows of 64 bytes.
+constexpr int64_t kAmxTileRows = 16, kAmxTileBytes = 64;
+
+/// Where the tiles of one operand of an AMX tile loop sit: tile i (of 16
+/// weight rows or of 16 tokens) of K step s at i * tile + s * step bytes
+/// from the operand's base, tile rows `stride` bytes apart.
+struct AmxOperand {
+  int64_t tile, step, stride;
+};
+
+/// The geometry of one AMX tile loop. The dot layout's codes are the A
+/// operand (u8 c = t + 1, rows of 64 weights: tdpbusd) and the activations
+/// B; lut5's unpacked weights are B (s8 t, four k of a row a dword:
+/// tdpbssd) and the activations A, so its C tiles come out tokens x rows.
+struct AmxForm {
+  bool weightsAsB;
+  AmxOperand weights, tokens;
+  /// K steps of 64 bytes: a multiple of 4.
+  int64_t steps;
+};
+
+/// The tile loop of 2 row tiles by `tokenTiles` token tiles over `form`'s
+/// K steps as a function of the module, shared by every weight of its
+/// shape: (weights, activations, cbuf), C tile i * tokenTiles + t at
+/// 1 KiB each in cbuf (AmxKernel.cpp).
+func::FuncOp amxTileFunction(ImplicitLocOpBuilder &b, Operation *anchor,
+                             const AmxForm &form, int64_t tokenTiles);
+
+/// The address of byte `offset` of a buffer the lowering allocated (offset
+/// 0, identity layout), as an LLVM pointer.
+Value amxPointerAt(ImplicitLocOpBuilder &b, Value memref, Value offset);
 
 /// Byte offset of row `n`'s first chunk among an interleaved weight's codes.
 Value rowCodeOffset(ImplicitLocOpBuilder &b, const TernaryType &wt, Value n);
@@ -127,6 +160,9 @@ struct LinearEmitter {
   /// AMX: the activations of every full tile of 16 tokens in the layout of
   /// the tiles' B operand (packAmxActivations()), freed after the loop.
   Value amxActivations;
+  /// AMX with lut5 weights: every token's activations as A tiles, rows of
+  /// whole K steps, the tokens padded to 16 (packAmxTokenRows()).
+  Value amxTokenRows;
   /// Lookup kernels: the tables of every token (buildTables()), one set
   /// per group size.
   struct Tables {
@@ -183,6 +219,13 @@ struct LinearEmitter {
   /// Unit u of an AMX weight: rows [u * amxUnitRows(), ...), every token.
   void amxUnit(ImplicitLocOpBuilder &b, const WeightPlan &p, Value u) const;
   void amxRows(ImplicitLocOpBuilder &b, const WeightPlan &p, Value n0) const;
+
+  /// AmxLookupKernel.cpp: amxTokenRows, before the parallel loop.
+  void packAmxTokenRows(ImplicitLocOpBuilder &b, const WeightPlan &p);
+  /// Unit u of a lut5 weight on AMX: rows [32 u, 32 u + 32) (of N), every
+  /// token.
+  void amxLookupUnit(ImplicitLocOpBuilder &b, const WeightPlan &p,
+                     Value u) const;
 
   /// LookupKernel.cpp: the tables of every token for the weights `wt`
   /// (K columns, groups of `group`), before the parallel loop (freed by

@@ -828,7 +828,7 @@ void LinearEmitter::rowBlock(ImplicitLocOpBuilder &b, const WeightPlan &p,
 void LinearEmitter::unit(ImplicitLocOpBuilder &b, const WeightPlan &p,
                          Value u) const {
   if (p.lookup)
-    return lookupUnit(b, p, u);
+    return p.kernel.amx ? amxLookupUnit(b, p, u) : lookupUnit(b, p, u);
   if (p.wt.getScale() == ScaleGranularity::PerBlock)
     return perBlockRow(b, p, u);
   if (p.kernel.amx)
@@ -852,8 +852,10 @@ void LinearEmitter::gluUnit(ImplicitLocOpBuilder &b, const WeightPlan &p,
                             Value out) const {
   // Unit u holds rows [u * G * R, (u + 1) * G * R) of N (R rows a group or
   // lookup block, G of them a unit; the last unit also the N % R rest).
-  const int64_t R = p.lookup ? p.lookup->rows : p.tileRows;
-  const int64_t span = R * p.blockGroups;
+  const int64_t R = p.kernel.amx ? amxUnitRows()
+                    : p.lookup   ? p.lookup->rows
+                                 : p.tileRows;
+  const int64_t span = p.kernel.amx ? R : R * p.blockGroups;
   Value r0 = b.create<arith::MulIOp>(u, indexConst(b, span));
   Value r1 =
       b.create<arith::MinUIOp>(b.create<arith::AddIOp>(r0, indexConst(b, span)),
@@ -939,6 +941,13 @@ LinearLowering::matchAndRewrite(LinearOp op, OpAdaptor adaptor,
       // them.
       p.blockGroups = p.wt.getLookupBlockGroup();
       p.units = llvm::divideCeil(p.units, p.blockGroups);
+      // Prefill with AMX-INT8: units of 32 rows unpacked once and run on
+      // the tile unit for every token (AmxLookupKernel.cpp).
+      if (p.wt.getLayout() == WeightLayout::Lookup5 && target &&
+          target.has("amx-int8") && !singleToken && !mcaMarkers) {
+        p.kernel.amx = true;
+        p.units = llvm::divideCeil(p.wt.getRows(), amxUnitRows());
+      }
       p.data = b.create<WeightDataOp>(dataType, op.getWeight(i));
       p.scales = b.create<memref::ViewOp>(
           MemRefType::get({p.wt.getNumScales()}, b.getF32Type()), p.data,
@@ -1033,14 +1042,17 @@ LinearLowering::matchAndRewrite(LinearOp op, OpAdaptor adaptor,
   }
 
   // AMX: the activations in the tiles' layout, shared by every weight.
-  for (const WeightPlan &p : plans)
-    if (p.kernel.amx && !e.amxActivations)
+  for (const WeightPlan &p : plans) {
+    if (p.kernel.amx && !p.lookup && !e.amxActivations)
       e.packAmxActivations(b, p);
+    if (p.kernel.amx && p.lookup && !e.amxTokenRows)
+      e.packAmxTokenRows(b, p);
+  }
 
   // Lookup kernels: the tables of every token, shared by all the weights
   // of one group size.
   for (const WeightPlan &p : plans)
-    if (p.lookup && !e.tablesOf(p.lookup->group).data)
+    if (p.lookup && !p.kernel.amx && !e.tablesOf(p.lookup->group).data)
       e.buildTables(b, p.wt, p.lookup->group);
 
   // One parallel loop over the units of every weight, so the thread pool
@@ -1095,6 +1107,8 @@ LinearLowering::matchAndRewrite(LinearOp op, OpAdaptor adaptor,
   e.freeTables(b);
   if (e.amxActivations)
     b.create<memref::DeallocOp>(e.amxActivations);
+  if (e.amxTokenRows)
+    b.create<memref::DeallocOp>(e.amxTokenRows);
   rewriter.eraseOp(op);
   return success();
 }

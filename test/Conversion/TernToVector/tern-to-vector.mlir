@@ -295,6 +295,66 @@ func.func @amx_long(%q: memref<16x8448xi8>, %s: memref<16xf32>, %y: memref<16x32
 
 // -----
 
+// lut5<64> prefill with AMX-INT8 (AmxLookupKernel.cpp): the tokens padded to
+// 16 in rows of whole K steps (K = 100: 25 k quads, 4 steps of 64), then
+// per unit of 32 rows (3 for N = 70) the unit's half of each of the 5 column
+// blocks' four index vectors interleaved into dwords and decoded digit by
+// digit (vpermi2b), the quads past K zeroed; tdpbssd tiles with the
+// weights as B (stride 128: 32 rows x 4 bytes a k quad); C rows are tokens,
+// finished 16 rows at a time, the rows past N = 70 one by one.
+module attributes {tern.target = #tern.target<triple = "x86_64-unknown-linux-gnu", cpu = "sapphirerapids", isa = ["avx2", "avx512f", "avx512bw", "avx512vbmi", "avx512vnni", "amx-int8"], vector_bits = 512>} {
+tern.weight @w : !tern.ternary<70x100, per_row, lut5<64>> from "w" at 0
+// CHECK-LABEL: func.func @amx_lut5
+// CHECK: %[[A:.*]] = memref.alloc(%{{.*}}) {alignment = 64 : i64} : memref<?xi8>
+// CHECK: scf.for
+// CHECK:   scf.for %{{.*}} = %{{.*}} to %c256{{.*}} step %c64
+// CHECK:     vector.transfer_read %{{.*}} : memref<?x100xi8>, vector<64xi8>
+// CHECK:     vector.store %{{.*}}, %[[A]][%{{.*}}] : memref<?xi8>, vector<64xi8>
+// CHECK: scf.for %{{.*}} = %{{.*}} to %c3 step
+// CHECK:   %[[W:.*]] = memref.alloca() {alignment = 64 : i64} : memref<8192xi8>
+// CHECK:   %[[CBUF:.*]] = memref.alloca() {alignment = 64 : i64} : memref<1024xi32>
+// CHECK:   scf.for %{{.*}} = %{{.*}} to %c5 step
+// CHECK-COUNT-4: vector.load %{{.*}} : memref<{{.*}}xi8>, vector<32xi8>
+// CHECK-COUNT-2: vector.shuffle %{{.*}} : vector<32xi8>, vector<32xi8>
+// CHECK:     vector.shuffle %{{.*}} : vector<64xi8>, vector<64xi8>
+// CHECK-COUNT-5: llvm.call_intrinsic "llvm.x86.avx512.vpermi2var.qi.512"
+// CHECK:     vector.shuffle %{{.*}} : vector<64xi8>, vector<64xi8>
+// CHECK-COUNT-5: llvm.call_intrinsic "llvm.x86.avx512.vpermi2var.qi.512"
+// CHECK:   scf.for %{{.*}} = %c3200 to %c8192 step %c64
+// CHECK:     vector.store %{{.*}}, %[[W]][%{{.*}}] : memref<8192xi8>, vector<64xi8>
+// CHECK:   scf.for %{{.*}} = %{{.*}} to %{{.*}} step %c32
+// CHECK:     func.call @__tern_amx_lut5_tiles_k256_t2(
+// CHECK:     scf.for %{{.*}} = %{{.*}} to %c4 step
+// CHECK:       scf.for
+// CHECK:         scf.if
+// CHECK:           vector.load %[[CBUF]][%{{.*}}] : memref<1024xi32>, vector<16xi32>
+// CHECK:         } else {
+// CHECK:           scf.for %{{.*}} = %{{.*}} to %c70 step
+// CHECK:             memref.load %[[CBUF]]
+// CHECK:   scf.if
+// CHECK:     func.call @__tern_amx_lut5_tiles_k256_t1(
+// CHECK: } {tern.parallel}
+// CHECK: memref.dealloc %[[A]] : memref<?xi8>
+// CHECK: func.func private @__tern_amx_lut5_tiles_k256_t2(%[[WP:.*]]: !llvm.ptr, %[[AP:.*]]: !llvm.ptr, %{{.*}}: !llvm.ptr)
+// CHECK-COUNT-4: "amx.tilezero"
+// CHECK: "amx.tileloadd64"(%{{.*}}, %{{.*}}, %[[WP]], %c128_i64)
+// CHECK: llvm.getelementptr %[[WP]][64]
+// CHECK: "amx.tileloadd64"(%{{.*}}, %{{.*}}, %[[AP]], %c256_i64)
+// CHECK: llvm.getelementptr %[[AP]][4096]
+// CHECK-COUNT-16: "amx.tdpbssd"
+// CHECK-NOT: "amx.tdpbssd"
+// CHECK-COUNT-4: "amx.tilestored64"
+// CHECK: func.func private @__tern_amx_lut5_tiles_k256_t1(
+// CHECK-COUNT-8: "amx.tdpbssd"
+// CHECK-NOT: "amx.tdpbssd"
+func.func @amx_lut5(%q: memref<?x100xi8>, %s: memref<?xf32>, %y: memref<?x70xf32>) {
+  tern.linear @w(%q, %s) into %y : memref<?x100xi8>, memref<?xf32>, memref<?x70xf32>
+  return
+}
+}
+
+// -----
+
 // Decode (one token) on the same CPU keeps vpdpbusd: no tiles. On Intel
 // each of the row group's 4 lines is prefetched 4 KiB ahead into L2
 // (prefetcht1, locality 2) and 2 KiB ahead into L1 (prefetcht0, locality
