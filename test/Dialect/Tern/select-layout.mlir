@@ -201,3 +201,21 @@ module attributes {tern.target = #tern.target<triple = "x86_64-unknown-linux-gnu
   tern.weight @a : !tern.ternary<2560x6912, per_row, canonical> from "a"
   tern.weight @b : !tern.ternary<8x192, block<96>, canonical> from "b"
 }
+
+// -----
+
+// With AMX-INT8 as well, both families prefill on the tiles, and decode,
+// bound by the weights' bytes, decides: lut5<64> (1.6 bits a weight) for
+// 2B4T's shapes; the dot product for a weight of few rows (lut5's tables
+// cost per column and token, shared by the rows) and for block scales.
+// CHECK-LABEL: cpu = "sapphirerapids"
+// CHECK: tern.weight @a : !tern.ternary<2560x6912, per_row, lut5<64>>
+// CHECK: tern.weight @b : !tern.ternary<640x2560, per_tensor, lut5<64>>
+// CHECK: tern.weight @c : !tern.ternary<16x2560, per_row, interleaved<256, 4>>
+// CHECK: tern.weight @d : !tern.ternary<8x192, block<96>, interleaved<32>>
+module attributes {tern.target = #tern.target<triple = "x86_64-unknown-linux-gnu", cpu = "sapphirerapids", isa = ["avx2", "avx512f", "avx512bw", "avx512vbmi", "avx512vnni", "amx-int8"], vector_bits = 512>} {
+  tern.weight @a : !tern.ternary<2560x6912, per_row, canonical> from "a"
+  tern.weight @b : !tern.ternary<640x2560, per_tensor, canonical> from "b"
+  tern.weight @c : !tern.ternary<16x2560, per_row, canonical> from "c"
+  tern.weight @d : !tern.ternary<8x192, block<96>, canonical> from "d"
+}

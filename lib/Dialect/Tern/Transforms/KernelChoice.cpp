@@ -147,6 +147,14 @@ Machine machineOf(TargetAttr target) {
     return {2.0, 4.0};
   return {1.0, 2.0};
 }
+
+/// Instructions per weight and token of a prefill on AMX-INT8 tiles: a
+/// tdpbusd or tdpbssd (16384 products) about every 16 cycles, plus
+/// unpacking the weights, `unpack` instructions a weight, once per tile of
+/// 16 tokens or more.
+double amxPrefill(double unpack, const Machine &m) {
+  return m.issue * (16.0 / 16384) + unpack / 16;
+}
 } // namespace
 
 double mlir::tern::estimateCyclesPerWeight(KernelFamily family,
@@ -183,6 +191,10 @@ double mlir::tern::estimateCyclesPerWeight(KernelFamily family,
     const double perChunk = r + 8 * r + 4 * t + 4 * r * t * (vnni ? 1.0 : 2.0) +
                             (vnni ? 0 : 2 * r * t);
     prefill = perChunk / (4 * v * r * t);
+    // With AMX (AmxKernel.cpp) prefill runs on the tiles: per 256 weights
+    // a load, four shift-and-masks and four stores unpack the codes.
+    if (v == 64 && vnni && target.has("amx-int8"))
+      prefill = amxPrefill(13.0 / 256, m);
     break;
   }
   case KernelFamily::Lookup: {
@@ -237,9 +249,15 @@ double mlir::tern::estimateCyclesPerWeight(KernelFamily family,
     // two adds; the tables cost ~12 instructions per column and token.
     decode = 16.0 / (5 * r) + 12.0 / double(std::max<int64_t>(rows, 1));
     memory = 0.2 / m.bytesPerCycle; // 1.6 bits a weight
-    // A prefill token runs the same steps, but its 256 bytes of tables
-    // per index vector come from L2 (a chunk's tables outgrow L1), at
-    // about 32 bytes a cycle.
+    // With AMX (AmxLookupKernel.cpp) prefill runs on the tiles: per 640
+    // weights four loads, four interleaves, two sign tests, ten vpermi2b
+    // and ten negations and stores unpack the weights.
+    if (target.has("amx-int8"))
+      return std::max(decode / m.issue, memory) +
+             amxPrefill(40.0 / 640, m) / m.issue;
+    // Otherwise a prefill token runs the same steps, but its 256 bytes of
+    // tables per index vector come from L2 (a chunk's tables outgrow L1),
+    // at about 32 bytes a cycle.
     return std::max(decode / m.issue, memory) +
            std::max(decode / m.issue, 256.0 / (5 * r) / 32.0);
   }
