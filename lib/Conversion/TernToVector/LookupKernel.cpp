@@ -492,7 +492,9 @@ void LinearEmitter::lookupUnit(ImplicitLocOpBuilder &b, const WeightPlan &p,
                 if (singleToken)
                   prefetchAhead(cb, p.data, at,
                                 decodePrefetch(TargetAttr::lookup(op),
-                                               DecodeKernel::Lookup));
+                                               k.group == 5
+                                                   ? DecodeKernel::Lookup5
+                                                   : DecodeKernel::Lookup));
                 SmallVector<Value> sums(acc.begin(), acc.end());
                 auto add = [&](Value lo, Value hi) {
                   for (int h = 0; h < 2; ++h) {

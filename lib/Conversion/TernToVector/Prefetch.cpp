@@ -52,9 +52,15 @@ mlir::tern::detail::decodePrefetch(TargetAttr target, DecodeKernel kernel) {
   // GB/s; prefetcht1 further than 4 KiB lost: 8 KiB 13.6). The lookup
   // loops lost with it (lut3 10.8-11.0 -> 10.2), vpmaddubsw was within the
   // noise (11.9-12.0 -> 12.0-12.2).
+  // lut5 gained with a near prefetcht0 1 KiB ahead (2B4T tg64, three
+  // interleaved rounds: one thread 17.6-17.9 -> 18.0-18.3 tok/s; two
+  // threads about 1-2%, within the noise; 8 KiB alone 17.5-17.7, 2 KiB
+  // 16.9-17.1).
   if (isX86(target) && x86Vendor(target) == Vendor::Intel) {
     if (kernel == DecodeKernel::Dpbusd)
       return {{kDecodePrefetchBytes, 2}, {kDecodePrefetchBytes / 2, 3}};
+    if (kernel == DecodeKernel::Lookup5)
+      return {{kDecodePrefetchBytes, 2}, {kDecodePrefetchBytes / 4, 3}};
     return {{kDecodePrefetchBytes, 2}};
   }
   switch (kernel) {
@@ -65,6 +71,7 @@ mlir::tern::detail::decodePrefetch(TargetAttr target, DecodeKernel kernel) {
   case DecodeKernel::PairSum:
     // Zen 3: 2B4T tg64 12.6 -> 13.7 tok/s at one thread (8 KiB: 13.0).
   case DecodeKernel::Lookup:
+  case DecodeKernel::Lookup5:
     // Zen 4: lut3 and lut4 from DRAM within the noise either way.
     return {{kDecodePrefetchBytes, 0}};
   }

@@ -27,6 +27,8 @@ enum class DecodeKernel {
   PairSum,
   /// Table lookups (every target).
   Lookup,
+  /// lut5's vpermi2b lookups (AVX-512 VBMI), measured apart.
+  Lookup5,
 };
 
 /// One software prefetch of streamed weights: `bytes` ahead of each load,

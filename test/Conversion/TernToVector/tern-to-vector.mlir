@@ -388,6 +388,29 @@ func.func @amx_decode(%q: memref<1x512xi8>, %s: memref<1xf32>, %y: memref<1x40xf
 
 // -----
 
+// lut5 decode on the same CPU: its tables, no tiles; each index vector's
+// line prefetched 4 KiB ahead into L2 and 1 KiB ahead into L1.
+module attributes {tern.target = #tern.target<triple = "x86_64-unknown-linux-gnu", cpu = "sapphirerapids", isa = ["avx2", "avx512f", "avx512bw", "avx512vbmi", "avx512vnni", "amx-int8"], vector_bits = 512>} {
+tern.weight @w : !tern.ternary<64x300, per_row, lut5<64>> from "w" at 0
+// CHECK-LABEL: func.func @amx_lut5_decode
+// CHECK-NOT: amx.
+// CHECK: vector.load %{{.*}} : memref<{{.*}}xi8>, vector<64xi8>
+// CHECK: arith.addi %{{.*}}, %c4096{{.*}} : index
+// CHECK-NEXT: memref.prefetch %{{.*}}, read, locality<2>, data
+// CHECK: arith.addi %{{.*}}, %c1024{{.*}} : index
+// CHECK-NEXT: memref.prefetch %{{.*}}, read, locality<3>, data
+// CHECK-NOT: memref.prefetch
+// CHECK: llvm.call_intrinsic "llvm.x86.avx512.vpermi2var.qi.512"
+// CHECK-NOT: amx.
+// CHECK-NOT: func.func private
+func.func @amx_lut5_decode(%q: memref<1x300xi8>, %s: memref<1xf32>, %y: memref<1x64xf32>) {
+  tern.linear @w(%q, %s) into %y : memref<1x300xi8>, memref<1xf32>, memref<1x64xf32>
+  return
+}
+}
+
+// -----
+
 // AVX2, 32-weight bit planes: codes (u8) x activations (s8) with vpmaddubsw,
 // whose i16 pair sums add up in one i16 accumulator per output for up to 16
 // chunks (at most 4 * 512 a chunk in magnitude) before one vpmaddwd widens
