@@ -44,6 +44,55 @@ struct PoolTest : ::testing::Test {
   void TearDown() override { ASSERT_EQ(ternc::rt::setThreadCount(1), ""); }
 };
 
+/// Records the thread index each thread reports inside a body.
+struct Indices {
+  std::mutex mutex;
+  std::vector<std::pair<std::thread::id, int32_t>> seen;
+  static void body(void *ctx, int64_t lo, int64_t hi) {
+    auto *c = static_cast<Indices *>(ctx);
+    for (int64_t i = lo; i < hi; ++i) {
+      // Slow enough that every thread takes some claims.
+      std::this_thread::sleep_for(std::chrono::microseconds(20));
+      std::lock_guard<std::mutex> lock(c->mutex);
+      c->seen.emplace_back(std::this_thread::get_id(), ternc_thread_index());
+    }
+  }
+};
+
+// Generated code keeps a buffer per thread (a decoded token's lookup
+// tables), indexed by ternc_thread_index: each thread keeps one index below
+// ternc_thread_count, no two threads share one, and the calling thread's
+// is 0.
+TEST_F(PoolTest, ThreadIndicesAreDistinctAndBelowTheCount) {
+  EXPECT_EQ(ternc_thread_count(), 1);
+  EXPECT_EQ(ternc_thread_index(), 0);
+  for (int threads : {1, 2, 3, 5}) {
+    ASSERT_EQ(ternc::rt::setThreadCount(threads), "");
+    EXPECT_EQ(ternc_thread_count(), threads);
+    Indices c;
+    ternc_parallel_for(&Indices::body, &c, 0, 400);
+    ASSERT_EQ(c.seen.size(), 400u);
+    std::vector<std::pair<std::thread::id, int32_t>> pairs = c.seen;
+    std::sort(pairs.begin(), pairs.end());
+    pairs.erase(std::unique(pairs.begin(), pairs.end()), pairs.end());
+    std::vector<int32_t> indices;
+    for (size_t i = 0; i < pairs.size(); ++i) {
+      EXPECT_GE(pairs[i].second, 0);
+      EXPECT_LT(pairs[i].second, threads);
+      if (i > 0)
+        EXPECT_NE(pairs[i].first, pairs[i - 1].first)
+            << "a thread reported two indices";
+      if (pairs[i].first == std::this_thread::get_id())
+        EXPECT_EQ(pairs[i].second, 0);
+      indices.push_back(pairs[i].second);
+    }
+    std::sort(indices.begin(), indices.end());
+    EXPECT_EQ(std::unique(indices.begin(), indices.end()), indices.end())
+        << "two threads reported one index";
+    EXPECT_EQ(ternc_thread_index(), 0);
+  }
+}
+
 TEST_F(PoolTest, EveryIterationOnceForAnyThreadsAndLength) {
   for (int threads : {1, 2, 3, 4, 7}) {
     ASSERT_EQ(ternc::rt::setThreadCount(threads), "");

@@ -1,6 +1,8 @@
 //===- ThreadPool.cpp - the threads generated code runs on ----------------===//
 //
-// ternc_parallel_for is the only function generated code calls. The caller
+// ternc_parallel_for is the function generated code calls (with
+// ternc_thread_count and ternc_thread_index, which tell a body's thread
+// apart for its own buffers). The caller
 // and the workers each own a contiguous share of the range, claim it from
 // its front, and then take claims from the back of the shares not yet
 // done. Every index is computed by the same code whichever thread runs it,
@@ -29,6 +31,11 @@
 using namespace ternc::rt;
 
 namespace {
+
+/// The calling thread's index in the pool (ternc_thread_index): worker t
+/// sets t; every other thread, the one calling ternc_parallel_for
+/// included, is 0.
+thread_local int tThreadIndex = 0;
 
 /// How long a thread spins for the next job or for the others to finish
 /// before it sleeps.
@@ -129,6 +136,7 @@ struct Pool {
   }
 
   void worker(int self) {
+    tThreadIndex = self;
     uint64_t seen = 0;
     for (;;) {
       if (!spinUntil([&] {
@@ -242,3 +250,7 @@ extern "C" void ternc_parallel_for(ternc_body_fn fn, void *ctx, int64_t begin,
   for (int64_t b = begin; b < end; b += std::min(end - b, kPart))
     pool().run(fn, ctx, b, b + std::min(end - b, kPart));
 }
+
+extern "C" int32_t ternc_thread_count(void) { return pool().threads(); }
+
+extern "C" int32_t ternc_thread_index(void) { return tThreadIndex; }

@@ -1,10 +1,11 @@
 //===- harness-runtime.h - the runtime symbols a harness provides ---------===//
 //
-// The two symbols an object from ternc needs of the runtime, for the test
+// The symbols an object from ternc needs of the runtime, for the test
 // harnesses that link one directly: `ternc_weights` (null until the harness
-// loads a blob, if it has one) and a `ternc_parallel_for` that runs the
-// range on the calling thread in grains of HARNESS_GRAIN iterations (odd
-// grains hand the iterations out unevenly, as threads would). Define
+// loads a blob, if it has one), a `ternc_parallel_for` that runs the range
+// on the calling thread in grains of HARNESS_GRAIN iterations (odd grains
+// hand the iterations out unevenly, as threads would), and
+// `ternc_thread_count` / `ternc_thread_index` for that one thread. Define
 // HARNESS_GRAIN before including it, in one file of the program.
 //
 //===----------------------------------------------------------------------===//
@@ -25,5 +26,9 @@ void ternc_parallel_for(ternc_body_fn body, void *ctx, int64_t begin,
   for (int64_t b = begin; b < end; b += HARNESS_GRAIN)
     body(ctx, b, b + HARNESS_GRAIN < end ? b + HARNESS_GRAIN : end);
 }
+
+// The calling thread is the only one.
+int32_t ternc_thread_count(void) { return 1; }
+int32_t ternc_thread_index(void) { return 0; }
 
 #endif // TERNC_TEST_E2E_HARNESS_RUNTIME_H

@@ -42,6 +42,12 @@ struct DotKernel {
   int64_t accLanes = 0;
 };
 
+/// The runtime's thread count and the calling thread's index in it
+/// (ternc_thread_count(), ternc_thread_index()), as index values.
+/// `anchor` is an op of the module (their declarations are added to it).
+Value threadCount(ImplicitLocOpBuilder &b, Operation *anchor);
+Value threadIndex(ImplicitLocOpBuilder &b, Operation *anchor);
+
 /// Rows of one AMX unit, and the fewest tokens that use the tiles.
 int64_t amxUnitRows();
 int64_t amxMinTokens();
@@ -169,6 +175,9 @@ struct LinearEmitter {
     Value data;
     /// Weight groups (tables) per token row of `data`.
     int64_t groups = 0;
+    /// Decode: `data` holds a set of tables per thread, and this one byte
+    /// per thread, set once the thread has built its set.
+    Value builtBy;
   };
   /// Indexed by the group size (2 to 5).
   Tables groupTables[6];
@@ -231,6 +240,11 @@ struct LinearEmitter {
   /// (K columns, groups of `group`), before the parallel loop (freed by
   /// freeTables() after it).
   void buildTables(ImplicitLocOpBuilder &b, TernaryType wt, int64_t group);
+  /// The tables of groups [groupBegin, groupEnd) of token m at byte `base`
+  /// of `tables`.
+  void buildTokenTables(ImplicitLocOpBuilder &b, TernaryType wt, int64_t group,
+                        Value tables, Value base, Value m, Value groupBegin,
+                        Value groupEnd) const;
   void freeTables(ImplicitLocOpBuilder &b) const;
   /// Row blocks [u*G, u*G + G) (R rows each, G = p.blockGroups) of a
   /// lut<R> or lut5<R> weight, every token.

@@ -38,6 +38,7 @@
 #include "LinearKernels.h"
 #include "LoweringUtils.h"
 #include "Prefetch.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
@@ -186,9 +187,82 @@ static void emitGroupTables(ImplicitLocOpBuilder &b, Value tables, Value at,
       ValueRange{b.create<arith::AddIOp>(at, indexConst(b, entries))});
 }
 
+/// A call of the runtime's `name`, an i32 function without arguments, as an
+/// index value (its declaration added to the module once).
+static Value callRuntimeIndex(ImplicitLocOpBuilder &b, Operation *anchor,
+                              StringRef name) {
+  auto module = anchor->getParentOfType<ModuleOp>();
+  auto fn = module.lookupSymbol<func::FuncOp>(name);
+  if (!fn) {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToEnd(module.getBody());
+    fn = b.create<func::FuncOp>(name, b.getFunctionType({}, {b.getI32Type()}));
+    fn.setPrivate();
+  }
+  Value v = b.create<func::CallOp>(fn, ValueRange{}).getResult(0);
+  return b.create<arith::IndexCastOp>(b.getIndexType(), v);
+}
+
+Value mlir::tern::detail::threadCount(ImplicitLocOpBuilder &b,
+                                      Operation *anchor) {
+  return callRuntimeIndex(b, anchor, "ternc_thread_count");
+}
+
+Value mlir::tern::detail::threadIndex(ImplicitLocOpBuilder &b,
+                                      Operation *anchor) {
+  return callRuntimeIndex(b, anchor, "ternc_thread_index");
+}
+
+void LinearEmitter::buildTokenTables(ImplicitLocOpBuilder &b, TernaryType wt,
+                                     int64_t group, Value tables, Value base,
+                                     Value m, Value groupBegin,
+                                     Value groupEnd) const {
+  const int64_t cols = wt.getCols();
+  const int64_t bytesPerGroup = 2 * tableEntries(group);
+  Value cK = indexConst(b, cols), cLast = indexConst(b, cols - 1);
+  Value zero8 = b.create<arith::ConstantOp>(b.getI8IntegerAttr(0));
+  // Activation k of token m; past K (the padding to whole index bytes) 0.
+  auto act = [&](ImplicitLocOpBuilder &ab, Value k) -> Value {
+    if (cols == wt.getPaddedCols())
+      return ab.create<memref::LoadOp>(q, ValueRange{m, k});
+    Value a = ab.create<memref::LoadOp>(
+        q, ValueRange{m, ab.create<arith::MinUIOp>(k, cLast)});
+    Value inside = ab.create<arith::CmpIOp>(arith::CmpIPredicate::ult, k, cK);
+    return ab.create<arith::SelectOp>(inside, a, zero8);
+  };
+  b.create<scf::ForOp>(
+      groupBegin, groupEnd, indexConst(b, 1), ValueRange{},
+      [&](OpBuilder &gb, Location gl, Value g, ValueRange) {
+        ImplicitLocOpBuilder eb(gl, gb);
+        SmallVector<Value> acts;
+        if (group == 5) {
+          // Group g = 4c + j: columns 20c + 4i + j.
+          Value first = eb.create<arith::AddIOp>(
+              eb.create<arith::MulIOp>(
+                  eb.create<arith::DivUIOp>(g, indexConst(eb, 4)),
+                  indexConst(eb, TernaryType::kLookup5Block)),
+              eb.create<arith::RemUIOp>(g, indexConst(eb, 4)));
+          for (int64_t i = 0; i < 5; ++i)
+            acts.push_back(act(
+                eb, eb.create<arith::AddIOp>(first, indexConst(eb, 4 * i))));
+        } else {
+          // Group g: columns group*g + i (a triple's or a pair's).
+          Value k0 = eb.create<arith::MulIOp>(g, indexConst(eb, group));
+          for (int64_t i = 0; i < group; ++i)
+            acts.push_back(
+                act(eb, eb.create<arith::AddIOp>(k0, indexConst(eb, i))));
+        }
+        emitGroupTables(eb, tables,
+                        eb.create<arith::AddIOp>(
+                            base, eb.create<arith::MulIOp>(
+                                      g, indexConst(eb, bytesPerGroup))),
+                        acts);
+        eb.create<scf::YieldOp>();
+      });
+}
+
 void LinearEmitter::buildTables(ImplicitLocOpBuilder &b, TernaryType wt,
                                 int64_t group) {
-  const int64_t cols = wt.getCols();
   // Groups of consecutive columns for pairs, triples and quads; lut5's
   // groups take every fourth column, but there are as many.
   const int64_t groups = wt.getPaddedCols() / group;
@@ -197,28 +271,34 @@ void LinearEmitter::buildTables(ImplicitLocOpBuilder &b, TernaryType wt,
   t.groups = groups;
   Type i8 = b.getI8Type();
   Value perToken = indexConst(b, groups * bytesPerGroup);
+  Value c0 = indexConst(b, 0), c1 = indexConst(b, 1);
+  if (singleToken) {
+    // Decode: a set of tables per thread, which each thread builds when it
+    // first needs them (lookupUnit()).
+    Value threads = threadCount(b, op);
+    t.data = b.create<memref::AllocOp>(
+        MemRefType::get({ShapedType::kDynamic}, i8),
+        ValueRange{b.create<arith::MulIOp>(threads, perToken)},
+        b.getI64IntegerAttr(64));
+    t.builtBy =
+        b.create<memref::AllocOp>(MemRefType::get({ShapedType::kDynamic}, i8),
+                                  ValueRange{threads}, b.getI64IntegerAttr(64));
+    Value zero8 = b.create<arith::ConstantOp>(b.getI8IntegerAttr(0));
+    b.create<scf::ForOp>(c0, threads, c1, ValueRange{},
+                         [&](OpBuilder &zb, Location zl, Value i, ValueRange) {
+                           zb.create<memref::StoreOp>(zl, zero8, t.builtBy, i);
+                           zb.create<scf::YieldOp>(zl);
+                         });
+    return;
+  }
   t.data = b.create<memref::AllocOp>(
       MemRefType::get({ShapedType::kDynamic}, i8),
       ValueRange{b.create<arith::MulIOp>(cM, perToken)},
       b.getI64IntegerAttr(64));
-  Value c0 = indexConst(b, 0), c1 = indexConst(b, 1);
-  Value cK = indexConst(b, cols), cLast = indexConst(b, cols - 1);
-  Value zero8 = b.create<arith::ConstantOp>(b.getI8IntegerAttr(0));
-  // Activation k of token m; past K (the padding to whole index bytes) 0.
-  auto act = [&](ImplicitLocOpBuilder &ab, Value m, Value k) -> Value {
-    if (cols == wt.getPaddedCols())
-      return ab.create<memref::LoadOp>(q, ValueRange{m, k});
-    Value a = ab.create<memref::LoadOp>(
-        q, ValueRange{m, ab.create<arith::MinUIOp>(k, cLast)});
-    Value inside = ab.create<arith::CmpIOp>(arith::CmpIPredicate::ult, k, cK);
-    return ab.create<arith::SelectOp>(inside, a, zero8);
-  };
   Value tables = t.data;
   // Pieces of kTableGroups groups of a token, in parallel: a prefill
-  // chunk's tables, or one token's (decode), are otherwise the largest
-  // serial part of a linear (2B4T, lut5, two threads: tg64 29.9-31.9 ->
-  // 31.9-34.7 tok/s, five interleaved rounds). Each piece writes its own
-  // tables.
+  // chunk's tables are otherwise the largest serial part of a linear. Each
+  // piece writes its own tables.
   const int64_t pieces = llvm::divideCeil(groups, kTableGroups);
   Value cPieces = indexConst(b, pieces);
   auto loop = b.create<scf::ForOp>(
@@ -232,46 +312,21 @@ void LinearEmitter::buildTables(ImplicitLocOpBuilder &b, TernaryType wt,
         Value groupEnd = tb.create<arith::MinUIOp>(
             tb.create<arith::AddIOp>(groupBegin, indexConst(tb, kTableGroups)),
             indexConst(tb, groups));
-        Value base = tb.create<arith::MulIOp>(m, perToken);
-        tb.create<scf::ForOp>(
-            groupBegin, groupEnd, c1, ValueRange{},
-            [&](OpBuilder &gb, Location gl, Value g, ValueRange) {
-              ImplicitLocOpBuilder eb(gl, gb);
-              SmallVector<Value> acts;
-              if (group == 5) {
-                // Group g = 4c + j: columns 20c + 4i + j.
-                Value first = eb.create<arith::AddIOp>(
-                    eb.create<arith::MulIOp>(
-                        eb.create<arith::DivUIOp>(g, indexConst(eb, 4)),
-                        indexConst(eb, TernaryType::kLookup5Block)),
-                    eb.create<arith::RemUIOp>(g, indexConst(eb, 4)));
-                for (int64_t i = 0; i < 5; ++i)
-                  acts.push_back(act(
-                      eb, m,
-                      eb.create<arith::AddIOp>(first, indexConst(eb, 4 * i))));
-              } else {
-                // Group g: columns group*g + i (a triple's or a pair's).
-                Value k0 = eb.create<arith::MulIOp>(g, indexConst(eb, group));
-                for (int64_t i = 0; i < group; ++i)
-                  acts.push_back(act(
-                      eb, m, eb.create<arith::AddIOp>(k0, indexConst(eb, i))));
-              }
-              emitGroupTables(eb, tables,
-                              eb.create<arith::AddIOp>(
-                                  base, eb.create<arith::MulIOp>(
-                                            g, indexConst(eb, bytesPerGroup))),
-                              acts);
-              eb.create<scf::YieldOp>();
-            });
+        buildTokenTables(tb, wt, group, tables,
+                         tb.create<arith::MulIOp>(m, perToken), m, groupBegin,
+                         groupEnd);
         tb.create<scf::YieldOp>();
       });
   loop->setAttr(kParallelAttrName, b.getUnitAttr());
 }
 
 void LinearEmitter::freeTables(ImplicitLocOpBuilder &b) const {
-  for (const Tables &t : groupTables)
+  for (const Tables &t : groupTables) {
     if (t.data)
       b.create<memref::DeallocOp>(t.data);
+    if (t.builtBy)
+      b.create<memref::DeallocOp>(t.builtBy);
+  }
 }
 
 namespace {
@@ -461,11 +516,34 @@ void LinearEmitter::lookupUnit(ImplicitLocOpBuilder &b, const WeightPlan &p,
                                     indexConst(bb, h * (r / 2)));
   };
   Value perToken = indexConst(b, t.groups * 2 * tableEntries(k.group));
+  // Decode: this thread's tables, built the first time it runs a unit of
+  // the op (one token's, a few microseconds): no pass over the pool
+  // before the lookups, and no table read from another core's cache.
+  Value threadTables;
+  if (t.builtBy) {
+    Value thread = threadIndex(b, op);
+    threadTables = b.create<arith::MulIOp>(thread, perToken);
+    Value built = b.create<memref::LoadOp>(t.builtBy, ValueRange{thread});
+    Value fresh = b.create<arith::CmpIOp>(
+        arith::CmpIPredicate::eq, built,
+        b.create<arith::ConstantOp>(b.getI8IntegerAttr(0)));
+    b.create<scf::IfOp>(fresh, [&](OpBuilder &ob, Location ol) {
+      ImplicitLocOpBuilder fb(ol, ob);
+      buildTokenTables(fb, p.wt, k.group, t.data, threadTables, c0, c0,
+                       indexConst(fb, t.groups));
+      fb.create<memref::StoreOp>(
+          fb.create<arith::ConstantOp>(fb.getI8IntegerAttr(1)), t.builtBy,
+          ValueRange{thread});
+      fb.create<scf::YieldOp>();
+    });
+  }
   b.create<scf::ForOp>(
       c0, cM, c1, ValueRange{},
       [&](OpBuilder &mb, Location ml, Value m, ValueRange) {
         ImplicitLocOpBuilder tb(ml, mb);
-        Value tableBase = tb.create<arith::MulIOp>(m, perToken);
+        Value tableBase =
+            threadTables ? threadTables
+                         : tb.create<arith::MulIOp>(m, perToken).getResult();
         // Index vectors [first, last) of the block at `base` summed in
         // int16, then added to its int32 sums.
         auto int16Run = [&](ImplicitLocOpBuilder &bb, Value base, Value first,

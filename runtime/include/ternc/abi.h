@@ -57,6 +57,13 @@ extern const char ternc_target_features[];
 typedef void (*ternc_body_fn)(void *ctx, int64_t begin, int64_t end);
 void ternc_parallel_for(ternc_body_fn body, void *ctx, int64_t begin,
                         int64_t end);
+/* Defined by the runtime, called by generated code: the threads
+ * ternc_parallel_for may use (at least 1), and the calling thread's index
+ * among them, in [0, ternc_thread_count()): 0 outside a body and on the
+ * thread that called ternc_parallel_for, a fixed index on each other one.
+ * A decoded token's lookup tables are built once per thread with it. */
+int32_t ternc_thread_count(void);
+int32_t ternc_thread_index(void);
 
 /* A compiled model (`ternc CHECKPOINT`) also defines the following. */
 

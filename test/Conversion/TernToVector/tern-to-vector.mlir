@@ -402,7 +402,8 @@ tern.weight @w : !tern.ternary<64x300, per_row, lut5<64>> from "w" at 0
 // CHECK-NOT: memref.prefetch
 // CHECK: llvm.call_intrinsic "llvm.x86.avx512.vpermi2var.qi.512"
 // CHECK-NOT: amx.
-// CHECK-NOT: func.func private
+// CHECK: func.func private @ternc_thread_count
+// CHECK-NOT: amx.
 func.func @amx_lut5_decode(%q: memref<1x300xi8>, %s: memref<1xf32>, %y: memref<1x64xf32>) {
   tern.linear @w(%q, %s) into %y : memref<1x300xi8>, memref<1xf32>, memref<1x64xf32>
   return
@@ -819,18 +820,31 @@ func.func @lut_vpermb(%q: memref<3x517xi8>, %s: memref<3xf32>, %y: memref<3x70xf
 // One token (decode) prefetches the weight stream.
 module attributes {tern.target = #tern.target<triple = "x86_64-unknown-linux-gnu", cpu = "znver4", isa = ["avx2", "avx512bw", "avx512vbmi"], vector_bits = 512>} {
 tern.weight @w : !tern.ternary<1100x300, per_row, lut5<64>> from "w" at 0
+// Decode: a set of tables (15360 bytes) per thread of the runtime, each
+// built by its thread the first time it runs a unit of the op.
 // CHECK-LABEL: func.func @lut5_vpermi2b
-// CHECK: %[[TABLES:.*]] = memref.alloc(%{{.*}}) {alignment = 64 : i64} : memref<?xi8>
-// CHECK: scf.for
-// CHECK:   scf.for
-// CHECK:     arith.divui %{{.*}}, %c4
-// CHECK:     arith.muli %{{.*}}, %c20
-// CHECK-COUNT-5: arith.muli %{{.*}}, %{{.*}} : vector<128xi16>
-// CHECK:     arith.trunci %{{.*}} : vector<128xi16> to vector<128xi8>
-// CHECK:     arith.trunci %{{.*}} : vector<128xi16> to vector<128xi8>
-// CHECK: } {tern.parallel}
+// CHECK: %[[THREADS:.*]] = call @ternc_thread_count() : () -> i32
+// CHECK: %[[N:.*]] = arith.index_cast %[[THREADS]] : i32 to index
+// CHECK: %[[BYTES:.*]] = arith.muli %[[N]], %c15360 : index
+// CHECK: %[[TABLES:.*]] = memref.alloc(%[[BYTES]]) {alignment = 64 : i64} : memref<?xi8>
+// CHECK: %[[BUILT:.*]] = memref.alloc(%[[N]]) {alignment = 64 : i64} : memref<?xi8>
+// CHECK: scf.for %{{.*}} = %{{.*}} to %[[N]]
+// CHECK:   memref.store %c0_i8, %[[BUILT]]
+// CHECK-NOT: tern.parallel
 // CHECK: scf.for %[[U:.*]] = %{{.*}} to %c6
 // CHECK:   %[[SUMS:.*]] = memref.alloca() {alignment = 64 : i64} : memref<192xi32>
+// CHECK:   %[[SELF:.*]] = func.call @ternc_thread_index() : () -> i32
+// CHECK:   %[[T:.*]] = arith.index_cast %[[SELF]] : i32 to index
+// CHECK:   %[[MINE:.*]] = arith.muli %[[T]], %c15360{{.*}} : index
+// CHECK:   memref.load %[[BUILT]][%[[T]]] : memref<?xi8>
+// CHECK:   scf.if
+// CHECK:     scf.for %{{.*}} = %{{.*}} to %c60
+// CHECK:       arith.divui %{{.*}}, %c4
+// CHECK:       arith.muli %{{.*}}, %c20
+// CHECK-COUNT-5: arith.muli %{{.*}}, %{{.*}} : vector<128xi16>
+// CHECK:       arith.trunci %{{.*}} : vector<128xi16> to vector<128xi8>
+// CHECK:       arith.trunci %{{.*}} : vector<128xi16> to vector<128xi8>
+// CHECK:     memref.store %c1_i8, %[[BUILT]][%[[T]]] : memref<?xi8>
 // CHECK:   scf.for %[[M:.*]] =
 // CHECK:     scf.for %{{.*}} = %{{.*}} to %c3
 // CHECK:       scf.for %{{.*}} = %{{.*}} to %c48 {{.*}} -> (vector<32xi16>, vector<32xi16>, vector<64xi8>) {
@@ -868,6 +882,9 @@ tern.weight @w : !tern.ternary<1100x300, per_row, lut5<64>> from "w" at 0
 // CHECK-NOT:     vector.extract
 // CHECK: } {tern.parallel}
 // CHECK: memref.dealloc %[[TABLES]] : memref<?xi8>
+// CHECK: memref.dealloc %[[BUILT]] : memref<?xi8>
+// CHECK: func.func private @ternc_thread_count() -> i32
+// CHECK: func.func private @ternc_thread_index() -> i32
 func.func @lut5_vpermi2b(%q: memref<1x300xi8>, %s: memref<1xf32>, %y: memref<1x1100xf32>) {
   tern.linear @w(%q, %s) into %y : memref<1x300xi8>, memref<1xf32>, memref<1x1100xf32>
   return
@@ -887,17 +904,18 @@ func.func @lut5_vpermi2b(%q: memref<1x300xi8>, %s: memref<1xf32>, %y: memref<1x1
 module attributes {tern.target = #tern.target<triple = "aarch64-unknown-linux-gnu", cpu = "cortex-a72", isa = ["neon"], vector_bits = 128>} {
 tern.weight @w : !tern.ternary<40x100, per_row, lut3<16>> from "w" at 0
 // CHECK-LABEL: func.func @lut3_tbl
+// CHECK: call @ternc_thread_count()
 // CHECK: %[[TABLES:.*]] = memref.alloc(%{{.*}}) {alignment = 64 : i64} : memref<?xi8>
-// CHECK: scf.for
-// CHECK:   %[[LAST:.*]] = arith.minui %{{.*}}, %c40 : index
-// CHECK:   scf.for %{{.*}} = %{{.*}} to %[[LAST]]
-// CHECK:     arith.muli %{{.*}}, %c3
-// CHECK:     arith.cmpi ult, %{{.*}}, %c100 : index
-// CHECK:     %{{.*}} = arith.constant dense<[0, 1, -1, 0, 1, -1, 0, 1, -1, 0, 1, -1, 0, 1, 0, 0]> : vector<16xi16>
-// CHECK:     %{{.*}} = arith.constant dense<[0, 0, 1, 1, 1, -1, -1, -1, 0, 0, 0, 1, 1, 1, 0, 0]> : vector<16xi16>
-// CHECK:     %{{.*}} = arith.constant dense<[0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0]> : vector<16xi16>
-// CHECK: } {tern.parallel}
+// CHECK-NOT: tern.parallel
 // CHECK: scf.for %{{.*}} = %{{.*}} to %c3
+// CHECK:   func.call @ternc_thread_index()
+// CHECK:   scf.if
+// CHECK:     scf.for %{{.*}} = %{{.*}} to %c40
+// CHECK:       arith.muli %{{.*}}, %c3
+// CHECK:       arith.cmpi ult, %{{.*}}, %c100 : index
+// CHECK:       %{{.*}} = arith.constant dense<[0, 1, -1, 0, 1, -1, 0, 1, -1, 0, 1, -1, 0, 1, 0, 0]> : vector<16xi16>
+// CHECK:       %{{.*}} = arith.constant dense<[0, 0, 1, 1, 1, -1, -1, -1, 0, 0, 0, 1, 1, 1, 0, 0]> : vector<16xi16>
+// CHECK:       %{{.*}} = arith.constant dense<[0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0]> : vector<16xi16>
 // CHECK:   scf.for %{{.*}} = %{{.*}} to %c5 {{.*}} -> (vector<8xi16>, vector<8xi16>, vector<16xi8>) {
 // CHECK:     arith.muli %{{.*}}, %c80
 // CHECK:     %[[MAGS:.*]] = vector.load %{{.*}} : memref<1408xi8>, vector<16xi8>
@@ -939,15 +957,16 @@ func.func @lut3_tbl(%q: memref<1x100xi8>, %s: memref<1xf32>, %y: memref<1x40xf32
 module attributes {tern.target = #tern.target<triple = "aarch64-unknown-linux-gnu", cpu = "cortex-a53", isa = ["neon"], vector_bits = 128>} {
 tern.weight @w : !tern.ternary<40x100, per_row, lut4<16>> from "w" at 0
 // CHECK-LABEL: func.func @lut4_tbl4
+// CHECK: call @ternc_thread_count()
 // CHECK: %[[TABLES:.*]] = memref.alloc(%{{.*}}) {alignment = 64 : i64} : memref<?xi8>
-// CHECK: scf.for
-// CHECK:   %[[LAST:.*]] = arith.minui %{{.*}}, %c25 : index
-// CHECK:   scf.for %{{.*}} = %{{.*}} to %[[LAST]]
-// CHECK:     arith.muli %{{.*}}, %c4
-// CHECK-COUNT-4: arith.muli %{{.*}}, %{{.*}} : vector<64xi16>
-// CHECK:     arith.trunci %{{.*}} : vector<64xi16> to vector<64xi8>
-// CHECK: } {tern.parallel}
+// CHECK-NOT: tern.parallel
 // CHECK: scf.for %{{.*}} = %{{.*}} to %c3
+// CHECK:   func.call @ternc_thread_index()
+// CHECK:   scf.if
+// CHECK:     scf.for %{{.*}} = %{{.*}} to %c25
+// CHECK:       arith.muli %{{.*}}, %c4
+// CHECK-COUNT-4: arith.muli %{{.*}}, %{{.*}} : vector<64xi16>
+// CHECK:       arith.trunci %{{.*}} : vector<64xi16> to vector<64xi8>
 // CHECK:   scf.for %{{.*}} = %{{.*}} to %c25 {{.*}} -> (vector<8xi16>, vector<8xi16>, vector<16xi8>) {
 // CHECK:     %[[BYTES:.*]] = vector.load %{{.*}} : memref<{{.*}}xi8>, vector<16xi8>
 // CHECK:     %[[NEG:.*]] = arith.cmpi slt, %[[BYTES]], %{{.*}} : vector<16xi8>
