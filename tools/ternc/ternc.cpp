@@ -133,7 +133,8 @@ cl::opt<int64_t> chunk("chunk",
 cl::opt<std::string> kernelFamily(
     "kernel",
     cl::desc("Kernel family of the ternary linears: auto (default; the cost "
-             "model's choice: dot where the target has an int8 dot product, "
+             "model's choice: lut5 where the target has AVX-512 VBMI and "
+             "AMX-INT8, else dot where it has an int8 dot product, "
              "else lut3 (lut on x86) where it has a byte table lookup, else "
              "portable), "
              "dot (sdot, vpdpbusd, vpmaddubsw), lut (tables of weight pairs "

@@ -36,7 +36,8 @@ struct DotKernel {
   bool mmla = false;
   /// U8S8 with AMX-INT8: prefill runs in units of amxUnitRows() rows on
   /// the tile unit (`tdpbusd`, AmxKernel.cpp); decode and the tokens past
-  /// the last tile of 16 keep vpdpbusd.
+  /// the last tile of 16 keep vpdpbusd. Also set on a lut5 plan whose
+  /// prefill runs on the tiles (`tdpbssd`, AmxLookupKernel.cpp).
   bool amx = false;
   /// i32 lanes of the accumulator.
   int64_t accLanes = 0;

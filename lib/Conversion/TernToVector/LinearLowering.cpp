@@ -851,7 +851,8 @@ void LinearEmitter::gluUnit(ImplicitLocOpBuilder &b, const WeightPlan &p,
                             Value u, GluActivation act, Value gate, Value up,
                             Value out) const {
   // Unit u holds rows [u * G * R, (u + 1) * G * R) of N (R rows a group or
-  // lookup block, G of them a unit; the last unit also the N % R rest).
+  // lookup block, G of them a unit; the last unit also the N % R rest), or
+  // amxUnitRows() rows on AMX.
   const int64_t R = p.kernel.amx ? amxUnitRows()
                     : p.lookup   ? p.lookup->rows
                                  : p.tileRows;
