@@ -2,15 +2,14 @@
 //
 // ternc_parallel_for is the function generated code calls (with
 // ternc_thread_count and ternc_thread_index, which tell a body's thread
-// apart for its own buffers). The caller
-// and the workers each own a contiguous share of the range, claim it from
-// its front, and then take claims from the back of the shares not yet
-// done. Every index is computed by the same code whichever thread runs it,
-// so results do not depend on the thread count. A decoded token makes a few
-// hundred calls (one per linear), microseconds apart: waking a sleeping
-// thread costs tens of microseconds, so workers and the caller first spin
-// for a while (kSpin) on atomics, and only then sleep on a condition
-// variable.
+// apart for its own buffers). The caller and the workers each own a
+// contiguous share of the range, claim it from its front, and then take
+// claims from the back of the shares not yet done. Every index is computed by
+// the same code whichever thread runs it, so results do not depend on the
+// thread count. A decoded token makes a few hundred calls (one per linear),
+// microseconds apart: waking a sleeping thread costs tens of microseconds, so
+// workers and the caller first spin for a while (kSpin) on atomics, and only
+// then sleep on a condition variable.
 //
 //===----------------------------------------------------------------------===//
 

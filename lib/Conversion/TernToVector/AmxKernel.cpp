@@ -16,7 +16,9 @@
 // of its shape, with the K loop unrolled so that the C tiles stay in tile
 // registers: MLIR 19 has no tile type that could cross a block. The C
 // tiles are rows x tokens; the epilogue transposes each to tokens x rows
-// and hands it to vectorFinish() like any vpdpbusd tile.
+// and hands it to vectorFinish() like any vpdpbusd tile. The tile function
+// is shared with lut5's prefill (AmxLookupKernel.cpp), whose weights are the
+// B operand (AmxForm).
 //
 //===----------------------------------------------------------------------===//
 

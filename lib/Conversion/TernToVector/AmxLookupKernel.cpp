@@ -32,6 +32,7 @@ using namespace mlir::tern::detail;
 
 namespace {
 
+/// Rows of a unit: two tiles of 16, half a lut5 row block.
 constexpr int64_t kUnitRows = 2 * kAmxTileRows;
 /// k quads (dwords of a row) of one K step, and the bytes a k quad of the
 /// unit's rows takes in the unpacked buffer.

@@ -38,8 +38,8 @@
 #include "LinearKernels.h"
 #include "LoweringUtils.h"
 #include "Prefetch.h"
-#include "mlir/Dialect/Func/IR/FuncOps.h"
 
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
