@@ -18,6 +18,8 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "ternc/Conversion/Passes.h"
+
 #include "LinearKernels.h"
 #include "LoweringUtils.h"
 
@@ -87,8 +89,9 @@ void LinearEmitter::packAmxTokenRows(ImplicitLocOpBuilder &b,
   Value zero = b.create<arith::ConstantOp>(b.getI8IntegerAttr(0));
   Value last = b.create<arith::SubIOp>(cM, c1);
   // Row m of the tiles holds token min(m, M - 1): the padding tokens'
-  // sums are never stored. Past K the activations read as 0.
-  b.create<scf::ForOp>(
+  // sums are never stored. Past K the activations read as 0. One
+  // iteration per token, shared by the threads.
+  auto rows = b.create<scf::ForOp>(
       c0, m16, c1, ValueRange{},
       [&](OpBuilder &mb, Location ml, Value m, ValueRange) {
         ImplicitLocOpBuilder tb(ml, mb);
@@ -107,6 +110,7 @@ void LinearEmitter::packAmxTokenRows(ImplicitLocOpBuilder &b,
             });
         tb.create<scf::YieldOp>();
       });
+  rows->setAttr(kParallelAttrName, b.getUnitAttr());
 }
 
 void LinearEmitter::amxLookupUnit(ImplicitLocOpBuilder &b, const WeightPlan &p,
@@ -119,6 +123,7 @@ void LinearEmitter::amxLookupUnit(ImplicitLocOpBuilder &b, const WeightPlan &p,
   const int64_t S = amxSteps(wt), KA = S * kAmxTileBytes;
   const int64_t quads = wt.getPaddedCols() / 4;
   assert(R == 2 * kUnitRows && steps % 4 == 0 && slice % 4 == 0 &&
+         p.lookup->instr == LookupKernel::Vpermi2b &&
          "lut5<64>: two units a row block, four groups a column block");
   Type i8 = b.getI8Type(), i32 = b.getI32Type();
   auto vHalf = VectorType::get({kUnitRows}, i8);
@@ -205,8 +210,7 @@ void LinearEmitter::amxLookupUnit(ImplicitLocOpBuilder &b, const WeightPlan &p,
             // Bits 0-6 index the table; bit 7, the sign, is ignored.
             Value d =
                 cb.create<LLVM::CallIntrinsicOp>(
-                      TypeRange{vBytes},
-                      cb.getStringAttr("llvm.x86.avx512.vpermi2var.qi.512"),
+                      TypeRange{vBytes}, cb.getStringAttr(p.lookup->intrinsic),
                       ValueRange{tables[2 * i], x, tables[2 * i + 1]})
                     .getResult(0);
             Value t = cb.create<arith::SelectOp>(
