@@ -358,7 +358,7 @@ func.func @amx_lut5(%q: memref<?x100xi8>, %s: memref<?xf32>, %y: memref<?x70xf32
 // Decode (one token) on the same CPU keeps vpdpbusd: no tiles. On Intel
 // each of the row group's 4 lines is prefetched 4 KiB ahead into L2
 // (prefetcht1, locality 2) and 2 KiB ahead into L1 (prefetcht0, locality
-// 3); AMD CPUs (znver4, @vnni above) do not prefetch.
+// 3); AMD CPUs prefetch less (@znver5_decode below) or nothing.
 module attributes {tern.target = #tern.target<triple = "x86_64-unknown-linux-gnu", cpu = "sapphirerapids", isa = ["avx2", "avx512f", "avx512bw", "avx512vnni", "amx-int8"], vector_bits = 512>} {
 tern.weight @w : !tern.ternary<40x512, per_row, interleaved<256, 4>> from "w" at 0
 // CHECK-LABEL: func.func @amx_decode
@@ -381,6 +381,46 @@ tern.weight @w : !tern.ternary<40x512, per_row, interleaved<256, 4>> from "w" at
 // CHECK-NOT: amx.
 // CHECK-NOT: func.func private
 func.func @amx_decode(%q: memref<1x512xi8>, %s: memref<1xf32>, %y: memref<1x40xf32>) {
+  tern.linear @w(%q, %s) into %y : memref<1x512xi8>, memref<1xf32>, memref<1x40xf32>
+  return
+}
+}
+
+// -----
+
+// vpdpbusd decode on Zen 5: each of the row group's 4 lines prefetched 4 KiB
+// ahead into L2 (prefetcht1), no second stage; Zen 4 (@znver4_decode below)
+// prefetches nothing.
+module attributes {tern.target = #tern.target<triple = "x86_64-unknown-linux-gnu", cpu = "znver5", isa = ["avx2", "avx512f", "avx512bw", "avx512vnni"], vector_bits = 512>} {
+tern.weight @w : !tern.ternary<40x512, per_row, interleaved<256, 4>> from "w" at 0
+// CHECK-LABEL: func.func @znver5_decode
+// CHECK-COUNT-4: vector.load %{{.*}} : memref<{{.*}}xi8>, vector<64xi8>
+// CHECK: arith.addi %{{.*}}, %c4096{{.*}} : index
+// CHECK-NEXT: memref.prefetch %{{.*}}, read, locality<2>, data
+// CHECK: arith.addi %{{.*}}, %c4096{{.*}} : index
+// CHECK-NEXT: memref.prefetch %{{.*}}, read, locality<2>, data
+// CHECK: arith.addi %{{.*}}, %c4096{{.*}} : index
+// CHECK-NEXT: memref.prefetch %{{.*}}, read, locality<2>, data
+// CHECK: arith.addi %{{.*}}, %c4096{{.*}} : index
+// CHECK-NEXT: memref.prefetch %{{.*}}, read, locality<2>, data
+// CHECK-NOT: memref.prefetch
+// CHECK: llvm.call_intrinsic "llvm.x86.avx512.vpdpbusd.512"
+func.func @znver5_decode(%q: memref<1x512xi8>, %s: memref<1xf32>, %y: memref<1x40xf32>) {
+  tern.linear @w(%q, %s) into %y : memref<1x512xi8>, memref<1xf32>, memref<1x40xf32>
+  return
+}
+}
+
+// -----
+
+module attributes {tern.target = #tern.target<triple = "x86_64-unknown-linux-gnu", cpu = "znver4", isa = ["avx2", "avx512f", "avx512bw", "avx512vnni"], vector_bits = 512>} {
+tern.weight @w : !tern.ternary<40x512, per_row, interleaved<256, 4>> from "w" at 0
+// CHECK-LABEL: func.func @znver4_decode
+// CHECK-NOT: memref.prefetch
+// CHECK: llvm.call_intrinsic "llvm.x86.avx512.vpdpbusd.512"
+// CHECK-NOT: memref.prefetch
+// CHECK: return
+func.func @znver4_decode(%q: memref<1x512xi8>, %s: memref<1xf32>, %y: memref<1x40xf32>) {
   tern.linear @w(%q, %s) into %y : memref<1x512xi8>, memref<1xf32>, memref<1x40xf32>
   return
 }
