@@ -9,7 +9,9 @@
 #  4. the program's --bench (pp128, tg64) RUNS times at each thread count;
 #     medians in tokens/s, decode GB/s (weight bytes read per token x tg64)
 #     and % of the bandwidth roofline: the higher of step 1's medians and
-#     those of the same measurement repeated after the runs;
+#     those of the same measurement repeated after the runs; and, since the
+#     machine's bandwidth moves within minutes, the median of each run's
+#     % of a short bandwidth read just before it (the paired roofline);
 #  5. the kernel microbenchmarks (bench/kernels.sh).
 # usage: bench/run.sh [--runs N] [--format gguf-i2_s|gguf-tq2_0|gguf-tq1_0]
 #                     [--no-kernels]
@@ -21,7 +23,7 @@ while [ $# -gt 0 ]; do
     --runs) RUNS=$2; shift 2 ;;
     --format) FMT=$2; shift 2 ;;
     --no-kernels) KERNELS=0; shift ;;
-    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
     *) echo "bench/run.sh: unknown option '$1'" >&2; exit 1 ;;
   esac
 done
@@ -48,10 +50,14 @@ fi
 echo "== compiling $ckpt"
 build/bin/ternc -q "$ckpt" --cpu=native -o "$W/prog-2b4t"
 
-echo "== prog --bench, $RUNS runs per thread count"
+echo "== prog --bench, $RUNS runs per thread count, each after a short bandwidth read"
 : > "$W/runs.txt"
 for t in $THREADS; do
   for r in $(seq "$RUNS"); do
+    # The same minute's bandwidth (the machine's moves within minutes): the
+    # paired roofline of this run.
+    "$W/bandwidth" --reps 3 "$t" | grep -o 'median=[0-9.]*' | cut -d= -f2 |
+      sed "s/^/$t bandwidth /" | tee -a "$W/runs.txt"
     "$W/prog-2b4t" --bench -t "$t" 2>/dev/null | sed "s/^/$t /" | tee -a "$W/runs.txt"
   done
 done
@@ -77,14 +83,20 @@ for line in open(sys.argv[2]):
     runs.setdefault(int(t), {}).setdefault(what, []).append(float(v))
 B = statistics.median(v for t in runs for v in runs[t]["tg64-bytes"])
 print("\n== results (medians; weights read per decoded token: %.0f MB)" % (B / 1e6))
-print("| threads | bandwidth GB/s | roofline tok/s | pp128 tok/s | tg64 tok/s | decode GB/s | % of roofline |")
-print("|---|---|---|---|---|---|---|")
+print("| threads | bandwidth GB/s | roofline tok/s | pp128 tok/s | tg64 tok/s | decode GB/s | % of roofline | % of paired roofline |")
+print("|---|---|---|---|---|---|---|---|")
 for t in sorted(runs):
     pp = statistics.median(runs[t]["pp128"]); tg = statistics.median(runs[t]["tg64"])
     gbs = tg * B / 1e9
     roof = bw[t] * 1e9 / B
-    print("| %d | %.1f | %.1f | %.1f | %.1f | %.1f | %.0f%% |" %
-          (t, bw[t], roof, pp, tg, gbs, 100 * gbs / bw[t]))
+    # Each run against the bandwidth read just before it, then the median.
+    paired = statistics.median(
+        100 * g * B / 1e9 / w for g, w in zip(runs[t]["tg64"], runs[t]["bandwidth"]))
+    print("| %d | %.1f | %.1f | %.1f | %.1f | %.1f | %.0f%% | %.0f%% |" %
+          (t, bw[t], roof, pp, tg, gbs, 100 * gbs / bw[t], paired))
+print("(% of roofline: the median tg64 against the higher of the bandwidth medians"
+      " before and after; % of paired roofline: the median of each run's tg64"
+      " against the bandwidth read just before it)")
 PY
 
 if [ "$KERNELS" = 1 ]; then
