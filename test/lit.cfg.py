@@ -69,11 +69,20 @@ if platform.machine() in ("x86_64", "AMD64"):
     config.available_features.add("host-x86_64")
     # The host's x86 extensions, for tests that run code compiled for a CPU
     # with them (host-avx512bw, host-avx_vnni, host-avx512_vnni, ...).
+    hostVendor = ""
     try:
         with open("/proc/cpuinfo") as f:
             for line in f:
+                if line.startswith("vendor_id"):
+                    hostVendor = line.split(":", 1)[1].strip()
                 if line.startswith("flags"):
                     hostFlags = set(line.split(":", 1)[1].split())
+                    # Every AMD x86-64 CPU since family 10h has SSE4a, but
+                    # some kernels leave it out of /proc/cpuinfo (a Zen 5
+                    # VM) while CPUID, which the programs' CPU check reads
+                    # through __builtin_cpu_supports, reports it.
+                    if hostVendor == "AuthenticAMD":
+                        hostFlags.add("sse4a")
                     for flag in hostFlags:
                         config.available_features.add("host-" + flag)
                     # host-znver4: code compiled with --cpu znver4 runs

@@ -70,7 +70,7 @@ mlir::tern::detail::decodePrefetch(TargetAttr target, DecodeKernel kernel) {
     // of ~10 instructions a line holds only ~3 KiB of loads in flight, less
     // than this VM's DRAM needs); 6 KiB alike, 8 KiB + prefetcht0 2 KiB
     // 1.01x / 1.04x, a second stage prefetcht0 1 KiB ahead 0.92x.
-    if (target.getCpu() == "znver5")
+    if (isX86(target) && target.getCpu() == "znver5")
       return {{kDecodePrefetchBytes, 2}};
     // Zen 4: with one line 4 KiB ahead the row groups read 25-28 GB/s
     // instead of 33-35.
