@@ -44,6 +44,7 @@ void ternc_parallel_for(ternc_body_fn body, void *ctx, int64_t begin,
 }
 int32_t ternc_thread_count(void) { return 1; }
 int32_t ternc_thread_index(void) { return 0; }
+void ternc_prefetch_next(int64_t, int64_t, int64_t, int64_t) {}
 
 extern "C" {
 void bench_quantize_2560(const float *x, int8_t *q, float *s);

@@ -15,6 +15,11 @@
 #include <utility>
 #include <vector>
 
+// The weight blob the pool's hinted prefetches read (ternc_prefetch_next):
+// the runtime's main defines it in a program.
+alignas(64) static uint8_t gBlob[1 << 20];
+const uint8_t *ternc_weights = gBlob;
+
 namespace {
 
 /// Counts how often each iteration of [begin, begin + n) ran, and which
@@ -220,6 +225,69 @@ TEST_F(PoolTest, RangesLongerThan32BitsAreCoveredExactly) {
       at = hi;
     }
     EXPECT_EQ(at, end);
+  }
+}
+
+/// Runs a small job (so the worker is spinning, not asleep), hints the
+/// ranges, and returns the bytes the workers then prefetch, once they reach
+/// `expect` or 100 ms have passed; up to 20 tries while none are (a worker
+/// descheduled for over its 200 us of spinning sleeps and skips the hint).
+int64_t prefetchedFor(int64_t offset0, int64_t bytes0, int64_t offset1,
+                      int64_t bytes1, int64_t expect) {
+  int64_t got = 0;
+  for (int attempt = 0; attempt < 20 && got == 0; ++attempt) {
+    Counts warm(0, 100);
+    ternc_parallel_for(&Counts::body, &warm, 0, 100);
+    const int64_t before = ternc::rt::hintBytesPrefetched();
+    ternc_prefetch_next(offset0, bytes0, offset1, bytes1);
+    auto start = std::chrono::steady_clock::now();
+    while (ternc::rt::hintBytesPrefetched() - before < expect &&
+           std::chrono::steady_clock::now() - start <
+               std::chrono::milliseconds(100))
+      std::this_thread::sleep_for(std::chrono::microseconds(100));
+    got = ternc::rt::hintBytesPrefetched() - before;
+  }
+  return got;
+}
+
+// Waiting workers prefetch the start of their own share of the hinted
+// ranges (each split evenly by thread, at most 128 KiB in all), once per
+// hint; the caller prefetches nothing. The next job consumes the hint.
+TEST_F(PoolTest, WaitingWorkersPrefetchTheStartOfTheirShareOfAHint) {
+  ASSERT_EQ(ternc::rt::setThreadCount(2), "");
+  // One range of 64 KiB: the worker's share is its second half.
+  EXPECT_EQ(prefetchedFor(0, 64 << 10, 0, 0, 32 << 10), 32 << 10);
+  // Two ranges (a glu's gate and up): half of the 128 KiB for each.
+  EXPECT_EQ(prefetchedFor(0, 512 << 10, 512 << 10, 512 << 10, 128 << 10),
+            128 << 10);
+  // Three threads: each worker its own share.
+  ASSERT_EQ(ternc::rt::setThreadCount(3), "");
+  EXPECT_EQ(prefetchedFor(0, 96 << 10, 0, 0, 64 << 10), 64 << 10);
+  // A job consumes the hint: nothing is prefetched for it after.
+  ASSERT_EQ(ternc::rt::setThreadCount(2), "");
+  Counts c(0, 1000);
+  ternc_prefetch_next(0, 64 << 10, 0, 0);
+  ternc_parallel_for(&Counts::body, &c, 0, 1000);
+  const int64_t before = ternc::rt::hintBytesPrefetched();
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  EXPECT_EQ(ternc::rt::hintBytesPrefetched(), before);
+  for (int64_t i = 0; i < 1000; ++i)
+    ASSERT_EQ(c.runs[i].load(), 1) << "iteration " << i;
+}
+
+// A hint never changes what a job runs: each iteration once, for hints
+// that the job interrupts at once and for hints at one thread.
+TEST_F(PoolTest, HintsDoNotChangeTheJobs) {
+  for (int threads : {1, 2, 3}) {
+    ASSERT_EQ(ternc::rt::setThreadCount(threads), "");
+    for (int round = 0; round < 50; ++round) {
+      ternc_prefetch_next(0, sizeof gBlob, 4096, 8192);
+      Counts c(0, 777);
+      ternc_parallel_for(&Counts::body, &c, 0, 777);
+      for (int64_t i = 0; i < 777; ++i)
+        ASSERT_EQ(c.runs[i].load(), 1)
+            << threads << " threads, round " << round << ", iteration " << i;
+    }
   }
 }
 

@@ -9,7 +9,11 @@
 // thread count. A decoded token makes a few hundred calls (one per linear),
 // microseconds apart: waking a sleeping thread costs tens of microseconds, so
 // workers and the caller first spin for a while (kSpin) on atomics, and only
-// then sleep on a condition variable.
+// then sleep on a condition variable. While they spin, workers prefetch the
+// start of their share of the weights that generated code says the next
+// call streams (ternc_prefetch_next): decoding, the calling thread runs the
+// norms and RoPE between two linears alone, a few microseconds each time,
+// in which memory would otherwise be idle.
 //
 //===----------------------------------------------------------------------===//
 
@@ -29,6 +33,9 @@
 
 using namespace ternc::rt;
 
+// Weak: the unit tests link the pool without a blob.
+extern "C" const uint8_t *ternc_weights __attribute__((weak));
+
 namespace {
 
 /// The calling thread's index in the pool (ternc_thread_index): worker t
@@ -39,6 +46,11 @@ thread_local int tThreadIndex = 0;
 /// How long a thread spins for the next job or for the others to finish
 /// before it sleeps.
 constexpr std::chrono::microseconds kSpin(200);
+
+/// The most bytes of its share a waiting worker prefetches for the next job:
+/// what a gap between two linears leaves time for at one thread's rate
+/// (a few microseconds), well inside L2.
+constexpr int64_t kHintBytes = 128 << 10;
 
 inline void cpuRelax() {
 #if defined(__x86_64__) || defined(__i386__)
@@ -119,6 +131,14 @@ struct Pool {
   std::unique_ptr<Share[]> shares;
   std::atomic<uint64_t> generation{0};
   std::atomic<int> pending{0};
+  // The next job's weight ranges (ternc_prefetch_next), or none: blob
+  // offsets and sizes, which the caller writes while hintGeneration is odd.
+  // A worker copies them, then checks that the generation was even and did
+  // not move meanwhile.
+  std::atomic<int64_t> hintOffset[2] = {}, hintBytes[2] = {};
+  std::atomic<uint64_t> hintGeneration{0};
+  // Bytes the workers prefetched for hints (hintBytesPrefetched()).
+  std::atomic<int64_t> prefetched{0};
   bool stopping = false; // guarded by mutex
 
   int threads() const { return int(workers.size()) + 1; }
@@ -134,11 +154,70 @@ struct Pool {
     }
   }
 
+  void hint(int64_t offset0, int64_t bytes0, int64_t offset1, int64_t bytes1) {
+    if (workers.empty())
+      return;
+    // A sequence lock: odd while the ranges are being written.
+    const uint64_t g = hintGeneration.load(std::memory_order_relaxed);
+    hintGeneration.store(g + 1, std::memory_order_relaxed);
+    std::atomic_thread_fence(std::memory_order_release);
+    hintOffset[0].store(offset0, std::memory_order_relaxed);
+    hintBytes[0].store(bytes0, std::memory_order_relaxed);
+    hintOffset[1].store(offset1, std::memory_order_relaxed);
+    hintBytes[1].store(bytes1, std::memory_order_relaxed);
+    hintGeneration.store(g + 2, std::memory_order_release);
+  }
+
+  /// Prefetches (into L2) the start of thread `self`'s share of the ranges
+  /// of hint generation `g`, until the job after `seen` arrives. True when
+  /// done (or there was nothing to do), false when the job interrupted it
+  /// or the hint changed.
+  bool prefetchShare(int self, uint64_t seen, uint64_t g) {
+    if (!&ternc_weights || !ternc_weights)
+      return true;
+    if (g % 2)
+      return false; // being written: look again
+    int64_t offset[2], bytes[2];
+    for (int r = 0; r < 2; ++r) {
+      offset[r] = hintOffset[r].load(std::memory_order_relaxed);
+      bytes[r] = hintBytes[r].load(std::memory_order_relaxed);
+    }
+    std::atomic_thread_fence(std::memory_order_acquire);
+    if (hintGeneration.load(std::memory_order_relaxed) != g)
+      return false;
+    const int n = threads();
+    const int64_t ranges = (bytes[0] > 0) + (bytes[1] > 0);
+    for (int r = 0; r < 2; ++r) {
+      if (bytes[r] <= 0)
+        continue;
+      const int64_t begin = offset[r] + bytes[r] * self / n;
+      const int64_t len = std::min(bytes[r] / n, kHintBytes / ranges);
+      const char *p = reinterpret_cast<const char *>(ternc_weights) +
+                      (begin & ~int64_t(63));
+      for (int64_t i = 0; i < len; i += 64) {
+        if (i % 4096 == 0 &&
+            generation.load(std::memory_order_relaxed) != seen) {
+          prefetched.fetch_add(i, std::memory_order_relaxed);
+          return false;
+        }
+        __builtin_prefetch(p + i, 0, 2);
+      }
+      prefetched.fetch_add(len, std::memory_order_relaxed);
+    }
+    return true;
+  }
+
   void worker(int self) {
     tThreadIndex = self;
-    uint64_t seen = 0;
+    uint64_t seen = 0, hinted = 0;
     for (;;) {
       if (!spinUntil([&] {
+            if (generation.load(std::memory_order_acquire) != seen)
+              return true;
+            // A hint not acted on yet: prefetch, then go on waiting.
+            uint64_t h = hintGeneration.load(std::memory_order_acquire);
+            if (h != hinted && prefetchShare(self, seen, h))
+              hinted = h;
             return generation.load(std::memory_order_acquire) != seen;
           })) {
         std::unique_lock<std::mutex> lock(mutex);
@@ -165,6 +244,10 @@ struct Pool {
         f(c, b, e);
       return;
     }
+    // A hint is for this job at the latest: none is left for later ones.
+    if (hintBytes[0].load(std::memory_order_relaxed) ||
+        hintBytes[1].load(std::memory_order_relaxed))
+      hint(0, 0, 0, 0);
     fn = f;
     ctx = c;
     begin = b;
@@ -241,6 +324,10 @@ std::string ternc::rt::setThreadCount(int threads) {
 
 int ternc::rt::threadCount() { return int(pool().workers.size()) + 1; }
 
+int64_t ternc::rt::hintBytesPrefetched() {
+  return pool().prefetched.load(std::memory_order_relaxed);
+}
+
 extern "C" void ternc_parallel_for(ternc_body_fn fn, void *ctx, int64_t begin,
                                    int64_t end) {
   // Shares hold 32-bit offsets: a longer range (none in a model) runs in
@@ -248,6 +335,11 @@ extern "C" void ternc_parallel_for(ternc_body_fn fn, void *ctx, int64_t begin,
   constexpr int64_t kPart = int64_t(1) << 31;
   for (int64_t b = begin; b < end; b += std::min(end - b, kPart))
     pool().run(fn, ctx, b, b + std::min(end - b, kPart));
+}
+
+extern "C" void ternc_prefetch_next(int64_t offset0, int64_t bytes0,
+                                    int64_t offset1, int64_t bytes1) {
+  pool().hint(offset0, bytes0, offset1, bytes1);
 }
 
 extern "C" int32_t ternc_thread_count(void) { return pool().threads(); }

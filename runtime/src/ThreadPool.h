@@ -4,6 +4,7 @@
 #ifndef TERNC_RUNTIME_THREADPOOL_H
 #define TERNC_RUNTIME_THREADPOOL_H
 
+#include <cstdint>
 #include <string>
 
 namespace ternc::rt {
@@ -13,6 +14,9 @@ namespace ternc::rt {
 /// threads could not be started (the pool then has one thread).
 std::string setThreadCount(int threads);
 int threadCount();
+/// Bytes of weights the waiting threads have prefetched so far for the
+/// hints of ternc_prefetch_next (each at most the start of its share).
+int64_t hintBytesPrefetched();
 
 } // namespace ternc::rt
 

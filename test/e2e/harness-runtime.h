@@ -5,7 +5,8 @@
 // loads a blob, if it has one), a `ternc_parallel_for` that runs the range
 // on the calling thread in grains of HARNESS_GRAIN iterations (odd grains
 // hand the iterations out unevenly, as threads would), and
-// `ternc_thread_count` / `ternc_thread_index` for that one thread. Define
+// `ternc_thread_count` / `ternc_thread_index` for that one thread, and a
+// `ternc_prefetch_next` that ignores its hint. Define
 // HARNESS_GRAIN before including it, in one file of the program.
 //
 //===----------------------------------------------------------------------===//
@@ -27,8 +28,9 @@ void ternc_parallel_for(ternc_body_fn body, void *ctx, int64_t begin,
     body(ctx, b, b + HARNESS_GRAIN < end ? b + HARNESS_GRAIN : end);
 }
 
-// The calling thread is the only one.
+// The calling thread is the only one; it has nothing to prefetch for.
 int32_t ternc_thread_count(void) { return 1; }
 int32_t ternc_thread_index(void) { return 0; }
+void ternc_prefetch_next(int64_t, int64_t, int64_t, int64_t) {}
 
 #endif // TERNC_TEST_E2E_HARNESS_RUNTIME_H

@@ -1105,6 +1105,10 @@ LinearLowering::matchAndRewrite(LinearOp op, OpAdaptor adaptor,
         ib.create<scf::YieldOp>();
       });
   loop->setAttr(kParallelAttrName, b.getUnitAttr());
+  // Decode: the threads that wait while this one runs the norms and RoPE
+  // before the next linear prefetch its weights.
+  if (singleToken)
+    hintNextLinear(b, op);
   e.freeTables(b);
   if (e.amxActivations)
     b.create<memref::DeallocOp>(e.amxActivations);

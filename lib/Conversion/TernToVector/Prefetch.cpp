@@ -4,8 +4,11 @@
 #include "LinearKernels.h"
 #include "LoweringUtils.h"
 
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/IR/BuiltinOps.h"
 
+#include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/StringRef.h"
 
 using namespace mlir;
@@ -130,4 +133,55 @@ void mlir::tern::detail::prefetchAhead(ImplicitLocOpBuilder &b, Value data,
         ValueRange{b.create<arith::AddIOp>(at, indexConst(b, stage.bytes))},
         /*isWrite=*/false, stage.locality,
         /*isDataCache=*/true);
+}
+
+void mlir::tern::detail::hintNextLinear(ImplicitLocOpBuilder &b, LinearOp op) {
+  LinearOp next;
+  for (Operation *o = op->getNextNode(); o && !next; o = o->getNextNode())
+    next = dyn_cast<LinearOp>(o);
+  if (!next)
+    return;
+  // The ranges each thread's share is an even part of: with a glu, each
+  // weight (iteration u runs unit u of both); else the weights' units one
+  // after the other, which is one range when their entries are adjacent in
+  // the blob (the projections of one layer are).
+  SmallVector<std::pair<int64_t, int64_t>> ranges;
+  for (Attribute symbol : next.getWeights()) {
+    auto weight = SymbolTable::lookupNearestSymbolFrom<WeightOp>(
+        next, cast<FlatSymbolRefAttr>(symbol));
+    if (!weight || !weight.getBlobOffset())
+      return;
+    const int64_t offset = *weight.getBlobOffset();
+    const int64_t bytes = weight.getEntryBytes();
+    if (!next.getGluOutput() && !ranges.empty() &&
+        ranges.back().first + ranges.back().second == offset)
+      ranges.back().second += bytes;
+    else
+      ranges.push_back({offset, bytes});
+  }
+  if (ranges.empty() || ranges.size() > 2)
+    return;
+  ranges.resize(2, {0, 0});
+
+  auto module = op->getParentOfType<ModuleOp>();
+  constexpr llvm::StringLiteral name = "ternc_prefetch_next";
+  auto fn = module.lookupSymbol<func::FuncOp>(name);
+  if (!fn) {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToEnd(module.getBody());
+    Type i64 = b.getI64Type();
+    fn = b.create<func::FuncOp>(name,
+                                b.getFunctionType({i64, i64, i64, i64}, {}));
+    fn.setPrivate();
+  }
+  SmallVector<Value> args;
+  llvm::SmallDenseMap<int64_t, Value> constants;
+  for (int64_t v :
+       {ranges[0].first, ranges[0].second, ranges[1].first, ranges[1].second}) {
+    Value &c = constants[v];
+    if (!c)
+      c = b.create<arith::ConstantOp>(b.getI64IntegerAttr(v));
+    args.push_back(c);
+  }
+  b.create<func::CallOp>(fn, args);
 }

@@ -68,6 +68,12 @@ struct AttentionPrefetch {
 };
 std::optional<AttentionPrefetch> attentionPrefetch(TargetAttr target);
 
+/// After a decode linear: calls the runtime's ternc_prefetch_next with the
+/// blob ranges of the next tern.linear in the block (if any), so the
+/// threads waiting while this one runs the ops between the two (norms,
+/// RoPE) prefetch the start of their shares.
+void hintNextLinear(ImplicitLocOpBuilder &b, LinearOp op);
+
 } // namespace mlir::tern::detail
 
 #endif // TERNC_LIB_CONVERSION_TERNTOVECTOR_PREFETCH_H

@@ -64,6 +64,13 @@ void ternc_parallel_for(ternc_body_fn body, void *ctx, int64_t begin,
  * A decoded token's lookup tables are built once per thread with it. */
 int32_t ternc_thread_count(void);
 int32_t ternc_thread_index(void);
+/* Defined by the runtime, called by generated code: a hint that the next
+ * ternc_parallel_for streams the weight-blob bytes [offset0, offset0 +
+ * bytes0) and [offset1, offset1 + bytes1) (bytes1 may be 0), each split
+ * evenly across the threads in order. Threads waiting for that call may
+ * prefetch the start of their share meanwhile; nothing else changes. */
+void ternc_prefetch_next(int64_t offset0, int64_t bytes0, int64_t offset1,
+                         int64_t bytes1);
 
 /* A compiled model (`ternc CHECKPOINT`) also defines the following. */
 

@@ -1190,3 +1190,46 @@ func.func @groups(%q: memref<1x512xi8>, %s: memref<1xf32>, %y: memref<1x6xf32>) 
   return
 }
 }
+
+// -----
+
+// Decode: after each linear's parallel loop, the blob ranges of the next
+// linear go to the runtime (ternc_prefetch_next), whose waiting threads
+// prefetch their shares while the calling thread runs the ops between.
+// Weights whose entries are adjacent (q at 0, 4160 bytes, then k) make one
+// range; a glu's gate and up, whose units run together, one each; the last
+// linear has none after it, and neither has a prefill (several tokens).
+module attributes {tern.target = #tern.target<triple = "x86_64-unknown-linux-gnu", cpu = "znver5", isa = ["avx2", "avx512f", "avx512bw", "avx512vnni"], vector_bits = 512>} {
+tern.weight @q : !tern.ternary<64x256, per_tensor, interleaved<256, 4>> from "q" at 0
+tern.weight @k : !tern.ternary<32x256, per_tensor, interleaved<256, 4>> from "k" at 4160
+tern.weight @g : !tern.ternary<64x256, per_tensor, interleaved<256, 4>> from "g" at 6272
+tern.weight @u : !tern.ternary<64x256, per_tensor, interleaved<256, 4>> from "u" at 16384
+tern.weight @d : !tern.ternary<64x64, per_tensor, interleaved<64, 4>> from "d" at 24576
+// CHECK-LABEL: func.func @next_linear_hints
+// CHECK:       } {tern.parallel}
+// CHECK-DAG:   %[[ZERO:.*]] = arith.constant 0 : i64
+// CHECK-DAG:   %[[QK:.*]] = arith.constant 6272 : i64
+// CHECK:       call @ternc_prefetch_next(%[[ZERO]], %[[QK]], %[[ZERO]], %[[ZERO]]) : (i64, i64, i64, i64) -> ()
+// CHECK:       } {tern.parallel}
+// CHECK-DAG:   %[[G:.*]] = arith.constant 6272 : i64
+// CHECK-DAG:   %[[U:.*]] = arith.constant 16384 : i64
+// CHECK-DAG:   %[[SIZE:.*]] = arith.constant 4160 : i64
+// CHECK:       call @ternc_prefetch_next(%[[G]], %[[SIZE]], %[[U]], %[[SIZE]])
+// CHECK:       } {tern.parallel}
+// CHECK-NOT:   call @ternc_prefetch_next
+// CHECK:       return
+func.func @next_linear_hints(%a: memref<1x256xi8>, %s: memref<1xf32>, %y: memref<1x64xf32>, %z: memref<1x32xf32>, %g: memref<1x64xf32>, %u: memref<1x64xf32>, %m: memref<1x64xf32>, %b: memref<1x64xi8>, %o: memref<1x64xf32>) {
+  tern.linear @d(%b, %s) into %o : memref<1x64xi8>, memref<1xf32>, memref<1x64xf32>
+  tern.linear @q, @k(%a, %s) into %y, %z : memref<1x256xi8>, memref<1xf32>, memref<1x64xf32>, memref<1x32xf32>
+  tern.linear @g, @u(%a, %s) into %g, %u glu relu2(%m : memref<1x64xf32>) : memref<1x256xi8>, memref<1xf32>, memref<1x64xf32>, memref<1x64xf32>
+  return
+}
+// CHECK-LABEL: func.func @prefill_no_hints
+// CHECK-NOT:   call @ternc_prefetch_next
+// CHECK:       return
+func.func @prefill_no_hints(%a: memref<2x256xi8>, %s: memref<2xf32>, %y: memref<2x64xf32>, %z: memref<2x32xf32>) {
+  tern.linear @q(%a, %s) into %y : memref<2x256xi8>, memref<2xf32>, memref<2x64xf32>
+  tern.linear @k(%a, %s) into %z : memref<2x256xi8>, memref<2xf32>, memref<2x32xf32>
+  return
+}
+}
