@@ -228,14 +228,15 @@ TEST_F(PoolTest, RangesLongerThan32BitsAreCoveredExactly) {
   }
 }
 
-/// Runs a small job (so the worker is spinning, not asleep), hints the
+/// Runs a small job (so the workers are spinning, not asleep), hints the
 /// ranges, and returns the bytes the workers then prefetch, once they reach
-/// `expect` or 100 ms have passed; up to 20 tries while none are (a worker
-/// descheduled for over its 200 us of spinning sleeps and skips the hint).
+/// `expect` or 50 ms have passed; tried up to 50 times until they are
+/// exactly `expect` (a worker descheduled for over its 200 us of spinning,
+/// likely with more threads than cores, sleeps and skips the hint).
 int64_t prefetchedFor(int64_t offset0, int64_t bytes0, int64_t offset1,
                       int64_t bytes1, int64_t expect) {
   int64_t got = 0;
-  for (int attempt = 0; attempt < 20 && got == 0; ++attempt) {
+  for (int attempt = 0; attempt < 50 && got != expect; ++attempt) {
     Counts warm(0, 100);
     ternc_parallel_for(&Counts::body, &warm, 0, 100);
     const int64_t before = ternc::rt::hintBytesPrefetched();
@@ -243,7 +244,7 @@ int64_t prefetchedFor(int64_t offset0, int64_t bytes0, int64_t offset1,
     auto start = std::chrono::steady_clock::now();
     while (ternc::rt::hintBytesPrefetched() - before < expect &&
            std::chrono::steady_clock::now() - start <
-               std::chrono::milliseconds(100))
+               std::chrono::milliseconds(50))
       std::this_thread::sleep_for(std::chrono::microseconds(100));
     got = ternc::rt::hintBytesPrefetched() - before;
   }
