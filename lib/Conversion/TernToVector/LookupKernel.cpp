@@ -191,14 +191,8 @@ static void emitGroupTables(ImplicitLocOpBuilder &b, Value tables, Value at,
 /// index value (its declaration added to the module once).
 static Value callRuntimeIndex(ImplicitLocOpBuilder &b, Operation *anchor,
                               StringRef name) {
-  auto module = anchor->getParentOfType<ModuleOp>();
-  auto fn = module.lookupSymbol<func::FuncOp>(name);
-  if (!fn) {
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToEnd(module.getBody());
-    fn = b.create<func::FuncOp>(name, b.getFunctionType({}, {b.getI32Type()}));
-    fn.setPrivate();
-  }
+  func::FuncOp fn =
+      runtimeFunction(b, anchor, name, b.getFunctionType({}, {b.getI32Type()}));
   Value v = b.create<func::CallOp>(fn, ValueRange{}).getResult(0);
   return b.create<arith::IndexCastOp>(b.getIndexType(), v);
 }

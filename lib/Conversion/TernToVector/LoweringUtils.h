@@ -6,6 +6,7 @@
 #include "ternc/Dialect/Tern/IR/TernAttrs.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
@@ -34,6 +35,11 @@ inline void ifElse(ImplicitLocOpBuilder &b, Value cond,
   };
   b.create<scf::IfOp>(cond, branch(then), branch(otherwise));
 }
+
+/// The module's function `name` of `type`, one the runtime defines:
+/// declared (private, at the module's end) on first use.
+func::FuncOp runtimeFunction(OpBuilder &b, Operation *anchor, StringRef name,
+                             FunctionType type);
 
 inline Value f32Const(ImplicitLocOpBuilder &b, float v) {
   return b.create<arith::ConstantOp>(b.getF32FloatAttr(v));

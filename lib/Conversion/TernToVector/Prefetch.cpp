@@ -4,9 +4,7 @@
 #include "LinearKernels.h"
 #include "LoweringUtils.h"
 
-#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
-#include "mlir/IR/BuiltinOps.h"
 
 #include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/StringRef.h"
@@ -163,17 +161,10 @@ void mlir::tern::detail::hintNextLinear(ImplicitLocOpBuilder &b, LinearOp op) {
     return;
   ranges.resize(2, {0, 0});
 
-  auto module = op->getParentOfType<ModuleOp>();
-  constexpr llvm::StringLiteral name = "ternc_prefetch_next";
-  auto fn = module.lookupSymbol<func::FuncOp>(name);
-  if (!fn) {
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToEnd(module.getBody());
-    Type i64 = b.getI64Type();
-    fn = b.create<func::FuncOp>(name,
-                                b.getFunctionType({i64, i64, i64, i64}, {}));
-    fn.setPrivate();
-  }
+  Type i64 = b.getI64Type();
+  func::FuncOp fn =
+      runtimeFunction(b, op, "ternc_prefetch_next",
+                      b.getFunctionType({i64, i64, i64, i64}, {}));
   SmallVector<Value> args;
   llvm::SmallDenseMap<int64_t, Value> constants;
   for (int64_t v :

@@ -27,6 +27,20 @@ using namespace mlir;
 using namespace mlir::tern;
 using namespace mlir::tern::detail;
 
+func::FuncOp mlir::tern::detail::runtimeFunction(OpBuilder &b,
+                                                 Operation *anchor,
+                                                 StringRef name,
+                                                 FunctionType type) {
+  auto module = anchor->getParentOfType<ModuleOp>();
+  if (auto fn = module.lookupSymbol<func::FuncOp>(name))
+    return fn;
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToEnd(module.getBody());
+  auto fn = b.create<func::FuncOp>(anchor->getLoc(), name, type);
+  fn.setPrivate();
+  return fn;
+}
+
 Value mlir::tern::detail::sumOfSquares(ImplicitLocOpBuilder &b, Value x,
                                        Value m, int64_t d, int64_t lanes) {
   Value c0 = indexConst(b, 0), cD = indexConst(b, d);
