@@ -86,6 +86,40 @@ TEST(Argmax, NaNsAndSignedZeros) {
   EXPECT_EQ(argmax(negInf.data(), 18), 0);
 }
 
+TEST(Argmax, OnComputedRowsMatchesTheFullScan) {
+  // A screened head's logits: -inf but at the computed rows, whose values
+  // tie, are NaN or infinite now and then; row 0 among them or not.
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  const float inf = std::numeric_limits<float>::infinity();
+  std::mt19937 rng(13);
+  std::uniform_int_distribution<int> small(-2, 2), special(0, 9);
+  for (size_t n : {1, 2, 17, 300}) {
+    for (int trial = 0; trial < 200; ++trial) {
+      std::vector<float> v(n, -inf);
+      std::vector<int32_t> rows;
+      for (size_t i = 0; i < n; ++i) {
+        if (rng() % 3)
+          continue;
+        rows.push_back(int32_t(i));
+        const int kind = special(rng);
+        v[i] = kind == 0   ? nan
+               : kind == 1 ? -inf
+               : kind == 2 ? inf
+                           : float(small(rng));
+      }
+      EXPECT_EQ(argmax(v.data(), int64_t(n), rows.data(), int64_t(rows.size())),
+                argmax(v.data(), int64_t(n)))
+          << n << " " << trial;
+      Sampler greedy(SamplerOptions{0.0f, 0, 1.0f, 0});
+      EXPECT_EQ(greedy.sample(v.data(), int64_t(n), &rows),
+                argmax(v.data(), int64_t(n)));
+    }
+  }
+  // No rows at all: every logit -inf, so 0.
+  std::vector<float> none(9, -inf);
+  EXPECT_EQ(argmax(none.data(), 9, nullptr, 0), 0);
+}
+
 /// The definition of sampling: every logit sorted (larger first, the
 /// smaller id on ties), the first k kept, softmax of logit / temperature
 /// over them in order, top-p's smallest prefix of mass p renormalised, then the

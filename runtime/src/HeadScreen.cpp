@@ -18,17 +18,38 @@ float ternc::rt::normUpperBound(const float *x, int64_t n) {
   return float(std::sqrt(sum) * (1 + 0x1p-30)) * (1 + 0x1p-20f);
 }
 
-/// Quantizes v[0..n) (f64) to q with one absmax scale, returned.
-static float quantizePart(const double *v, int64_t n, int8_t *q) {
-  double absmax = 0;
-  for (int64_t i = 0; i < n; ++i)
-    absmax = std::max(absmax, std::fabs(v[i]));
+/// std::nearbyint for |v| < 2^51 in the default rounding (to nearest, ties
+/// to even), without its library call (5120 a token, half of what this
+/// file took): 1.5 * 2^52 + v has no fraction bits, so the addition
+/// rounds; the subtraction is exact.
+static double roundToInteger(double v) {
+  constexpr double kShift = 0x1.8p52;
+  return (v + kShift) - kShift;
+}
+
+/// Quantizes v[0..n) (f64) to q with one absmax scale, returned; sets
+/// steps[q + 127] = q / scale for every int8 q (a table instead of one
+/// division an element: the same quotients).
+static float quantizePart(const double *v, int64_t n, int8_t *q,
+                          double *steps) {
+  // In four chains (the maximum is the same in any order).
+  double m[4] = {0, 0, 0, 0};
+  int64_t i = 0;
+  for (; i + 4 <= n; i += 4)
+    for (int j = 0; j < 4; ++j)
+      m[j] = std::max(m[j], std::fabs(v[i + j]));
+  for (; i < n; ++i)
+    m[0] = std::max(m[0], std::fabs(v[i]));
+  const double absmax = std::max(std::max(m[0], m[1]), std::max(m[2], m[3]));
   // Below 2^-100 the part is left out (zeros): its error stays in the
   // bound.
   const float s = absmax > 0x1p-100 ? float(127 / absmax) : 1.0f;
-  for (int64_t i = 0; i < n; ++i)
+  // |v s| <= 127 and a hair: well inside roundToInteger's range.
+  for (i = 0; i < n; ++i)
     q[i] = int8_t(
-        std::max(-127.0, std::min(127.0, std::nearbyint(v[i] * double(s)))));
+        std::max(-127.0, std::min(127.0, roundToInteger(v[i] * double(s)))));
+  for (int k = -127; k <= 127; ++k)
+    steps[k + 127] = double(k) / double(s);
   return s;
 }
 
@@ -38,14 +59,17 @@ float ternc::rt::quantizeInTwo(const float *x, int64_t n, int8_t *q, float *s) {
     s[0] = s[1] = 1.0f;
     return INFINITY;
   }
-  std::vector<double> r(x, x + n);
-  s[0] = quantizePart(r.data(), n, q);
+  // Kept from one call to the next (one a decoded token).
+  thread_local std::vector<double> r;
+  r.assign(x, x + n);
+  double steps[255];
+  s[0] = quantizePart(r.data(), n, q, steps);
   for (int64_t i = 0; i < n; ++i)
-    r[size_t(i)] = double(x[i]) - double(q[i]) / double(s[0]);
-  s[1] = quantizePart(r.data(), n, q + n);
+    r[size_t(i)] = double(x[i]) - steps[q[i] + 127];
+  s[1] = quantizePart(r.data(), n, q + n, steps);
   double err = 0;
   for (int64_t i = 0; i < n; ++i) {
-    double e = r[size_t(i)] - double(q[n + i]) / double(s[1]);
+    double e = r[size_t(i)] - steps[q[n + i] + 127];
     err += e * e;
   }
   // f64 rounding of these few operations is far below the factor.
@@ -103,6 +127,15 @@ struct Intervals {
   }
 };
 
+/// Whether any lane of m is set.
+bool any(LaneMask m) {
+#if defined(__SSE__)
+  return __builtin_ia32_movmskps(Lanes(m)) != 0;
+#else
+  return (m[0] | m[1] | m[2] | m[3]) != 0;
+#endif
+}
+
 /// Rows of one block of the selection: 32 blocks for 2B4T's 128256, each
 /// a few microseconds of work; a multiple of the lanes.
 constexpr int64_t kBlockRows = 4096;
@@ -114,9 +147,6 @@ struct ternc::rt::RowScreen::Job {
   int64_t vocab;
   float inputNorm, inputError;
   int64_t keep;
-  // Step 2 (picks) once set; step 1 (tops) before.
-  bool select = false;
-  float threshold = -INFINITY;
 
   /// Rows i .. i + n, n <= 4.
   Intervals intervals(int64_t i, int64_t n) const {
@@ -129,40 +159,54 @@ void ternc::rt::RowScreen::runBlocks(void *ctx, int64_t begin, int64_t end) {
   for (int64_t b = begin; b < end; ++b) {
     const int64_t first = b * kBlockRows,
                   last = std::min(job.vocab, first + kBlockRows);
-    float *his = job.self.his_.data();
-    if (job.select) {
-      // Step 2: the upper bounds step 1 kept (whole lanes: his_ is padded).
-      std::vector<int32_t> &picks = job.self.picks_[size_t(b)];
-      picks.clear();
-      const Lanes threshold = Lanes{} + job.threshold;
-      for (int64_t i = first; i < last; i += 4) {
-        const int64_t n = std::min<int64_t>(4, last - i);
-        Lanes hi;
-        std::memcpy(&hi, his + i, sizeof(hi));
-        LaneMask reach = hi >= threshold;
-        for (int64_t l = 0; l < n; ++l)
-          if (reach[l])
-            picks.push_back(int32_t(i + l));
-      }
-      continue;
-    }
-    // Step 1: each row's interval, once; its upper bound kept for step 2,
-    // and the block's `keep` largest lower bounds: the maximum alone for
-    // keep 1 (greedy), else a min-heap.
+    // The block's `keep` largest lower bounds, and the rows whose upper
+    // bound reaches the keep-th largest lower bound seen so far: it is at
+    // most the final threshold (the keep-th largest of all rows), so every
+    // row that reaches the threshold is among them, with few others. One
+    // pass, and no second one over all the upper bounds.
     std::vector<float> &top = job.self.tops_[size_t(b)];
+    std::vector<Candidate> &reached = job.self.candidates_[size_t(b)];
     top.clear();
-    Lanes best = Lanes{} - INFINITY;
-    for (int64_t i = first; i < last; i += 4) {
-      const int64_t n = std::min<int64_t>(4, last - i);
-      const Intervals in = job.intervals(i, n);
-      std::memcpy(his + i, &in.hi, sizeof(in.hi));
-      if (job.keep == 1) {
+    reached.clear();
+    if (job.keep == 1) {
+      // Greedy: the bar is the block's largest lower bound so far (a
+      // row's own included: its upper bound reaches it), raised when a
+      // lane passes it, which is rare once a block is under way.
+      float bar = -INFINITY;
+      auto rowsAt = [&](int64_t i, int64_t n) {
+        const Intervals in = job.intervals(i, n);
         Lanes lo = in.lo;
         // Lanes past the rows stay -inf.
         for (int64_t l = n; l < 4; ++l)
           lo[l] = -INFINITY;
-        best = select(lo > best, lo, best);
-        continue;
+        if (any(lo > Lanes{} + bar))
+          bar = std::max(
+              bar, std::max(std::max(lo[0], lo[1]), std::max(lo[2], lo[3])));
+        const LaneMask reach = in.hi >= Lanes{} + bar;
+        if (any(reach))
+          for (int64_t l = 0; l < n; ++l)
+            if (reach[l])
+              reached.push_back({int32_t(i + l), in.hi[l]});
+      };
+      int64_t i = first;
+      for (; i + 4 <= last; i += 4)
+        rowsAt(i, 4);
+      if (i < last)
+        rowsAt(i, last - i);
+      top.push_back(bar);
+      continue;
+    }
+    // A min-heap of the largest lower bounds; the bar is its least once
+    // it holds `keep`.
+    for (int64_t i = first; i < last; i += 4) {
+      const int64_t n = std::min<int64_t>(4, last - i);
+      const Intervals in = job.intervals(i, n);
+      // Most groups change nothing once the heap is full: no lower bound
+      // above its least, no upper bound reaching it.
+      if (int64_t(top.size()) == job.keep && n == 4) {
+        const Lanes bar = Lanes{} + top.front();
+        if (!any((in.lo > bar) | (in.hi >= bar)))
+          continue;
       }
       for (int64_t l = 0; l < n; ++l) {
         if (int64_t(top.size()) < job.keep) {
@@ -173,11 +217,12 @@ void ternc::rt::RowScreen::runBlocks(void *ctx, int64_t begin, int64_t end) {
           top.back() = in.lo[l];
           std::push_heap(top.begin(), top.end(), std::greater<float>());
         }
+        const float bar =
+            int64_t(top.size()) < job.keep ? -INFINITY : top.front();
+        if (in.hi[l] >= bar)
+          reached.push_back({int32_t(i + l), in.hi[l]});
       }
     }
-    if (job.keep == 1)
-      top.push_back(
-          std::max(std::max(best[0], best[1]), std::max(best[2], best[3])));
   }
 }
 
@@ -192,16 +237,12 @@ void ternc::rt::RowScreen::operator()(const float *scores, const float *parts,
   keep = std::max<int64_t>(1, std::min(keep, vocab));
   const int64_t blocks = (vocab + kBlockRows - 1) / kBlockRows;
   tops_.resize(size_t(blocks));
-  picks_.resize(size_t(blocks));
-  his_.resize(size_t((vocab + 3) / 4 * 4));
+  candidates_.resize(size_t(blocks));
   Job job{*this, scores, parts, bounds, vocab, inputNorm, inputError, keep};
-  auto run = [&] {
-    if (parallelFor_)
-      parallelFor_(runBlocks, &job, 0, blocks);
-    else
-      runBlocks(&job, 0, blocks);
-  };
-  run();
+  if (parallelFor_)
+    parallelFor_(runBlocks, &job, 0, blocks);
+  else
+    runBlocks(&job, 0, blocks);
   // The keep-th largest lower bound: at least `keep` logits reach it, so
   // a row whose upper bound is below it is not among the `keep` largest.
   // Every block kept its own `keep` largest, which hold the keep largest
@@ -211,11 +252,11 @@ void ternc::rt::RowScreen::operator()(const float *scores, const float *parts,
     lows_.insert(lows_.end(), top.begin(), top.end());
   std::nth_element(lows_.begin(), lows_.begin() + (keep - 1), lows_.end(),
                    std::greater<float>());
-  job.threshold = lows_[size_t(keep - 1)];
-  job.select = true;
-  run();
-  for (const std::vector<int32_t> &picks : picks_)
-    rows.insert(rows.end(), picks.begin(), picks.end());
+  const float threshold = lows_[size_t(keep - 1)];
+  for (const std::vector<Candidate> &reached : candidates_)
+    for (const Candidate &c : reached)
+      if (c.hi >= threshold)
+        rows.push_back(c.row);
 }
 
 void ternc::rt::screenRows(const float *scores, const float *parts,

@@ -39,9 +39,10 @@ void screenRows(const float *scores, const float *parts, const float *bounds,
 
 /// screenRows over blocks of rows that `parallelFor` (ternc_parallel_for,
 /// or null for the calling thread) may spread over threads: each block's
-/// `keep` largest lower bounds, then each block's rows that reach the
-/// `keep`-th largest of those. The blocks, not the threads, decide what
-/// each step sees, so the rows are the same for any thread count; the
+/// `keep` largest lower bounds and its rows that reach the `keep`-th
+/// largest lower bound seen so far in it, then those of them that reach
+/// the `keep`-th largest of all. The blocks, not the threads, decide what
+/// each bar sees, so the rows are the same for any thread count; the
 /// buffers stay from one call to the next (one a decoded token).
 class RowScreen {
 public:
@@ -58,11 +59,15 @@ private:
   static void runBlocks(void *job, int64_t begin, int64_t end);
 
   ParallelFor parallelFor_;
+  // A row whose upper bound reached its block's bar (runBlocks).
+  struct Candidate {
+    int32_t row;
+    float hi;
+  };
+  // Per block: the `keep` largest lower bounds, the rows that reached.
   std::vector<std::vector<float>> tops_;
-  std::vector<std::vector<int32_t>> picks_;
+  std::vector<std::vector<Candidate>> candidates_;
   std::vector<float> lows_;
-  // Each row's upper bound, from step 1 for step 2 (whole lanes).
-  std::vector<float> his_;
 };
 
 } // namespace ternc::rt

@@ -35,6 +35,27 @@ int32_t ternc::rt::argmax(const float *logits, int64_t vocab) {
   return int32_t(i);
 }
 
+int32_t ternc::rt::argmax(const float *logits, int64_t vocab,
+                          const int32_t *rows, int64_t n) {
+  if (vocab < 1)
+    return 0;
+  // Only row 0 can make logits[0] a NaN.
+  if (n > 0 && rows[0] == 0 && std::isnan(logits[0]))
+    return 0;
+  // The first strictly larger: the first of the rows on ties, which is
+  // the first index, the others being -inf.
+  float best = -INFINITY;
+  int32_t first = 0;
+  for (int64_t j = 0; j < n; ++j)
+    if (logits[rows[j]] > best) {
+      best = logits[rows[j]];
+      first = rows[j];
+    }
+  // None above -inf: then logits[0] is the largest (-inf), as the full
+  // scan finds.
+  return best > -INFINITY ? first : 0;
+}
+
 Sampler::Sampler(const SamplerOptions &options)
     : opt_(options), state_(options.seed * 0x9E3779B97F4A7C15ull + 1) {}
 
@@ -47,9 +68,12 @@ float Sampler::uniform() {
   return float(r >> 40) / float(1u << 24);
 }
 
-int32_t Sampler::sample(const float *logits, int64_t vocab) {
+int32_t Sampler::sample(const float *logits, int64_t vocab,
+                        const std::vector<int32_t> *computed) {
   if (opt_.temperature <= 0.0f)
-    return argmax(logits, vocab);
+    return computed ? argmax(logits, vocab, computed->data(),
+                             int64_t(computed->size()))
+                    : argmax(logits, vocab);
   // The candidates in order: larger logit first, on ties the smaller id.
   // Ranked by the logits themselves, not divided by the temperature (which
   // can round two of them to one value): the top k are then exactly the

@@ -20,7 +20,10 @@ struct SamplerOptions {
 class Sampler {
 public:
   explicit Sampler(const SamplerOptions &options);
-  int32_t sample(const float *logits, int64_t vocab);
+  /// With `computed` (Session::computedRows()), every logit but those is
+  /// -inf: greedy reads only them (the same token).
+  int32_t sample(const float *logits, int64_t vocab,
+                 const std::vector<int32_t> *computed = nullptr);
   /// How many of the largest logits a sample depends on (their values and
   /// ids; the others may be anything smaller): 1 for greedy, top-k, or 0
   /// for all of them.
@@ -37,6 +40,12 @@ private:
 
 /// The index of the largest logit (the first on ties).
 int32_t argmax(const float *logits, int64_t vocab);
+
+/// argmax(logits, vocab) where every logit but those of rows[0..n)
+/// (increasing) is -inf, reading only those: a screened head's 40 or so
+/// instead of 2B4T's 128256 (0.03 ms a token).
+int32_t argmax(const float *logits, int64_t vocab, const int32_t *rows,
+               int64_t n);
 
 } // namespace ternc::rt
 

@@ -74,6 +74,8 @@ const float *Session::feed(const int32_t *tokens, int64_t count, int64_t keep) {
     // Only the last chunk's logits are read: the others skip the LM head,
     // and with a screened head the last one too.
     const bool screen = last && screened_ && keep > 0;
+    if (last && !screen)
+      sparse_ = false;
     ternc_prefill(chunk_.data(), n, pos_, keys(), values(), scratch(),
                   last && !screen ? logits_.data() : nullptr);
     pos_ += n;
@@ -86,6 +88,7 @@ const float *Session::feed(const int32_t *tokens, int64_t count, int64_t keep) {
 
 const float *Session::step(int32_t token, int64_t keep) {
   if (!screened_ || keep <= 0) {
+    sparse_ = false;
     ternc_decode(token, pos_, keys(), values(), scratch(), logits_.data());
     ++pos_;
     return logits_.data();
@@ -110,11 +113,16 @@ const float *Session::screenHead(int64_t inputOffset, int64_t keep) {
   } else {
     ternc_head_screen(x, scores_.data());
   }
+  if (sparse_)
+    for (int32_t r : rows_)
+      logits_[size_t(r)] = -INFINITY;
+  else
+    std::fill(logits_.begin(), logits_.end(), -INFINITY);
+  sparse_ = true;
   screen_(scores_.data(), parts, ternc_head_bounds(), cfg_.vocab,
           normUpperBound(x, cfg_.dim), inputError, keep, rows_);
   const int64_t n = int64_t(rows_.size());
   ternc_head_rows(x, rows_.data(), n, exact_.data());
-  std::fill(logits_.begin(), logits_.end(), -INFINITY);
   for (int64_t j = 0; j < n; ++j)
     logits_[size_t(rows_[j])] = exact_[size_t(j)];
   ++screenedSteps_;

@@ -44,6 +44,11 @@ public:
   /// the logits that can be among the `keep` largest are computed (the
   /// same values); the others are -inf.
   const float *step(int32_t token, int64_t keep = 0);
+  /// When the last logits (feed(), step()) came from a screened head: the
+  /// rows it computed, increasing; every other logit is -inf. Else null.
+  const std::vector<int32_t> *computedRows() const {
+    return sparse_ ? &rows_ : nullptr;
+  }
   /// Decoded tokens whose head was screened, and the rows they computed.
   int64_t screenedSteps() const { return screenedSteps_; }
   int64_t screenedRows() const { return screenedRows_; }
@@ -65,7 +70,9 @@ private:
   std::vector<float> logits_;
   std::vector<int32_t> chunk_;
   // Screened head: the int8 copy's scores, the chosen rows, their logits.
-  bool screened_ = false;
+  // While sparse_, logits_ is -inf but at rows_: the next screened step
+  // resets those rows only, not 2B4T's 128256 logits (0.04 ms).
+  bool screened_ = false, sparse_ = false;
   std::vector<float> scores_, exact_;
   std::vector<int32_t> rows_;
   std::vector<int8_t> quantized_;

@@ -219,8 +219,9 @@ void bench(Session &s) {
   s.reset();
   int32_t tok = c.bos;
   double t2 = now();
+  Sampler greedy(SamplerOptions{0.0f, 0, 1.0f, 0});
   for (int64_t i = 0; i < tg; ++i)
-    tok = argmax(s.step(tok, 1), c.vocab);
+    tok = greedy.sample(s.step(tok, 1), c.vocab, s.computedRows());
   double t3 = now();
   std::printf("tg%lld %.2f\n", (long long)tg, double(tg) / (t3 - t2));
   // Weight bytes read per decoded token: all of them, but for the rows of
@@ -249,7 +250,7 @@ Generation generate(Session &s, Sampler &sampler, const float *logits,
   Generation g;
   const int64_t vocab = s.config().vocab;
   while (g.tokens < limit) {
-    int32_t next = sampler.sample(logits, vocab);
+    int32_t next = sampler.sample(logits, vocab, s.computedRows());
     if (std::find(stops.begin(), stops.end(), next) != stops.end())
       break;
     ++g.tokens;
