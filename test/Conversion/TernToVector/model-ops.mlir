@@ -456,8 +456,8 @@ func.func @matmul_rows(%x: memref<1x32xf32>, %w: memref<5x32xf16>, %rows: memref
 // -----
 
 // The head prefetches its rows on x86 CPUs where that was measured to help:
-// on Zen 3 (here) and Zen 5 1 KiB (512 f16) ahead with prefetchnta; not on
-// Zen 4.
+// on Zen 3 (here) 1 KiB (512 f16) ahead with prefetchnta; not on Zen 4; on
+// Zen 5 4 KiB ahead into L2 (below, with the int8 copy).
 module attributes {tern.target = #tern.target<triple = "x86_64-unknown-linux-gnu", cpu = "znver3", isa = ["avx2"], vector_bits = 256>} {
 // CHECK-LABEL: func.func @matmul_prefetch
 // CHECK: scf.for %[[K:.*]] = %{{.*}} to %{{.*}} step %c16 iter_args
@@ -572,6 +572,22 @@ module attributes {tern.target = #tern.target<triple = "x86_64-unknown-linux-gnu
 // CHECK:   arith.subi %[[T]], %[[BIAS]] : i32
 func.func @matmul_i8_vnni(%q: memref<2x128xi8>, %qs: memref<2xf32>, %w: memref<5x128xi8>, %s: memref<5xf32>, %y: memref<2x5xf32>) {
   tern.matmul %q, %w input_scaled(%qs : memref<2xf32>) scaled(%s : memref<5xf32>) into %y : memref<2x128xi8>, memref<5x128xi8>, memref<2x5xf32>
+  return
+}
+}
+
+// -----
+
+// Zen 5: the int8 copy of a screened head prefetches its rows 4 KiB ahead
+// into L2 (prefetcht1, locality 2).
+module attributes {tern.target = #tern.target<triple = "x86_64-unknown-linux-gnu", cpu = "znver5", isa = ["avx2", "avx512f", "avx512bw", "avx512vnni"], vector_bits = 512>} {
+// CHECK-LABEL: func.func @matmul_i8_zen5
+// CHECK: scf.for %[[K:.*]] = %{{.*}} to %c8192 step %c64 iter_args
+// CHECK:   %[[AT:.*]] = arith.addi %[[K]], %c4096 : index
+// CHECK:   memref.prefetch %{{.*}}[%{{.*}}, %[[AT]]], read, locality<2>, data : memref<5x8192xi8>
+// CHECK:   llvm.call_intrinsic "llvm.x86.avx512.vpdpbusd.512"
+func.func @matmul_i8_zen5(%q: memref<2x8192xi8>, %qs: memref<2xf32>, %w: memref<5x8192xi8>, %s: memref<5xf32>, %y: memref<2x5xf32>) {
+  tern.matmul %q, %w input_scaled(%qs : memref<2xf32>) scaled(%s : memref<5xf32>) into %y : memref<2x8192xi8>, memref<5x8192xi8>, memref<2x5xf32>
   return
 }
 }
