@@ -1,8 +1,8 @@
 //===- norm-harness.cpp - tern.rms_norm's sum order, bit for bit ----------===//
 //
 // Linked with the object ternc emits for norm.mlir.in: tern.rms_norm with
-// lanes = 16 and lanes = 1, and tern.rms_norm_quantize with lanes = 16, of
-// 3 rows of D = 100 and 2560, compared bit for bit with a scalar reference
+// lanes = 16 and lanes = 1, tern.rms_norm_quantize with lanes = 16 and
+// tern.quantize, of 3 rows of D = 100 and 2560, compared bit for bit with a scalar reference
 // written from the ops' definitions: the sum of squares in `lanes`
 // interleaved partial sums (lane j: d = j, j + lanes, ... in order), the
 // partial sums then in order; r = 1 / sqrt(ss / D + eps); y = w * (r * x);
@@ -10,6 +10,9 @@
 // (-ffp-contract=off). Rows of very different magnitudes make the two orders
 // give different sums, which the output must reflect: the harness also
 // counts the rows where lanes = 16 and in-order references differ.
+// tern.quantize's rows hold the absmax's edge cases: it at a negative
+// value beside -0.0 and a tie to round to even, and an infinity (the scale
+// 0, that element -128).
 // Prints "N wrong" per op and "orders differ in N rows".
 //
 // usage: norm-harness
@@ -37,6 +40,8 @@ void norm16_2560(const float *x, const float *w, float *y);
 void norm1_2560(const float *x, const float *w, float *y);
 void normq16_2560(const float *x, const float *w, float *y, int8_t *q,
                   float *s);
+void quantize_100(const float *x, int8_t *q, float *s);
+void quantize_2560(const float *x, int8_t *q, float *s);
 }
 
 constexpr int M = 3;
@@ -93,7 +98,8 @@ static float draw(std::mt19937 &rng, int e) {
 static void run(int d, void (*norm16)(const float *, const float *, float *),
                 void (*norm1)(const float *, const float *, float *),
                 void (*normq16)(const float *, const float *, float *, int8_t *,
-                                float *)) {
+                                float *),
+                void (*quantize)(const float *, int8_t *, float *)) {
   std::mt19937 rng(11 + d);
   std::vector<float> x(size_t(M) * d), w(d);
   for (int m = 0; m < M; ++m)
@@ -128,10 +134,26 @@ static void run(int d, void (*norm16)(const float *, const float *, float *),
               differ(got.data(), want16.data(), got.size(), sizeof(float)) +
                   differ(gotQ.data(), wantQ.data(), gotQ.size(), 1) +
                   differ(gotS.data(), wantS.data(), M, sizeof(float)));
+
+  // tern.quantize of x itself: row 0 as drawn; row 1's absmax at a
+  // negative value, -127 / 32 (the scale 32 exactly), with -0.0 and the
+  // ties 2.5 / 32 (to 2) and 3.5 / 32 (to 4) beside it; row 2 with +inf.
+  x[size_t(1) * d + 3] = -127.0f / 32;
+  x[size_t(1) * d + 4] = -0.0f;
+  x[size_t(1) * d + 5] = 2.5f / 32;
+  x[size_t(1) * d + 6] = 3.5f / 32;
+  for (int k = 7; k < d; ++k)
+    x[size_t(1) * d + k] = std::fmod(x[size_t(1) * d + k], 1.0f);
+  x[size_t(2) * d + d / 2] = INFINITY;
+  referenceQuantize(x.data(), d, wantQ.data(), wantS.data());
+  quantize(x.data(), gotQ.data(), gotS.data());
+  std::printf("D = %d: quantize: %d wrong\n", d,
+              differ(gotQ.data(), wantQ.data(), gotQ.size(), 1) +
+                  differ(gotS.data(), wantS.data(), M, sizeof(float)));
 }
 
 int main() {
-  run(100, norm16_100, norm1_100, normq16_100);
-  run(2560, norm16_2560, norm1_2560, normq16_2560);
+  run(100, norm16_100, norm1_100, normq16_100, quantize_100);
+  run(2560, norm16_2560, norm1_2560, normq16_2560, quantize_2560);
   return 0;
 }

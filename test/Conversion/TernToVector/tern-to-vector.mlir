@@ -10,11 +10,14 @@ module attributes {tern.target = #tern.target<triple = "x86_64-unknown-linux-gnu
 // CHECK-DAG: %[[LANES:.*]] = arith.constant 8 : index
 // CHECK-DAG: %[[M:.*]] = memref.dim %{{.*}}, %{{.*}} : memref<?x70xf32>
 // CHECK: scf.for %[[ROW:.*]] = %[[C0]] to %[[M]] step %[[C1]] {
-// CHECK:   %[[ABS:.*]] = scf.for %[[KK:.*]] = %[[C0]] to %[[K]] step %[[LANES]] iter_args(%[[ACC:.*]] = %{{.*}}) -> (vector<8xf32>) {
+// The absmax as the unsigned maximum of |x|'s bits (the sign cleared).
+// CHECK:   %[[ABS:.*]] = scf.for %[[KK:.*]] = %[[C0]] to %[[K]] step %[[LANES]] iter_args(%[[ACC:.*]] = %{{.*}}) -> (vector<8xi32>) {
 // CHECK:     %[[V:.*]] = vector.transfer_read %{{.*}}[%[[ROW]], %[[KK]]], %{{.*}} : memref<?x70xf32>, vector<8xf32>
-// CHECK:     %[[A:.*]] = math.absf %[[V]] : vector<8xf32>
-// CHECK:     arith.maximumf %[[ACC]], %[[A]] : vector<8xf32>
-// CHECK:   %[[MAX:.*]] = vector.reduction <maximumf>, %[[ABS]] : vector<8xf32> into f32
+// CHECK:     %[[BITS:.*]] = arith.bitcast %[[V]] : vector<8xf32> to vector<8xi32>
+// CHECK:     %[[A:.*]] = arith.andi %[[BITS]], %{{.*}} : vector<8xi32>
+// CHECK:     arith.maxui %[[ACC]], %[[A]] : vector<8xi32>
+// CHECK:   %[[MAXBITS:.*]] = vector.reduction <maxui>, %[[ABS]] : vector<8xi32> into i32
+// CHECK:   %[[MAX:.*]] = arith.bitcast %[[MAXBITS]] : i32 to f32
 // CHECK:   %[[D:.*]] = arith.maximumf %[[MAX]], %{{.*}} : f32
 // CHECK:   %[[S:.*]] = arith.divf %{{.*}}, %[[D]] : f32
 // CHECK:   memref.store %[[S]], %{{.*}}[%[[ROW]]] : memref<?xf32>
@@ -23,13 +26,26 @@ module attributes {tern.target = #tern.target<triple = "x86_64-unknown-linux-gnu
 // Round half to even with the 1.5 * 2^23 trick (exact for |x| < 2^22).
 // CHECK:     %[[BIG:.*]] = arith.addf %{{.*}}, %[[MAGIC:.*]] : vector<8xf32>
 // CHECK:     arith.subf %[[BIG]], %[[MAGIC]] : vector<8xf32>
-// CHECK:     arith.maximumf
-// CHECK:     arith.minimumf
+// The clamp keeps numbers (a NaN becomes -128, not a poison conversion).
+// CHECK:     arith.maxnumf
+// CHECK:     arith.minnumf
 // CHECK:     arith.fptosi %{{.*}} : vector<8xf32> to vector<8xi8>
 // CHECK:     vector.transfer_write %{{.*}}, %{{.*}}[%[[ROW]], %{{.*}}] : vector<8xi8>, memref<?x70xi8>
 // CHECK-NOT: tern.quantize
 func.func @quantize(%x: memref<?x70xf32>, %q: memref<?x70xi8>, %s: memref<?xf32>) {
   tern.quantize %x into %q, %s : memref<?x70xf32>, memref<?x70xi8>, memref<?xf32>
+  return
+}
+// K a multiple of the lanes: no read or write is masked.
+// CHECK-LABEL: func.func @quantize_whole_vectors
+// CHECK:   scf.for
+// CHECK:     vector.transfer_read {{.*}} {in_bounds = [true]} : memref<1x64xf32>, vector<8xf32>
+// CHECK:   vector.reduction <maxui>
+// CHECK:   scf.for
+// CHECK:     vector.transfer_read {{.*}} {in_bounds = [true]} : memref<1x64xf32>, vector<8xf32>
+// CHECK:     vector.transfer_write {{.*}} {in_bounds = [true]} : vector<8xi8>, memref<1x64xi8>
+func.func @quantize_whole_vectors(%x: memref<1x64xf32>, %q: memref<1x64xi8>, %s: memref<1xf32>) {
+  tern.quantize %x into %q, %s : memref<1x64xf32>, memref<1x64xi8>, memref<1xf32>
   return
 }
 }
@@ -675,14 +691,15 @@ module attributes {tern.target = #tern.target<triple = "x86_64-unknown-linux-gnu
 // CHECK:     memref.load
 // CHECK:     arith.mulf {{.*}} : f32
 // CHECK:   math.sqrt
-// CHECK:   %[[MAX:.*]] = scf.for {{.*}} -> (vector<8xf32>) {
+// CHECK:   %[[MAX:.*]] = scf.for {{.*}} -> (vector<8xi32>) {
 // CHECK:     %[[X:.*]] = vector.transfer_read %{{.*}}[%[[M]], %{{.*}}], %{{.*}} : memref<2x20xf32>, vector<8xf32>
 // CHECK:     %[[RX:.*]] = arith.mulf %{{.*}}, %[[X]] : vector<8xf32>
 // CHECK:     %[[WV:.*]] = vector.transfer_read %{{.*}} : memref<20xf32>, vector<8xf32>
 // CHECK:     %[[O:.*]] = arith.mulf %[[WV]], %[[RX]] : vector<8xf32>
 // CHECK:     vector.transfer_write %[[O]], %{{.*}}[%[[M]], %{{.*}}] : vector<8xf32>, memref<2x20xf32>
-// CHECK:     math.absf %[[O]]
-// CHECK:   vector.reduction <maximumf>, %[[MAX]]
+// CHECK:     arith.bitcast %[[O]] : vector<8xf32> to vector<8xi32>
+// CHECK:     arith.maxui
+// CHECK:   vector.reduction <maxui>, %[[MAX]]
 // CHECK:   memref.store %{{.*}} : memref<2xf32>
 // CHECK:   scf.for
 // CHECK:     vector.transfer_read %{{.*}} : memref<2x20xf32>, vector<8xf32>
