@@ -240,10 +240,10 @@ void ForwardEmitter::emit(Value tokens, Value n, Value pos, Value kc, Value vc,
   OpFoldResult nFold =
       rows == 1 ? OpFoldResult(b.getIndexAttr(1)) : OpFoldResult(n);
   auto rope = [&](Value data) {
-    b.create<RopeOp>(data, pos, md.headDim(), APFloat(md.ropeTheta),
-                     md.rope == ternc::RopeKind::Interleaved
-                         ? RopeStyle::Interleaved
-                         : RopeStyle::HalfSplit);
+    b.create<RopeOp>(
+        data, pos, /*table=*/Value(), md.headDim(), APFloat(md.ropeTheta),
+        md.rope == ternc::RopeKind::Interleaved ? RopeStyle::Interleaved
+                                                : RopeStyle::HalfSplit);
   };
 
   for (int64_t l = 0; l < md.layers; ++l) {

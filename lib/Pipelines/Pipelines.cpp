@@ -25,6 +25,7 @@ void tern::buildTernTransformPipeline(OpPassManager &pm,
   pm.addNestedPass<func::FuncOp>(createTernFuseLinears());
   pm.addNestedPass<func::FuncOp>(createTernFuseNormQuantize());
   pm.addNestedPass<func::FuncOp>(createTernFuseEpilogues());
+  pm.addNestedPass<func::FuncOp>(createTernShareRopeTables());
   TernSelectLayoutOptions layout;
   layout.chunk = options.chunk;
   layout.kernel = options.kernel;

@@ -152,52 +152,101 @@ struct RMSNormLowering : public OpConversionPattern<RMSNormOp> {
   }
 };
 
+/// freq_i = 1 / theta^(2i / head_dim) in f32 for i in [0, head_dim/2),
+/// into a stack buffer: once per op for all its rows (a prefill chunk's
+/// 128 rows computed each 128 times otherwise).
+Value ropeFrequencies(ImplicitLocOpBuilder &b, int64_t hd,
+                      FloatAttr thetaAttr) {
+  Value c0 = indexConst(b, 0), c2 = indexConst(b, 2);
+  Value theta = b.create<arith::ConstantOp>(thetaAttr);
+  Value hdF = f32Const(b, float(hd)), one = f32Const(b, 1.0f);
+  Value freqs =
+      b.create<memref::AllocaOp>(MemRefType::get({hd / 2}, b.getF32Type()));
+  loop(b, c0, indexConst(b, hd / 2), {}, [&](auto &fb, Value i, ValueRange) {
+    Value twoIF = fb.template create<arith::UIToFPOp>(
+        fb.getF32Type(),
+        fb.template create<arith::IndexCastOp>(
+            fb.getI64Type(), fb.template create<arith::MulIOp>(i, c2)));
+    fb.template create<memref::StoreOp>(
+        fb.template create<arith::DivFOp>(
+            one, fb.template create<math::PowFOp>(
+                     theta, fb.template create<arith::DivFOp>(twoIF, hdF))),
+        freqs, i);
+    yield(fb);
+  });
+  return freqs;
+}
+
+/// The cos and sin of pair i's angle at position start + m: angle = pos *
+/// freq_i, in f32.
+std::pair<Value, Value> ropeCosSin(ImplicitLocOpBuilder &b, Value freqs,
+                                   Value start, Value m, Value i) {
+  Value pos = b.create<arith::UIToFPOp>(
+      b.getF32Type(), b.create<arith::IndexCastOp>(
+                          b.getI64Type(), b.create<arith::AddIOp>(start, m)));
+  Value angle =
+      b.create<arith::MulFOp>(pos, b.create<memref::LoadOp>(freqs, i));
+  return {b.create<math::CosOp>(angle), b.create<math::SinOp>(angle)};
+}
+
+struct RopeTableLowering : public OpConversionPattern<RopeTableOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(RopeTableOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    ImplicitLocOpBuilder b(op.getLoc(), rewriter);
+    Value table = adaptor.getTable(), start = adaptor.getStart();
+    const int64_t hd = op.getHeadDim();
+    Value freqs = ropeFrequencies(b, hd, op.getThetaAttr());
+    Value c0 = indexConst(b, 0), c1 = indexConst(b, 1);
+    // Rows (a prefill chunk's positions) on the pool, as tern.rope's.
+    loop(
+        b, c0, dimOf(b, table, 0), {},
+        [&](ImplicitLocOpBuilder &rb, Value m, ValueRange) {
+          loop(rb, c0, indexConst(rb, hd / 2), {},
+               [&](ImplicitLocOpBuilder &ib, Value i, ValueRange) {
+                 auto [cs, sn] = ropeCosSin(ib, freqs, start, m, i);
+                 ib.create<memref::StoreOp>(cs, table, ValueRange{m, i, c0});
+                 ib.create<memref::StoreOp>(sn, table, ValueRange{m, i, c1});
+                 yield(ib);
+               });
+          yield(rb);
+        },
+        rowsWorthThreads(table));
+    rewriter.eraseOp(op);
+    return success();
+  }
+};
+
 struct RopeLowering : public OpConversionPattern<RopeOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult
   matchAndRewrite(RopeOp op, OpAdaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
     ImplicitLocOpBuilder b(op.getLoc(), rewriter);
-    Value x = adaptor.getData(), start = adaptor.getStart();
+    Value x = adaptor.getData(), start = adaptor.getStart(),
+          table = adaptor.getTable();
     int64_t hd = op.getHeadDim();
     int64_t heads = op.getData().getType().getDimSize(1) / hd;
     bool interleaved = op.getStyle() == RopeStyle::Interleaved;
-    Value c0 = indexConst(b, 0), c2 = indexConst(b, 2);
-    Value theta = b.create<arith::ConstantOp>(op.getThetaAttr());
-    Value hdF = f32Const(b, float(hd)), one = f32Const(b, 1.0f);
+    Value c0 = indexConst(b, 0), c1 = indexConst(b, 1), c2 = indexConst(b, 2);
     Value pairs = indexConst(b, hd / 2);
-    // freq_i = 1 / theta^(2i / head_dim) in f32, once per pair for all the
-    // op's rows (a prefill chunk's 128 rows computed each 128 times).
-    Value freqs =
-        b.create<memref::AllocaOp>(MemRefType::get({hd / 2}, b.getF32Type()));
-    loop(b, c0, pairs, {}, [&](auto &fb, Value i, ValueRange) {
-      Value twoIF = fb.template create<arith::UIToFPOp>(
-          fb.getF32Type(),
-          fb.template create<arith::IndexCastOp>(
-              fb.getI64Type(), fb.template create<arith::MulIOp>(i, c2)));
-      fb.template create<memref::StoreOp>(
-          fb.template create<arith::DivFOp>(
-              one, fb.template create<math::PowFOp>(
-                       theta, fb.template create<arith::DivFOp>(twoIF, hdF))),
-          freqs, i);
-      yield(fb);
-    });
+    // Without a table, the frequencies once for all the op's rows.
+    Value freqs = table ? Value() : ropeFrequencies(b, hd, op.getThetaAttr());
     // Rotates pair i of every head of token row m.
     auto rotate = [&](ImplicitLocOpBuilder &pb, Value m, Value i) {
-      Value posIdx = pb.create<arith::AddIOp>(start, m);
-      Value pos = pb.create<arith::UIToFPOp>(
-          pb.getF32Type(),
-          pb.create<arith::IndexCastOp>(pb.getI64Type(), posIdx));
-      // angle = pos * freq_i, in f32.
       Value twoI = pb.create<arith::MulIOp>(i, c2);
-      Value freq = pb.create<memref::LoadOp>(freqs, i);
-      Value angle = pb.create<arith::MulFOp>(pos, freq);
-      Value cs = pb.create<math::CosOp>(angle);
-      Value sn = pb.create<math::SinOp>(angle);
+      Value cs, sn;
+      if (table) {
+        cs = pb.create<memref::LoadOp>(table, ValueRange{m, i, c0});
+        sn = pb.create<memref::LoadOp>(table, ValueRange{m, i, c1});
+      } else {
+        std::tie(cs, sn) = ropeCosSin(pb, freqs, start, m, i);
+      }
       Value ia = interleaved ? twoI : i;
       Value ib2 =
           interleaved
-              ? pb.create<arith::AddIOp>(twoI, indexConst(pb, 1)).getResult()
+              ? pb.create<arith::AddIOp>(twoI, c1).getResult()
               : pb.create<arith::AddIOp>(i, indexConst(pb, hd / 2)).getResult();
       loop(
           pb, c0, indexConst(pb, heads), {},
@@ -953,9 +1002,9 @@ struct MatmulLowering : public OpConversionPattern<MatmulOp> {
 
 void mlir::tern::populateTernModelOpsToLoopsPatterns(
     RewritePatternSet &patterns) {
-  patterns.add<EmbeddingLowering, RMSNormLowering, RopeLowering,
-               AttentionLowering, StoreKeysLowering, ElementwiseLowering<GluOp>,
-               ElementwiseLowering<AddOp>, MatmulLowering>(
-      patterns.getContext());
+  patterns
+      .add<EmbeddingLowering, RMSNormLowering, RopeLowering, RopeTableLowering,
+           AttentionLowering, StoreKeysLowering, ElementwiseLowering<GluOp>,
+           ElementwiseLowering<AddOp>, MatmulLowering>(patterns.getContext());
   detail::populateInt8MatmulPatterns(patterns);
 }

@@ -369,8 +369,8 @@ struct ConvertTernToVectorPass
                            memref::MemRefDialect, scf::SCFDialect,
                            vector::VectorDialect, TernDialect>();
     target.addIllegalOp<QuantizeOp, RMSNormQuantizeOp, LinearOp, EmbeddingOp,
-                        RMSNormOp, RopeOp, AttentionOp, StoreKeysOp, GluOp,
-                        AddOp, MatmulOp>();
+                        RMSNormOp, RopeOp, RopeTableOp, AttentionOp,
+                        StoreKeysOp, GluOp, AddOp, MatmulOp>();
     RewritePatternSet patterns(&getContext());
     populateTernToVectorPatterns(patterns, mcaMarkers);
     populateTernModelOpsToLoopsPatterns(patterns);

@@ -77,6 +77,53 @@ func.func @rope(%x: memref<1x16xf32>, %p: index) {
 
 // -----
 
+// tern.rope_table: the frequencies as tern.rope's, then each row's cos and
+// sin of pair i into table[m, i, 0] and [m, i, 1]; a rope with the table
+// loads them (no frequency, cos or sin of its own).
+// CHECK-LABEL: func.func @rope_table
+// CHECK: %[[FREQS:.*]] = memref.alloca() : memref<4xf32>
+// CHECK: math.powf
+// One row: its loop folds away.
+// CHECK: scf.for %[[I:.*]] = %c0 to %c4 step %c1 {
+// CHECK:     %[[POS:.*]] = arith.uitofp %{{.*}} : i64 to f32
+// CHECK:     %[[FREQ:.*]] = memref.load %[[FREQS]][%[[I]]] : memref<4xf32>
+// CHECK:     %[[ANGLE:.*]] = arith.mulf %[[POS]], %[[FREQ]] : f32
+// CHECK:     %[[COS:.*]] = math.cos %[[ANGLE]] : f32
+// CHECK:     %[[SIN:.*]] = math.sin %[[ANGLE]] : f32
+// CHECK:     memref.store %[[COS]], %[[T:.*]][%c0, %[[I]], %c0] : memref<1x4x2xf32>
+// CHECK:     memref.store %[[SIN]], %[[T]][%c0, %[[I]], %c1] : memref<1x4x2xf32>
+// CHECK-NOT: math.powf
+// CHECK-NOT: math.cos
+// CHECK:   scf.for %[[J:.*]] = %c0 to %c4 step %c1 {
+// CHECK:     memref.load %[[T]][%{{.*}}, %[[J]], %c0] : memref<1x4x2xf32>
+// CHECK:     memref.load %[[T]][%{{.*}}, %[[J]], %c1] : memref<1x4x2xf32>
+// CHECK:     arith.subf
+// CHECK:     arith.addf
+// CHECK-NOT: math.sin
+// CHECK: return
+func.func @rope_table(%x: memref<1x16xf32>, %p: index) {
+  %t = memref.alloca() : memref<1x4x2xf32>
+  tern.rope_table at %p into %t {head_dim = 8 : i64, theta = 1.0e4 : f32} : memref<1x4x2xf32>
+  tern.rope interleaved %x at %p table(%t : memref<1x4x2xf32>) {head_dim = 8 : i64, theta = 1.0e4 : f32} : memref<1x16xf32>
+  return
+}
+
+// -----
+
+// A prefill chunk's table: its rows on the pool.
+// CHECK-LABEL: func.func @rope_table_rows
+// CHECK: scf.for %{{.*}} = %c0 to %c128 step %c1 {
+// CHECK:   math.cos
+// CHECK: } {tern.parallel}
+func.func @rope_table_rows(%x: memref<128x16xf32>, %p: index) {
+  %t = memref.alloca() : memref<128x4x2xf32>
+  tern.rope_table at %p into %t {head_dim = 8 : i64, theta = 1.0e4 : f32} : memref<128x4x2xf32>
+  tern.rope half_split %x at %p table(%t : memref<128x4x2xf32>) {head_dim = 8 : i64, theta = 1.0e4 : f32} : memref<128x16xf32>
+  return
+}
+
+// -----
+
 // Token rows on the pool for a row-major operand: the parallel loop is the
 // one over tokens, the pairs inside it (their frequencies from the table
 // made before).

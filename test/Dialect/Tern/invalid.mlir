@@ -348,6 +348,46 @@ func.func @rope_theta(%x: memref<1x24xf32>, %p: index) {
 
 // -----
 
+func.func @rope_table_pairs(%x: memref<1x24xf32>, %t: memref<1x3x2xf32>, %p: index) {
+  // expected-error@+1 {{'tern.rope' op table must be [1, 4, 2] (a row's cos and sin for each of head_dim/2 pairs), not [1, 3, 2]}}
+  tern.rope interleaved %x at %p table(%t : memref<1x3x2xf32>) {head_dim = 8 : i64, theta = 1.0e4 : f32} : memref<1x24xf32>
+  return
+}
+
+// -----
+
+func.func @rope_table_rows(%x: memref<2x24xf32>, %t: memref<1x4x2xf32>, %p: index) {
+  // expected-error@+1 {{'tern.rope' op table must be [2, 4, 2] (a row's cos and sin for each of head_dim/2 pairs), not [1, 4, 2]}}
+  tern.rope interleaved %x at %p table(%t : memref<1x4x2xf32>) {head_dim = 8 : i64, theta = 1.0e4 : f32} : memref<2x24xf32>
+  return
+}
+
+// -----
+
+func.func @rope_table_shape(%t: memref<1x4x3xf32>, %p: index) {
+  // expected-error@+1 {{'tern.rope_table' op table must be [rows, 4, 2] (cos and sin for each of head_dim/2 pairs), not [rows, 4, 3]}}
+  tern.rope_table at %p into %t {head_dim = 8 : i64, theta = 1.0e4 : f32} : memref<1x4x3xf32>
+  return
+}
+
+// -----
+
+func.func @rope_table_head(%t: memref<1x4x2xf32>, %p: index) {
+  // expected-error@+1 {{'tern.rope_table' op head_dim 7 must be even}}
+  tern.rope_table at %p into %t {head_dim = 7 : i64, theta = 1.0e4 : f32} : memref<1x4x2xf32>
+  return
+}
+
+// -----
+
+func.func @rope_table_theta(%t: memref<1x4x2xf32>, %p: index) {
+  // expected-error@+1 {{'tern.rope_table' op theta must be positive}}
+  tern.rope_table at %p into %t {head_dim = 8 : i64, theta = -1.0 : f32} : memref<1x4x2xf32>
+  return
+}
+
+// -----
+
 func.func @attention_heads(%q: memref<1x48xf32>, %k: memref<1x32x16xf32>, %v: memref<16x32xf32>, %o: memref<1x48xf32>, %w: memref<3x16xf32>, %p: index) {
   // expected-error@+1 {{'tern.attention' op heads (3) must be a positive multiple of kv_heads (2)}}
   tern.attention %q, %k, %v at %p into %o using %w {head_dim = 16 : i64, heads = 3 : i64, kv_heads = 2 : i64} : memref<1x48xf32>, memref<1x32x16xf32>, memref<16x32xf32>, memref<1x48xf32>, memref<3x16xf32>

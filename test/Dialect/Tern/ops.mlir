@@ -114,6 +114,11 @@ func.func @layer(%ids: memref<2xi32>, %h: memref<2x128xf32>, %x: memref<2x128xf3
   tern.rope interleaved %x at %pos {head_dim = 16 : i64, theta = 1.0e4 : f32} : memref<2x128xf32>
   // CHECK: tern.rope half_split
   tern.rope half_split %x at %pos {head_dim = 16 : i64, theta = 5.0e5 : f32} : memref<2x128xf32>
+  %t = memref.alloca() : memref<2x8x2xf32>
+  // CHECK: tern.rope_table at %{{.*}} into %[[T:.*]] {head_dim = 16 : i64, theta = 5.000000e+05 : f32} : memref<2x8x2xf32>
+  tern.rope_table at %pos into %t {head_dim = 16 : i64, theta = 5.0e5 : f32} : memref<2x8x2xf32>
+  // CHECK: tern.rope half_split %{{.*}} at %{{.*}} table(%[[T]] : memref<2x8x2xf32>) {head_dim = 16 : i64, theta = 5.000000e+05 : f32} : memref<2x128xf32>
+  tern.rope half_split %x at %pos table(%t : memref<2x8x2xf32>) {head_dim = 16 : i64, theta = 5.0e5 : f32} : memref<2x128xf32>
   // CHECK: tern.store_keys %{{.*}} into %{{.*}} at %{{.*}} : memref<2x64xf32>, memref<4x64x16xf32>
   tern.store_keys %k2 into %kc at %pos : memref<2x64xf32>, memref<4x64x16xf32>
   // CHECK: tern.attention %{{.*}}, %{{.*}}, %{{.*}} at %{{.*}} into %{{.*}} using %{{.*}} {head_dim = 16 : i64, heads = 8 : i64, kv_heads = 4 : i64} : memref<2x128xf32>, memref<4x64x16xf32>, memref<64x64xf32>, memref<2x128xf32>, memref<8x64xf32>

@@ -401,6 +401,34 @@ LogicalResult RopeOp::verify() {
                          << d << " features of a row";
   if (!(getTheta().convertToFloat() > 0.0f))
     return emitOpError() << "theta must be positive";
+  if (Value table = getTable()) {
+    auto type = cast<MemRefType>(table.getType());
+    int64_t rows = getData().getType().getDimSize(0);
+    if (type.getDimSize(1) != hd / 2 || type.getDimSize(2) != 2 ||
+        type.getDimSize(0) != rows)
+      return emitOpError() << "table must be [" << dimStr(rows) << ", "
+                           << hd / 2 << ", 2] (a row's cos and sin for each "
+                           << "of head_dim/2 pairs), not ["
+                           << dimStr(type.getDimSize(0)) << ", "
+                           << dimStr(type.getDimSize(1)) << ", "
+                           << dimStr(type.getDimSize(2)) << "]";
+  }
+  return success();
+}
+
+LogicalResult RopeTableOp::verify() {
+  auto type = getTable().getType();
+  int64_t hd = getHeadDim();
+  if (hd < 2 || hd % 2 != 0)
+    return emitOpError() << "head_dim " << hd << " must be even";
+  if (type.getDimSize(1) != hd / 2 || type.getDimSize(2) != 2)
+    return emitOpError() << "table must be [rows, " << hd / 2
+                         << ", 2] (cos and sin for each of head_dim/2 pairs), "
+                            "not [rows, "
+                         << dimStr(type.getDimSize(1)) << ", "
+                         << dimStr(type.getDimSize(2)) << "]";
+  if (!(getTheta().convertToFloat() > 0.0f))
+    return emitOpError() << "theta must be positive";
   return success();
 }
 

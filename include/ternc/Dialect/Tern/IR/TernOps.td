@@ -365,19 +365,53 @@ def Tern_RopeOp : Tern_Op<"rope"> {
     `(a*cos - b*sin, a*sin + b*cos)`. `half_split` pairs features (i,
     i + head_dim/2); `interleaved` pairs (2i, 2i + 1).
 
+    With a `table` (`tern.rope_table` at the same start, head_dim and
+    theta, one row per row of `data`) the op reads each pair's cos and sin
+    from it instead of computing them: the same bits.
+
     ```mlir
     tern.rope interleaved %q at %pos {head_dim = 16 : i64, theta = 1.0e+04 : f32} : memref<1x128xf32>
+    tern.rope half_split %k at %pos table(%t : memref<1x8x2xf32>) {head_dim = 16 : i64, theta = 1.0e+04 : f32} : memref<1x64xf32>
     ```
   }];
   let arguments = (ins
     Arg<MemRefRankOf<[F32], [2]>, "rows [M, H*head_dim]", [MemRead, MemWrite]>:$data,
     Index:$start,
+    Arg<Optional<MemRefRankOf<[F32], [3]>>, "cos and sin [M, head_dim/2, 2]",
+        [MemRead]>:$table,
     I64Attr:$head_dim,
     F32Attr:$theta,
     Tern_RopeStyle:$style
   );
   let assemblyFormat = [{
-    $style $data `at` $start attr-dict `:` type($data)
+    $style $data `at` $start (`table` `(` $table^ `:` type($table) `)`)?
+    attr-dict `:` type($data)
+  }];
+  let hasVerifier = 1;
+}
+
+def Tern_RopeTableOp : Tern_Op<"rope_table"> {
+  let summary = "the cos and sin of rotary embedding's angles";
+  let description = [{
+    `table[m, i] = (cos(angle), sin(angle))` with `angle` the angle of pair
+    i at position `start + m`, computed as `tern.rope` defines it. Every
+    `tern.rope` of a decoder step rotates the same positions with the same
+    angles (the queries and keys of each layer): one table serves them all
+    (`tern-share-rope-tables`), where each computed its own cos and sin.
+
+    ```mlir
+    tern.rope_table at %pos into %t {head_dim = 128 : i64, theta = 5.0e+05 : f32} : memref<1x64x2xf32>
+    ```
+  }];
+  let arguments = (ins
+    Index:$start,
+    Arg<MemRefRankOf<[F32], [3]>, "cos and sin [M, head_dim/2, 2]",
+        [MemWrite]>:$table,
+    I64Attr:$head_dim,
+    F32Attr:$theta
+  );
+  let assemblyFormat = [{
+    `at` $start `into` $table attr-dict `:` type($table)
   }];
   let hasVerifier = 1;
 }

@@ -33,6 +33,21 @@ def TernFuseNormQuantize : Pass<"tern-fuse-norm-quantize", "::mlir::func::FuncOp
   let dependentDialects = ["::mlir::tern::TernDialect"];
 }
 
+def TernShareRopeTables : Pass<"tern-share-rope-tables", "::mlir::func::FuncOp"> {
+  let summary = "compute rotary embedding's cos and sin once for the ropes that share them";
+  let description = [{
+    The `tern.rope` ops of one block without a table that rotate the same
+    positions (the same start value and static row count) with the same
+    head_dim and theta get one `tern.rope_table`, written into a stack
+    buffer just before the first of them, which each then reads: a decoder
+    step's 2 x layers ropes compute their 64 cos/sin pairs (2B4T) once
+    instead of once each, on the calling thread between two linears. A
+    rope alone keeps computing its own. The results are the same bits.
+  }];
+  let dependentDialects = ["::mlir::tern::TernDialect",
+                           "::mlir::memref::MemRefDialect"];
+}
+
 def TernFuseEpilogues : Pass<"tern-fuse-epilogues", "::mlir::func::FuncOp"> {
   let summary = "fold the residual add and the gated linear unit after a "
                 "linear into its epilogue";
