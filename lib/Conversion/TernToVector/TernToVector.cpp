@@ -97,10 +97,6 @@ Value absmaxOf(ImplicitLocOpBuilder &b, Value acc) {
       b.create<vector::ReductionOp>(vector::CombiningKind::MAXUI, acc));
 }
 
-} // namespace
-
-namespace {
-
 //===----------------------------------------------------------------------===//
 // tern.quantize
 //===----------------------------------------------------------------------===//
@@ -137,8 +133,10 @@ void storeQuantizedRow(
                                        magic);
         }
         // maxnumf and minnumf: a NaN (a NaN or infinite row) clamps to
-        // -128 instead of reaching the conversion (poison), in three x86
-        // instructions each where maximumf and minimumf took six.
+        // -128 instead of reaching the conversion (poison). With a bound
+        // that is never NaN each is one x86 instruction (vmaxps returns
+        // its second operand when either is NaN), where maximumf and
+        // minimumf took six.
         Value c =
             ib.create<arith::MinNumFOp>(ib.create<arith::MaxNumFOp>(r, lo), hi);
         Value i = ib.create<arith::FPToSIOp>(vi8, c);
