@@ -2,10 +2,10 @@
 //
 // Linked with the object ternc emits for norm.mlir.in: tern.rms_norm with
 // lanes = 16 and lanes = 1, tern.rms_norm_quantize with lanes = 16 and
-// tern.quantize, of 3 rows of D = 100 and 2560, compared bit for bit with a scalar reference
-// written from the ops' definitions: the sum of squares in `lanes`
-// interleaved partial sums (lane j: d = j, j + lanes, ... in order), the
-// partial sums then in order; r = 1 / sqrt(ss / D + eps); y = w * (r * x);
+// tern.quantize, of 3 rows of D = 100 and 2560, compared bit for bit with a
+// scalar reference written from the ops' definitions: the sum of squares in
+// `lanes` interleaved partial sums (lane j: d = j, j + lanes, ... in order),
+// the partial sums then in order; r = 1 / sqrt(ss / D + eps); y = w * (r * x);
 // the bitnet quantization of y. Each operation rounded as written
 // (-ffp-contract=off). Rows of very different magnitudes make the two orders
 // give different sums, which the output must reflect: the harness also
