@@ -43,8 +43,7 @@ struct ShareRopeTablesPass
       // A dynamic row count could differ between two ropes.
       if (rope.getTable() || ShapedType::isDynamic(rows))
         return;
-      uint32_t theta =
-          rope.getTheta().bitcastToAPInt().getZExtValue() & 0xffffffffu;
+      auto theta = uint32_t(rope.getTheta().bitcastToAPInt().getZExtValue());
       groups[{rope->getBlock(), rope.getStart(), rows, rope.getHeadDim(),
               theta}]
           .push_back(rope);
